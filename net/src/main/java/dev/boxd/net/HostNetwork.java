@@ -1,0 +1,153 @@
+package dev.boxd.net;
+
+import dev.boxd.os.HostCommand;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker's VM network: a namespace with a bridge carrying the gateway address, one tap per
+ * VM, anti-spoofing and owner isolation in nftables, and an optional masqueraded uplink.
+ * Every operation is idempotent so a restarted worker can simply run it again.
+ */
+public final class HostNetwork {
+  private static final Logger log = LoggerFactory.getLogger(HostNetwork.class);
+  private final NetworkConfig config;
+  private final NetworkNamespace ns;
+
+  public HostNetwork(NetworkConfig config) {
+    this.config = config;
+    this.ns = new NetworkNamespace(config.namespace());
+  }
+
+  public NetworkConfig config() {
+    return config;
+  }
+
+  public NetworkNamespace namespace() {
+    return ns;
+  }
+
+  /** Creates (or re-checks) the namespace, bridge, gateway address, uplink and base rules. */
+  public void setUp() {
+    ns.create();
+    String br = config.bridge();
+    if (!ns.tryRun("ip", "link", "show", br).ok()) {
+      ns.run("ip", "link", "add", br, "type", "bridge");
+    }
+    String gatewayCidr = config.subnet().cidrOf(config.subnet().gateway());
+    if (!ns.run("ip", "-4", "addr", "show", "dev", br).stdout().contains(" " + gatewayCidr + " ")) {
+      ns.run("ip", "addr", "add", gatewayCidr, "dev", br);
+    }
+    ns.run("ip", "link", "set", br, "up");
+    config.uplink().ifPresent(this::setUpUplink);
+    ns.nft("add table bridge " + NftRules.BRIDGE_TABLE + "\nadd table ip " + NftRules.IP_TABLE + "\n"
+        + "delete table ip " + NftRules.IP_TABLE + "\n" + baseWithoutVmState());
+    log.info("VM network ready: namespace {}, bridge {}, gateway {}", ns.name(), br, config.subnet().gateway());
+  }
+
+  // The bridge table holds per-VM maps and chains that must survive a worker restart, so only
+  // (re)create what is missing there; the ip table has no per-VM state and is replaced whole.
+  private String baseWithoutVmState() {
+    String base = NftRules.base(config);
+    boolean bridgeTableExists = ns.run("nft", "list", "tables").stdout().contains("table bridge " + NftRules.BRIDGE_TABLE + "\n")
+        && ns.tryRun("nft", "list", "map", "bridge", NftRules.BRIDGE_TABLE, "vm_source").ok();
+    if (bridgeTableExists) {
+      return base.substring(base.indexOf("table ip "));
+    }
+    return "delete table bridge " + NftRules.BRIDGE_TABLE + "\n" + base;
+  }
+
+  private void setUpUplink(NetworkConfig.Uplink uplink) {
+    String inside = NftRules.UPLINK_DEVICE;
+    String[] cidr = uplink.linkCidr().split("/");
+    var link = dev.boxd.core.net.Ipv4Subnet.parse(uplink.linkCidr());
+    String peerAddress = link.gateway() + "/" + cidr[1];
+    String ownAddress = link.gateway().plus(1) + "/" + cidr[1];
+    NetworkNamespace peer = uplink.peerNamespace().map(NetworkNamespace::new).orElse(null);
+    if (!ns.tryRun("ip", "link", "show", inside).ok()) {
+      HostCommand.run("ip", "link", "add", uplink.peerDevice(), "netns", peer == null ? "1" : peer.name(),
+          "type", "veth", "peer", "name", inside, "netns", ns.name());
+      if (peer == null) {
+        HostCommand.run("ip", "addr", "add", peerAddress, "dev", uplink.peerDevice());
+        HostCommand.run("ip", "link", "set", uplink.peerDevice(), "up");
+      } else {
+        peer.run("ip", "addr", "add", peerAddress, "dev", uplink.peerDevice());
+        peer.run("ip", "link", "set", uplink.peerDevice(), "up");
+      }
+      ns.run("ip", "addr", "add", ownAddress, "dev", inside);
+      ns.run("ip", "link", "set", inside, "up");
+      ns.run("ip", "route", "replace", "default", "via", link.gateway().toString());
+    }
+    ns.run("sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+  }
+
+  /** Creates the VM's tap on the bridge and its rules. QEMU then opens the tap by name. */
+  public void attach(VmNic nic) {
+    if (!ns.tryRun("ip", "link", "show", nic.tap()).ok()) {
+      ns.run("ip", "tuntap", "add", "dev", nic.tap(), "mode", "tap");
+    }
+    ns.run("ip", "link", "set", nic.tap(), "master", config.bridge(), "up");
+    if (!ns.tryRun("nft", "list", "counter", "bridge", NftRules.BRIDGE_TABLE, "spoof_" + nic.tap()).ok()) {
+      ns.nft(NftRules.counters(nic));
+    }
+    ns.nft(NftRules.attach(nic));
+  }
+
+  /** Removes the VM's rules and tap; safe to call for a VM that was never (fully) attached. */
+  public void detach(VmNic nic) {
+    if (ns.tryRun("nft", "list", "chain", "bridge", NftRules.BRIDGE_TABLE, "src_" + nic.tap()).ok()) {
+      ns.nft(NftRules.detach(nic));
+    }
+    String set = NftRules.ownerSet(nic.owner());
+    var listed = ns.tryRun("nft", "list", "set", "bridge", NftRules.BRIDGE_TABLE, set);
+    if (listed.ok() && !listed.stdout().contains("elements")) {
+      ns.tryRun("nft", "delete", "set", "bridge", NftRules.BRIDGE_TABLE, set);
+    }
+    if (ns.tryRun("ip", "link", "show", nic.tap()).ok()) {
+      ns.run("ip", "link", "delete", nic.tap());
+    }
+  }
+
+  /** Packets this VM tried to send with a MAC or IP not its own, all dropped. */
+  public long spoofedPackets(VmNic nic) {
+    return counterPackets("spoof_" + nic.tap());
+  }
+
+  /** Frames this VM sent toward another owner's VM, all dropped. */
+  public long isolatedPackets(VmNic nic) {
+    return counterPackets("isolate_" + nic.tap());
+  }
+
+  private static final Pattern PACKETS = Pattern.compile("packets (\\d+)");
+
+  private long counterPackets(String counter) {
+    var result = ns.tryRun("nft", "list", "counter", "bridge", NftRules.BRIDGE_TABLE, counter);
+    if (!result.ok()) {
+      return 0;
+    }
+    Matcher m = PACKETS.matcher(result.stdout());
+    return m.find() ? Long.parseLong(m.group(1)) : 0;
+  }
+
+  /** Names of taps present in the namespace (for leak checks and recovery). */
+  public List<String> taps() {
+    var out = ns.tryRun("ip", "-o", "link", "show", "type", "tun");
+    if (!out.ok()) {
+      return List.of();
+    }
+    return out.stdout().lines().map(l -> l.split(":")[1].trim().split("@")[0]).toList();
+  }
+
+  /** Everything this network added to the host: the namespace (and with it bridge, taps, rules) and the uplink. */
+  public void tearDown() {
+    config.uplink().ifPresent(u -> {
+      if (u.peerNamespace().isEmpty()) {
+        HostCommand.tryRun("ip", "link", "delete", u.peerDevice());
+      }
+    });
+    ns.delete();
+  }
+}

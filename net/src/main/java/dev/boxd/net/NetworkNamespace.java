@@ -1,0 +1,59 @@
+package dev.boxd.net;
+
+import dev.boxd.os.HostCommand;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A named Linux network namespace ({@code /run/netns/NAME}), made and removed with iproute2. */
+public record NetworkNamespace(String name) {
+
+  public Path path() {
+    return Path.of("/run/netns", name);
+  }
+
+  public boolean exists() {
+    return Files.exists(path());
+  }
+
+  public void create() {
+    if (!exists()) {
+      HostCommand.run("ip", "netns", "add", name);
+    }
+    HostCommand.run("ip", "-n", name, "link", "set", "lo", "up");
+  }
+
+  public void delete() {
+    if (exists()) {
+      HostCommand.run("ip", "netns", "delete", name);
+    }
+  }
+
+  /** The prefix that runs a program inside this namespace (nsenter keeps the caller's mounts). */
+  public List<String> enterPrefix() {
+    return List.of("nsenter", "--net=" + path());
+  }
+
+  /** Runs a command inside the namespace and throws if it fails. */
+  public HostCommand.Result run(String... argv) {
+    List<String> full = new ArrayList<>(enterPrefix());
+    full.add("--");
+    full.addAll(List.of(argv));
+    return HostCommand.run(full.toArray(String[]::new));
+  }
+
+  public HostCommand.Result tryRun(String... argv) {
+    List<String> full = new ArrayList<>(enterPrefix());
+    full.add("--");
+    full.addAll(List.of(argv));
+    return HostCommand.tryRun(full.toArray(String[]::new));
+  }
+
+  /** Applies an nftables script inside the namespace, atomically. */
+  public void nft(String script) {
+    List<String> full = new ArrayList<>(enterPrefix());
+    full.addAll(List.of("--", "nft", "-f", "-"));
+    HostCommand.runWithInput(script.getBytes(java.nio.charset.StandardCharsets.UTF_8), full.toArray(String[]::new));
+  }
+}

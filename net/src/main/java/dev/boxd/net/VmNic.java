@@ -1,0 +1,15 @@
+package dev.boxd.net;
+
+import dev.boxd.core.net.Ipv4;
+
+/**
+ * One VM's network interface as the host sees it: its tap, the only MAC and IP it may send
+ * from, and its owner (VMs of one owner may talk to each other; of different owners, never).
+ */
+public record VmNic(String tap, String mac, Ipv4 ip, String owner) {
+
+  /** Tap names are derived from the address: unique, stable across supervisor restarts, ≤ 15 bytes. */
+  public static VmNic of(Ipv4 ip, String owner) {
+    return new VmNic("bx" + ip.hex(), ip.derivedMac(), ip, owner);
+  }
+}
