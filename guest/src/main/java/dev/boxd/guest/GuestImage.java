@@ -1,0 +1,68 @@
+package dev.boxd.guest;
+
+import dev.boxd.core.BoxdException;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A built guest image: the uncompressed PVH kernel, the initramfs that loads the virtio modules,
+ * and the ext4 root filesystem every VM's disk is a copy-on-write overlay of.
+ *
+ * @param hash content hash of the recipe that built it (the cache key)
+ */
+public record GuestImage(String hash, Path dir) {
+  public Path kernel() {
+    return dir.resolve("vmlinux");
+  }
+
+  public Path initrd() {
+    return dir.resolve("initrd.img");
+  }
+
+  public Path rootfs() {
+    return dir.resolve("rootfs.img");
+  }
+
+  public Path manifest() {
+    return dir.resolve("manifest.json");
+  }
+
+  /** Short form of the hash, used in names. */
+  public String shortHash() {
+    return hash.substring(0, 12);
+  }
+
+  /**
+   * Checks that the files are what they claim to be, so a truncated or foreign image fails here
+   * with a message naming the file rather than as a guest that never boots.
+   */
+  public GuestImage validate() {
+    requireMagic(kernel(), 0, new byte[] {0x7f, 'E', 'L', 'F'}, "an ELF kernel (vmlinux)");
+    requireMagic(rootfs(), 1080, new byte[] {0x53, (byte) 0xEF}, "an ext4 filesystem");
+    if (!Files.isRegularFile(initrd())) {
+      throw BoxdException.invalid("malformed image " + dir + ": missing " + initrd().getFileName());
+    }
+    return this;
+  }
+
+  private static void requireMagic(Path file, long offset, byte[] magic, String expected) {
+    if (!Files.isRegularFile(file)) {
+      throw BoxdException.invalid("malformed image: missing " + file);
+    }
+    try (var raf = new RandomAccessFile(file.toFile(), "r")) {
+      byte[] found = new byte[magic.length];
+      if (raf.length() < offset + magic.length) {
+        throw BoxdException.invalid("malformed image: " + file + " is too short to be " + expected);
+      }
+      raf.seek(offset);
+      raf.readFully(found);
+      if (!java.util.Arrays.equals(found, magic)) {
+        throw BoxdException.invalid("malformed image: " + file + " is not " + expected);
+      }
+    } catch (IOException e) {
+      throw BoxdException.invalid("malformed image: cannot read " + file + ": " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,155 @@
+package dev.boxd.guest;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.os.HostCommand;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * Guest images cached by the content hash of their recipe ({@code guest/image} and
+ * {@code guest/agent} in the source tree, plus the installed kernel package version), under
+ * {@code <data>/images/<hash>/}. A build runs at most once per machine and recipe; a change to
+ * any recipe file gives a new hash and a new image beside the old ones.
+ */
+public final class ImageStore {
+  private final Path imagesDir;
+  private final Path recipeDir;
+
+  /**
+   * @param imagesDir where built images live
+   * @param recipeDir the {@code guest} directory of the source tree
+   */
+  public ImageStore(Path imagesDir, Path recipeDir) {
+    this.imagesDir = imagesDir;
+    this.recipeDir = recipeDir;
+  }
+
+  /** The hash the current recipe builds to. */
+  public String recipeHash() {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      List<Path> files;
+      try (Stream<Path> walk = Stream.concat(Files.walk(recipeDir.resolve("image")), Files.walk(recipeDir.resolve("agent")))) {
+        files = walk.filter(Files::isRegularFile).filter(p -> !p.toString().contains("/test/")).sorted().toList();
+      }
+      for (Path file : files) {
+        digest.update(recipeDir.relativize(file).toString().getBytes(StandardCharsets.UTF_8));
+        digest.update((byte) 0);
+        digest.update(Files.readAllBytes(file));
+      }
+      digest.update(kernelPackageVersion().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest.digest());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the image recipe under " + recipeDir, e);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String kernelPackageVersion() {
+    var result = HostCommand.tryRun("dpkg-query", "-W", "-f=${Version}", "linux-image-cloud-amd64");
+    if (!result.ok()) {
+      throw new BoxdException(ErrorCode.FAILED_PRECONDITION,
+          "the Debian package linux-image-cloud-amd64 is not installed; it provides the guest kernel (apt-get install linux-image-cloud-amd64)");
+    }
+    return result.stdout().strip();
+  }
+
+  /** The image of the current recipe, if it has been built. */
+  public Optional<GuestImage> current() {
+    Path dir = imagesDir.resolve(recipeHash());
+    return Files.isRegularFile(dir.resolve("manifest.json")) ? Optional.of(new GuestImage(dir.getFileName().toString(), dir)) : Optional.empty();
+  }
+
+  /** The image of the current recipe, built first if needed, with progress lines to {@code progress}. */
+  public GuestImage build(Consumer<String> progress) {
+    String hash = recipeHash();
+    Path target = imagesDir.resolve(hash);
+    try {
+      Files.createDirectories(imagesDir);
+      // One build at a time per machine: a second caller waits, then finds the image built.
+      try (FileChannel lock = FileChannel.open(imagesDir.resolve(".build.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+          var held = lock.lock()) {
+        if (Files.isRegularFile(target.resolve("manifest.json"))) {
+          progress.accept("image " + hash.substring(0, 12) + " is already built: " + target);
+          return new GuestImage(hash, target).validate();
+        }
+        Path work = imagesDir.resolve(".build-" + hash.substring(0, 12));
+        deleteTree(work);
+        Files.createDirectories(work);
+        progress.accept("building guest image " + hash.substring(0, 12) + " in " + work);
+        Path agent = work.resolve("boxd-agent");
+        runStep(progress, List.of("bash", recipeDir.resolve("agent/build.sh").toString(), agent.toString()));
+        runStep(progress, List.of("bash", recipeDir.resolve("image/build-image.sh").toString(), work.toString(), agent.toString()));
+        Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
+        progress.accept("image " + hash.substring(0, 12) + " built: " + target);
+        return new GuestImage(hash, target).validate();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("image build failed: " + e.getMessage(), e);
+    }
+  }
+
+  private static void runStep(Consumer<String> progress, List<String> argv) throws IOException {
+    Process process = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    try (var reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = reader.readLine()) != null) {
+        progress.accept(line);
+      }
+    }
+    try {
+      int code = process.waitFor();
+      if (code != 0) {
+        throw new BoxdException(ErrorCode.INTERNAL, "image build step failed (exit " + code + "): " + String.join(" ", argv));
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new BoxdException(ErrorCode.INTERNAL, "image build interrupted");
+    }
+  }
+
+  /** Every built image, newest first. */
+  public List<GuestImage> list() {
+    if (!Files.isDirectory(imagesDir)) {
+      return List.of();
+    }
+    try (Stream<Path> dirs = Files.list(imagesDir)) {
+      return dirs.filter(d -> Files.isRegularFile(d.resolve("manifest.json")))
+          .sorted(Comparator.comparing((Path d) -> d.resolve("manifest.json").toFile().lastModified()).reversed())
+          .map(d -> new GuestImage(d.getFileName().toString(), d))
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,17 @@
+package dev.boxd.vmm;
+
+import dev.boxd.os.HostCommand;
+import java.nio.file.Path;
+
+/** qcow2 disks: every VM's disk is a sparse copy-on-write overlay over a shared read-only base. */
+public final class Disks {
+  /** The size every VM's disk presents to the guest: 100 GB, sparse. */
+  public static final long STANDARD_SIZE = 100L * 1024 * 1024 * 1024;
+
+  private Disks() {}
+
+  public static void createOverlay(Path backing, String backingFormat, Path overlay, long sizeBytes) {
+    HostCommand.run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=65536,lazy_refcounts=on",
+        "-b", backing.toAbsolutePath().toString(), "-F", backingFormat, overlay.toString(), Long.toString(sizeBytes));
+  }
+}

@@ -1,0 +1,26 @@
+package dev.boxd.vmm;
+
+import dev.boxd.guest.GuestImage;
+import java.nio.file.Path;
+
+/**
+ * A booted base image frozen right after boot: its RAM (an immutable file in /dev/shm that every
+ * VM maps private copy-on-write), its device state (~60 KiB) and its disk (the backing file of
+ * every VM disk restored from it). Creating a VM restores this instead of booting.
+ */
+public record Golden(Path dir, GuestImage image, MachineShape shape, Path ramFile) {
+  public Path disk() {
+    return dir.resolve("disk.qcow2");
+  }
+
+  public Path deviceState() {
+    return dir.resolve("devices.state");
+  }
+
+  public Path readyMarker() {
+    return dir.resolve("ready");
+  }
+
+  /** The MAC the golden's NIC had; every restored VM replaces it. */
+  static final String PLACEHOLDER_MAC = "02:b0:00:00:00:01";
+}

@@ -1,0 +1,197 @@
+package dev.boxd.vmm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.guest.GuestImage;
+import dev.boxd.vmm.agent.AgentClient;
+import dev.boxd.vmm.agent.ExecRequest;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts QEMU for boxd: cold boots, golden snapshots, and restores from them. It knows nothing of
+ * owners, names or networks beyond the tap and MAC it is handed.
+ */
+public final class QemuDriver {
+  private static final Logger log = LoggerFactory.getLogger(QemuDriver.class);
+  /** Generous: a cold boot under TCG on a busy 2-core machine takes seconds, not minutes. */
+  static final Duration BOOT_TIMEOUT = Duration.ofSeconds(180);
+
+  private final Accelerator.Choice accelerator;
+  private final String kernelArgs;
+
+  public QemuDriver(Accelerator.Choice accelerator) {
+    this.accelerator = accelerator;
+    this.kernelArgs = KernelArgs.forGuest();
+    log.info("accelerator {}: {}", accelerator.accelerator(), accelerator.reason());
+  }
+
+  public Accelerator.Choice accelerator() {
+    return accelerator;
+  }
+
+  /** What a VM brings to a launch; the driver adds image, RAM and accelerator. */
+  public record Machine(String name, MachineShape shape, RunDir runDir, Path disk, Optional<String> tap, String mac) {}
+
+  private QemuLaunch launchOf(Machine m, GuestImage image, Path ramFile, boolean shared, boolean incoming) {
+    return new QemuLaunch(m.name(), accelerator.accelerator(), m.shape(), image.kernel(), image.initrd(), kernelArgs,
+        ramFile, shared, m.disk(), m.tap(), m.mac(), m.runDir(), incoming);
+  }
+
+  /** Boots a machine from its disk (start after stop, reboot): slow, the guest runs its init. */
+  public QemuVm coldBoot(Machine m, Golden golden, List<String> enterPrefix) {
+    return QemuVm.launch(launchOf(m, golden.image(), golden.ramFile(), false, false), enterPrefix);
+  }
+
+  /**
+   * Creates a running VM from the golden: QEMU starts with the golden's RAM mapped private, loads
+   * the device state, and continues where the golden stopped. The caller gives it its identity.
+   */
+  public QemuVm restore(Machine m, Golden golden, List<String> enterPrefix) {
+    QemuVm vm = QemuVm.launch(launchOf(m, golden.image(), golden.ramFile(), false, true), enterPrefix);
+    try {
+      CompletableFuture<Void> migrated = new CompletableFuture<>();
+      vm.onEvent(event -> {
+        if ("MIGRATION".equals(event.path("event").asText())) {
+          String status = event.path("data").path("status").asText();
+          if ("completed".equals(status)) {
+            migrated.complete(null);
+          } else if ("failed".equals(status)) {
+            migrated.completeExceptionally(new BoxdException(ErrorCode.INTERNAL, "restoring the golden snapshot failed"));
+          }
+        }
+      });
+      vm.qmp().execute("migrate-set-capabilities", Map.of("capabilities", List.of(
+          Map.of("capability", "x-ignore-shared", "state", true),
+          Map.of("capability", "events", "state", true))));
+      vm.qmp().execute("migrate-incoming", Map.of("uri", "exec:cat " + golden.deviceState()));
+      migrated.get(60, TimeUnit.SECONDS);
+      if (!"running".equals(vm.status())) {
+        vm.resume();
+      }
+      return vm;
+    } catch (Exception e) {
+      String serial = m.runDir().qemuLogTail(2000);
+      vm.kill();
+      vm.close();
+      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "restore failed: " + e.getMessage() + " " + serial, e);
+    }
+  }
+
+  /**
+   * Returns the golden for this image and shape, booting and snapshotting one first if there is
+   * none (or its RAM file is gone, as after a host reboot: then a new generation is made and the
+   * old one stays as long as VM disks are backed by it).
+   */
+  public Golden golden(Path goldenRoot, GuestImage image, MachineShape shape, Consumer<String> progress) {
+    Path base = goldenRoot.resolve(image.shortHash() + "-" + shape.key() + "-" + accelerator.accelerator().name().toLowerCase());
+    try {
+      Files.createDirectories(base);
+      try (var lockChannel = java.nio.channels.FileChannel.open(base.resolve(".lock"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+          var held = lockChannel.lock()) {
+        int newest = 0;
+        try (Stream<Path> gens = Files.list(base)) {
+          for (Path gen : gens.filter(p -> p.getFileName().toString().startsWith("gen-")).toList()) {
+            newest = Math.max(newest, Integer.parseInt(gen.getFileName().toString().substring(4)));
+          }
+        }
+        if (newest > 0) {
+          Golden existing = goldenAt(base.resolve("gen-" + newest), image, shape);
+          if (Files.exists(existing.readyMarker()) && Files.exists(existing.ramFile())) {
+            return existing;
+          }
+        }
+        Golden fresh = goldenAt(base.resolve("gen-" + (newest + 1)), image, shape);
+        build(fresh, progress);
+        return fresh;
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot prepare the golden under " + base + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static Golden goldenAt(Path dir, GuestImage image, MachineShape shape) {
+    return new Golden(dir, image, shape, Path.of("/dev/shm", "boxd-golden-" + shortDigest(dir.toAbsolutePath().toString()) + ".ram"));
+  }
+
+  static String shortDigest(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void build(Golden golden, Consumer<String> progress) throws IOException {
+    long started = System.nanoTime();
+    Files.createDirectories(golden.dir());
+    Files.deleteIfExists(golden.ramFile());
+    Disks.createOverlay(golden.image().rootfs(), "raw", golden.disk(), Disks.STANDARD_SIZE);
+    Machine machine = new Machine("boxd-golden", golden.shape(), new RunDir(golden.dir().resolve("run")), golden.disk(), Optional.empty(), Golden.PLACEHOLDER_MAC);
+    progress.accept("booting the golden VM (" + golden.shape().key() + ", " + accelerator.accelerator() + ")");
+    QemuVm vm = QemuVm.launch(launchOf(machine, golden.image(), golden.ramFile(), true, false), List.of());
+    try {
+      AgentClient agent = vm.agent(BOOT_TIMEOUT);
+      progress.accept("guest agent answered after " + millisSince(started) + " ms; waiting for boot to finish");
+      var boot = agent.run(ExecRequest.of("systemctl is-system-running --wait; systemctl --failed --no-legend; sync").asUser("root"), BOOT_TIMEOUT);
+      progress.accept("guest booted (" + boot.stdoutText().strip().replace('\n', ' ') + ") after " + millisSince(started) + " ms; snapshotting");
+      agent.close();
+      vm.pause();
+      vm.qmp().execute("migrate-set-capabilities", Map.of("capabilities", List.of(Map.of("capability", "x-ignore-shared", "state", true))));
+      vm.qmp().execute("migrate-set-parameters", Map.of("max-bandwidth", 8L << 30));
+      vm.qmp().execute("migrate", Map.of("uri", "exec:cat > " + golden.deviceState()));
+      awaitMigration(vm);
+      vm.quit(Duration.ofSeconds(10));
+      Files.writeString(golden.readyMarker(), "ram=" + golden.ramFile() + "\n");
+      progress.accept("golden ready in " + millisSince(started) + " ms: " + golden.dir());
+    } catch (RuntimeException e) {
+      vm.kill();
+      Files.deleteIfExists(golden.ramFile());
+      throw new BoxdException(ErrorCode.INTERNAL, "building the golden failed: " + e.getMessage() + "\n--- serial console ---\n"
+          + machine.runDir().serialTail(4000), e);
+    } finally {
+      vm.close();
+    }
+  }
+
+  private static void awaitMigration(QemuVm vm) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    while (System.nanoTime() < deadline) {
+      JsonNode info = vm.qmp().execute("query-migrate");
+      String status = info.path("status").asText();
+      if ("completed".equals(status)) {
+        return;
+      }
+      if ("failed".equals(status)) {
+        throw new BoxdException(ErrorCode.INTERNAL, "snapshot migration failed: " + info.path("error-desc").asText());
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BoxdException(ErrorCode.INTERNAL, "interrupted");
+      }
+    }
+    throw new BoxdException(ErrorCode.INTERNAL, "snapshot migration did not finish within 120 s");
+  }
+
+  private static long millisSince(long nanos) {
+    return (System.nanoTime() - nanos) / 1_000_000;
+  }
+}

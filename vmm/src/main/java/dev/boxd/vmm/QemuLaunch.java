@@ -1,0 +1,18 @@
+package dev.boxd.vmm;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Everything that decides a QEMU command line. Two launches that differ only in RAM sharing, disk,
+ * tap, MAC and {@code incoming} have identical devices, which is what lets a snapshot of one be
+ * restored into the other.
+ *
+ * @param ramFile guest RAM backing file (in /dev/shm); {@code ramShared} maps it shared (a golden
+ *     being written) or private copy-on-write (every VM, over its golden's immutable RAM)
+ * @param tap tap device to attach, or empty for an unconnected NIC (the golden)
+ * @param incoming start paused, waiting for {@code migrate-incoming} of device state
+ */
+public record QemuLaunch(String name, Accelerator accelerator, MachineShape shape, Path kernel, Path initrd,
+    String kernelArgs, Path ramFile, boolean ramShared, Path disk, Optional<String> tap, String mac,
+    RunDir runDir, boolean incoming) {}

@@ -1,0 +1,238 @@
+package dev.boxd.vmm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.vmm.agent.AgentClient;
+import dev.boxd.vmm.qmp.QmpClient;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One live QEMU process under supervision. It runs in its own session ({@code setsid}), so it
+ * outlives the supervising JVM; a new supervisor {@link #attach}es through the run directory.
+ * The single QMP connection doubles as the liveness signal: it closes when QEMU exits.
+ */
+public final class QemuVm implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(QemuVm.class);
+
+  private final RunDir run;
+  private final long pid;
+  private final QmpClient qmp;
+  private final CompletableFuture<Void> exited = new CompletableFuture<>();
+  private volatile AgentClient agent;
+
+  private QemuVm(RunDir run, long pid, QmpClient qmp) {
+    this.run = run;
+    this.pid = pid;
+    this.qmp = qmp;
+    qmp.closed().thenRun(() -> Thread.ofVirtual().start(this::confirmExit));
+  }
+
+  // QMP closed: QEMU is exiting. Wait until the process is really gone before reporting it.
+  private void confirmExit() {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (isProcessAlive(pid) && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    AgentClient a = agent;
+    if (a != null) {
+      a.close();
+    }
+    exited.complete(null);
+  }
+
+  /** Starts QEMU and returns once its QMP socket answers. {@code enterPrefix} runs it in the VM namespace. */
+  public static QemuVm launch(QemuLaunch launch, List<String> enterPrefix) {
+    RunDir run = launch.runDir();
+    run.create();
+    List<String> argv = QemuArgs.build(launch);
+    List<String> command = new ArrayList<>();
+    command.add("setsid");
+    if (!enterPrefix.isEmpty()) {
+      command.addAll(enterPrefix);
+      command.add("--");
+    }
+    command.addAll(argv);
+    try {
+      Files.deleteIfExists(run.qmpSocket());
+      Files.deleteIfExists(run.agentSocket());
+      Files.deleteIfExists(run.pidFile());
+      Files.writeString(run.argvFile(), String.join("\n", argv) + "\n");
+      Process process = new ProcessBuilder(command)
+          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(run.qemuLog().toFile()))
+          .redirectErrorStream(true)
+          .start();
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (true) {
+        if (!process.isAlive()) {
+          throw new BoxdException(ErrorCode.INTERNAL, "QEMU exited at start (code " + process.exitValue() + "): " + run.qemuLogTail(2000).strip());
+        }
+        if (Files.exists(run.qmpSocket()) && run.pid().isPresent()) {
+          try {
+            QmpClient qmp = QmpClient.connect(run.qmpSocket(), Duration.ofSeconds(10));
+            return new QemuVm(run, run.pid().orElseThrow(), qmp);
+          } catch (IOException e) {
+            // not listening yet
+          }
+        }
+        if (System.nanoTime() > deadline) {
+          process.destroyForcibly();
+          throw new BoxdException(ErrorCode.INTERNAL, "QEMU did not open its QMP socket within 30 s: " + run.qemuLogTail(2000).strip());
+        }
+        Thread.sleep(2);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start QEMU: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BoxdException(ErrorCode.INTERNAL, "interrupted while starting QEMU");
+    }
+  }
+
+  /**
+   * Re-attaches to a QEMU left running by an earlier supervisor, without disturbing it. Empty if
+   * no QEMU of this run directory is alive (its pid is gone, or now belongs to another program).
+   */
+  public static Optional<QemuVm> attach(RunDir run) {
+    Optional<Long> pid = run.pid();
+    if (pid.isEmpty() || !isProcessAlive(pid.get()) || !cmdline(pid.get()).contains(run.qmpSocket().toString())) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new QemuVm(run, pid.get(), QmpClient.connect(run.qmpSocket(), Duration.ofSeconds(10))));
+    } catch (IOException e) {
+      log.warn("QEMU {} of {} is alive but its QMP socket does not answer: {}", pid.get(), run.dir(), e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  static String cmdline(long pid) {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /** Alive and not a zombie. */
+  public static boolean isProcessAlive(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      char state = stat.charAt(stat.lastIndexOf(')') + 2);
+      return state != 'Z' && state != 'X';
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  public long pid() {
+    return pid;
+  }
+
+  public RunDir runDir() {
+    return run;
+  }
+
+  public QmpClient qmp() {
+    return qmp;
+  }
+
+  /** Completes once the QEMU process has exited. */
+  public CompletableFuture<Void> exited() {
+    return exited;
+  }
+
+  public boolean isAlive() {
+    return !exited.isDone() && isProcessAlive(pid);
+  }
+
+  /** The agent connection, (re)connecting if needed; waits up to {@code timeout} for the guest. */
+  public synchronized AgentClient agent(Duration timeout) {
+    AgentClient current = agent;
+    if (current != null && current.isOpen()) {
+      return current;
+    }
+    if (!isAlive()) {
+      throw BoxdException.precondition("the VM's QEMU process is not running");
+    }
+    try {
+      agent = AgentClient.connect(run.agentSocket(), timeout);
+      return agent;
+    } catch (IOException e) {
+      throw new BoxdException(ErrorCode.UNAVAILABLE, "the guest agent is not answering: " + e.getMessage(), e);
+    }
+  }
+
+  /** QMP run state: "running", "paused", "inmigrate", "shutdown", ... */
+  public String status() {
+    return qmp.execute("query-status").path("status").asText();
+  }
+
+  public void pause() {
+    qmp.execute("stop");
+  }
+
+  public void resume() {
+    qmp.execute("cont");
+  }
+
+  public void onEvent(Consumer<JsonNode> listener) {
+    qmp.onEvent(listener);
+  }
+
+  /** Asks QEMU to exit now (no guest shutdown) and waits for it; then SIGKILL if needed. */
+  public void quit(Duration wait) {
+    try {
+      qmp.execute("quit", Map.of(), Duration.ofSeconds(5));
+    } catch (RuntimeException e) {
+      // QEMU may close the socket before answering; the wait below decides.
+    }
+    awaitExitOrKill(wait);
+  }
+
+  /** SIGKILL, then wait for the process to be gone. */
+  public void kill() {
+    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    awaitExitOrKill(Duration.ofSeconds(10));
+  }
+
+  /** Waits for the process to exit, sending SIGKILL if it has not within {@code wait}. */
+  public void awaitExitOrKill(Duration wait) {
+    try {
+      exited.get(wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      exited.orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).exceptionally(t -> null).join();
+    }
+  }
+
+  /** Drops the supervisor's connections; QEMU keeps running. */
+  @Override
+  public void close() {
+    AgentClient a = agent;
+    if (a != null) {
+      a.close();
+    }
+    qmp.close();
+  }
+}

@@ -1,0 +1,263 @@
+package dev.boxd.vmm.agent;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The host end of one connection to {@code boxd-agent} over the VM's virtio-serial socket. Many
+ * channels (execs, file transfers, identity changes) share it; see {@code docs/agent-protocol.md}.
+ * Thread-safe: any thread may open channels; one reader thread delivers guest output.
+ */
+public final class AgentClient implements Closeable {
+  static final int WINDOW = 1 << 20;
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final SocketChannel socket;
+  private final DataInputStream in;
+  private final DataOutputStream out;
+  private final Map<Integer, AgentChannel> channels = new ConcurrentHashMap<>();
+  private final AtomicInteger nextChannel = new AtomicInteger(1);
+  private final CompletableFuture<Void> closed = new CompletableFuture<>();
+  private volatile String agentVersion = "";
+
+  private AgentClient(SocketChannel socket) {
+    this.socket = socket;
+    this.in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(socket), 1 << 16));
+    this.out = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(socket), 1 << 16));
+  }
+
+  /**
+   * Connects and synchronises with the agent, waiting until it answers (it may still be booting).
+   * Sends a fresh HELLO every two seconds in case an earlier one was lost in a port reset.
+   */
+  public static AgentClient connect(Path socketPath, Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    SocketChannel socket = SocketChannel.open(UnixDomainSocketAddress.of(socketPath));
+    AgentClient client = new AgentClient(socket);
+    try {
+      List<byte[]> nonces = new ArrayList<>();
+      CompletableFuture<Void> synced = new CompletableFuture<>();
+      Thread.ofVirtual().start(() -> client.awaitSync(nonces, synced));
+      while (true) {
+        byte[] nonce = new byte[16];
+        RANDOM.nextBytes(nonce);
+        synchronized (nonces) {
+          nonces.add(nonce);
+        }
+        client.send(new Frame(Frame.HELLO, 0, nonce));
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new IOException("guest agent did not answer on " + socketPath + " within " + timeout);
+        }
+        try {
+          synced.get(Math.min(left, TimeUnit.SECONDS.toNanos(2)), TimeUnit.NANOSECONDS);
+          break;
+        } catch (TimeoutException e) {
+          // resend
+        } catch (ExecutionException e) {
+          throw new IOException("guest agent connection on " + socketPath + " failed: " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while waiting for the guest agent", e);
+        }
+      }
+      Thread.ofVirtual().name("agent-" + socketPath.getParent().getFileName()).start(client::readLoop);
+      return client;
+    } catch (IOException | RuntimeException e) {
+      client.close();
+      throw e;
+    }
+  }
+
+  // Discards everything before BXSYNC + one of our nonces, then reads the HELLO reply.
+  private void awaitSync(List<byte[]> nonces, CompletableFuture<Void> synced) {
+    try {
+      byte[] window = new byte[Frame.SYNC.length + 16];
+      int filled = 0;
+      while (true) {
+        int b = in.read();
+        if (b < 0) {
+          throw new IOException("socket closed before the agent answered");
+        }
+        if (filled < window.length) {
+          window[filled++] = (byte) b;
+        } else {
+          System.arraycopy(window, 1, window, 0, window.length - 1);
+          window[window.length - 1] = (byte) b;
+        }
+        if (filled == window.length && Arrays.equals(window, 0, Frame.SYNC.length, Frame.SYNC, 0, Frame.SYNC.length)) {
+          byte[] nonce = Arrays.copyOfRange(window, Frame.SYNC.length, window.length);
+          boolean ours;
+          synchronized (nonces) {
+            ours = nonces.stream().anyMatch(n -> Arrays.equals(n, nonce));
+          }
+          if (ours) {
+            Frame reply = Frame.readFrom(in);
+            if (reply.type() != Frame.HELLO_REPLY) {
+              throw new IOException("expected HELLO reply from agent, got frame type " + reply.type());
+            }
+            agentVersion = new String(reply.payload(), 16, reply.payload().length - 16, StandardCharsets.UTF_8);
+            synced.complete(null);
+            return;
+          }
+        }
+      }
+    } catch (IOException e) {
+      synced.completeExceptionally(e);
+    }
+  }
+
+  public String agentVersion() {
+    return agentVersion;
+  }
+
+  /** Completes when the connection to the agent is lost. */
+  public CompletableFuture<Void> closed() {
+    return closed;
+  }
+
+  public boolean isOpen() {
+    return !closed.isDone();
+  }
+
+  /** Starts a command; returns once the guest reports it running. */
+  public ExecSession exec(ExecRequest request, OutputStream stdout, OutputStream stderr) {
+    var channel = new ExecSession(this, nextChannel.getAndIncrement(), stdout, stderr);
+    open(channel, new Frame(Frame.EXEC, channel.id(), Frame.map(request.toEntries())));
+    channel.awaitStarted();
+    return channel;
+  }
+
+  /** Runs a command to completion and captures its output (for short control commands). */
+  public ExecResult run(ExecRequest request, Duration wait) {
+    var stdout = new java.io.ByteArrayOutputStream();
+    var stderr = new java.io.ByteArrayOutputStream();
+    try (ExecSession session = exec(request, stdout, stderr)) {
+      session.stdin().close();
+      int code = session.awaitExit(wait);
+      return new ExecResult(code, stdout.toByteArray(), stderr.toByteArray());
+    } catch (IOException e) {
+      throw new AgentException("exec failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Streams {@code data} into a file in the guest; returns the bytes written. */
+  public long put(String path, int mode, String user, boolean mkdirs, InputStream data) throws IOException {
+    var channel = new TransferChannel(this, nextChannel.getAndIncrement(), null);
+    var request = new ArrayList<Map.Entry<String, String>>(List.of(Map.entry("path", path), Map.entry("mode", Integer.toOctalString(mode)), Map.entry("user", user)));
+    if (mkdirs) {
+      request.add(Map.entry("mkdirs", "1"));
+    }
+    open(channel, new Frame(Frame.PUT, channel.id(), Frame.map(request)));
+    try (OutputStream sink = channel.dataOut()) {
+      data.transferTo(sink);
+    } catch (AgentException e) {
+      // The agent failed the channel mid-stream (disk full, bad path): report its reason below.
+    }
+    return channel.awaitDone();
+  }
+
+  /** Streams a guest file into {@code sink}; returns its mode and size. */
+  public FileInfo get(String path, String user, OutputStream sink) {
+    var channel = new TransferChannel(this, nextChannel.getAndIncrement(), sink);
+    open(channel, new Frame(Frame.GET, channel.id(), Frame.map(List.of(Map.entry("path", path), Map.entry("user", user)))));
+    long bytes = channel.awaitDone();
+    return new FileInfo(channel.mode(), bytes);
+  }
+
+  /** Gives the guest its identity (network, names, keys, entropy, clock); see the protocol doc. */
+  public void identity(Map<String, String> identity, Duration wait) {
+    var channel = new TransferChannel(this, nextChannel.getAndIncrement(), null);
+    open(channel, new Frame(Frame.IDENTITY, channel.id(), Frame.map(identity)));
+    channel.awaitDone(wait);
+  }
+
+  /** Sets the guest clock (it lags after a pause or a restore). */
+  public void setTime(Instant now, Duration wait) {
+    var channel = new TransferChannel(this, nextChannel.getAndIncrement(), null);
+    long ns = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    open(channel, new Frame(Frame.TIME, channel.id(), ByteBuffer.allocate(8).putLong(ns).array()));
+    channel.awaitDone(wait);
+  }
+
+  public record FileInfo(int mode, long size) {}
+
+  private void open(AgentChannel channel, Frame request) {
+    if (closed.isDone()) {
+      throw new AgentException("connection to the guest agent is closed");
+    }
+    channels.put(channel.id(), channel);
+    try {
+      send(request);
+    } catch (IOException e) {
+      channels.remove(channel.id());
+      throw new AgentException("cannot reach the guest agent: " + e.getMessage(), e);
+    }
+  }
+
+  void finished(AgentChannel channel) {
+    channels.remove(channel.id());
+  }
+
+  void send(Frame frame) throws IOException {
+    synchronized (out) {
+      frame.writeTo(out);
+      out.flush();
+    }
+  }
+
+  private void readLoop() {
+    Throwable cause = null;
+    try {
+      while (true) {
+        Frame frame = Frame.readFrom(in);
+        AgentChannel channel = channels.get(frame.channel());
+        if (channel != null) {
+          channel.onFrame(frame);
+        }
+      }
+    } catch (IOException e) {
+      cause = e;
+    } finally {
+      closed.complete(null);
+      var lost = new AgentException("connection to the guest agent was lost" + (cause == null ? "" : ": " + cause.getMessage()));
+      channels.values().forEach(c -> c.fail(lost));
+      channels.clear();
+      close();
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // already closed
+    }
+  }
+}
