@@ -1,0 +1,538 @@
+package dev.boxd.worker.runtime;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.core.net.Ipv4;
+import dev.boxd.guest.GuestImage;
+import dev.boxd.guest.ImageStore;
+import dev.boxd.net.HostNetwork;
+import dev.boxd.net.VmNic;
+import dev.boxd.vmm.Accelerator;
+import dev.boxd.vmm.Disks;
+import dev.boxd.vmm.Golden;
+import dev.boxd.vmm.MachineShape;
+import dev.boxd.vmm.QemuDriver;
+import dev.boxd.vmm.QemuVm;
+import dev.boxd.vmm.agent.AgentClient;
+import dev.boxd.vmm.agent.AgentClient.FileInfo;
+import dev.boxd.vmm.agent.AgentException;
+import dev.boxd.vmm.agent.ExecRequest;
+import dev.boxd.vmm.agent.ExecSession;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The VM runtime of one host: QEMU through {@link QemuDriver}, networking through
+ * {@link HostNetwork}, files under {@link RuntimeConfig#vmsDir()}.
+ */
+public final class LocalVmRuntime implements VmRuntime {
+  private static final Logger log = LoggerFactory.getLogger(LocalVmRuntime.class);
+  private static final Duration AGENT_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration IDENTITY_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration STOP_GRACE = Duration.ofSeconds(30);
+
+  private final RuntimeConfig config;
+  private final HostNetwork network;
+  private final QemuDriver driver;
+  private final ImageStore images;
+  private final Map<String, ManagedVm> vms = new ConcurrentHashMap<>();
+  private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
+  private final Map<MachineShape, Golden> goldens = new ConcurrentHashMap<>();
+
+  public LocalVmRuntime(RuntimeConfig config) {
+    this.config = config;
+    this.network = new HostNetwork(config.network());
+    this.driver = new QemuDriver(Accelerator.detect());
+    this.images = new ImageStore(config.imagesDir(), config.recipeDir());
+    network.setUp();
+  }
+
+  public HostNetwork network() {
+    return network;
+  }
+
+  public QemuDriver driver() {
+    return driver;
+  }
+
+  /** The golden for a shape, built on first use (once per host and shape). */
+  public Golden golden(MachineShape shape, Consumer<String> progress) {
+    return goldens.computeIfAbsent(shape, s -> {
+      GuestImage image = images.current().orElseGet(() -> images.build(progress)).validate();
+      return driver.golden(config.goldenDir(), image, s, progress);
+    });
+  }
+
+  @Override
+  public VmInfo create(VmSpec spec) {
+    Golden golden = golden(spec.shape(), line -> log.info("{}", line));
+    if (!config.network().subnet().contains(spec.ip()) || spec.ip().equals(config.network().subnet().gateway())) {
+      throw BoxdException.invalid("address " + spec.ip() + " is not a VM address of " + config.network().subnet());
+    }
+    VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
+    var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
+        spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
+        golden.image().dir().toString(), true);
+    ManagedVm vm = new ManagedVm(files, record, VmState.CREATING);
+    if (vms.putIfAbsent(spec.id(), vm) != null || files.exists()) {
+      vms.remove(spec.id(), vm);
+      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "a VM with id " + spec.id() + " already exists on this worker");
+    }
+    if (vms.values().stream().anyMatch(other -> other != vm && other.record.ip().equals(record.ip()))) {
+      vms.remove(spec.id());
+      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "address " + spec.ip() + " is already used by another VM");
+    }
+    vm.lock.lock();
+    try {
+      files.write(record);
+      files.generateHostKey("root@" + spec.name());
+      Disks.createOverlay(golden.disk(), "qcow2", files.disk(), Disks.STANDARD_SIZE);
+      VmNic nic = nic(record);
+      network.attach(nic);
+      QemuVm qemu = driver.restore(machine(vm), golden, network.namespace().enterPrefix());
+      adopt(vm, qemu);
+      giveIdentity(vm, qemu);
+      setState(vm, VmState.RUNNING, null);
+      return vm.info();
+    } catch (RuntimeException e) {
+      log.warn("create of {} failed, removing what was made: {}", spec.id(), e.getMessage());
+      cleanUp(vm);
+      vms.remove(spec.id());
+      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "creating VM " + spec.name() + " failed: " + e.getMessage(), e);
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  private QemuDriver.Machine machine(ManagedVm vm) {
+    var r = vm.record;
+    return new QemuDriver.Machine("boxd-" + r.id(), new MachineShape(r.vcpus(), r.memoryMib()), vm.files.runDir(),
+        vm.files.disk(), Optional.of(nic(r).tap()), nic(r).mac());
+  }
+
+  private static VmNic nic(VmDirectory.Record record) {
+    return VmNic.of(Ipv4.parse(record.ip()), record.owner());
+  }
+
+  private void giveIdentity(ManagedVm vm, QemuVm qemu) {
+    AgentClient agent = qemu.agent(AGENT_TIMEOUT);
+    agent.identity(GuestIdentity.of(vm.record, vm.files, config.network().subnet()), IDENTITY_TIMEOUT);
+  }
+
+  // Watch a QEMU: an exit the runtime did not ask for is a failure; a guest-initiated reset
+  // (reboot inside the VM) loses the identity, which is given again once the agent is back.
+  private void adopt(ManagedVm vm, QemuVm qemu) {
+    vm.qemu = qemu;
+    vm.expectingExit = false;
+    qemu.exited().thenRun(() -> {
+      if (vm.qemu == qemu && !vm.expectingExit) {
+        String reason = "QEMU (pid " + qemu.pid() + ") exited unexpectedly: " + qemu.runDir().qemuLogTail(500).strip();
+        log.warn("VM {}: {}", vm.record.id(), reason);
+        setState(vm, VmState.FAILED, reason);
+      }
+    });
+    qemu.onEvent(event -> {
+      if ("RESET".equals(event.path("event").asText()) && event.path("data").path("guest").asBoolean()) {
+        Thread.ofVirtual().start(() -> {
+          try {
+            giveIdentity(vm, qemu);
+          } catch (RuntimeException e) {
+            log.warn("VM {}: identity after guest reboot failed: {}", vm.record.id(), e.getMessage());
+          }
+        });
+      }
+    });
+  }
+
+  private void setState(ManagedVm vm, VmState state, String reason) {
+    vm.state = state;
+    vm.failure = state == VmState.FAILED ? reason : null;
+    VmEvent event = new VmEvent(vm.record.id(), state, Optional.ofNullable(reason));
+    for (var listener : listeners) {
+      try {
+        listener.accept(event);
+      } catch (RuntimeException e) {
+        log.warn("state listener failed: {}", e.toString());
+      }
+    }
+  }
+
+  @Override
+  public List<VmInfo> recover() {
+    List<VmInfo> recovered = new ArrayList<>();
+    if (!Files.isDirectory(config.vmsDir())) {
+      return recovered;
+    }
+    try (Stream<Path> dirs = Files.list(config.vmsDir())) {
+      for (Path dir : dirs.sorted().toList()) {
+        VmDirectory files = new VmDirectory(dir);
+        if (!files.exists()) {
+          continue;
+        }
+        VmDirectory.Record record = files.read();
+        ManagedVm vm = vms.computeIfAbsent(record.id(), id -> new ManagedVm(files, record, VmState.CREATING));
+        network.attach(nic(record));
+        Optional<QemuVm> qemu = QemuVm.attach(files.runDir());
+        if (qemu.isPresent()) {
+          adopt(vm, qemu.get());
+          setState(vm, "paused".equals(qemu.get().status()) ? VmState.STANDBY : VmState.RUNNING, null);
+          log.info("re-attached to VM {} (QEMU pid {})", record.id(), qemu.get().pid());
+        } else if (!record.powered()) {
+          setState(vm, VmState.STOPPED, null);
+        } else {
+          setState(vm, VmState.FAILED, "QEMU was not running when the supervisor started: " + files.runDir().qemuLogTail(500).strip());
+        }
+        recovered.add(vm.info());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return recovered;
+  }
+
+  private ManagedVm vm(String vmId) {
+    ManagedVm vm = vmId == null ? null : vms.get(vmId);
+    if (vm == null) {
+      throw BoxdException.notFound("no VM with id " + dev.boxd.core.Names.quote(vmId) + " on this worker");
+    }
+    return vm;
+  }
+
+  @Override
+  public VmInfo info(String vmId) {
+    return vm(vmId).info();
+  }
+
+  @Override
+  public List<VmInfo> list() {
+    return vms.values().stream().map(ManagedVm::info).sorted(Comparator.comparing(VmInfo::name)).toList();
+  }
+
+  private AgentClient agentOf(ManagedVm vm) {
+    VmState state = vm.state;
+    if (state != VmState.RUNNING && state != VmState.STANDBY) {
+      throw BoxdException.precondition("VM " + vm.record.name() + " is " + state.label() + ", not running");
+    }
+    QemuVm qemu = vm.qemu;
+    if (state == VmState.STANDBY) {
+      resume(vm.record.id());
+    }
+    return qemu.agent(AGENT_TIMEOUT);
+  }
+
+  @Override
+  public ExecSession exec(String vmId, ExecRequest request, OutputStream stdout, OutputStream stderr) {
+    return agentOf(vm(vmId)).exec(request, stdout, stderr);
+  }
+
+  @Override
+  public long upload(String vmId, String path, int mode, InputStream data) {
+    requirePath(path);
+    try {
+      return agentOf(vm(vmId)).put(path, mode, "boxd", true, data);
+    } catch (AgentException e) {
+      throw fileError(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public FileInfo download(String vmId, String path, OutputStream sink) {
+    requirePath(path);
+    try {
+      return agentOf(vm(vmId)).get(path, "boxd", sink);
+    } catch (AgentException e) {
+      throw fileError(e);
+    }
+  }
+
+  private static void requirePath(String path) {
+    if (path == null || path.isEmpty() || path.indexOf('\0') >= 0) {
+      throw BoxdException.invalid("invalid guest path " + dev.boxd.core.Names.quote(path) + ": expected a non-empty path without NUL bytes");
+    }
+  }
+
+  // The agent's messages name the path and the reason; map the reason to the one error table.
+  private static BoxdException fileError(AgentException e) {
+    String message = e.getMessage();
+    String lower = message.toLowerCase();
+    ErrorCode code = lower.contains("no such file") ? ErrorCode.NOT_FOUND
+        : lower.contains("permission denied") ? ErrorCode.PERMISSION_DENIED
+        : lower.contains("is a directory") || lower.contains("not a regular file") || lower.contains("not a directory") ? ErrorCode.INVALID_ARGUMENT
+        : lower.contains("no space") ? ErrorCode.RESOURCE_EXHAUSTED
+        : ErrorCode.INTERNAL;
+    return new BoxdException(code, message, e);
+  }
+
+  @Override
+  public void uploadTree(String vmId, Path localDir, String remoteDir) {
+    requirePath(remoteDir);
+    if (!Files.isDirectory(localDir)) {
+      throw BoxdException.invalid("not a directory: " + localDir);
+    }
+    AgentClient agent = agentOf(vm(vmId));
+    var stderr = new java.io.ByteArrayOutputStream();
+    String dir = shellQuote(remoteDir);
+    try (ExecSession tar = agent.exec(ExecRequest.of("mkdir -p -- " + dir + " && tar -x --no-same-owner -C " + dir + " -f -"),
+        OutputStream.nullOutputStream(), stderr)) {
+      try (OutputStream in = tar.stdin()) {
+        TreeCopy.writeTar(localDir, in);
+      }
+      int code = tar.awaitExit(Duration.ofDays(1));
+      if (code != 0) {
+        throw BoxdException.invalid("copy into " + remoteDir + " failed: " + stderr.toString().strip());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void downloadTree(String vmId, String remoteDir, Path localDir) {
+    requirePath(remoteDir);
+    AgentClient agent = agentOf(vm(vmId));
+    var stderr = new java.io.ByteArrayOutputStream();
+    try (PipedInputStream tarIn = new PipedInputStream(1 << 20); PipedOutputStream tarOut = new PipedOutputStream(tarIn)) {
+      ExecSession tar = agent.exec(ExecRequest.of("tar -c -C " + shellQuote(remoteDir) + " -f - ."), tarOut, stderr);
+      tar.stdin().close();
+      tar.exitCode().whenComplete((code, error) -> {
+        try {
+          tarOut.close();
+        } catch (IOException ignored) {
+          // reader is gone
+        }
+      });
+      TreeCopy.readTar(tarIn, localDir);
+      int code = tar.awaitExit(Duration.ofDays(1));
+      if (code != 0) {
+        String why = stderr.toString().strip();
+        throw new BoxdException(why.contains("No such file") ? ErrorCode.NOT_FOUND : ErrorCode.INVALID_ARGUMENT,
+            "copy from " + remoteDir + " failed: " + why);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static String shellQuote(String s) {
+    return "'" + s.replace("'", "'\\''") + "'";
+  }
+
+  @Override
+  public PauseTiming pause(String vmId) {
+    ManagedVm vm = vm(vmId);
+    vm.lock.lock();
+    try {
+      if (vm.state == VmState.STANDBY) {
+        return new PauseTiming(0);
+      }
+      if (vm.state != VmState.RUNNING) {
+        throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ", not running");
+      }
+      long t0 = System.nanoTime();
+      vm.qemu.pause();
+      long micros = (System.nanoTime() - t0) / 1000;
+      setState(vm, VmState.STANDBY, null);
+      return new PauseTiming(micros);
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  @Override
+  public PauseTiming resume(String vmId) {
+    ManagedVm vm = vm(vmId);
+    vm.lock.lock();
+    try {
+      if (vm.state == VmState.RUNNING) {
+        return new PauseTiming(0);
+      }
+      if (vm.state != VmState.STANDBY) {
+        throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ", not paused");
+      }
+      long t0 = System.nanoTime();
+      QemuVm qemu = vm.qemu;
+      qemu.resume();
+      long micros = (System.nanoTime() - t0) / 1000;
+      setState(vm, VmState.RUNNING, null);
+      // The guest clock stood still while frozen; correct it without holding up the resume.
+      Thread.ofVirtual().start(() -> {
+        try {
+          qemu.agent(AGENT_TIMEOUT).setTime(Instant.now(), IDENTITY_TIMEOUT);
+        } catch (RuntimeException e) {
+          log.warn("VM {}: setting the clock after resume failed: {}", vmId, e.getMessage());
+        }
+      });
+      return new PauseTiming(micros);
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  @Override
+  public void stop(String vmId) {
+    ManagedVm vm = vm(vmId);
+    vm.lock.lock();
+    try {
+      if (vm.state == VmState.STOPPED) {
+        return;
+      }
+      vm.record = vm.record.withPowered(false);
+      vm.files.write(vm.record);
+      powerOff(vm);
+      setState(vm, VmState.STOPPED, null);
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  // Graceful first: the guest flushes and powers off; QEMU exits on its own. Then force.
+  private void powerOff(ManagedVm vm) {
+    QemuVm qemu = vm.qemu;
+    if (qemu == null || !qemu.isAlive()) {
+      return;
+    }
+    vm.expectingExit = true;
+    if (vm.state == VmState.STANDBY) {
+      qemu.resume();
+    }
+    try {
+      AgentClient agent = qemu.agent(Duration.ofSeconds(5));
+      agent.run(ExecRequest.of("sync; systemctl --no-block poweroff").asUser("root"), Duration.ofSeconds(10));
+    } catch (RuntimeException e) {
+      log.info("VM {}: graceful power-off not possible ({}), killing QEMU", vm.record.id(), e.getMessage());
+    }
+    qemu.awaitExitOrKill(STOP_GRACE);
+    qemu.close();
+    vm.qemu = null;
+  }
+
+  @Override
+  public VmInfo start(String vmId) {
+    ManagedVm vm = vm(vmId);
+    vm.lock.lock();
+    try {
+      if (vm.state == VmState.RUNNING || vm.state == VmState.STANDBY) {
+        return vm.info();
+      }
+      return boot(vm);
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  private VmInfo boot(ManagedVm vm) {
+    vm.record = vm.record.withPowered(true);
+    vm.files.write(vm.record);
+    setState(vm, VmState.BOOTING, null);
+    Golden golden = golden(new MachineShape(vm.record.vcpus(), vm.record.memoryMib()), line -> log.info("{}", line));
+    network.attach(nic(vm.record));
+    QemuVm qemu = driver.coldBoot(machine(vm), golden, network.namespace().enterPrefix());
+    adopt(vm, qemu);
+    try {
+      qemu.agent(Duration.ofSeconds(180));
+      giveIdentity(vm, qemu);
+      setState(vm, VmState.RUNNING, null);
+      return vm.info();
+    } catch (RuntimeException e) {
+      vm.expectingExit = true;
+      qemu.kill();
+      String reason = "boot failed: " + e.getMessage() + "; serial console: " + vm.files.runDir().serialTail(1500);
+      setState(vm, VmState.FAILED, reason);
+      throw new BoxdException(ErrorCode.INTERNAL, reason, e);
+    }
+  }
+
+  @Override
+  public VmInfo reboot(String vmId) {
+    ManagedVm vm = vm(vmId);
+    vm.lock.lock();
+    try {
+      QemuVm qemu = vm.qemu;
+      if (qemu != null && qemu.isAlive()) {
+        vm.expectingExit = true;
+        if (vm.state == VmState.STANDBY) {
+          qemu.resume();
+        }
+        try {
+          // Memory is lost on a cold restart, the disk is not: flush what the guest has cached.
+          qemu.agent(Duration.ofSeconds(5)).run(ExecRequest.of("sync").asUser("root"), Duration.ofSeconds(30));
+        } catch (RuntimeException e) {
+          log.info("VM {}: sync before reboot failed: {}", vmId, e.getMessage());
+        }
+        qemu.kill();
+        qemu.close();
+        vm.qemu = null;
+      }
+      return boot(vm);
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  @Override
+  public void destroy(String vmId) {
+    ManagedVm vm = vm(vmId);
+    vm.lock.lock();
+    try {
+      setState(vm, VmState.DESTROYING, null);
+      cleanUp(vm);
+      vms.remove(vmId);
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  // Each step is safe when its part never existed, so a half-created VM is removed the same way.
+  private void cleanUp(ManagedVm vm) {
+    QemuVm qemu = vm.qemu;
+    if (qemu != null) {
+      vm.expectingExit = true;
+      qemu.kill();
+      qemu.close();
+      vm.qemu = null;
+    } else {
+      // A QEMU may run that this runtime never attached to (recovery failed to reach it).
+      vm.files.runDir().pid().filter(pid -> QemuVm.isQemuOf(pid, vm.files.runDir()))
+          .ifPresent(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+    }
+    network.detach(nic(vm.record));
+    vm.files.delete();
+  }
+
+  @Override
+  public void observe(Consumer<VmEvent> listener) {
+    listeners.add(listener);
+  }
+
+  @Override
+  public void close() {
+    for (ManagedVm vm : vms.values()) {
+      QemuVm qemu = vm.qemu;
+      if (qemu != null) {
+        vm.expectingExit = true;
+        qemu.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,34 @@
+package dev.boxd.worker.runtime;
+
+import dev.boxd.core.net.Ipv4;
+import dev.boxd.vmm.QemuVm;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A VM as the runtime holds it in memory: its files, its QEMU (if one runs) and its observed
+ * state. Lifecycle operations on one VM are serialised by its lock; different VMs run in parallel.
+ */
+final class ManagedVm {
+  final VmDirectory files;
+  final ReentrantLock lock = new ReentrantLock();
+  volatile VmDirectory.Record record;
+  volatile QemuVm qemu;
+  volatile VmState state;
+  volatile String failure;
+  /** Set while the runtime itself stops QEMU, so that exit is not reported as a failure. */
+  volatile boolean expectingExit;
+
+  ManagedVm(VmDirectory files, VmDirectory.Record record, VmState state) {
+    this.files = files;
+    this.record = record;
+    this.state = state;
+  }
+
+  VmInfo info() {
+    QemuVm q = qemu;
+    Ipv4 ip = Ipv4.parse(record.ip());
+    return new VmInfo(record.id(), record.name(), record.owner(), state, ip, ip.derivedMac(),
+        q != null && q.isAlive() ? q.pid() : 0, Optional.ofNullable(failure));
+  }
+}

@@ -1,0 +1,109 @@
+package dev.boxd.worker.runtime;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxd.core.net.Ipv4;
+import dev.boxd.os.HostCommand;
+import dev.boxd.vmm.MachineShape;
+import dev.boxd.vmm.RunDir;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.stream.Stream;
+
+/**
+ * The files of one VM on its worker: {@code vm.json} (what a restarted supervisor needs to
+ * re-attach), the disk overlay, the SSH host key and the run directory with QEMU's sockets.
+ */
+record VmDirectory(Path dir) {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /**
+   * What is persisted about a VM. {@code powered} is the last power state asked for, so recovery
+   * can tell a stopped VM from one whose QEMU died.
+   */
+  record Record(String id, String name, String owner, int vcpus, int memoryMib, String ip, String machineId,
+      String goldenDir, String ramFile, String imageDir, boolean powered) {
+
+    VmSpec spec() {
+      return new VmSpec(id, name, owner, new MachineShape(vcpus, memoryMib), Ipv4.parse(ip));
+    }
+
+    Record withPowered(boolean value) {
+      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, value);
+    }
+  }
+
+  Path disk() {
+    return dir.resolve("disk.qcow2");
+  }
+
+  Path hostKey() {
+    return dir.resolve("ssh_host_ed25519_key");
+  }
+
+  Path hostKeyPub() {
+    return dir.resolve("ssh_host_ed25519_key.pub");
+  }
+
+  RunDir runDir() {
+    return new RunDir(dir.resolve("run"));
+  }
+
+  Path recordFile() {
+    return dir.resolve("vm.json");
+  }
+
+  boolean exists() {
+    return Files.isRegularFile(recordFile());
+  }
+
+  Record read() {
+    try {
+      return JSON.readValue(recordFile().toFile(), Record.class);
+    } catch (IOException e) {
+      throw new UncheckedIOException("unreadable VM record " + recordFile() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Written to a temporary file and renamed, so a crash never leaves half a record. */
+  void write(Record record) {
+    try {
+      Files.createDirectories(dir);
+      Path tmp = dir.resolve("vm.json.tmp");
+      JSON.writeValue(tmp.toFile(), record);
+      Files.move(tmp, recordFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A fresh host key per VM, generated on the host (fast) and handed to the guest. */
+  void generateHostKey(String comment) {
+    HostCommand.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", hostKey().toString());
+  }
+
+  static String newMachineId() {
+    byte[] bytes = new byte[16];
+    RANDOM.nextBytes(bytes);
+    return HexFormat.of().formatHex(bytes);
+  }
+
+  void delete() {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove " + dir + ": " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+package dev.boxd.worker.runtime;
+
+import dev.boxd.vmm.agent.AgentClient.FileInfo;
+import dev.boxd.vmm.agent.ExecRequest;
+import dev.boxd.vmm.agent.ExecSession;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The worker's port to the VMs of one host, as the control plane uses it. Every VM is a QEMU
+ * process of its own that outlives the supervisor; {@link #recover()} re-attaches after a restart.
+ * Methods taking a VM id throw NOT_FOUND for an unknown id and FAILED_PRECONDITION for a VM in a
+ * state where the operation makes no sense (exec into a stopped VM).
+ */
+public interface VmRuntime extends AutoCloseable {
+
+  /** Creates a VM by restoring the golden and giving it its identity; returns once exec works. */
+  VmInfo create(VmSpec spec);
+
+  /** Re-attaches to every VM this worker's state directory knows; run once at start. */
+  List<VmInfo> recover();
+
+  VmInfo info(String vmId);
+
+  List<VmInfo> list();
+
+  /** Starts a command in the guest; output flows to the sinks, exit code via the session. */
+  ExecSession exec(String vmId, ExecRequest request, OutputStream stdout, OutputStream stderr);
+
+  /** Streams a file into the guest ({@code path} relative to /home/boxd unless absolute). */
+  long upload(String vmId, String path, int mode, InputStream data);
+
+  /** Streams a guest file out. */
+  FileInfo download(String vmId, String path, OutputStream sink);
+
+  /** Copies a local directory tree into the guest (modes kept, owned by boxd). */
+  void uploadTree(String vmId, Path localDir, String remoteDir);
+
+  /** Copies a guest directory tree to a local directory. */
+  void downloadTree(String vmId, String remoteDir, Path localDir);
+
+  /** Freezes the VM in RAM (QMP stop): state standby. */
+  PauseTiming pause(String vmId);
+
+  /** Continues a frozen VM and sets its clock. */
+  PauseTiming resume(String vmId);
+
+  /** Powers the VM off keeping its disk: the guest shuts down, then QEMU is killed if it lingers. */
+  void stop(String vmId);
+
+  /** Cold-boots a stopped VM from its disk. */
+  VmInfo start(String vmId);
+
+  /** Cold restart: memory lost, disk kept. */
+  VmInfo reboot(String vmId);
+
+  /** Removes the VM: its process, tap, rules, disk and files. */
+  void destroy(String vmId);
+
+  /** Observed-state changes (failed, stopped, running, ...), delivered on a runtime thread. */
+  void observe(Consumer<VmEvent> listener);
+
+  /** Drops connections to the VMs; the VMs keep running. */
+  @Override
+  void close();
+}

@@ -1,0 +1,24 @@
+package dev.boxd.worker.runtime;
+
+import dev.boxd.core.Names;
+import dev.boxd.core.net.Ipv4;
+import dev.boxd.vmm.MachineShape;
+import java.util.regex.Pattern;
+
+/**
+ * What the control plane decided about a VM: id, DNS-label name, owner, size and address (ids
+ * and addresses are allocated by the caller, in the replicated log, never here).
+ */
+public record VmSpec(String id, String name, String owner, MachineShape shape, Ipv4 ip) {
+  private static final Pattern ID = Pattern.compile("^[a-z0-9][a-z0-9-]{0,39}$");
+
+  public VmSpec {
+    if (id == null || !ID.matcher(id).matches()) {
+      throw dev.boxd.core.BoxdException.invalid("invalid VM id " + Names.quote(id) + ": expected 1-40 characters of a-z, 0-9 and '-'");
+    }
+    Names.requireValid("VM name", name);
+    if (owner == null || owner.isBlank()) {
+      throw dev.boxd.core.BoxdException.invalid("a VM needs an owner");
+    }
+  }
+}
