@@ -97,7 +97,8 @@ public final class ImageStore {
         progress.accept("building guest image " + hash.substring(0, 12) + " in " + work);
         Path agent = work.resolve("boxd-agent");
         runStep(progress, List.of("bash", recipeDir.resolve("agent/build.sh").toString(), agent.toString()));
-        runStep(progress, List.of("bash", recipeDir.resolve("image/build-image.sh").toString(), work.toString(), agent.toString()));
+        runStep(progress, List.of("env", "BOXD_IMAGE_CACHE=" + imagesDir.resolve(".debcache"),
+            "bash", recipeDir.resolve("image/build-image.sh").toString(), work.toString(), agent.toString()));
         Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
         progress.accept("image " + hash.substring(0, 12) + " built: " + target);
         return new GuestImage(hash, target).validate();

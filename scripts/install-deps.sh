@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages boxd needs on a host (run as root; idempotent).
+set -euo pipefail
+packages=(
+  # VMs: QEMU, disk images, the guest kernel
+  qemu-system-x86 qemu-utils linux-image-cloud-amd64
+  # guest image build: rootfs, initramfs, kernel extraction, static agent
+  debootstrap e2fsprogs busybox-static lz4 cpio gcc libc6-dev
+  # host networking and the tools tests drive VMs with
+  iproute2 nftables util-linux openssh-client curl python3 socat
+  # build
+  maven
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if ! ls -d /usr/lib/jvm/*25* >/dev/null 2>&1; then
+  echo "JDK 25 is required (Temurin 25 under /usr/lib/jvm)" >&2
+  exit 1
+fi

@@ -1,0 +1,135 @@
+package dev.boxd.worker.runtime;
+
+import dev.boxd.core.net.Ipv4;
+import dev.boxd.core.net.Ipv4Subnet;
+import dev.boxd.net.NetworkConfig;
+import dev.boxd.testkit.TestNetworks;
+import dev.boxd.testkit.TestPaths;
+import dev.boxd.vmm.MachineShape;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestWatcher;
+
+/**
+ * A real VM runtime for a test class: its own network namespace and subnet, a temporary state
+ * directory, the shared image and golden cache. Creates VMs on demand, prints every VM's serial
+ * console and QEMU log when a test fails, and removes everything afterwards.
+ * Use as {@code @RegisterExtension static RuntimeFixture vms = new RuntimeFixture();}.
+ */
+public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback, TestWatcher {
+  /** Small VMs keep a 2-core CI machine responsive; the runtime does not care about the size. */
+  public static final MachineShape SHAPE = new MachineShape(1, 1024);
+
+  private final Optional<NetworkConfig.Uplink> uplink;
+  private final AtomicInteger names = new AtomicInteger();
+  private final Set<Ipv4> usedAddresses = new HashSet<>();
+  private Path stateDir;
+  private RuntimeConfig config;
+  private LocalVmRuntime runtime;
+
+  public RuntimeFixture() {
+    this(Optional.empty());
+  }
+
+  public RuntimeFixture(Optional<NetworkConfig.Uplink> uplink) {
+    this.uplink = uplink;
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) throws IOException {
+    stateDir = Files.createTempDirectory("boxd-test-");
+    var network = new NetworkConfig(TestNetworks.uniqueName("bxt"), "br0", Ipv4Subnet.parse(TestNetworks.uniqueSubnet()), uplink);
+    config = new RuntimeConfig(stateDir, TestPaths.cacheDir(), TestPaths.recipeDir(), network);
+    runtime = new LocalVmRuntime(config);
+    runtime.golden(SHAPE, line -> System.out.println("[golden] " + line));
+  }
+
+  public LocalVmRuntime runtime() {
+    return runtime;
+  }
+
+  public RuntimeConfig config() {
+    return config;
+  }
+
+  /** A fresh spec with a unique id, name and address. */
+  public synchronized VmSpec spec(String owner) {
+    int n = names.incrementAndGet();
+    Ipv4 ip = config.network().subnet().allocate(usedAddresses);
+    usedAddresses.add(ip);
+    return new VmSpec("vm" + n + "-" + Long.toString(System.nanoTime() % 1_000_000, 36), "vm-" + n, owner, SHAPE, ip);
+  }
+
+  public VmInfo create(String owner) {
+    return runtime.create(spec(owner));
+  }
+
+  /** A second runtime over the same state and network, as a restarted supervisor would be. */
+  public LocalVmRuntime restartedRuntime() {
+    return new LocalVmRuntime(config);
+  }
+
+  public void replaceRuntime(LocalVmRuntime fresh) {
+    runtime = fresh;
+  }
+
+  @Override
+  public void testFailed(ExtensionContext context, Throwable cause) {
+    System.out.println("=== " + context.getDisplayName() + " failed: VM logs follow ===");
+    for (VmInfo vm : runtime.list()) {
+      Path run = config.vmsDir().resolve(vm.id()).resolve("run");
+      System.out.println("--- VM " + vm.name() + " (" + vm.id() + ") " + vm.state() + " " + vm.failure().orElse(""));
+      dump(run.resolve("serial.log"));
+      dump(run.resolve("qemu.log"));
+    }
+  }
+
+  private static void dump(Path file) {
+    try {
+      if (Files.exists(file)) {
+        String text = Files.readString(file);
+        System.out.println("[" + file.getFileName() + "]\n" + text.substring(Math.max(0, text.length() - 6000)));
+      }
+    } catch (IOException e) {
+      System.out.println("cannot read " + file + ": " + e);
+    }
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) throws IOException {
+    List<Throwable> problems = new ArrayList<>();
+    if (runtime != null) {
+      for (VmInfo vm : runtime.list()) {
+        try {
+          runtime.destroy(vm.id());
+        } catch (RuntimeException e) {
+          problems.add(e);
+        }
+      }
+      runtime.close();
+      runtime.network().tearDown();
+    }
+    if (stateDir != null && Files.exists(stateDir)) {
+      try (Stream<Path> walk = Files.walk(stateDir)) {
+        for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new IllegalStateException("cleaning up test VMs failed: " + problems);
+    }
+  }
+}
