@@ -34,6 +34,7 @@ public final class QemuVm implements AutoCloseable {
   private final QmpClient qmp;
   private final CompletableFuture<Void> exited = new CompletableFuture<>();
   private volatile AgentClient agent;
+  private volatile boolean detached;
 
   private QemuVm(RunDir run, long pid, QmpClient qmp) {
     this.run = run;
@@ -44,6 +45,9 @@ public final class QemuVm implements AutoCloseable {
 
   // QMP closed: QEMU is exiting. Wait until the process is really gone before reporting it.
   private void confirmExit() {
+    if (detached && isProcessAlive(pid)) {
+      return; // the supervisor let go of a VM that keeps running
+    }
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (isProcessAlive(pid) && System.nanoTime() < deadline) {
       try {
@@ -115,7 +119,7 @@ public final class QemuVm implements AutoCloseable {
    */
   public static Optional<QemuVm> attach(RunDir run) {
     Optional<Long> pid = run.pid();
-    if (pid.isEmpty() || !isProcessAlive(pid.get()) || !cmdline(pid.get()).contains(run.qmpSocket().toString())) {
+    if (pid.isEmpty() || !isQemuOf(pid.get(), run)) {
       return Optional.empty();
     }
     try {
@@ -124,6 +128,11 @@ public final class QemuVm implements AutoCloseable {
       log.warn("QEMU {} of {} is alive but its QMP socket does not answer: {}", pid.get(), run.dir(), e.getMessage());
       return Optional.empty();
     }
+  }
+
+  /** True if {@code pid} is alive and is the QEMU of this run directory (pids get reused). */
+  public static boolean isQemuOf(long pid, RunDir run) {
+    return isProcessAlive(pid) && cmdline(pid).contains(run.qmpSocket().toString());
   }
 
   static String cmdline(long pid) {
@@ -229,6 +238,7 @@ public final class QemuVm implements AutoCloseable {
   /** Drops the supervisor's connections; QEMU keeps running. */
   @Override
   public void close() {
+    detached = true;
     AgentClient a = agent;
     if (a != null) {
       a.close();
