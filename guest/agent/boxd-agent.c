@@ -1150,11 +1150,10 @@ static void exec_read_output(struct channel *c, int *fd, uint8_t type)
     ssize_t n = read_into_frame(*fd, type, c->id);
     if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
         return;
-    /* EOF; or EIO from a PTY master once every slave fd is closed. */
-    if (c->tty) {
+    /* EOF; or EIO from a PTY master once every slave fd is closed.  For a tty *fd is also
+     * stdin, so stdin is over too. */
+    if (c->tty)
         exec_stdin_gone(c);
-        c->master = -1;   /* it is *fd; closed below */
-    }
     xclose(fd);
     exec_maybe_finish(c);
 }
