@@ -26,6 +26,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/random.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -2330,6 +2331,9 @@ int main(int argc, char **argv)
         }
     }
 
+    /* Buffers of 128 KiB and more (stdin queues, bursts of output) are mmap'd and go back to
+     * the kernel when freed; glibc's adaptive threshold would keep them on the heap for good. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     umask(022);
     if (chdir("/") < 0)
         return 1;

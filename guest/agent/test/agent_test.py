@@ -1319,6 +1319,7 @@ def main():
             print("FAIL  leftover processes:", left)
         else:
             print("PASS  no leftover processes")
+        MEASURE["agent RSS after all tests"] = "%d KiB" % rss_kb(env.agent_pid)
         fds = sorted(os.listdir("/proc/%d/fd" % env.agent_pid))
         if fds != fds_at_start:
             failed.append("fd leak")
