@@ -828,6 +828,7 @@ static int build_env(struct strv *e, const struct user *u, const struct map *m, 
 struct exec_spec {
     const struct user *u;
     const char *cmd, *cwd, *slave;
+    int cwd_is_home;          /* no cwd requested: like sshd, fall back to / without a home */
     char **envp;
     int tty, in_r, out_w, err_w, errp_w;
 };
@@ -886,7 +887,7 @@ static void __attribute__((noreturn)) child_exec(const struct exec_spec *s)
     if (drop_privileges(s->u) < 0)
         child_fail(s->errp_w, "cannot switch to user", s->u->name, errno);
     /* After dropping privileges, so that the user's permissions decide. */
-    if (chdir(s->cwd) < 0)
+    if (chdir(s->cwd) < 0 && !(s->cwd_is_home && chdir("/") == 0))
         child_fail(s->errp_w, "cwd", s->cwd, errno);
     char *argv[] = {"sh", "-c", (char *)s->cmd, NULL};
     execve("/bin/sh", argv, s->envp);
@@ -982,7 +983,8 @@ static void handle_exec(uint32_t id, const unsigned char *p, size_t n)
         goto sys_fail;
     }
 
-    struct exec_spec spec = {.u = &u, .cmd = cmd, .cwd = cwd, .slave = slave, .envp = env.v,
+    struct exec_spec spec = {.u = &u, .cmd = cmd, .cwd = cwd, .cwd_is_home = !map_get(&m, "cwd"),
+                             .slave = slave, .envp = env.v,
                              .tty = tty, .in_r = pin[0], .out_w = pout[1], .err_w = perr[1],
                              .errp_w = perrp[1]};
     pid_t pid = fork();
@@ -1948,12 +1950,23 @@ static void handle_time(uint32_t id, const unsigned char *p, size_t n)
 /* ------------------------------------------------------------------------------------------ */
 /* Frame dispatch                                                                              */
 
+/* Is the input right after this HELLO another complete HELLO?  A host that resent HELLO while
+ * we were not running yet has them queued back to back; answering only the last one saves it
+ * from finding a stale BXSYNC in its frame stream after syncing on an earlier reply. */
+static int hello_follows(const unsigned char *after)
+{
+    size_t left = (size_t)(buf_head(&g.in) + g.in.len - after);
+    return left >= HDR_LEN + NONCE_LEN && memcmp(after, HELLO_HDR, HDR_LEN) == 0;
+}
+
 static void handle_hello(const unsigned char *nonce)
 {
     if (verbose || g.nchans)
         logmsg("HELLO: new connection; discarding %zu channel(s)", g.nchans);
     discard_all_channels();
     g.nclosed = g.closed_pos = 0;   /* channel ids start over */
+    if (hello_follows(nonce + NONCE_LEN))
+        return;
     /* Unsent output belongs to the old connection; the host skips everything up to the
      * marker, even a half-written frame. */
     g.out.off = g.out.len = 0;

@@ -595,6 +595,9 @@ def user_groups_and_cwd(env, s):
     c = s.exec("x")
     s.send(EXEC, c.id + 100, b"cmd\0true")   # no final NUL
     s.pump(lambda: any("malformed EXEC" in e for e in s.conn_errors), 5, "malformed EXEC error")
+    c = s.run("pwd", user="nobody")    # home /nonexistent: falls back to / like sshd
+    expect_exit(c, 0)
+    assert c.out == b"/\n", c.out
     c = s.run("true", tty="0", rows="abc")
     assert c.error == "invalid rows or cols", c.error
 
@@ -972,6 +975,30 @@ def slow_reader_keeps_agent_memory_bounded(env, s):
     s.wait(c, 120)
     expect_exit(c, 0)
     assert c.out_len == 300000000
+
+
+@test
+def hellos_queued_back_to_back(env, s):
+    # A host that resent HELLO before the agent ran has several queued: only the last is
+    # answered, so no stale BXSYNC follows the one the host syncs on.
+    c = s.exec("sleep 100")
+    s.pump(lambda: c.pid is not None, 5, "STARTED")
+    nonces = [os.urandom(16) for _ in range(3)]
+    s.send_raw(b"".join(frame(HELLO, 0, n) for n in nonces))
+    marker = SYNC + nonces[-1]
+    deadline = time.monotonic() + 5
+    while s.rbuf.find(marker, s.roff) < 0:
+        assert time.monotonic() < deadline, "no reply to the last HELLO"
+        s._fill(1)
+    before = bytes(s.rbuf[s.roff:s.rbuf.find(marker, s.roff)])
+    assert SYNC not in before, "an earlier HELLO was answered too"
+    s.roff = s.rbuf.find(marker, s.roff) + len(marker)
+    f = s.recv_frame(5)
+    assert f[0] == HELLO_R and f[2][:16] == nonces[-1]
+    s.chans, s.next_id = {}, 1
+    assert wait_until(lambda: not group_members(c.pid), 2)
+    expect_exit(s.run("exit 2"), 2)
+    s.poll_frames(0.3)     # nothing stale may follow
 
 
 @test
