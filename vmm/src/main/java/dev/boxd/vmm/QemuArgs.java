@@ -26,7 +26,7 @@ public final class QemuArgs {
     a.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none"));
     a.addAll(List.of("-kernel", l.kernel().toString(), "-initrd", l.initrd().toString(), "-append", l.kernelArgs()));
     a.addAll(List.of("-chardev", "file,id=serial,path=" + run.serialLog() + ",append=on", "-serial", "chardev:serial"));
-    a.addAll(List.of("-drive", "id=root,node-name=root,file=" + l.disk() + ",format=qcow2,if=none,cache=writeback,discard=unmap,detect-zeroes=unmap"));
+    a.addAll(List.of("-drive", "id=root,node-name=disk0,file=" + l.disk() + ",format=qcow2,if=none,cache=writeback,discard=unmap,detect-zeroes=unmap"));
     a.addAll(List.of("-device", "virtio-blk-device,drive=root"));
     a.addAll(List.of("-netdev", l.tap().map(t -> "tap,id=net0,ifname=" + t + ",script=no,downscript=no").orElse("hubport,id=net0,hubid=0")));
     a.addAll(List.of("-device", "virtio-net-device,netdev=net0,mac=" + l.mac()));

@@ -145,7 +145,14 @@ public final class QemuDriver {
     Disks.createOverlay(golden.image().rootfs(), "raw", golden.disk(), Disks.STANDARD_SIZE);
     Machine machine = new Machine("boxd-golden", golden.shape(), new RunDir(golden.dir().resolve("run")), golden.disk(), Optional.empty(), Golden.PLACEHOLDER_MAC);
     progress.accept("booting the golden VM (" + golden.shape().key() + ", " + accelerator.accelerator() + ")");
-    QemuVm vm = QemuVm.launch(launchOf(machine, golden.image(), golden.ramFile(), true, false), List.of());
+    QemuVm vm;
+    try {
+      vm = QemuVm.launch(launchOf(machine, golden.image(), golden.ramFile(), true, false), List.of());
+    } catch (RuntimeException e) {
+      Files.deleteIfExists(golden.ramFile());
+      deleteTree(golden.dir());
+      throw e;
+    }
     try {
       AgentClient agent = vm.agent(BOOT_TIMEOUT);
       progress.accept("guest agent answered after " + millisSince(started) + " ms; waiting for boot to finish");
@@ -163,10 +170,19 @@ public final class QemuDriver {
     } catch (RuntimeException e) {
       vm.kill();
       Files.deleteIfExists(golden.ramFile());
+      deleteTree(golden.dir());
       throw new BoxdException(ErrorCode.INTERNAL, "building the golden failed: " + e.getMessage() + "\n--- serial console ---\n"
           + machine.runDir().serialTail(4000), e);
     } finally {
       vm.close();
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
     }
   }
 

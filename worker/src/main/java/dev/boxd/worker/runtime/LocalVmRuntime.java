@@ -312,6 +312,7 @@ public final class LocalVmRuntime implements VmRuntime {
     requirePath(remoteDir);
     AgentClient agent = agentOf(vm(vmId));
     var stderr = new java.io.ByteArrayOutputStream();
+    boolean existed = Files.exists(localDir);
     try (PipedInputStream tarIn = new PipedInputStream(1 << 20); PipedOutputStream tarOut = new PipedOutputStream(tarIn)) {
       ExecSession tar = agent.exec(ExecRequest.of("tar -c -C " + shellQuote(remoteDir) + " -f - ."), tarOut, stderr);
       tar.stdin().close();
@@ -324,6 +325,9 @@ public final class LocalVmRuntime implements VmRuntime {
       });
       TreeCopy.readTar(tarIn, localDir);
       int code = tar.awaitExit(Duration.ofDays(1));
+      if (code != 0 && !existed) {
+        deleteLocalTree(localDir);
+      }
       if (code != 0) {
         String why = stderr.toString().strip();
         throw new BoxdException(why.contains("No such file") ? ErrorCode.NOT_FOUND : ErrorCode.INVALID_ARGUMENT,
@@ -331,6 +335,17 @@ public final class LocalVmRuntime implements VmRuntime {
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void deleteLocalTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
     }
   }
 

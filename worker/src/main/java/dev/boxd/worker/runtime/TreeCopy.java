@@ -51,8 +51,8 @@ final class TreeCopy {
     }
   }
 
+  /** Unpacks under {@code root}, creating it only when the first entry arrives. */
   static void readTar(InputStream in, Path root) throws IOException {
-    Files.createDirectories(root);
     Path normalizedRoot = root.toAbsolutePath().normalize();
     try (var tar = new TarArchiveInputStream(in)) {
       TarArchiveEntry entry;
