@@ -602,7 +602,8 @@ static void send_u64(uint8_t type, uint32_t chan, uint64_t v)
     send_frame(type, chan, b, 8);
 }
 
-/* A terminal reply (DONE/EXIT/ERROR) for a request that never became a live channel. */
+/* Sends ERROR, which is terminal for chan: later frames for it are dropped (is_closed).  For a
+ * live channel use fail_channel(), which also tears it down. */
 static void send_error(uint32_t chan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void send_error(uint32_t chan, const char *fmt, ...)
 {
