@@ -96,10 +96,15 @@ public final class ImageStore {
         Files.createDirectories(work);
         progress.accept("building guest image " + hash.substring(0, 12) + " in " + work);
         Path agent = work.resolve("boxd-agent");
-        runStep(progress, List.of("bash", recipeDir.resolve("agent/build.sh").toString(), agent.toString()));
-        runStep(progress, List.of("env", "BOXD_IMAGE_CACHE=" + imagesDir.resolve(".debcache"),
-            "bash", recipeDir.resolve("image/build-image.sh").toString(), work.toString(), agent.toString()));
-        Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
+        try {
+          runStep(progress, List.of("bash", recipeDir.resolve("agent/build.sh").toString(), agent.toString()));
+          runStep(progress, List.of("env", "BOXD_IMAGE_CACHE=" + imagesDir.resolve(".debcache"),
+              "bash", recipeDir.resolve("image/build-image.sh").toString(), work.toString(), agent.toString()));
+          Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (RuntimeException | IOException e) {
+          deleteTree(work);
+          throw e;
+        }
         progress.accept("image " + hash.substring(0, 12) + " built: " + target);
         return new GuestImage(hash, target).validate();
       }

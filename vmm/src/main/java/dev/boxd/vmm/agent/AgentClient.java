@@ -94,7 +94,8 @@ public final class AgentClient implements Closeable {
     }
   }
 
-  // Discards everything before BXSYNC + one of our nonces, then reads the HELLO reply.
+  // Discards everything before BXSYNC + the nonce of our latest HELLO, then reads the HELLO reply.
+  // The agent answers every HELLO in order, so replies to earlier ones are skipped like noise.
   private void awaitSync(List<byte[]> nonces, CompletableFuture<Void> synced) {
     try {
       byte[] window = new byte[Frame.SYNC.length + 16];
@@ -111,12 +112,11 @@ public final class AgentClient implements Closeable {
           window[window.length - 1] = (byte) b;
         }
         if (filled == window.length && Arrays.equals(window, 0, Frame.SYNC.length, Frame.SYNC, 0, Frame.SYNC.length)) {
-          byte[] nonce = Arrays.copyOfRange(window, Frame.SYNC.length, window.length);
-          boolean ours;
+          byte[] latest;
           synchronized (nonces) {
-            ours = nonces.stream().anyMatch(n -> Arrays.equals(n, nonce));
+            latest = nonces.getLast();
           }
-          if (ours) {
+          if (Arrays.equals(window, Frame.SYNC.length, window.length, latest, 0, 16)) {
             Frame reply = Frame.readFrom(in);
             if (reply.type() != Frame.HELLO_REPLY) {
               throw new IOException("expected HELLO reply from agent, got frame type " + reply.type());
@@ -236,6 +236,10 @@ public final class AgentClient implements Closeable {
     try {
       while (true) {
         Frame frame = Frame.readFrom(in);
+        if (frame.channel() == 0 && frame.type() == Frame.ERROR) {
+          // The agent saw a frame it could not parse and dropped all state: so must we.
+          throw new IOException("agent reported " + frame.text());
+        }
         AgentChannel channel = channels.get(frame.channel());
         if (channel != null) {
           channel.onFrame(frame);
