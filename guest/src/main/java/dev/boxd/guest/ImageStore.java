@@ -148,9 +148,19 @@ public final class ImageStore {
     }
   }
 
+  /**
+   * Removes a build directory. A build chroot may still have /proc or /dev mounted if the build
+   * was killed; deleting through those mounts would delete the host's, so refuse instead.
+   */
   static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return;
+    }
+    String prefix = dir.toAbsolutePath().normalize() + "/";
+    List<String> mounts = Files.readAllLines(Path.of("/proc/self/mounts")).stream()
+        .map(line -> line.split(" ")[1]).filter(m -> m.startsWith(prefix)).toList();
+    if (!mounts.isEmpty()) {
+      throw new IOException("not removing " + dir + ": file systems are still mounted under it: " + mounts);
     }
     try (Stream<Path> walk = Files.walk(dir)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
