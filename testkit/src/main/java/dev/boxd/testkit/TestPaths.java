@@ -23,8 +23,10 @@ public final class TestPaths {
     throw new IllegalStateException("not inside the boxd repository: no guest/image/build-image.sh above " + Path.of("").toAbsolutePath());
   }
 
+  /** The guest recipe: the tree's own, or {@code $BOXD_TEST_RECIPE} to test against another. */
   public static Path recipeDir() {
-    return repositoryRoot().resolve("guest");
+    String env = System.getenv("BOXD_TEST_RECIPE");
+    return env != null && !env.isBlank() ? Path.of(env) : repositoryRoot().resolve("guest");
   }
 
   public static Path cacheDir() {
