@@ -292,6 +292,11 @@ fi
 in_root systemctl enable boxd-agent.path boxd-sshd-hostkey.path >/dev/null 2>&1
 in_root systemctl set-default multi-user.target >/dev/null 2>&1
 for u in "${MASK_UNITS[@]}"; do in_root systemctl mask "$u" >/dev/null 2>&1; done
+# generators for things a microVM with a plain /dev/vda never has (each one is a process at boot)
+mkdir -p "$ROOT/etc/systemd/system-generators"
+for g in cryptsetup gpt-auto hibernate-resume integritysetup veritysetup system-update; do
+  ln -sfn /dev/null "$ROOT/etc/systemd/system-generators/systemd-$g-generator"
+done
 # classic interface names (eth0): the agent configures eth0
 ln -sfn /dev/null "$ROOT/etc/systemd/network/99-default.link"
 # no stale resolver from the build host; the agent writes the VM's DNS server
