@@ -42,6 +42,11 @@ public final class HostNetwork {
       ns.run("ip", "addr", "add", gatewayCidr, "dev", br);
     }
     ns.run("ip", "link", "set", br, "up");
+    // Where br_netfilter is loaded (Docker loads it), bridged frames would also pass the ip
+    // family's forward hook, where the no-hairpin rule would drop VM-to-VM traffic of one owner.
+    // The bridge table is the one place that filters bridged frames: switch that detour off.
+    ns.tryRun("sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0",
+        "net.bridge.bridge-nf-call-arptables=0");
     config.uplink().ifPresent(this::setUpUplink);
     ns.nft("add table bridge " + NftRules.BRIDGE_TABLE + "\nadd table ip " + NftRules.IP_TABLE + "\n"
         + "delete table ip " + NftRules.IP_TABLE + "\n" + baseWithoutVmState());
