@@ -12,8 +12,14 @@ import java.util.Optional;
  * @param bridge bridge device name inside the namespace
  * @param subnet VM subnet; its first address is the gateway on the bridge
  * @param uplink optional egress link out of the namespace
+ * @param dnsUpstreams resolvers the gateway's DNS relays to; empty = the host's /etc/resolv.conf
  */
-public record NetworkConfig(String namespace, String bridge, Ipv4Subnet subnet, Optional<Uplink> uplink) {
+public record NetworkConfig(String namespace, String bridge, Ipv4Subnet subnet, Optional<Uplink> uplink,
+    java.util.List<java.net.InetSocketAddress> dnsUpstreams) {
+
+  public NetworkConfig(String namespace, String bridge, Ipv4Subnet subnet, Optional<Uplink> uplink) {
+    this(namespace, bridge, subnet, uplink, java.util.List.of());
+  }
 
   /**
    * A veth pair from the VM namespace to a peer namespace (empty = the host's own). Addresses are

@@ -5,6 +5,7 @@ import dev.boxd.core.ErrorCode;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.guest.GuestImage;
 import dev.boxd.guest.ImageStore;
+import dev.boxd.net.DnsForwarder;
 import dev.boxd.net.HostNetwork;
 import dev.boxd.net.VmNic;
 import dev.boxd.vmm.Accelerator;
@@ -24,6 +25,7 @@ import java.io.OutputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -57,6 +59,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final Map<String, ManagedVm> vms = new ConcurrentHashMap<>();
   private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
   private final Map<MachineShape, Golden> goldens = new ConcurrentHashMap<>();
+  private final DnsForwarder dns;
 
   public LocalVmRuntime(RuntimeConfig config) {
     this.config = config;
@@ -64,6 +67,8 @@ public final class LocalVmRuntime implements VmRuntime {
     this.driver = new QemuDriver(Accelerator.detect());
     this.images = new ImageStore(config.imagesDir(), config.recipeDir());
     network.setUp();
+    var upstreams = config.network().dnsUpstreams().isEmpty() ? DnsForwarder.hostResolvers() : config.network().dnsUpstreams();
+    this.dns = DnsForwarder.start(network.namespace(), new InetSocketAddress(config.network().subnet().gateway().toString(), 53), upstreams);
   }
 
   public HostNetwork network() {
@@ -542,6 +547,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public void close() {
+    dns.close();
     for (ManagedVm vm : vms.values()) {
       QemuVm qemu = vm.qemu;
       if (qemu != null) {

@@ -27,12 +27,15 @@ class NetworkIsolationTest {
   static final NetworkNamespace outside = new NetworkNamespace(TestNetworks.uniqueName("bxo"));
   static final String OUTSIDE_ADDRESS = "172.30.0.1";
 
+  static final TinyDnsServer upstreamDns = TinyDnsServer.start("192.0.2.44");
+
   static {
     outside.create();
   }
 
   @RegisterExtension
-  static final RuntimeFixture fixture = new RuntimeFixture(Optional.of(new NetworkConfig.Uplink(Optional.of(outside.name()), "up-peer", "172.30.0.0/30")));
+  static final RuntimeFixture fixture = new RuntimeFixture(
+      Optional.of(new NetworkConfig.Uplink(Optional.of(outside.name()), "up-peer", "172.30.0.0/30")), List.of(upstreamDns.address()));
 
   static VmInfo alice1;
   static VmInfo alice2;
@@ -48,6 +51,15 @@ class NetworkIsolationTest {
   @AfterAll
   static void removeOutside() {
     outside.delete();
+    upstreamDns.close();
+  }
+
+  @Test
+  void guestDnsIsAnsweredThroughTheGateway() {
+    ExecResult lookup = capture(alice1, "grep ^nameserver /etc/resolv.conf; getent hosts app.example.test");
+    String gateway = fixture.config().network().subnet().gateway().toString();
+    assertThat(lookup.stdoutText()).isEqualTo("nameserver " + gateway + "\n192.0.2.44      app.example.test\n");
+    assertThat(upstreamDns.queries()).isPositive();
   }
 
 

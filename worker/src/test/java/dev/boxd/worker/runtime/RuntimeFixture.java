@@ -33,6 +33,7 @@ public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback
   public static final MachineShape SHAPE = new MachineShape(1, 1024);
 
   private final Optional<NetworkConfig.Uplink> uplink;
+  private final List<java.net.InetSocketAddress> dnsUpstreams;
   private final AtomicInteger names = new AtomicInteger();
   private final Set<Ipv4> usedAddresses = new HashSet<>();
   private Path stateDir;
@@ -44,13 +45,20 @@ public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback
   }
 
   public RuntimeFixture(Optional<NetworkConfig.Uplink> uplink) {
+    // Guests' DNS goes nowhere by default: tests never send traffic to the host's resolvers.
+    this(uplink, List.of(new java.net.InetSocketAddress("127.0.0.1", 53)));
+  }
+
+  /** With an uplink to a namespace of the test's, and DNS relayed to resolvers of the test's. */
+  public RuntimeFixture(Optional<NetworkConfig.Uplink> uplink, List<java.net.InetSocketAddress> dnsUpstreams) {
     this.uplink = uplink;
+    this.dnsUpstreams = dnsUpstreams;
   }
 
   @Override
   public void beforeAll(ExtensionContext context) throws IOException {
     stateDir = Files.createTempDirectory("boxd-test-");
-    var network = new NetworkConfig(TestNetworks.uniqueName("bxt"), "br0", Ipv4Subnet.parse(TestNetworks.uniqueSubnet()), uplink);
+    var network = new NetworkConfig(TestNetworks.uniqueName("bxt"), "br0", Ipv4Subnet.parse(TestNetworks.uniqueSubnet()), uplink, dnsUpstreams);
     config = new RuntimeConfig(stateDir, TestPaths.cacheDir(), TestPaths.recipeDir(), network);
     runtime = new LocalVmRuntime(config);
     runtime.golden(SHAPE, line -> System.out.println("[golden] " + line));
