@@ -47,7 +47,7 @@ MASK_UNITS=(
   fstrim.timer fstrim.service man-db.timer man-db.service
   systemd-networkd-wait-online.service systemd-time-wait-sync.service
   systemd-firstboot.service systemd-pstore.service systemd-repart.service
-  getty@tty1.service serial-getty@ttyS0.service
+  getty@tty1.service serial-getty@ttyS0.service getty-static.service
   # API file systems, modules and bookkeeping a microVM does not need at boot
   dev-hugepages.mount sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount
   sys-fs-fuse-connections.mount modprobe@drm.service modprobe@configfs.service
