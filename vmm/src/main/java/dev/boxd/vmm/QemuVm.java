@@ -192,6 +192,15 @@ public final class QemuVm implements AutoCloseable {
     }
   }
 
+  /** Drops the agent connection; the next {@link #agent} call synchronises afresh (after a guest reset). */
+  public synchronized void dropAgent() {
+    AgentClient current = agent;
+    agent = null;
+    if (current != null) {
+      current.close();
+    }
+  }
+
   /** QMP run state: "running", "paused", "inmigrate", "shutdown", ... */
   public String status() {
     return qmp.execute("query-status").path("status").asText();

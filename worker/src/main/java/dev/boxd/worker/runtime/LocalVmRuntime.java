@@ -51,6 +51,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private static final Duration AGENT_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration IDENTITY_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration STOP_GRACE = Duration.ofSeconds(30);
+  private static final Duration BOOT_TIMEOUT = Duration.ofSeconds(180);
 
   private final RuntimeConfig config;
   private final HostNetwork network;
@@ -157,8 +158,11 @@ public final class LocalVmRuntime implements VmRuntime {
     });
     qemu.onEvent(event -> {
       if ("RESET".equals(event.path("event").asText()) && event.path("data").path("guest").asBoolean()) {
+        // The guest rebooted itself: a fresh agent will wait for a HELLO on a new connection.
+        qemu.dropAgent();
         Thread.ofVirtual().start(() -> {
           try {
+            qemu.agent(BOOT_TIMEOUT);
             giveIdentity(vm, qemu);
           } catch (RuntimeException e) {
             log.warn("VM {}: identity after guest reboot failed: {}", vm.record.id(), e.getMessage());
@@ -470,7 +474,7 @@ public final class LocalVmRuntime implements VmRuntime {
     QemuVm qemu = driver.coldBoot(machine(vm), golden, network.namespace().enterPrefix());
     adopt(vm, qemu);
     try {
-      qemu.agent(Duration.ofSeconds(180));
+      qemu.agent(BOOT_TIMEOUT);
       giveIdentity(vm, qemu);
       setState(vm, VmState.RUNNING, null);
       return vm.info();

@@ -86,6 +86,24 @@ class LifecycleTest {
   }
 
   @Test
+  void aGuestThatRebootsItselfGetsItsIdentityBack() {
+    VmInfo vm = fixture.create("alice");
+    var runtime = fixture.runtime();
+    assertThat(run(vm, "echo kept > before-guest-reboot.txt && sync").exitCode()).isZero();
+    try {
+      run(vm, "sudo systemctl reboot");
+    } catch (RuntimeException e) {
+      // the connection may drop while the guest goes down
+    }
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(240)).pollInterval(Duration.ofSeconds(2)).ignoreExceptions().untilAsserted(() ->
+        assertThat(run(vm, "cat before-guest-reboot.txt; hostname; cat /sys/class/net/eth0/address; cat /proc/uptime").stdoutText())
+            .startsWith("kept\n" + vm.name() + "\n" + vm.mac() + "\n"));
+    assertThat(runtime.info(vm.id()).pid()).as("same QEMU: the guest reset, the VMM did not restart").isEqualTo(vm.pid());
+    assertThat(runtime.info(vm.id()).state()).isEqualTo(VmState.RUNNING);
+    runtime.destroy(vm.id());
+  }
+
+  @Test
   void badInputIsRefusedClearlyAndLeavesNothing(@TempDir Path tmp) throws Exception {
     var runtime = fixture.runtime();
     assertThatThrownBy(() -> new VmSpec("ok-id", "Not_A_Name", "alice", RuntimeFixture.SHAPE, Ipv4.parse("10.0.0.2")))
