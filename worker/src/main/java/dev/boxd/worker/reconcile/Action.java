@@ -1,0 +1,29 @@
+package dev.boxd.worker.reconcile;
+
+import dev.boxd.worker.runtime.VmSpec;
+
+/** One step the worker takes to move a VM toward what the log asks for. */
+public sealed interface Action {
+  String vmId();
+
+  record Create(VmSpec spec) implements Action {
+    public String vmId() {
+      return spec.id();
+    }
+  }
+
+  record Start(String vmId) implements Action {}
+
+  record Stop(String vmId) implements Action {}
+
+  record Pause(String vmId) implements Action {}
+
+  record Resume(String vmId) implements Action {}
+
+  record Reboot(String vmId, long rebootSeq) implements Action {}
+
+  record Destroy(String vmId) implements Action {}
+
+  /** The VM is gone from this worker: tell the log so its name and addresses are freed. */
+  record ConfirmRemoved(String vmId) implements Action {}
+}

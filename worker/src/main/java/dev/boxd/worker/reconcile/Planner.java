@@ -1,0 +1,63 @@
+package dev.boxd.worker.reconcile;
+
+import dev.boxd.worker.runtime.VmInfo;
+import dev.boxd.worker.runtime.VmState;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The reconciler's brain, pure: from what the log wants and what this host has, the next steps
+ * for one VM. Level-triggered — it looks only at the two states, never at what changed — so
+ * running it again after a crash or on a duplicate event is always safe.
+ */
+public final class Planner {
+  private Planner() {}
+
+  /**
+   * @param desired the VM as the log has it, empty if the log no longer knows it
+   * @param local the VM as this host runs it, empty if it has none
+   * @param rebootSeqDone the last reboot request this worker carried out for the VM
+   */
+  public static List<Action> plan(Optional<DesiredVm> desired, Optional<VmInfo> local, long rebootSeqDone) {
+    if (desired.isEmpty()) {
+      return local.map(l -> List.<Action>of(new Action.Destroy(l.id()))).orElse(List.of());
+    }
+    DesiredVm want = desired.get();
+    String id = want.spec().id();
+    if (want.power() == DesiredVm.Power.DESTROYED) {
+      return local.isPresent() ? List.of(new Action.Destroy(id), new Action.ConfirmRemoved(id)) : List.of(new Action.ConfirmRemoved(id));
+    }
+    if (local.isEmpty()) {
+      List<Action> create = new java.util.ArrayList<>(List.of(new Action.Create(want.spec())));
+      if (want.power() == DesiredVm.Power.STOPPED) {
+        create.add(new Action.Stop(id));
+      } else if (want.power() == DesiredVm.Power.STANDBY) {
+        create.add(new Action.Pause(id));
+      }
+      return create;
+    }
+    VmState state = local.get().state();
+    if (state == VmState.CREATING || state == VmState.BOOTING || state == VmState.DESTROYING) {
+      return List.of(); // an operation is under way; look again when it settles
+    }
+    boolean rebootPending = want.rebootSeq() > rebootSeqDone;
+    return switch (want.power()) {
+      case RUNNING -> switch (state) {
+        case RUNNING -> rebootPending ? List.of(new Action.Reboot(id, want.rebootSeq())) : List.of();
+        case STANDBY -> rebootPending ? List.of(new Action.Reboot(id, want.rebootSeq())) : List.of(new Action.Resume(id));
+        case STOPPED, FAILED -> List.of(new Action.Start(id));
+        default -> List.of();
+      };
+      case STANDBY -> switch (state) {
+        case RUNNING -> List.of(new Action.Pause(id));
+        case STOPPED, FAILED -> List.of(new Action.Start(id), new Action.Pause(id));
+        default -> List.of();
+      };
+      case STOPPED -> switch (state) {
+        case RUNNING, STANDBY, FAILED -> List.of(new Action.Stop(id));
+        default -> List.of();
+      };
+      case DESTROYED -> throw new IllegalStateException("handled above");
+    };
+  }
+}
