@@ -100,7 +100,8 @@ cleanup() {
 }
 trap 'on_error "$LINENO" "$BASH_COMMAND"' ERR
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# (bash runs this once the running command has ended)
+trap 'printf "build-image: interrupted in [step %d/%d] %s\n" "$STEP" "$TOTAL_STEPS" "$STEP_NAME" >&2; exit 130' INT TERM
 
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
   LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive HOME=/root "$@"; }
