@@ -100,7 +100,9 @@ public final class QemuDriver {
    * old one stays as long as VM disks are backed by it).
    */
   public Golden golden(Path goldenRoot, GuestImage image, MachineShape shape, Consumer<String> progress) {
-    Path base = goldenRoot.resolve(image.shortHash() + "-" + shape.key() + "-" + accelerator.accelerator().name().toLowerCase());
+    // Everything the snapshot depends on is in the name: image, shape, accelerator, kernel arguments.
+    Path base = goldenRoot.resolve(image.shortHash() + "-" + shape.key() + "-" + accelerator.accelerator().name().toLowerCase()
+        + "-" + shortDigest(kernelArgs).substring(0, 8));
     try {
       Files.createDirectories(base);
       try (var lockChannel = java.nio.channels.FileChannel.open(base.resolve(".lock"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
