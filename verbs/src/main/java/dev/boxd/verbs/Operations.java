@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Flow;
 
 /**
  * What a caller may do, already bound to the caller's identity: every method acts only on the
@@ -13,10 +14,16 @@ import java.util.Optional;
  * {@link dev.boxd.core.BoxdException}s carrying a code from the one error table. Implemented by
  * the control plane; every transport (SSH front door, in-VM gateway, CLI) drives it through the
  * verbs, never directly.
+ *
+ * <p>Arguments arrive validated: a {@code vm} is a VM name (DNS label) or id, paths and commands
+ * contain no NUL. Calls block; the calling thread is interrupted when the user gives up (Ctrl-C,
+ * or the connection went away): stop promptly and throw. A stream argument that throws
+ * {@link java.io.IOException} means the user's side is gone: abandon the operation (kill the
+ * command; keep no partial upload) and throw.
  */
 public interface Operations {
 
-  /** A VM as users see it (SPEC §3 JSON). */
+  /** A VM as users see it (SPEC §3 JSON). Nullable: ip, publicIp, url, image, createdAt. */
   record VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
       long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt) {}
 
@@ -30,23 +37,58 @@ public interface Operations {
   /** By name or id. */
   VmView info(String vm);
 
-  /** Runs a command as user boxd through a shell; returns its exit code (124 on timeout). */
+  /**
+   * The VM the caller is inside of, for surfaces whose identity is a VM (the in-VM gateway): it is
+   * what {@code info} without a NAME shows. Empty elsewhere.
+   */
+  default Optional<String> currentVm() {
+    return Optional.empty();
+  }
+
+  /**
+   * Runs a command as user boxd through a shell; returns its exit code (124 on timeout). With a
+   * {@link ExecSpec#tty() tty} the command gets a terminal, its output arrives on {@code stdout}
+   * only, and {@code stdin} carries raw keystrokes. {@code stdin} ends (read returns -1) when the
+   * user's input ends; the command then sees end-of-file.
+   */
   int exec(String vm, ExecSpec spec, InputStream stdin, OutputStream stdout, OutputStream stderr);
 
   record ExecSpec(String command, Map<String, String> env, Optional<Duration> timeout, Optional<Tty> tty) {}
 
-  /** A terminal for exec/connect; {@code resizes} delivers later window changes. */
-  record Tty(String term, int cols, int rows, java.util.concurrent.Flow.Publisher<int[]> resizes) {}
+  /** Terminal columns and rows. */
+  record WindowSize(int cols, int rows) {}
 
-  /** Streams {@code data} into {@code path} (relative to /home/boxd unless absolute); returns bytes written. */
+  /**
+   * A terminal for exec/connect: its type ({@code TERM}), initial size, and later window changes
+   * (delivered until the exec returns; subscribe at most once).
+   */
+  record Tty(String term, WindowSize size, Flow.Publisher<WindowSize> resizes) {
+
+    /** A terminal whose size never changes. */
+    public static Tty fixed(String term, WindowSize size) {
+      return new Tty(term, size, subscriber -> subscriber.onSubscribe(new Flow.Subscription() {
+        @Override
+        public void request(long n) {}
+
+        @Override
+        public void cancel() {}
+      }));
+    }
+  }
+
+  /**
+   * Streams {@code data} into {@code path} (relative to /home/boxd unless absolute) with the given
+   * file mode; returns bytes written. If {@code data} throws, nothing is left at {@code path}.
+   */
   long upload(String vm, String path, int mode, InputStream data);
 
   /** Streams the file at {@code path} out; returns bytes read. */
   long download(String vm, String path, OutputStream sink);
 
-  /** Timings in microseconds, as the JSON's suspend_us / resume_us. */
+  /** Freezes the VM in RAM (standby); returns the time it took in microseconds (JSON suspend_us). */
   long pause(String vm);
 
+  /** Wakes a paused VM; returns the time it took in microseconds (JSON resume_us). */
   long resume(String vm);
 
   VmView reboot(String vm);
@@ -57,6 +99,7 @@ public interface Operations {
 
   void destroy(String vm);
 
+  /** The caller: user id, display name, and the SHA256 fingerprints of the linked SSH keys. */
   record Whoami(String userId, String name, List<String> keyFingerprints) {}
 
   Whoami whoami();

@@ -1,0 +1,113 @@
+package dev.boxd.verbs;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.Names;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.List;
+
+/** cp: files into and out of a VM, streamed. */
+final class CopyVerb {
+  private static final int DEFAULT_MODE = 0644;
+  private static final int EXECUTABLE_MODE = 0755;
+
+  private CopyVerb() {}
+
+  /** One side of a copy: remote ({@code NAME:PATH}) or local ({@code -} or a path). */
+  record Endpoint(String text, String vm, String path) {
+    boolean remote() {
+      return vm != null;
+    }
+
+    boolean stdio() {
+      return !remote() && text.equals("-");
+    }
+
+    static Endpoint parse(String text) {
+      Values.noNul("the path", text);
+      int colon = text.indexOf(':');
+      if (colon <= 0 || text.substring(0, colon).contains("/")) {
+        return new Endpoint(text, null, text);
+      }
+      String vm = Values.vmRef(text.substring(0, colon));
+      String path = text.substring(colon + 1);
+      if (path.isEmpty()) {
+        throw BoxdException.invalid("missing path in " + Names.quote(text) + ": expected NAME:PATH");
+      }
+      return new Endpoint(text, vm, path);
+    }
+  }
+
+  static Verb copy() {
+    var syntax = new Syntax("cp", List.of(), "Copy a file into or out of a VM", List.of("SRC", "DST"), List.of(), false,
+        List.of(Syntax.JSON),
+        """
+        Exactly one side is remote: NAME:PATH, PATH relative to /home/boxd unless it starts with /.
+        The other side is - for stdin (upload) or stdout (download). Streams without a size limit.
+        Examples: cp - app:notes.txt < notes.txt    cp app:/etc/hostname -""");
+    return new Verb(syntax, CopyVerb::copy);
+  }
+
+  private static int copy(Call call) throws IOException {
+    var src = Endpoint.parse(call.args().positionals().get(0));
+    var dst = Endpoint.parse(call.args().positionals().get(1));
+    if (src.remote() == dst.remote()) {
+      throw BoxdException.invalid("cp " + Names.quote(src.text()) + " " + Names.quote(dst.text())
+          + ": expected exactly one side remote (NAME:PATH) and the other - or a local path");
+    }
+    long bytes = src.remote() ? download(call, src, dst) : upload(call, src, dst);
+    if (call.json()) {
+      call.printJson(Json.object("bytes", bytes, "source", src.text(), "destination", dst.text()));
+    }
+    return 0;
+  }
+
+  private static long download(Call call, Endpoint src, Endpoint dst) throws IOException {
+    var term = call.terminal();
+    if (dst.stdio()) {
+      if (call.json()) {
+        throw BoxdException.invalid("--json with destination - : the file itself goes to stdout; drop --json");
+      }
+      long bytes = call.ops().download(src.vm(), src.path(), term.out());
+      term.out().flush();
+      return bytes;
+    }
+    Path target = local(call, dst);
+    Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), ".boxd-cp-", ".part");
+    try {
+      long bytes;
+      try (OutputStream out = Files.newOutputStream(tmp)) {
+        bytes = call.ops().download(src.vm(), src.path(), out);
+      }
+      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      return bytes;
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private static long upload(Call call, Endpoint src, Endpoint dst) throws IOException {
+    if (src.stdio()) {
+      return call.ops().upload(dst.vm(), dst.path(), DEFAULT_MODE, call.terminal().in());
+    }
+    Path source = local(call, src);
+    if (!Files.isRegularFile(source)) {
+      throw BoxdException.invalid("cp " + Names.quote(src.text()) + ": expected a regular file");
+    }
+    int mode = Files.getPosixFilePermissions(source).contains(PosixFilePermission.OWNER_EXECUTE) ? EXECUTABLE_MODE : DEFAULT_MODE;
+    try (InputStream in = Files.newInputStream(source)) {
+      return call.ops().upload(dst.vm(), dst.path(), mode, in);
+    }
+  }
+
+  private static Path local(Call call, Endpoint endpoint) {
+    Path base = call.terminal().localFiles().orElseThrow(() -> BoxdException.invalid("local path " + Names.quote(endpoint.text())
+        + ": here cp copies from stdin or to stdout only: expected - (e.g. cp - app:file < file)"));
+    return base.resolve(endpoint.path());
+  }
+}

@@ -1,0 +1,79 @@
+package dev.boxd.verbs;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.Names;
+import dev.boxd.verbs.Syntax.Flag;
+import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
+
+/** new, list, info: creating VMs and looking at them. */
+final class VmVerbs {
+  private VmVerbs() {}
+
+  static Verb create() {
+    var syntax = new Syntax("new", List.of(), "Create and boot a VM; returns once it is running",
+        List.of(), List.of(), false,
+        List.of(Flag.value("name", "NAME", "the VM's name, a DNS label (default: generated)"),
+            Flag.value("vcpu", "N", "virtual CPUs"),
+            Flag.value("memory", "SIZE", "RAM: MiB (1024) or with a unit (512M, 2G)"),
+            Syntax.JSON),
+        "");
+    return new Verb(syntax, VmVerbs::create);
+  }
+
+  private static int create(Call call) throws IOException {
+    var args = call.args();
+    var request = new Operations.NewRequest(
+        args.value("name").map(n -> Names.requireValid("VM name", n)),
+        args.value("vcpu").map(v -> Values.vcpus("vcpu", v)),
+        args.value("memory").map(v -> Values.memoryMib("memory", v)));
+    var vm = call.ops().create(request);
+    if (call.json()) {
+      call.printJson(Json.vm(vm));
+    } else {
+      call.print(Text.vm(vm));
+    }
+    return 0;
+  }
+
+  static Verb list() {
+    var syntax = new Syntax("list", List.of("ls"), "List your VMs", List.of(), List.of(), false, List.of(Syntax.JSON),
+        "Text: a table NAME STATUS IP IMAGE. JSON: an array of VM objects.");
+    return new Verb(syntax, VmVerbs::list);
+  }
+
+  private static int list(Call call) throws IOException {
+    var vms = call.ops().list();
+    if (call.json()) {
+      call.printJson(Json.vms(vms));
+    } else {
+      call.print(Text.table(List.of("NAME", "STATUS", "IP", "IMAGE"),
+          vms.stream().map(v -> List.of(nz(v.name()), nz(v.status()), nz(v.ip()), nz(v.image()))).toList()));
+    }
+    return 0;
+  }
+
+  private static String nz(String s) {
+    return s == null ? "" : s;
+  }
+
+  static Verb info() {
+    var syntax = new Syntax("info", List.of(), "Show one VM; fails if it does not exist", List.of(), List.of("NAME"), false,
+        List.of(Syntax.JSON), "NAME is a VM name or id; inside a VM it defaults to that VM.");
+    return new Verb(syntax, VmVerbs::info);
+  }
+
+  private static int info(Call call) throws IOException {
+    Optional<String> named = call.args().positional(0).map(Values::vmRef);
+    String vm = named.or(() -> call.ops().currentVm())
+        .orElseThrow(() -> BoxdException.invalid("missing NAME: expected " + call.syntax().usage()));
+    var view = call.ops().info(vm);
+    if (call.json()) {
+      call.printJson(Json.vm(view));
+    } else {
+      call.print(Text.vm(view));
+    }
+    return 0;
+  }
+}
