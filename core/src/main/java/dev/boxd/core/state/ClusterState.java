@@ -1,0 +1,333 @@
+package dev.boxd.core.state;
+
+import dev.boxd.core.net.Ipv4;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * The replicated state after the log entry at {@link #appliedIndex()}: accounts, keys, pending
+ * registrations, workers and VMs. Immutable: {@link Fsm#apply} returns a new state, so a reader
+ * holding one sees a consistent picture while the log moves on. Every collection is sorted, so
+ * equal states list, encode and compare the same on every replica.
+ *
+ * <p>Besides the records themselves it keeps indexes derived from the VMs (name per owner,
+ * private address, worker) for the lookups the front doors and the workers do on every request;
+ * they are rebuilt, never stored, when a state is restored from a snapshot.
+ */
+public final class ClusterState {
+  /** Quota of an account created without an explicit one (SPEC §7). */
+  public static final int DEFAULT_MAX_VMS = 10;
+
+  private static final ClusterState EMPTY = new ClusterState(
+      0, CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(),
+      CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty());
+
+  private final long appliedIndex;
+  private final SortedMap<String, User> users;
+  private final SortedMap<String, SshKey> keys;
+  private final SortedMap<String, Registration> registrations;
+  private final SortedMap<String, Worker> workers;
+  private final SortedMap<String, Vm> vms;
+  // Derived from vms: owner -> VM name -> VM id; private address -> VM id; worker -> VM ids.
+  private final SortedMap<String, SortedMap<String, String>> vmNames;
+  private final SortedMap<Ipv4, String> vmIps;
+  private final SortedMap<String, SortedSet<String>> vmsByWorker;
+
+  private ClusterState(
+      long appliedIndex,
+      SortedMap<String, User> users,
+      SortedMap<String, SshKey> keys,
+      SortedMap<String, Registration> registrations,
+      SortedMap<String, Worker> workers,
+      SortedMap<String, Vm> vms,
+      SortedMap<String, SortedMap<String, String>> vmNames,
+      SortedMap<Ipv4, String> vmIps,
+      SortedMap<String, SortedSet<String>> vmsByWorker) {
+    this.appliedIndex = appliedIndex;
+    this.users = users;
+    this.keys = keys;
+    this.registrations = registrations;
+    this.workers = workers;
+    this.vms = vms;
+    this.vmNames = vmNames;
+    this.vmIps = vmIps;
+    this.vmsByWorker = vmsByWorker;
+  }
+
+  /** The state before the first log entry. */
+  public static ClusterState empty() {
+    return EMPTY;
+  }
+
+  /**
+   * Rebuilds a state from its records, as a snapshot stores them. Throws
+   * {@link IllegalArgumentException} when the records contradict each other (two VMs with one
+   * address, a key of an unknown account): a snapshot like that is corrupt.
+   */
+  public static ClusterState restore(
+      long appliedIndex,
+      Collection<User> users,
+      Collection<SshKey> keys,
+      Collection<Registration> registrations,
+      Collection<Worker> workers,
+      Collection<Vm> vms) {
+    TreeMap<String, User> userMap = index(users, User::id, "user");
+    TreeMap<String, SshKey> keyMap = index(keys, SshKey::fingerprint, "key");
+    for (SshKey key : keyMap.values()) {
+      require(userMap.containsKey(key.userId()), "key " + key.fingerprint() + " belongs to unknown user " + key.userId());
+    }
+    TreeMap<String, Vm> vmMap = index(vms, Vm::id, "VM");
+    TreeMap<String, SortedMap<String, String>> names = new TreeMap<>();
+    TreeMap<Ipv4, String> ips = new TreeMap<>();
+    TreeMap<String, SortedSet<String>> byWorker = new TreeMap<>();
+    for (Vm vm : vmMap.values()) {
+      require(names.computeIfAbsent(vm.ownerId(), o -> new TreeMap<>()).put(vm.name(), vm.id()) == null,
+          "two VMs of " + vm.ownerId() + " named " + vm.name());
+      require(ips.put(vm.ip(), vm.id()) == null, "two VMs with address " + vm.ip());
+      byWorker.computeIfAbsent(vm.workerId(), w -> new TreeSet<>()).add(vm.id());
+    }
+    names.replaceAll((owner, byName) -> Collections.unmodifiableSortedMap(byName));
+    byWorker.replaceAll((worker, ids) -> Collections.unmodifiableSortedSet(ids));
+    return new ClusterState(
+        appliedIndex,
+        Collections.unmodifiableSortedMap(userMap),
+        Collections.unmodifiableSortedMap(keyMap),
+        Collections.unmodifiableSortedMap(index(registrations, Registration::code, "registration")),
+        Collections.unmodifiableSortedMap(index(workers, Worker::id, "worker")),
+        Collections.unmodifiableSortedMap(vmMap),
+        Collections.unmodifiableSortedMap(names),
+        Collections.unmodifiableSortedMap(ips),
+        Collections.unmodifiableSortedMap(byWorker));
+  }
+
+  private static <T> TreeMap<String, T> index(Collection<T> items, Function<T, String> id, String what) {
+    TreeMap<String, T> map = new TreeMap<>();
+    for (T item : items) {
+      require(map.put(id.apply(item), item) == null, "duplicate " + what + " " + id.apply(item));
+    }
+    return map;
+  }
+
+  private static void require(boolean condition, String problem) {
+    if (!condition) {
+      throw new IllegalArgumentException("inconsistent state: " + problem);
+    }
+  }
+
+  // ---- lookups ----
+
+  /** Index of the last log entry this state includes (0 before the first). */
+  public long appliedIndex() {
+    return appliedIndex;
+  }
+
+  public Optional<User> user(String id) {
+    return Optional.ofNullable(users.get(id));
+  }
+
+  /** The account a key is linked to: what the SSH front door asks on every connection. */
+  public Optional<User> userByKey(String fingerprint) {
+    return key(fingerprint).map(key -> users.get(key.userId()));
+  }
+
+  public Collection<User> users() {
+    return users.values();
+  }
+
+  public Optional<SshKey> key(String fingerprint) {
+    return Optional.ofNullable(keys.get(fingerprint));
+  }
+
+  /** The keys of one account, sorted by fingerprint. */
+  public List<SshKey> keysOf(String userId) {
+    return keys.values().stream().filter(key -> key.userId().equals(userId)).toList();
+  }
+
+  public Collection<SshKey> keys() {
+    return keys.values();
+  }
+
+  public Optional<Registration> registration(String code) {
+    return Optional.ofNullable(registrations.get(code));
+  }
+
+  /** The pending registration of a key, if it has one. */
+  public Optional<Registration> registrationOfKey(String fingerprint) {
+    return registrations.values().stream().filter(r -> r.fingerprint().equals(fingerprint)).findFirst();
+  }
+
+  public Collection<Registration> registrations() {
+    return registrations.values();
+  }
+
+  public Optional<Worker> worker(String id) {
+    return Optional.ofNullable(workers.get(id));
+  }
+
+  public Collection<Worker> workers() {
+    return workers.values();
+  }
+
+  public Optional<Vm> vm(String id) {
+    return Optional.ofNullable(vms.get(id));
+  }
+
+  /** A VM by its owner and name: names are unique per owner until the VM is removed. */
+  public Optional<Vm> vmByName(String ownerId, String name) {
+    SortedMap<String, String> byName = vmNames.get(ownerId);
+    return byName == null ? Optional.empty() : Optional.ofNullable(byName.get(name)).map(vms::get);
+  }
+
+  /** The VM holding a private address: how the gateway knows which VM (and owner) is calling. */
+  public Optional<Vm> vmByIp(Ipv4 ip) {
+    return Optional.ofNullable(vmIps.get(ip)).map(vms::get);
+  }
+
+  /** Every VM of an owner not yet removed (destroyed ones included until then), sorted by name. */
+  public List<Vm> vmsOf(String ownerId) {
+    SortedMap<String, String> byName = vmNames.get(ownerId);
+    return byName == null ? List.of() : byName.values().stream().map(vms::get).toList();
+  }
+
+  /** Every VM placed on a worker: what that worker reconciles. Sorted by VM id. */
+  public List<Vm> vmsOnWorker(String workerId) {
+    SortedSet<String> ids = vmsByWorker.get(workerId);
+    return ids == null ? List.of() : ids.stream().map(vms::get).toList();
+  }
+
+  public Collection<Vm> vms() {
+    return vms.values();
+  }
+
+  /** Private addresses held by VMs, sorted; a new VM needs one outside this set. */
+  public SortedSet<Ipv4> usedIps() {
+    return Collections.unmodifiableSortedSet(new TreeSet<>(vmIps.keySet()));
+  }
+
+  /** Public addresses held by any VM, sorted. An address may serve VMs of several owners. */
+  public SortedSet<Ipv4> usedPublicIps() {
+    TreeSet<Ipv4> used = new TreeSet<>();
+    vms.values().forEach(vm -> used.add(vm.publicIp()));
+    return Collections.unmodifiableSortedSet(used);
+  }
+
+  /** Public addresses held by one owner's VMs; a new VM of that owner needs one outside this set. */
+  public SortedSet<Ipv4> publicIpsOf(String ownerId) {
+    TreeSet<Ipv4> used = new TreeSet<>();
+    vmsOf(ownerId).forEach(vm -> used.add(vm.publicIp()));
+    return Collections.unmodifiableSortedSet(used);
+  }
+
+  // ---- updates, for Fsm only ----
+
+  ClusterState withAppliedIndex(long index) {
+    return copy(index, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker);
+  }
+
+  ClusterState withUser(User user) {
+    return copy(appliedIndex, CopyOnWrite.put(users, user.id(), user), keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker);
+  }
+
+  ClusterState withKey(SshKey key) {
+    return copy(appliedIndex, users, CopyOnWrite.put(keys, key.fingerprint(), key), registrations, workers, vms, vmNames, vmIps, vmsByWorker);
+  }
+
+  ClusterState withoutKey(String fingerprint) {
+    return copy(appliedIndex, users, CopyOnWrite.remove(keys, fingerprint), registrations, workers, vms, vmNames, vmIps, vmsByWorker);
+  }
+
+  ClusterState withRegistration(Registration registration) {
+    return copy(appliedIndex, users, keys, CopyOnWrite.put(registrations, registration.code(), registration), workers, vms, vmNames, vmIps, vmsByWorker);
+  }
+
+  ClusterState withoutRegistrations(Collection<String> codes) {
+    SortedMap<String, Registration> left = registrations;
+    for (String code : codes) {
+      left = CopyOnWrite.remove(left, code);
+    }
+    return copy(appliedIndex, users, keys, left, workers, vms, vmNames, vmIps, vmsByWorker);
+  }
+
+  ClusterState withWorker(Worker worker) {
+    return copy(appliedIndex, users, keys, registrations, CopyOnWrite.put(workers, worker.id(), worker), vms, vmNames, vmIps, vmsByWorker);
+  }
+
+  /** Adds a VM, or replaces one whose owner, name, address and worker stay the same. */
+  ClusterState withVm(Vm vm) {
+    Vm old = vms.get(vm.id());
+    if (old != null) {
+      if (!old.ownerId().equals(vm.ownerId()) || !old.name().equals(vm.name()) || !old.ip().equals(vm.ip())
+          || !old.workerId().equals(vm.workerId())) {
+        throw new IllegalStateException("VM " + vm.id() + " may not change owner, name, address or worker");
+      }
+      return copy(appliedIndex, users, keys, registrations, workers, CopyOnWrite.put(vms, vm.id(), vm), vmNames, vmIps, vmsByWorker);
+    }
+    SortedMap<String, String> names = vmNames.getOrDefault(vm.ownerId(), CopyOnWrite.empty());
+    SortedSet<String> onWorker = vmsByWorker.getOrDefault(vm.workerId(), CopyOnWrite.emptySet());
+    return copy(
+        appliedIndex, users, keys, registrations, workers,
+        CopyOnWrite.put(vms, vm.id(), vm),
+        CopyOnWrite.put(vmNames, vm.ownerId(), CopyOnWrite.put(names, vm.name(), vm.id())),
+        CopyOnWrite.put(vmIps, vm.ip(), vm.id()),
+        CopyOnWrite.put(vmsByWorker, vm.workerId(), CopyOnWrite.add(onWorker, vm.id())));
+  }
+
+  ClusterState withoutVm(String vmId) {
+    Vm vm = vms.get(vmId);
+    if (vm == null) {
+      return this;
+    }
+    SortedMap<String, String> names = CopyOnWrite.remove(vmNames.get(vm.ownerId()), vm.name());
+    SortedSet<String> onWorker = CopyOnWrite.remove(vmsByWorker.get(vm.workerId()), vmId);
+    return copy(
+        appliedIndex, users, keys, registrations, workers,
+        CopyOnWrite.remove(vms, vmId),
+        names.isEmpty() ? CopyOnWrite.remove(vmNames, vm.ownerId()) : CopyOnWrite.put(vmNames, vm.ownerId(), names),
+        CopyOnWrite.remove(vmIps, vm.ip()),
+        onWorker.isEmpty() ? CopyOnWrite.remove(vmsByWorker, vm.workerId()) : CopyOnWrite.put(vmsByWorker, vm.workerId(), onWorker));
+  }
+
+  private static ClusterState copy(
+      long appliedIndex,
+      SortedMap<String, User> users,
+      SortedMap<String, SshKey> keys,
+      SortedMap<String, Registration> registrations,
+      SortedMap<String, Worker> workers,
+      SortedMap<String, Vm> vms,
+      SortedMap<String, SortedMap<String, String>> vmNames,
+      SortedMap<Ipv4, String> vmIps,
+      SortedMap<String, SortedSet<String>> vmsByWorker) {
+    return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker);
+  }
+
+  // Indexes are functions of vms, so the records alone decide equality.
+  @Override
+  public boolean equals(Object other) {
+    return other instanceof ClusterState that
+        && appliedIndex == that.appliedIndex
+        && users.equals(that.users)
+        && keys.equals(that.keys)
+        && registrations.equals(that.registrations)
+        && workers.equals(that.workers)
+        && vms.equals(that.vms);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms);
+  }
+
+  @Override
+  public String toString() {
+    return "ClusterState{index=" + appliedIndex + ", users=" + users.size() + ", keys=" + keys.size()
+        + ", registrations=" + registrations.size() + ", workers=" + workers.size() + ", vms=" + vms.size() + "}";
+  }
+}

@@ -1,0 +1,149 @@
+package dev.boxd.core.state;
+
+import dev.boxd.core.net.Ipv4;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * Everything durable in boxd is one of these, appended to the replicated log and applied by
+ * {@link Fsm#apply}. Each carries every id, timestamp and address its effect depends on, fixed by
+ * the proposer, so that applying it is the same on every replica. Adding a command does not
+ * compile until it is applied ({@link Fsm}) and encoded ({@code CommandCodec}).
+ */
+public sealed interface Command {
+
+  /** Creates an account. */
+  record CreateUser(String userId, String name, Instant at, int maxVms) implements Command {
+    public CreateUser {
+      Objects.requireNonNull(userId, "userId");
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(at, "at");
+    }
+  }
+
+  /** Links an SSH key to an existing account. */
+  record AddKey(String userId, String fingerprint, String publicKey, Instant at) implements Command {
+    public AddKey {
+      Objects.requireNonNull(userId, "userId");
+      Objects.requireNonNull(fingerprint, "fingerprint");
+      Objects.requireNonNull(publicKey, "publicKey");
+      Objects.requireNonNull(at, "at");
+    }
+  }
+
+  /** Unlinks an SSH key. */
+  record RemoveKey(String fingerprint) implements Command {
+    public RemoveKey {
+      Objects.requireNonNull(fingerprint, "fingerprint");
+    }
+  }
+
+  /**
+   * Records an unknown key that connected and was handed a URL with {@code code}. A newer
+   * registration for the same key replaces the older one, so an impatient user who reconnects
+   * leaves one pending registration, not many.
+   */
+  record OpenRegistration(String code, String fingerprint, String publicKey, Instant expiresAt) implements Command {
+    public OpenRegistration {
+      Objects.requireNonNull(code, "code");
+      Objects.requireNonNull(fingerprint, "fingerprint");
+      Objects.requireNonNull(publicKey, "publicKey");
+      Objects.requireNonNull(expiresAt, "expiresAt");
+    }
+  }
+
+  /**
+   * Links the key of registration {@code code} to {@code userId}, creating that account (named
+   * {@code userName}, default quota) if it does not exist. Rejected when the code is unknown or
+   * expired at {@code at}. Also drops every registration expired at {@code at}.
+   */
+  record ApproveRegistration(String code, String userId, String userName, Instant at) implements Command {
+    public ApproveRegistration {
+      Objects.requireNonNull(code, "code");
+      Objects.requireNonNull(userId, "userId");
+      Objects.requireNonNull(userName, "userName");
+      Objects.requireNonNull(at, "at");
+    }
+  }
+
+  /** Adds a worker, or updates its address and capacity when it registers again after a restart. */
+  record RegisterWorker(String workerId, String address, int vcpus, long memoryMib, Instant at) implements Command {
+    public RegisterWorker {
+      Objects.requireNonNull(workerId, "workerId");
+      Objects.requireNonNull(address, "address");
+      Objects.requireNonNull(at, "at");
+    }
+  }
+
+  /**
+   * Places a new VM on {@code workerId} with the addresses the control plane picked; the worker
+   * sees it in its replica and creates it. Desired state starts {@code RUNNING}.
+   */
+  record CreateVm(
+      String vmId,
+      String ownerId,
+      String name,
+      int vcpus,
+      long memoryMib,
+      long diskGb,
+      Ipv4 ip,
+      Ipv4 publicIp,
+      String workerId,
+      Instant at) implements Command {
+    public CreateVm {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(ownerId, "ownerId");
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(ip, "ip");
+      Objects.requireNonNull(publicIp, "publicIp");
+      Objects.requireNonNull(workerId, "workerId");
+      Objects.requireNonNull(at, "at");
+    }
+  }
+
+  /** Start, pause or stop a VM (not destroy: that is {@link DestroyVm}). */
+  record SetDesiredPower(String vmId, DesiredPower desired) implements Command {
+    public SetDesiredPower {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(desired, "desired");
+    }
+  }
+
+  /** Asks for a cold restart: bumps the VM's reboot counter; its worker reboots until it has seen it. */
+  record Reboot(String vmId) implements Command {
+    public Reboot {
+      Objects.requireNonNull(vmId, "vmId");
+    }
+  }
+
+  /** Sets desired state {@code DESTROYED}; the VM keeps its name and addresses until {@link RemoveVm}. */
+  record DestroyVm(String vmId) implements Command {
+    public DestroyVm {
+      Objects.requireNonNull(vmId, "vmId");
+    }
+  }
+
+  /** A worker's report of what it sees; accepted only from the worker the VM is placed on. */
+  record ReportObserved(String vmId, String workerId, VmObserved observed) implements Command {
+    public ReportObserved {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(workerId, "workerId");
+      Objects.requireNonNull(observed, "observed");
+    }
+  }
+
+  /** The VM's worker confirms a destroyed VM is gone: its name and addresses become free. */
+  record RemoveVm(String vmId, String workerId) implements Command {
+    public RemoveVm {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(workerId, "workerId");
+    }
+  }
+
+  /** An operator changes how many VMs an account may hold. */
+  record SetUserQuota(String userId, int maxVms) implements Command {
+    public SetUserQuota {
+      Objects.requireNonNull(userId, "userId");
+    }
+  }
+}

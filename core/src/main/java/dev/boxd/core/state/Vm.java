@@ -1,0 +1,51 @@
+package dev.boxd.core.state;
+
+import dev.boxd.core.net.Ipv4;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * One VM: its spec and placement (fixed at creation), the desired power state and reboot counter
+ * (written by the control plane), and the observed state (written only by {@code workerId}).
+ * {@code ip} is its private address, unique in the cluster; {@code publicIp} is the proxy address
+ * it is reached at, shared across owners but unique among one owner's VMs (SPEC §6).
+ */
+public record Vm(
+    String id,
+    String ownerId,
+    String name,
+    int vcpus,
+    long memoryMib,
+    long diskGb,
+    Ipv4 ip,
+    Ipv4 publicIp,
+    String workerId,
+    Instant createdAt,
+    DesiredPower desired,
+    long rebootSeq,
+    VmObserved observed) {
+
+  public Vm {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(ownerId, "ownerId");
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(ip, "ip");
+    Objects.requireNonNull(publicIp, "publicIp");
+    Objects.requireNonNull(workerId, "workerId");
+    Objects.requireNonNull(createdAt, "createdAt");
+    Objects.requireNonNull(desired, "desired");
+    Objects.requireNonNull(observed, "observed");
+  }
+
+  Vm withDesired(DesiredPower newDesired) {
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed);
+  }
+
+  Vm withReboot() {
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed);
+  }
+
+  Vm withObserved(VmObserved newObserved) {
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved);
+  }
+}

@@ -1,0 +1,136 @@
+package dev.boxd.core.state;
+
+import static dev.boxd.core.Names.quote;
+import static dev.boxd.core.state.Fsm.ok;
+import static dev.boxd.core.state.Fsm.reject;
+
+import dev.boxd.core.ErrorCode;
+import dev.boxd.core.Names;
+import dev.boxd.core.state.Command.CreateVm;
+import dev.boxd.core.state.Command.DestroyVm;
+import dev.boxd.core.state.Command.Reboot;
+import dev.boxd.core.state.Command.RemoveVm;
+import dev.boxd.core.state.Command.ReportObserved;
+import dev.boxd.core.state.Command.SetDesiredPower;
+
+/**
+ * The VM lifecycle. The control plane writes the spec, placement and desired state; the VM's
+ * worker writes the observed state and finally removes the VM. One writer per field.
+ */
+final class VmCommands {
+  private VmCommands() {}
+
+  static Applied create(ClusterState s, CreateVm c) {
+    if (c.vmId().isEmpty()) {
+      return reject(s, ErrorCode.INVALID_ARGUMENT, "a VM id may not be empty");
+    }
+    if (s.vm(c.vmId()).isPresent()) {
+      return reject(s, ErrorCode.ALREADY_EXISTS, "a VM with id " + quote(c.vmId()) + " already exists");
+    }
+    if (!Names.isValid(c.name())) {
+      return reject(s, ErrorCode.INVALID_ARGUMENT, "invalid VM name " + quote(c.name())
+          + ": expected 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit");
+    }
+    if (c.vcpus() <= 0 || c.memoryMib() <= 0 || c.diskGb() <= 0) {
+      return reject(s, ErrorCode.INVALID_ARGUMENT, "invalid size for VM " + quote(c.name()) + ": " + c.vcpus() + " vCPUs, "
+          + c.memoryMib() + " MiB memory, " + c.diskGb() + " GB disk; expected at least 1 of each");
+    }
+    User owner = s.user(c.ownerId()).orElse(null);
+    if (owner == null) {
+      return reject(s, ErrorCode.NOT_FOUND, UserCommands.noUser(c.ownerId()));
+    }
+    if (s.vmByName(c.ownerId(), c.name()).isPresent()) {
+      return reject(s, ErrorCode.ALREADY_EXISTS, "a VM named " + quote(c.name()) + " already exists");
+    }
+    int held = s.vmsOf(c.ownerId()).size();
+    if (held >= owner.maxVms()) {
+      return reject(s, ErrorCode.RESOURCE_EXHAUSTED, "quota reached: " + held + " of " + owner.maxVms()
+          + " VMs (running, standby, hibernated and stopped all count)");
+    }
+    if (s.vmByIp(c.ip()).isPresent()) {
+      return reject(s, ErrorCode.ALREADY_EXISTS, "address " + c.ip() + " is already in use");
+    }
+    if (s.publicIpsOf(c.ownerId()).contains(c.publicIp())) {
+      return reject(s, ErrorCode.ALREADY_EXISTS,
+          "public address " + c.publicIp() + " is already in use by another VM of this account");
+    }
+    if (s.worker(c.workerId()).isEmpty()) {
+      return reject(s, ErrorCode.NOT_FOUND, "no worker with id " + quote(c.workerId()));
+    }
+    return ok(s.withVm(new Vm(c.vmId(), c.ownerId(), c.name(), c.vcpus(), c.memoryMib(), c.diskGb(), c.ip(),
+        c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()))));
+  }
+
+  static Applied setDesiredPower(ClusterState s, SetDesiredPower c) {
+    Vm vm = s.vm(c.vmId()).orElse(null);
+    if (vm == null) {
+      return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
+    }
+    if (c.desired() == DesiredPower.DESTROYED) {
+      return reject(s, ErrorCode.INVALID_ARGUMENT, "destroying VM " + quote(vm.name()) + " takes DestroyVm, not SetDesiredPower");
+    }
+    if (vm.desired() == DesiredPower.DESTROYED) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, beingDestroyed(vm));
+    }
+    return ok(s.withVm(vm.withDesired(c.desired())));
+  }
+
+  static Applied reboot(ClusterState s, Reboot c) {
+    Vm vm = s.vm(c.vmId()).orElse(null);
+    if (vm == null) {
+      return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
+    }
+    if (vm.desired() == DesiredPower.DESTROYED) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, beingDestroyed(vm));
+    }
+    if (vm.desired() == DesiredPower.STOPPED) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, "VM " + quote(vm.name()) + " is stopped: start it instead of rebooting");
+    }
+    return ok(s.withVm(vm.withReboot()));
+  }
+
+  static Applied destroy(ClusterState s, DestroyVm c) {
+    Vm vm = s.vm(c.vmId()).orElse(null);
+    if (vm == null) {
+      return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
+    }
+    return ok(s.withVm(vm.withDesired(DesiredPower.DESTROYED)));
+  }
+
+  static Applied reportObserved(ClusterState s, ReportObserved c) {
+    Vm vm = s.vm(c.vmId()).orElse(null);
+    if (vm == null) {
+      return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
+    }
+    if (!vm.workerId().equals(c.workerId())) {
+      return reject(s, ErrorCode.PERMISSION_DENIED, notItsWorker(vm, c.workerId()));
+    }
+    return ok(s.withVm(vm.withObserved(c.observed())));
+  }
+
+  static Applied remove(ClusterState s, RemoveVm c) {
+    Vm vm = s.vm(c.vmId()).orElse(null);
+    if (vm == null) {
+      return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
+    }
+    if (!vm.workerId().equals(c.workerId())) {
+      return reject(s, ErrorCode.PERMISSION_DENIED, notItsWorker(vm, c.workerId()));
+    }
+    if (vm.desired() != DesiredPower.DESTROYED) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, "VM " + quote(vm.name()) + " is not being destroyed");
+    }
+    return ok(s.withoutVm(vm.id()));
+  }
+
+  private static String noVm(String vmId) {
+    return "no VM with id " + quote(vmId);
+  }
+
+  private static String beingDestroyed(Vm vm) {
+    return "VM " + quote(vm.name()) + " is being destroyed";
+  }
+
+  private static String notItsWorker(Vm vm, String workerId) {
+    return "worker " + quote(workerId) + " may not write VM " + quote(vm.name()) + ": it runs on worker " + quote(vm.workerId());
+  }
+}

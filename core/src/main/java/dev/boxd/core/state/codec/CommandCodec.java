@@ -1,0 +1,81 @@
+package dev.boxd.core.state.codec;
+
+import dev.boxd.core.state.Command;
+import dev.boxd.core.state.Command.AddKey;
+import dev.boxd.core.state.Command.ApproveRegistration;
+import dev.boxd.core.state.Command.CreateUser;
+import dev.boxd.core.state.Command.CreateVm;
+import dev.boxd.core.state.Command.DestroyVm;
+import dev.boxd.core.state.Command.OpenRegistration;
+import dev.boxd.core.state.Command.Reboot;
+import dev.boxd.core.state.Command.RegisterWorker;
+import dev.boxd.core.state.Command.RemoveKey;
+import dev.boxd.core.state.Command.RemoveVm;
+import dev.boxd.core.state.Command.ReportObserved;
+import dev.boxd.core.state.Command.SetDesiredPower;
+import dev.boxd.core.state.Command.SetUserQuota;
+
+/**
+ * The bytes of a log entry: format version (u8, now 1), command tag (u16), then the command's
+ * fields in declaration order. The log is kept for good, so an encoding never changes once
+ * released: tags are append-only, a changed command gets a new tag (the old one stays decodable),
+ * and {@code CommandCodecTest} holds golden bytes of every tag.
+ */
+public final class CommandCodec {
+  static final int VERSION = 1;
+
+  private CommandCodec() {}
+
+  public static byte[] encode(Command command) {
+    WireWriter out = new WireWriter().u8(VERSION);
+    switch (command) {
+      case CreateUser c -> out.u16(1).string(c.userId()).string(c.name()).instant(c.at()).i32(c.maxVms());
+      case AddKey c -> out.u16(2).string(c.userId()).string(c.fingerprint()).string(c.publicKey()).instant(c.at());
+      case RemoveKey c -> out.u16(3).string(c.fingerprint());
+      case OpenRegistration c ->
+          out.u16(4).string(c.code()).string(c.fingerprint()).string(c.publicKey()).instant(c.expiresAt());
+      case ApproveRegistration c ->
+          out.u16(5).string(c.code()).string(c.userId()).string(c.userName()).instant(c.at());
+      case RegisterWorker c ->
+          out.u16(6).string(c.workerId()).string(c.address()).i32(c.vcpus()).i64(c.memoryMib()).instant(c.at());
+      case CreateVm c -> out.u16(7).string(c.vmId()).string(c.ownerId()).string(c.name())
+          .i32(c.vcpus()).i64(c.memoryMib()).i64(c.diskGb()).ipv4(c.ip()).ipv4(c.publicIp())
+          .string(c.workerId()).instant(c.at());
+      case SetDesiredPower c -> RecordWire.desired(out.u16(8).string(c.vmId()), c.desired());
+      case Reboot c -> out.u16(9).string(c.vmId());
+      case DestroyVm c -> out.u16(10).string(c.vmId());
+      case ReportObserved c -> RecordWire.observed(out.u16(11).string(c.vmId()).string(c.workerId()), c.observed());
+      case RemoveVm c -> out.u16(12).string(c.vmId()).string(c.workerId());
+      case SetUserQuota c -> out.u16(13).string(c.userId()).i32(c.maxVms());
+    }
+    return out.toBytes();
+  }
+
+  public static Command decode(byte[] bytes) {
+    WireReader in = new WireReader(bytes, "log entry");
+    int version = in.u8();
+    if (version != VERSION) {
+      throw in.corrupt("command format version " + version + " is not known to this boxd (knows " + VERSION + ")");
+    }
+    int tag = in.u16();
+    Command command = switch (tag) {
+      case 1 -> new CreateUser(in.string(), in.string(), in.instant(), in.i32());
+      case 2 -> new AddKey(in.string(), in.string(), in.string(), in.instant());
+      case 3 -> new RemoveKey(in.string());
+      case 4 -> new OpenRegistration(in.string(), in.string(), in.string(), in.instant());
+      case 5 -> new ApproveRegistration(in.string(), in.string(), in.string(), in.instant());
+      case 6 -> new RegisterWorker(in.string(), in.string(), in.i32(), in.i64(), in.instant());
+      case 7 -> new CreateVm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(),
+          in.ipv4(), in.string(), in.instant());
+      case 8 -> new SetDesiredPower(in.string(), RecordWire.desired(in));
+      case 9 -> new Reboot(in.string());
+      case 10 -> new DestroyVm(in.string());
+      case 11 -> new ReportObserved(in.string(), in.string(), RecordWire.observed(in));
+      case 12 -> new RemoveVm(in.string(), in.string());
+      case 13 -> new SetUserQuota(in.string(), in.i32());
+      default -> throw in.corrupt("unknown command tag " + tag + " (written by a newer boxd?)");
+    };
+    in.end();
+    return command;
+  }
+}

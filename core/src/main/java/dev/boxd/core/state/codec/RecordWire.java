@@ -1,0 +1,122 @@
+package dev.boxd.core.state.codec;
+
+import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.Registration;
+import dev.boxd.core.state.SshKey;
+import dev.boxd.core.state.User;
+import dev.boxd.core.state.Vm;
+import dev.boxd.core.state.VmObserved;
+import dev.boxd.core.state.VmStatus;
+import dev.boxd.core.state.Worker;
+
+/**
+ * Encodings of the state's records and enums, shared by commands and snapshots. Enum values have
+ * explicit numbers, never ordinals, so reordering an enum cannot change what old bytes mean; new
+ * values take new numbers.
+ */
+final class RecordWire {
+  private RecordWire() {}
+
+  static void desired(WireWriter out, DesiredPower value) {
+    out.u8(switch (value) {
+      case RUNNING -> 1;
+      case STANDBY -> 2;
+      case STOPPED -> 3;
+      case DESTROYED -> 4;
+    });
+  }
+
+  static DesiredPower desired(WireReader in) {
+    int code = in.u8();
+    return switch (code) {
+      case 1 -> DesiredPower.RUNNING;
+      case 2 -> DesiredPower.STANDBY;
+      case 3 -> DesiredPower.STOPPED;
+      case 4 -> DesiredPower.DESTROYED;
+      default -> throw in.corrupt("unknown desired power " + code);
+    };
+  }
+
+  static void status(WireWriter out, VmStatus value) {
+    out.u8(switch (value) {
+      case CREATING -> 1;
+      case BOOTING -> 2;
+      case RUNNING -> 3;
+      case STANDBY -> 4;
+      case HIBERNATED -> 5;
+      case STOPPED -> 6;
+      case FAILED -> 7;
+      case DESTROYING -> 8;
+    });
+  }
+
+  static VmStatus status(WireReader in) {
+    int code = in.u8();
+    return switch (code) {
+      case 1 -> VmStatus.CREATING;
+      case 2 -> VmStatus.BOOTING;
+      case 3 -> VmStatus.RUNNING;
+      case 4 -> VmStatus.STANDBY;
+      case 5 -> VmStatus.HIBERNATED;
+      case 6 -> VmStatus.STOPPED;
+      case 7 -> VmStatus.FAILED;
+      case 8 -> VmStatus.DESTROYING;
+      default -> throw in.corrupt("unknown VM status " + code);
+    };
+  }
+
+  static void observed(WireWriter out, VmObserved value) {
+    status(out, value.status());
+    out.i64(value.pid()).string(value.detail()).instant(value.at()).i64(value.rebootSeqSeen());
+  }
+
+  static VmObserved observed(WireReader in) {
+    return new VmObserved(status(in), in.i64(), in.string(), in.instant(), in.i64());
+  }
+
+  static void user(WireWriter out, User value) {
+    out.string(value.id()).string(value.name()).instant(value.createdAt()).i32(value.maxVms());
+  }
+
+  static User user(WireReader in) {
+    return new User(in.string(), in.string(), in.instant(), in.i32());
+  }
+
+  static void key(WireWriter out, SshKey value) {
+    out.string(value.fingerprint()).string(value.userId()).string(value.publicKey()).instant(value.addedAt());
+  }
+
+  static SshKey key(WireReader in) {
+    return new SshKey(in.string(), in.string(), in.string(), in.instant());
+  }
+
+  static void registration(WireWriter out, Registration value) {
+    out.string(value.code()).string(value.fingerprint()).string(value.publicKey()).instant(value.expiresAt());
+  }
+
+  static Registration registration(WireReader in) {
+    return new Registration(in.string(), in.string(), in.string(), in.instant());
+  }
+
+  static void worker(WireWriter out, Worker value) {
+    out.string(value.id()).string(value.address()).i32(value.vcpus()).i64(value.memoryMib()).instant(value.registeredAt());
+  }
+
+  static Worker worker(WireReader in) {
+    return new Worker(in.string(), in.string(), in.i32(), in.i64(), in.instant());
+  }
+
+  static void vm(WireWriter out, Vm value) {
+    out.string(value.id()).string(value.ownerId()).string(value.name())
+        .i32(value.vcpus()).i64(value.memoryMib()).i64(value.diskGb())
+        .ipv4(value.ip()).ipv4(value.publicIp()).string(value.workerId()).instant(value.createdAt());
+    desired(out, value.desired());
+    out.i64(value.rebootSeq());
+    observed(out, value.observed());
+  }
+
+  static Vm vm(WireReader in) {
+    return new Vm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(), in.ipv4(),
+        in.string(), in.instant(), desired(in), in.i64(), observed(in));
+  }
+}

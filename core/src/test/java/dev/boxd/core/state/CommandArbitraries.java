@@ -1,0 +1,99 @@
+package dev.boxd.core.state;
+
+import dev.boxd.core.net.Ipv4;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.Tuple;
+
+/**
+ * Generators of commands. {@link #colliding()} draws ids, names and addresses from tiny pools so
+ * that random logs hit every rejection (name taken, address in use, quota, wrong worker);
+ * {@link #anyValue()} draws from the whole value space, for codec round trips.
+ */
+final class CommandArbitraries {
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+  private CommandArbitraries() {}
+
+  static Arbitrary<Command> colliding() {
+    return commands(new Pools(
+        Arbitraries.of("u1", "u2", "u3"),
+        Arbitraries.of("app", "db", "web", "api", "x-1", "Not_A_Name"),
+        Arbitraries.of("vm1", "vm2", "vm3", "vm4", "vm5", "vm6", "vm7", "vm8"),
+        Arbitraries.of("w1", "w2"),
+        Arbitraries.of("SHA256:k1", "SHA256:k2", "SHA256:k3"),
+        Arbitraries.of("c1", "c2", "c3"),
+        Arbitraries.integers().between(1, 6).map(i -> Ipv4.parse("10.77.0." + i)),
+        Arbitraries.integers().between(1, 3).map(i -> Ipv4.parse("203.0.113." + i)),
+        Arbitraries.longs().between(0, 1000).map(T0::plusSeconds),
+        Arbitraries.integers().between(-1, 4),
+        Arbitraries.integers().between(0, 4),
+        Arbitraries.longs().between(0, 4096)));
+  }
+
+  /** A log over {@link #colliding()} commands that starts with two accounts and a worker. */
+  static Arbitrary<List<Command>> collidingLogs(int maxSize) {
+    List<Command> setup = List.of(
+        new Command.CreateUser("u1", "alice", T0, 3),
+        new Command.CreateUser("u2", "bob", T0, 3),
+        new Command.RegisterWorker("w1", "10.0.0.1:7000", 4, 8192, T0));
+    return colliding().list().ofMaxSize(maxSize).map(random -> {
+      List<Command> log = new ArrayList<>(setup);
+      log.addAll(random);
+      return log;
+    });
+  }
+
+  static Arbitrary<Command> anyValue() {
+    Arbitrary<String> text = Arbitraries.strings()
+        .withCharRange('\u0000', '\ud7ff').withCharRange('\ue000', '\ufffd').ofMaxLength(40);
+    Arbitrary<Instant> instants = Combinators.combine(
+            Arbitraries.longs().between(Instant.MIN.getEpochSecond(), Instant.MAX.getEpochSecond()),
+            Arbitraries.integers().between(0, 999_999_999))
+        .as(Instant::ofEpochSecond);
+    Arbitrary<Ipv4> ips = Arbitraries.integers().map(Ipv4::new);
+    return commands(new Pools(text, text, text, text, text, text, ips, ips, instants,
+        Arbitraries.integers(), Arbitraries.integers(), Arbitraries.longs()));
+  }
+
+  private record Pools(
+      Arbitrary<String> users,
+      Arbitrary<String> names,
+      Arbitrary<String> vms,
+      Arbitrary<String> workers,
+      Arbitrary<String> fingerprints,
+      Arbitrary<String> codes,
+      Arbitrary<Ipv4> ips,
+      Arbitrary<Ipv4> publicIps,
+      Arbitrary<Instant> times,
+      Arbitrary<Integer> quotas,
+      Arbitrary<Integer> small,
+      Arbitrary<Long> sizes) {}
+
+  @SuppressWarnings("unchecked")
+  private static Arbitrary<Command> commands(Pools p) {
+    Arbitrary<VmObserved> observed = Combinators.combine(
+            Arbitraries.of(VmStatus.class), p.sizes(), p.names(), p.times(), p.sizes())
+        .as(VmObserved::new);
+    return Arbitraries.frequencyOf(
+        Tuple.of(3, Combinators.combine(p.users(), p.names(), p.times(), p.quotas()).as(Command.CreateUser::new)),
+        Tuple.of(2, Combinators.combine(p.users(), p.fingerprints(), p.names(), p.times()).as(Command.AddKey::new)),
+        Tuple.of(1, p.fingerprints().map(Command.RemoveKey::new)),
+        Tuple.of(2, Combinators.combine(p.codes(), p.fingerprints(), p.names(), p.times()).as(Command.OpenRegistration::new)),
+        Tuple.of(2, Combinators.combine(p.codes(), p.users(), p.names(), p.times()).as(Command.ApproveRegistration::new)),
+        Tuple.of(2, Combinators.combine(p.workers(), p.names(), p.small(), p.sizes(), p.times()).as(Command.RegisterWorker::new)),
+        Tuple.of(12, Combinators.combine(p.vms(), p.users(), p.names(), p.small(), p.sizes(), p.sizes(), p.ips(), p.publicIps())
+            .flatAs((vm, owner, name, vcpus, mem, disk, ip, publicIp) -> Combinators.combine(p.workers(), p.times())
+                .as((worker, at) -> new Command.CreateVm(vm, owner, name, vcpus, mem, disk, ip, publicIp, worker, at)))),
+        Tuple.of(2, Combinators.combine(p.vms(), Arbitraries.of(DesiredPower.class)).as(Command.SetDesiredPower::new)),
+        Tuple.of(1, p.vms().map(Command.Reboot::new)),
+        Tuple.of(4, p.vms().map(Command.DestroyVm::new)),
+        Tuple.of(2, Combinators.combine(p.vms(), p.workers(), observed).as(Command.ReportObserved::new)),
+        Tuple.of(4, Combinators.combine(p.vms(), p.workers()).as(Command.RemoveVm::new)),
+        Tuple.of(1, Combinators.combine(p.users(), p.quotas()).as(Command.SetUserQuota::new)));
+  }
+}

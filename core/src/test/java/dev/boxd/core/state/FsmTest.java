@@ -1,0 +1,185 @@
+package dev.boxd.core.state;
+
+import static dev.boxd.core.state.Fixtures.T0;
+import static dev.boxd.core.state.Fixtures.given;
+import static dev.boxd.core.state.Fixtures.next;
+import static dev.boxd.core.state.Fixtures.user;
+import static dev.boxd.core.state.Fixtures.vm;
+import static dev.boxd.core.state.Fixtures.worker;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.core.net.Ipv4;
+import dev.boxd.core.state.Command.CreateVm;
+import dev.boxd.core.state.Command.DestroyVm;
+import dev.boxd.core.state.Command.Reboot;
+import dev.boxd.core.state.Command.RemoveVm;
+import dev.boxd.core.state.Command.ReportObserved;
+import dev.boxd.core.state.Command.SetDesiredPower;
+import dev.boxd.core.state.Command.SetUserQuota;
+import org.junit.jupiter.api.Test;
+
+class FsmTest {
+  private final ClusterState base = given(user("u1"), user("u2"), worker("w1"));
+
+  @Test
+  void createVmPlacesItRunningWithNothingObservedYet() {
+    Applied applied = next(base, vm("vm1", "u1", "app", "10.77.0.5"));
+
+    assertThat(applied.result()).isEqualTo(new Result.Ok(4));
+    Vm vm = applied.state().vm("vm1").orElseThrow();
+    assertThat(vm.desired()).isEqualTo(DesiredPower.RUNNING);
+    assertThat(vm.observed()).isEqualTo(VmObserved.initial(T0));
+    assertThat(applied.state().vmByName("u1", "app")).contains(vm);
+    assertThat(applied.state().vmByIp(Ipv4.parse("10.77.0.5"))).contains(vm);
+    assertThat(applied.state().vmsOnWorker("w1")).containsExactly(vm);
+    assertThat(applied.state().appliedIndex()).isEqualTo(4);
+  }
+
+  @Test
+  void namesAreUniquePerOwnerOnly() {
+    ClusterState s = given(user("u1"), user("u2"), worker("w1"), vm("vm1", "u1", "app", "10.77.0.5"));
+
+    assertRejected(next(s, vm("vm2", "u1", "app", "10.77.0.6", "203.0.113.2")),
+        ErrorCode.ALREADY_EXISTS, "a VM named \"app\" already exists");
+    assertThat(next(s, vm("vm2", "u2", "app", "10.77.0.6")).result().isOk()).isTrue();
+  }
+
+  @Test
+  void privateAddressesAreUniqueInTheCluster() {
+    ClusterState s = given(user("u1"), user("u2"), worker("w1"), vm("vm1", "u1", "app", "10.77.0.5"));
+
+    assertRejected(next(s, vm("vm2", "u2", "db", "10.77.0.5")), ErrorCode.ALREADY_EXISTS, "address 10.77.0.5 is already in use");
+  }
+
+  @Test
+  void publicAddressesAreSharedAcrossOwnersButNotWithinOne() {
+    ClusterState s = given(user("u1"), user("u2"), worker("w1"), vm("vm1", "u1", "app", "10.77.0.5", "203.0.113.7"));
+
+    assertRejected(next(s, vm("vm2", "u1", "db", "10.77.0.6", "203.0.113.7")), ErrorCode.ALREADY_EXISTS,
+        "public address 203.0.113.7 is already in use by another VM of this account");
+    ClusterState shared = next(s, vm("vm2", "u2", "db", "10.77.0.6", "203.0.113.7")).state();
+    assertThat(shared.usedPublicIps()).containsExactly(Ipv4.parse("203.0.113.7"));
+    assertThat(shared.publicIpsOf("u2")).containsExactly(Ipv4.parse("203.0.113.7"));
+  }
+
+  @Test
+  void quotaCountsEveryVmNotYetRemoved() {
+    ClusterState s = given(user("u1"), worker("w1"), new SetUserQuota("u1", 2),
+        vm("vm1", "u1", "a", "10.77.0.1", "203.0.113.1"), vm("vm2", "u1", "b", "10.77.0.2", "203.0.113.2"),
+        new SetDesiredPower("vm1", DesiredPower.STOPPED), new DestroyVm("vm2"));
+
+    CreateVm third = vm("vm3", "u1", "c", "10.77.0.3", "203.0.113.3");
+    assertRejected(next(s, third), ErrorCode.RESOURCE_EXHAUSTED,
+        "quota reached: 2 of 2 VMs (running, standby, hibernated and stopped all count)");
+
+    ClusterState removed = next(s, new RemoveVm("vm2", "w1")).state();
+    assertThat(next(removed, third).result().isOk()).isTrue();
+  }
+
+  @Test
+  void defaultQuotaIsTen() {
+    ClusterState s = given(user("u1"), worker("w1"));
+    for (int i = 1; i <= 10; i++) {
+      s = next(s, vm("vm" + i, "u1", "vm-" + i, "10.77.0." + i, "203.0.113." + i)).state();
+    }
+    assertRejected(next(s, vm("vm11", "u1", "vm-11", "10.77.0.11", "203.0.113.11")), ErrorCode.RESOURCE_EXHAUSTED,
+        "quota reached: 10 of 10 VMs (running, standby, hibernated and stopped all count)");
+  }
+
+  @Test
+  void createVmChecksItsInputs() {
+    assertRejected(next(base, vm("vm1", "u1", "App", "10.77.0.5")), ErrorCode.INVALID_ARGUMENT, "invalid VM name \"App\"");
+    assertRejected(next(base, vm("vm1", "nobody", "app", "10.77.0.5")), ErrorCode.NOT_FOUND, "no user with id \"nobody\"");
+    assertRejected(next(base, new CreateVm("vm1", "u1", "app", 0, 1024, 100, Ipv4.parse("10.77.0.5"),
+        Ipv4.parse("203.0.113.1"), "w1", T0)), ErrorCode.INVALID_ARGUMENT, "0 vCPUs");
+    assertRejected(next(base, new CreateVm("vm1", "u1", "app", 1, 1024, 100, Ipv4.parse("10.77.0.5"),
+        Ipv4.parse("203.0.113.1"), "w9", T0)), ErrorCode.NOT_FOUND, "no worker with id \"w9\"");
+    ClusterState one = next(base, vm("vm1", "u1", "app", "10.77.0.5")).state();
+    assertRejected(next(one, vm("vm1", "u2", "db", "10.77.0.6")), ErrorCode.ALREADY_EXISTS, "a VM with id \"vm1\" already exists");
+  }
+
+  @Test
+  void aRejectionChangesNothingButTheIndex() {
+    Applied applied = next(base, vm("vm1", "nobody", "app", "10.77.0.5"));
+
+    assertThat(applied.state().appliedIndex()).isEqualTo(base.appliedIndex() + 1);
+    assertThat(applied.state().vms()).isEmpty();
+    assertThat(Fsm.skip(base, base.appliedIndex() + 1)).isEqualTo(applied.state());
+  }
+
+  @Test
+  void onlyTheVmsWorkerWritesObservedStateAndRemovesIt() {
+    ClusterState s = given(user("u1"), worker("w1"), worker("w2"), vm("vm1", "u1", "app", "10.77.0.5"));
+    VmObserved running = new VmObserved(VmStatus.RUNNING, 4242, "", T0.plusSeconds(1), 0);
+
+    assertRejected(next(s, new ReportObserved("vm1", "w2", running)), ErrorCode.PERMISSION_DENIED,
+        "worker \"w2\" may not write VM \"app\": it runs on worker \"w1\"");
+    ClusterState reported = next(s, new ReportObserved("vm1", "w1", running)).state();
+    assertThat(reported.vm("vm1").orElseThrow().observed()).isEqualTo(running);
+
+    assertRejected(next(reported, new RemoveVm("vm1", "w1")), ErrorCode.FAILED_PRECONDITION, "VM \"app\" is not being destroyed");
+    ClusterState destroying = next(reported, new DestroyVm("vm1")).state();
+    assertRejected(next(destroying, new RemoveVm("vm1", "w2")), ErrorCode.PERMISSION_DENIED, "may not write");
+    ClusterState removed = next(destroying, new RemoveVm("vm1", "w1")).state();
+    assertThat(removed.vms()).isEmpty();
+    assertThat(removed.vmByName("u1", "app")).isEmpty();
+    assertThat(removed.usedIps()).isEmpty();
+    assertThat(removed.vmsOnWorker("w1")).isEmpty();
+  }
+
+  @Test
+  void desiredPowerAndReboot() {
+    ClusterState s = given(user("u1"), worker("w1"), vm("vm1", "u1", "app", "10.77.0.5"));
+
+    ClusterState paused = next(s, new SetDesiredPower("vm1", DesiredPower.STANDBY)).state();
+    Vm rebooted = next(paused, new Reboot("vm1")).state().vm("vm1").orElseThrow();
+    assertThat(rebooted.rebootSeq()).isEqualTo(1);
+    assertThat(rebooted.desired()).isEqualTo(DesiredPower.RUNNING);
+
+    ClusterState stopped = next(s, new SetDesiredPower("vm1", DesiredPower.STOPPED)).state();
+    assertRejected(next(stopped, new Reboot("vm1")), ErrorCode.FAILED_PRECONDITION, "is stopped: start it");
+    assertRejected(next(s, new SetDesiredPower("vm1", DesiredPower.DESTROYED)), ErrorCode.INVALID_ARGUMENT, "takes DestroyVm");
+
+    ClusterState destroying = next(s, new DestroyVm("vm1")).state();
+    assertRejected(next(destroying, new SetDesiredPower("vm1", DesiredPower.RUNNING)), ErrorCode.FAILED_PRECONDITION,
+        "VM \"app\" is being destroyed");
+    assertRejected(next(destroying, new Reboot("vm1")), ErrorCode.FAILED_PRECONDITION, "is being destroyed");
+    assertThat(next(destroying, new DestroyVm("vm1")).result().isOk()).as("destroy is idempotent").isTrue();
+    assertRejected(next(s, new Reboot("vm9")), ErrorCode.NOT_FOUND, "no VM with id \"vm9\"");
+  }
+
+  @Test
+  void workersRegisterAgainKeepingTheirFirstRegistration() {
+    ClusterState s = given(worker("w1"));
+    Applied again = next(s, new Command.RegisterWorker("w1", "10.0.0.9:7000", 8, 16384, T0.plusSeconds(60)));
+
+    assertThat(again.state().worker("w1")).contains(new Worker("w1", "10.0.0.9:7000", 8, 16384, T0));
+    assertRejected(next(s, new Command.RegisterWorker("w2", "10.0.0.2:7000", 0, 1024, T0)), ErrorCode.INVALID_ARGUMENT,
+        "invalid capacity for worker \"w2\"");
+  }
+
+  @Test
+  void applyRefusesAnIndexThatIsNotAhead() {
+    assertThatThrownBy(() -> Fsm.apply(base, base.appliedIndex(), user("u9")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("is not after the applied index");
+  }
+
+  @Test
+  void orThrowTurnsARejectionIntoItsCode() {
+    Result rejected = next(base, vm("vm1", "nobody", "app", "10.77.0.5")).result();
+
+    assertThatThrownBy(rejected::orThrow)
+        .isInstanceOfSatisfying(BoxdException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+  }
+
+  static void assertRejected(Applied applied, ErrorCode code, String message) {
+    assertThat(applied.result()).isInstanceOfSatisfying(Result.Rejected.class, rejected -> {
+      assertThat(rejected.code()).isEqualTo(code);
+      assertThat(rejected.message()).contains(message);
+    });
+  }
+}

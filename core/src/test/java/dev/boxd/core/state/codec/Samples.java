@@ -1,0 +1,54 @@
+package dev.boxd.core.state.codec;
+
+import dev.boxd.core.net.Ipv4;
+import dev.boxd.core.state.Command;
+import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.VmObserved;
+import dev.boxd.core.state.VmStatus;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** One sample entry of every command, with the bytes it was first released as. */
+final class Samples {
+  static final Instant AT = Instant.parse("2026-01-02T03:04:05.000000006Z");
+
+  private Samples() {}
+
+  /** Command class -> (sample, golden hex). Append for a new command; never edit an existing row. */
+  static Map<Class<?>, Map.Entry<Command, String>> golden() {
+    Map<Class<?>, Map.Entry<Command, String>> rows = new LinkedHashMap<>();
+    row(rows, new Command.CreateUser("u1", "alice", AT, 10),
+        "01000100000002753100000005616c69636500000000695735a5000000060000000a");
+    row(rows, new Command.AddKey("u1", "SHA256:fp", "ssh-ed25519 AAAA a@b", AT),
+        "010002000000027531000000095348413235363a6670000000147373682d6564323535313920414141412061406200000000695735a500000006");
+    row(rows, new Command.RemoveKey("SHA256:fp"),
+        "010003000000095348413235363a6670");
+    row(rows, new Command.OpenRegistration("c0de", "SHA256:fp", "ssh-ed25519 AAAA a@b", AT),
+        "0100040000000463306465000000095348413235363a6670000000147373682d6564323535313920414141412061406200000000695735a500000006");
+    row(rows, new Command.ApproveRegistration("c0de", "u1", "alice", AT),
+        "010005000000046330646500000002753100000005616c69636500000000695735a500000006");
+    row(rows, new Command.RegisterWorker("w1", "10.0.0.1:7000", 4, 8192, AT),
+        "0100060000000277310000000d31302e302e302e313a3730303000000004000000000000200000000000695735a500000006");
+    row(rows, new Command.CreateVm("vm1", "u1", "app", 2, 1024, 100, Ipv4.parse("10.77.0.5"),
+        Ipv4.parse("203.0.113.7"), "w1", AT),
+        "01000700000003766d310000000275310000000361707000000002000000000000040000000000000000640a4d0005cb00710700000002773100000000695735a500000006");
+    row(rows, new Command.SetDesiredPower("vm1", DesiredPower.STANDBY),
+        "01000800000003766d3102");
+    row(rows, new Command.Reboot("vm1"),
+        "01000900000003766d31");
+    row(rows, new Command.DestroyVm("vm1"),
+        "01000a00000003766d31");
+    row(rows, new Command.ReportObserved("vm1", "w1", new VmObserved(VmStatus.RUNNING, 4242, "ok", AT, 1)),
+        "01000b00000003766d31000000027731030000000000001092000000026f6b00000000695735a5000000060000000000000001");
+    row(rows, new Command.RemoveVm("vm1", "w1"),
+        "01000c00000003766d31000000027731");
+    row(rows, new Command.SetUserQuota("u1", 20),
+        "01000d00000002753100000014");
+    return rows;
+  }
+
+  private static void row(Map<Class<?>, Map.Entry<Command, String>> rows, Command command, String hex) {
+    rows.put(command.getClass(), Map.entry(command, hex));
+  }
+}
