@@ -148,13 +148,14 @@ class ExecAndCopyTest {
   }
 
   @Test
-  void missingPathsAreNotFound() {
+  void missingPathsAreNotFound(@TempDir Path tmp) {
+    Path target = tmp.resolve("never-created");
     assertThatThrownBy(() -> fixture.runtime().download(vm.id(), "/no/such/file", OutputStream.nullOutputStream()))
         .isInstanceOfSatisfying(BoxdException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND))
         .hasMessageContaining("/no/such/file");
-    assertThatThrownBy(() -> fixture.runtime().downloadTree(vm.id(), "/no/such/dir", Path.of("/tmp/never-created-by-boxd")))
+    assertThatThrownBy(() -> fixture.runtime().downloadTree(vm.id(), "/no/such/dir", target))
         .isInstanceOfSatisfying(BoxdException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
-    assertThat(Files.exists(Path.of("/tmp/never-created-by-boxd"))).isFalse();
+    assertThat(Files.exists(target)).isFalse();
     assertThatThrownBy(() -> fixture.runtime().upload(vm.id(), "/root/forbidden", 0644, new ByteArrayInputStream(new byte[1])))
         .isInstanceOfSatisfying(BoxdException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PERMISSION_DENIED));
   }
