@@ -17,7 +17,8 @@ import java.util.concurrent.Flow;
  *
  * <p>Arguments arrive validated: a {@code vm} is a VM name (DNS label) or id, paths and commands
  * contain no NUL. Calls block; the calling thread is interrupted when the user gives up (Ctrl-C,
- * or the connection went away): stop promptly and throw. A stream argument that throws
+ * or the connection went away): stop promptly and throw, leaving the thread's interrupt status
+ * set (restore it after catching InterruptedException). A stream argument that throws
  * {@link java.io.IOException} means the user's side is gone: abandon the operation (kill the
  * command; keep no partial upload) and throw.
  */
