@@ -11,7 +11,7 @@ By default the agent runs in a *sandbox*: private mount, UTS and network namespa
 (unshare(1)) with a copy of /etc bind-mounted over /etc.  The copy gets a user `boxd` (the
 agent's default user) whose home is in the test directory, a fake systemctl records what the
 agent asks of it, and eth0 is a veth.  So IDENTITY can really set the hostname, write
-/etc/hosts, run ip(8), and so on without touching this machine.  Two things do reach the
+/etc/hosts, configure eth0, and so on without touching this machine.  Two things do reach the
 machine: TIME/IDENTITY set the real clock (to the current time, so the jump is the message's
 latency) and `entropy` is mixed into the real kernel pool.
 
@@ -25,6 +25,7 @@ channel's EXIT/DONE/ERROR, and never more than 1 MiB of unacknowledged DATA.
 import argparse
 import collections
 import hashlib
+import json
 import os
 import pwd
 import random
@@ -1105,6 +1106,26 @@ def reconnect_mid_exec(env, s):
     env.replace_session(s4)
 
 
+def sandbox_ip(env, *args):
+    """ip(8) run by the harness in the sandbox's network namespace (not through the agent),
+    so the checks see the kernel's state whatever the agent reports.  -j: parsed JSON."""
+    out = subprocess.run(["nsenter", "--net=/proc/%d/ns/net" % env.agent_pid, "ip", "-j"] + list(args),
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out) if out.strip() else []
+
+
+def check_sandbox_net(env, mac, cidr, gateway):
+    link = sandbox_ip(env, "link", "show", "dev", "eth0")[0]
+    assert link["address"] == mac, link
+    assert "UP" in link["flags"], link
+    addrs = sandbox_ip(env, "addr", "show", "dev", "eth0")[0]["addr_info"]
+    # every other address is gone (as with `ip addr flush`), IPv6 included
+    assert ["%s/%d" % (a["local"], a["prefixlen"]) for a in addrs] == [cidr], addrs
+    assert addrs[0]["family"] == "inet" and addrs[0]["scope"] == "global", addrs
+    routes = sandbox_ip(env, "-4", "route", "show", "default")
+    assert [(r["gateway"], r["dev"]) for r in routes] == [(gateway, "eth0")], routes
+
+
 @test
 def identity(env, s):
     if not env.sandbox:
@@ -1119,19 +1140,24 @@ def identity(env, s):
     os.makedirs(etc + "/boxd", exist_ok=True)
     with open(etc + "/boxd/env", "w") as f:
         f.write("KEEP=me\nBOXD_VM_ID=old\n")
-    priv = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----"
-    pub = "ssh-ed25519 AAAAC3Nza test@boxd\n"
+    # what a golden may carry: its own addresses (IPv4 and IPv6) and a default route
+    nsip = ["nsenter", "--net=/proc/%d/ns/net" % env.agent_pid, "ip"]
+    for cmd in (["link", "set", "eth0", "down"], ["addr", "flush", "dev", "eth0"],
+                ["addr", "add", "192.168.99.7/24", "dev", "eth0"],
+                ["addr", "add", "192.168.99.8/24", "dev", "eth0"],
+                ["addr", "add", "fd00:99::7/64", "dev", "eth0", "nodad"],
+                ["link", "set", "eth0", "up"],
+                ["route", "replace", "default", "via", "192.168.99.1"]):
+        subprocess.run(nsip + cmd, check=True)
+    params = dict(identity_params())
     c = s.new_chan("identity")
-    s.send(IDENTITY, c.id, mkmap([
-        ("hostname", "vm-test-1"), ("machine_id", "0123456789abcdef0123456789abcdef"),
-        ("iface", "eth0"), ("mac", "52:54:00:12:34:56"), ("ip", "10.77.0.5/24"),
-        ("gateway", "10.77.0.1"), ("dns", "10.77.0.1,1.1.1.1"), ("vm_id", "vm-1234"),
-        ("vm_name", "my vm"), ("host_key_ed25519", priv), ("host_key_ed25519_pub", pub),
-        ("entropy", os.urandom(64).hex()), ("time_ns", str(time.time_ns())),
-    ]))
+    t = time.monotonic()
+    s.send(IDENTITY, c.id, mkmap(identity_params()))
     s.wait(c, 20)
+    MEASURE["IDENTITY round trip (first, link up)"] = "%.2f ms" % ((time.monotonic() - t) * 1000)
     assert c.error is None, c.error
     assert c.done == 0
+    check_sandbox_net(env, "52:54:00:12:34:56", "10.77.0.5/24", "10.77.0.1")
     assert open(etc + "/hostname").read() == "vm-test-1\n"
     hosts = open(etc + "/hosts").read()
     assert hosts == "127.0.0.1\tlocalhost\n127.0.1.1\tvm-test-1\n::1\tlocalhost ip6-localhost\n", hosts
@@ -1143,10 +1169,11 @@ def identity(env, s):
         "ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"]
     k = os.stat(etc + "/ssh/ssh_host_ed25519_key")
     assert stat.S_IMODE(k.st_mode) == 0o600 and k.st_uid == 0
-    assert open(etc + "/ssh/ssh_host_ed25519_key").read() == priv + "\n"
-    assert open(etc + "/ssh/ssh_host_ed25519_key.pub").read() == pub
+    assert open(etc + "/ssh/ssh_host_ed25519_key").read() == params["host_key_ed25519"] + "\n"
+    assert open(etc + "/ssh/ssh_host_ed25519_key.pub").read() == params["host_key_ed25519_pub"]
     assert wait_until(lambda: os.path.exists(env.systemctl_log), 3)
-    assert open(env.systemctl_log).read() == "--no-block restart ssh.service\n"
+    assert wait_until(lambda: open(env.systemctl_log).read() == "--no-block restart ssh.service\n", 3), \
+        open(env.systemctl_log).read()
     r = s.run("hostname; ip -o link show eth0; ip -o -4 addr show eth0; ip route; echo $BOXD_VM_NAME",
               user="root")
     out = r.out.decode()
@@ -1154,10 +1181,32 @@ def identity(env, s):
     assert "52:54:00:12:34:56" in out and "10.77.0.5/24" in out, out
     assert "default via 10.77.0.1 dev eth0" in out, out
     assert out.endswith("my vm\n"), out
-    # failures name the step
+    # again on the running link: a live MAC change, the old address and route replaced
+    c = s.new_chan("identity")
+    s.send(IDENTITY, c.id, mkmap([("mac", "52:54:00:AB:cd:01"), ("ip", "10.78.1.9/16"),
+                                  ("gateway", "10.78.0.1")]))
+    s.wait(c, 20)
+    assert c.error is None, c.error
+    check_sandbox_net(env, "52:54:00:ab:cd:01", "10.78.1.9/16", "10.78.0.1")
+    # and on a link that is down (which dropped the default route): it comes up, without
+    # `ip` the address stays
+    subprocess.run(nsip + ["link", "set", "eth0", "down"], check=True)
+    c = s.new_chan("identity")
+    s.send(IDENTITY, c.id, mkmap([("mac", "52:54:00:12:34:56"), ("gateway", "10.78.0.1")]))
+    s.wait(c, 20)
+    assert c.error is None, c.error
+    check_sandbox_net(env, "52:54:00:12:34:56", "10.78.1.9/16", "10.78.0.1")
+    # failures name the step, and bad values change nothing
     for params, prefix in [
-        ([("ip", "not-an-ip")], "network: ip addr add not-an-ip dev eth0: failed"),
-        ([("iface", "nosuchif0"), ("gateway", "10.77.0.1")], "network: ip link set nosuchif0 up: failed"),
+        ([("ip", "not-an-ip")], "network: invalid ip (want IPv4/prefix): not-an-ip"),
+        ([("ip", "10.0.0.1/33")], "network: invalid ip (want IPv4/prefix): 10.0.0.1/33"),
+        ([("mac", "52:54:00:12:34")], "network: invalid mac: 52:54:00:12:34"),
+        ([("gateway", "gw")], "network: invalid gateway: gw"),
+        ([("iface", "nosuchif0"), ("gateway", "10.77.0.1")],
+         "network: interface nosuchif0: no such device"),
+        # the kernel refuses a multicast MAC
+        ([("mac", "01:00:5e:00:00:01")], "network: set eth0 address 01:00:5e:00:00:01: "),
+        ([("gateway", "10.99.0.1")], "network: default route via 10.99.0.1 dev eth0: "),
         ([("hostname", "bad name")], "hostname: invalid value: bad name"),
         ([("machine_id", "xyz")], "machine_id: invalid value"),
         ([("entropy", "abc")], "entropy: invalid hex"),
@@ -1168,11 +1217,53 @@ def identity(env, s):
         s.send(IDENTITY, c.id, mkmap(params))
         s.wait(c, 20)
         assert c.error and c.error.startswith(prefix), (params, c.error)
+    check_sandbox_net(env, "52:54:00:12:34:56", "10.78.1.9/16", "10.78.0.1")
     # an empty IDENTITY is fine
     c = s.new_chan("identity")
     s.send(IDENTITY, c.id, b"")
     s.wait(c)
     assert c.done == 0
+
+
+def identity_params(**over):
+    """A full IDENTITY request, as the worker sends it after a restore."""
+    params = collections.OrderedDict([
+        ("hostname", "vm-test-1"), ("machine_id", "0123456789abcdef0123456789abcdef"),
+        ("iface", "eth0"), ("mac", "52:54:00:12:34:56"), ("ip", "10.77.0.5/24"),
+        ("gateway", "10.77.0.1"), ("dns", "10.77.0.1,1.1.1.1"), ("vm_id", "vm-1234"),
+        ("vm_name", "my vm"),
+        ("host_key_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----"),
+        ("host_key_ed25519_pub", "ssh-ed25519 AAAAC3Nza test@boxd\n"),
+        ("entropy", os.urandom(64).hex()), ("time_ns", str(time.time_ns())),
+    ])
+    params.update(over)
+    return list(params.items())
+
+
+@test
+def identity_round_trip(env, s):
+    """Round trip of a full IDENTITY (network, files, host key, sshd restart) and of its network
+    part alone, medians of 30."""
+    if not env.sandbox:
+        raise Skip("needs the sandbox")
+    for what, keys in [("full", None), ("network only", ("iface", "mac", "ip", "gateway"))]:
+        times = []
+        for i in range(30):
+            c = s.new_chan("identity")
+            params = identity_params(mac="52:54:00:12:34:%02x" % (0x40 + i % 2),
+                                     ip="10.77.0.%d/24" % (10 + i % 2), time_ns=str(time.time_ns()))
+            if keys:
+                params = [(k, v) for k, v in params if k in keys]
+            t = time.monotonic()
+            s.send(IDENTITY, c.id, mkmap(params))
+            s.wait(c, 20)
+            times.append(time.monotonic() - t)
+            assert c.error is None and c.done == 0, c.error
+        times.sort()
+        MEASURE["IDENTITY round trip, %s (median of 30)" % what] = "%.2f ms (min %.2f, max %.2f)" % (
+            times[len(times) // 2] * 1000, times[0] * 1000, times[-1] * 1000)
+    # let the fake systemctl runs finish: the end-of-run check wants no leftover processes
+    wait_until(lambda: not [p for p, st in children_of(env.agent_pid) if st != "Z"], 5)
 
 
 @test
