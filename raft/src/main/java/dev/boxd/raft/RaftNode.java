@@ -65,8 +65,14 @@ public final class RaftNode implements StateStore {
    * this node's peer entry and joins the group. Returns without waiting for a leader.
    */
   public static RaftNode start(RaftConfig config) {
+    return start(config, properties -> {});
+  }
+
+  /** As {@link #start(RaftConfig)}, with Ratis properties adjusted: for tests that need tiny log segments. */
+  static RaftNode start(RaftConfig config, Consumer<RaftProperties> adjust) {
     ReplicatedStateMachine stateMachine = new ReplicatedStateMachine();
     RaftProperties properties = RatisSettings.properties(config);
+    adjust.accept(properties);
     RaftServer server = null;
     try {
       Files.createDirectories(config.dataDir());
@@ -174,6 +180,11 @@ public final class RaftNode implements StateStore {
   /** The node this one believes leads, if it knows of one. */
   public Optional<String> leaderId() {
     return division().map(DivisionInfo::getLeaderId).map(RaftPeerId::toString);
+  }
+
+  /** First index still in this node's log: entries before it were purged after a snapshot. */
+  long logStartIndex() throws IOException {
+    return server.getDivision(RatisSettings.GROUP_ID).getRaftLog().getStartIndex();
   }
 
   private Optional<DivisionInfo> division() {

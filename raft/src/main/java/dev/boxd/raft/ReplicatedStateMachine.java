@@ -30,6 +30,7 @@ import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.LifeCycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,15 +79,24 @@ final class ReplicatedStateMachine extends BaseStateMachine {
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
     super.initialize(server, groupId, raftStorage);
     storage.init(raftStorage);
-    load(storage.getLatestSnapshot());
+    getLifeCycle().startAndTransition(() -> load(storage.getLatestSnapshot()));
   }
 
-  /** Called after this replica installed a snapshot sent by the leader (it had fallen behind). */
+  /** Ratis pauses the machine before it replaces the snapshot files with the leader's. */
+  @Override
+  public void pause() {
+    getLifeCycle().transition(LifeCycle.State.PAUSING);
+    getLifeCycle().transition(LifeCycle.State.PAUSED);
+  }
+
+  /** Called, paused, after this replica installed a snapshot sent by the leader (it had fallen behind). */
   @Override
   public void reinitialize() throws IOException {
-    if (load(storage.loadLatestSnapshot())) {
-      notifyWatchers(new Applied(state, new Result.Ok(state.appliedIndex())));
-    }
+    getLifeCycle().startAndTransition(() -> {
+      if (load(storage.loadLatestSnapshot())) {
+        notifyWatchers(new Applied(state, new Result.Ok(state.appliedIndex())));
+      }
+    });
   }
 
   private boolean load(SingleFileSnapshotInfo snapshot) throws IOException {
