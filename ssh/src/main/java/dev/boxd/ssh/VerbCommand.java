@@ -133,6 +133,10 @@ final class VerbCommand implements Command {
   private int serve(ChannelSession channel, Terminal terminal) throws IOException {
     boolean json = commandLine.map(c -> c.contains("--json")).orElse(false);
     UserKey key = channel.getSession().getAttribute(UserKey.ATTRIBUTE);
+    if (key == null) { // only public keys authenticate; this is a bug, not a user
+      Verbs.report(terminal, json, ErrorCode.UNAUTHENTICATED, "this session authenticated without a public key");
+      return ErrorCode.UNAUTHENTICATED.exitCode();
+    }
     Operations ops;
     try {
       Optional<String> account = accounts.accountOf(key.fingerprint());

@@ -86,8 +86,9 @@ class FrontDoorAccountsTest {
       assertThat(r.exit()).isEqualTo(255);
       assertThat(r.err()).contains("Permission denied");
 
-      r = SshClient.run(door.ssh.argv(List.of("-o", "ExitOnForwardFailure=yes", "-L", "0:127.0.0.1:22"), "list"), new byte[0]);
-      assertThat(r.exit()).as(r.toString()).isNotZero();
+      r = SshClient.run(door.ssh.argv(List.of("-o", "ExitOnForwardFailure=yes", "-R", "0:127.0.0.1:22"), "list"), new byte[0]);
+      assertThat(r.exit()).as(r.toString()).isEqualTo(255);
+      assertThat(r.err()).contains("remote port forwarding failed");
       assertThat(door.ssh.ssh("list").exit()).isZero();
     }
   }
