@@ -161,7 +161,7 @@ public final class RuntimeBench {
       raw.command("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"exec:cat " + golden.deviceState() + "\"}}");
       raw.awaitMigrationCompleted();
       String status = raw.command("{\"execute\":\"query-status\"}");
-      if (!status.contains("\"running\"")) {
+      if (!status.contains("\"status\": \"running\"")) {
         raw.command("{\"execute\":\"cont\"}");
       }
       raw.agentRoundTrip();

@@ -32,6 +32,8 @@ public final class QemuDriver {
   private static final Logger log = LoggerFactory.getLogger(QemuDriver.class);
   /** Generous: a cold boot under TCG on a busy 2-core machine takes seconds, not minutes. */
   static final Duration BOOT_TIMEOUT = Duration.ofSeconds(180);
+  /** Bumped whenever how a golden is made changes, so old goldens are not restored by new code. */
+  static final String GOLDEN_FORMAT = "g2";
 
   private final Accelerator.Choice accelerator;
   private final String kernelArgs;
@@ -66,6 +68,7 @@ public final class QemuDriver {
   public QemuVm restore(Machine m, Golden golden, List<String> enterPrefix) {
     QemuVm vm = QemuVm.launch(launchOf(m, golden.image(), golden.ramFile(), false, true), enterPrefix);
     try {
+      vm.connectAgentSocket();
       CompletableFuture<Void> migrated = new CompletableFuture<>();
       vm.onEvent(event -> {
         if ("MIGRATION".equals(event.path("event").asText())) {
@@ -102,7 +105,7 @@ public final class QemuDriver {
   public Golden golden(Path goldenRoot, GuestImage image, MachineShape shape, Consumer<String> progress) {
     // Everything the snapshot depends on is in the name: image, shape, accelerator, kernel arguments.
     Path base = goldenRoot.resolve(image.shortHash() + "-" + shape.key() + "-" + accelerator.accelerator().name().toLowerCase()
-        + "-" + shortDigest(kernelArgs).substring(0, 8));
+        + "-" + shortDigest(GOLDEN_FORMAT + kernelArgs).substring(0, 8));
     try {
       Files.createDirectories(base);
       try (var lockChannel = java.nio.channels.FileChannel.open(base.resolve(".lock"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
@@ -160,7 +163,7 @@ public final class QemuDriver {
       progress.accept("guest agent answered after " + millisSince(started) + " ms; waiting for boot to finish");
       var boot = agent.run(ExecRequest.of("systemctl is-system-running --wait; systemctl --failed --no-legend; sync").asUser("root"), BOOT_TIMEOUT);
       progress.accept("guest booted (" + boot.stdoutText().strip().replace('\n', ' ') + ") after " + millisSince(started) + " ms; snapshotting");
-      agent.close();
+      // The agent stays connected through the snapshot, so restored guests never see a hang-up.
       vm.pause();
       vm.qmp().execute("migrate-set-capabilities", Map.of("capabilities", List.of(Map.of("capability", "x-ignore-shared", "state", true))));
       vm.qmp().execute("migrate-set-parameters", Map.of("max-bandwidth", 8L << 30));

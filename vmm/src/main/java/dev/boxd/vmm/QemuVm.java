@@ -178,17 +178,30 @@ public final class QemuVm implements AutoCloseable {
   /** The agent connection, (re)connecting if needed; waits up to {@code timeout} for the guest. */
   public synchronized AgentClient agent(Duration timeout) {
     AgentClient current = agent;
-    if (current != null && current.isOpen()) {
+    if (current != null && current.isOpen() && current.isSynced()) {
       return current;
     }
     if (!isAlive()) {
       throw BoxdException.precondition("the VM's QEMU process is not running");
     }
     try {
+      if (current != null && current.isOpen()) {
+        current.sync(timeout);
+        return current;
+      }
       agent = AgentClient.connect(run.agentSocket(), timeout);
       return agent;
     } catch (IOException e) {
       throw new BoxdException(ErrorCode.UNAVAILABLE, "the guest agent is not answering: " + e.getMessage(), e);
+    }
+  }
+
+  /** Connects the agent socket now and synchronises later (see {@link AgentClient#open}). */
+  public synchronized void connectAgentSocket() {
+    try {
+      agent = AgentClient.open(run.agentSocket());
+    } catch (IOException e) {
+      throw new BoxdException(ErrorCode.INTERNAL, "cannot connect to the agent socket: " + e.getMessage(), e);
     }
   }
 

@@ -44,54 +44,77 @@ public final class AgentClient implements Closeable {
   private final AtomicInteger nextChannel = new AtomicInteger(1);
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
   private volatile String agentVersion = "";
+  private volatile boolean isSynced;
+  private final Path socketPath;
 
-  private AgentClient(SocketChannel socket) {
+  private AgentClient(SocketChannel socket, Path socketPath) {
     this.socket = socket;
+    this.socketPath = socketPath;
     this.in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(socket), 1 << 16));
     this.out = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(socket), 1 << 16));
   }
 
   /**
    * Connects and synchronises with the agent, waiting until it answers (it may still be booting).
-   * Sends a fresh HELLO every two seconds in case an earlier one was lost in a port reset.
    */
   public static AgentClient connect(Path socketPath, Duration timeout) throws IOException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    SocketChannel socket = SocketChannel.open(UnixDomainSocketAddress.of(socketPath));
-    AgentClient client = new AgentClient(socket);
+    AgentClient client = open(socketPath);
     try {
-      List<byte[]> nonces = new ArrayList<>();
-      CompletableFuture<Void> synced = new CompletableFuture<>();
-      Thread.ofVirtual().start(() -> client.awaitSync(nonces, synced));
-      while (true) {
-        byte[] nonce = new byte[16];
-        RANDOM.nextBytes(nonce);
-        synchronized (nonces) {
-          nonces.add(nonce);
-        }
-        client.send(new Frame(Frame.HELLO, 0, nonce));
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new IOException("guest agent did not answer on " + socketPath + " within " + timeout);
-        }
-        try {
-          synced.get(Math.min(left, TimeUnit.SECONDS.toNanos(2)), TimeUnit.NANOSECONDS);
-          break;
-        } catch (TimeoutException e) {
-          // resend
-        } catch (ExecutionException e) {
-          throw new IOException("guest agent connection on " + socketPath + " failed: " + e.getCause().getMessage(), e.getCause());
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IOException("interrupted while waiting for the guest agent", e);
-        }
-      }
-      Thread.ofVirtual().name("agent-" + socketPath.getParent().getFileName()).start(client::readLoop);
+      client.sync(timeout);
       return client;
     } catch (IOException | RuntimeException e) {
       client.close();
       throw e;
     }
+  }
+
+  /**
+   * Connects the socket without talking yet. Connecting before a restored guest runs keeps the
+   * port "host connected" across the restore, so the agent wakes on the first byte instead of
+   * first noticing a hang-up and a reconnect.
+   */
+  public static AgentClient open(Path socketPath) throws IOException {
+    return new AgentClient(SocketChannel.open(UnixDomainSocketAddress.of(socketPath)), socketPath);
+  }
+
+  /**
+   * Synchronises with the agent (HELLO), then starts delivering frames. Sends a fresh HELLO every
+   * two seconds in case an earlier one was lost in a port reset.
+   */
+  public void sync(Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    List<byte[]> nonces = new ArrayList<>();
+    CompletableFuture<Void> synced = new CompletableFuture<>();
+    Thread.ofVirtual().start(() -> awaitSync(nonces, synced));
+    while (true) {
+      byte[] nonce = new byte[16];
+      RANDOM.nextBytes(nonce);
+      synchronized (nonces) {
+        nonces.add(nonce);
+      }
+      send(new Frame(Frame.HELLO, 0, nonce));
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new IOException("guest agent did not answer on " + socketPath + " within " + timeout);
+      }
+      try {
+        synced.get(Math.min(left, TimeUnit.SECONDS.toNanos(2)), TimeUnit.NANOSECONDS);
+        break;
+      } catch (TimeoutException e) {
+        // resend
+      } catch (ExecutionException e) {
+        throw new IOException("guest agent connection on " + socketPath + " failed: " + e.getCause().getMessage(), e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while waiting for the guest agent", e);
+      }
+    }
+    isSynced = true;
+    Thread.ofPlatform().daemon().name("agent-" + socketPath.getParent().getFileName()).start(this::readLoop);
+  }
+
+  public boolean isSynced() {
+    return isSynced;
   }
 
   // Discards everything before BXSYNC + the nonce of our latest HELLO, then reads the HELLO reply.

@@ -56,7 +56,9 @@ public final class QmpClient implements Closeable {
       if (greeting == null || !greeting.contains("\"QMP\"")) {
         throw new IOException("not a QMP greeting on " + socket + ": " + greeting);
       }
-      Thread.ofVirtual().name("qmp-" + socket.getParent().getFileName()).start(client::readLoop);
+      // A platform thread: a reply wakes the waiting caller directly, without first scheduling a
+      // virtual reader onto a carrier (measured: a third of a pause/resume round trip).
+      Thread.ofPlatform().daemon().name("qmp-" + socket.getParent().getFileName()).start(client::readLoop);
       client.execute("qmp_capabilities", Map.of(), timeout);
       return client;
     } catch (IOException | RuntimeException e) {
