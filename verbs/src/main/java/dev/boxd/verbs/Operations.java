@@ -60,8 +60,9 @@ public interface Operations {
   record WindowSize(int cols, int rows) {}
 
   /**
-   * A terminal for exec/connect: its type ({@code TERM}), initial size, and later window changes
-   * (delivered until the exec returns; subscribe at most once).
+   * A terminal for exec/connect: its type ({@code TERM}), initial size, and later window changes.
+   * Subscribe at most once and cancel the subscription when the exec returns: a transport may hand
+   * the same publisher to several execs of one session, one after the other.
    */
   record Tty(String term, WindowSize size, Flow.Publisher<WindowSize> resizes) {
 

@@ -96,11 +96,12 @@ public final class Verbs {
     if (shown.length() > MAX_MESSAGE) {
       shown = shown.substring(0, MAX_MESSAGE) + "...";
     }
+    shown = Text.escapeControls(shown); // messages quote user input; a terminal must not act on it
     try {
       if (json) {
         Call.write(terminal.out(), Json.write(Json.error(code, shown)) + "\n");
       } else {
-        Call.write(terminal.err(), "error: " + Text.escapeControls(shown) + "\n");
+        Call.write(terminal.err(), "error: " + shown + "\n");
       }
     } catch (IOException e) {
       log.debug("cannot report an error to a user who went away: {}", e.toString());

@@ -343,6 +343,8 @@ class VerbsTest {
       assertThat(r.err).hasLineCount(1).startsWith("error: ");
       assertThat(r.err.substring(0, r.err.length() - 1).chars()).noneMatch(c -> c < 0x20 || (c >= 0x7f && c <= 0x9f));
     }
+    var json = Run.of(ops, "info", garbage, "--json");
+    assertThat(json.json().at("/error/message").asText().chars()).noneMatch(c -> c < 0x20 || (c >= 0x7f && c <= 0x9f));
     assertThat(ops.calls).isEmpty();
   }
 
