@@ -113,6 +113,8 @@ final class VerbCommand implements Command {
         terminal = new PromptPipes(stdin, stdout, stderr);
       }
       code = serve(channel, terminal);
+    } catch (IOException e) {
+      log.debug("SSH session {} ended: the client went away ({})", channel, e.toString());
     } catch (Throwable t) { // one session's failure must stay in that session
       log.warn("SSH session {} failed", channel, t);
     } finally {
