@@ -1,0 +1,301 @@
+package dev.boxd.control;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.core.Names;
+import dev.boxd.core.state.ClusterState;
+import dev.boxd.core.state.Command;
+import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.Result;
+import dev.boxd.core.state.SshKey;
+import dev.boxd.core.state.StateStore;
+import dev.boxd.core.state.User;
+import dev.boxd.core.state.Vm;
+import dev.boxd.core.state.VmStatus;
+import dev.boxd.verbs.Operations;
+import dev.boxd.vmm.MachineShape;
+import dev.boxd.vmm.agent.ExecRequest;
+import dev.boxd.vmm.agent.ExecSession;
+import dev.boxd.worker.reconcile.Outcome;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Flow;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The verbs' operations for one account. Intent is written to the log (create, power, reboot,
+ * destroy), then the VM's worker is asked to act on it now so the caller gets the result; the
+ * data plane (exec, copy) goes to the worker directly. Another owner's VM is never found.
+ */
+public final class ControlOperations implements Operations {
+  private static final Logger log = LoggerFactory.getLogger(ControlOperations.class);
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final String IMAGE = "debian-12";
+
+  private final String userId;
+  private final StateStore store;
+  private final Workers workers;
+  private final ControlConfig config;
+  private final Clock clock;
+
+  public ControlOperations(String userId, StateStore store, Workers workers, ControlConfig config, Clock clock) {
+    this.userId = userId;
+    this.store = store;
+    this.workers = workers;
+    this.config = config;
+    this.clock = clock;
+  }
+
+  @Override
+  public VmView create(NewRequest request) {
+    long started = System.nanoTime();
+    MachineShape shape = shapeOf(request);
+    String name = request.name().map(n -> Names.requireValid("VM name", n)).orElseGet(this::freshName);
+    Vm vm = propose(name, shape);
+    Outcome outcome;
+    try {
+      outcome = workers.reconcileNow(vm.workerId(), vm.id(), store.read().appliedIndex());
+    } catch (RuntimeException e) {
+      // Nothing half-made may remain: the failed VM is destroyed, freeing its name and quota.
+      log.warn("create of {} failed: {}", name, e.getMessage());
+      store.propose(new Command.DestroyVm(vm.id()));
+      workers.reconcileNow(vm.workerId(), vm.id(), store.read().appliedIndex());
+      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "creating " + name + " failed: " + e.getMessage(), e);
+    }
+    log.debug("created {} with {}", name, outcome.actions());
+    Vm created = store.read().vm(vm.id()).orElseThrow();
+    if (created.observed().status() != VmStatus.RUNNING) {
+      throw new BoxdException(ErrorCode.INTERNAL, "VM " + name + " did not come up: " + created.observed().detail());
+    }
+    long bootMs = (System.nanoTime() - started) / 1_000_000;
+    return view(created, bootMs);
+  }
+
+  private MachineShape shapeOf(NewRequest request) {
+    MachineShape max = config.defaultShape();
+    int vcpus = request.vcpus().orElse(max.vcpus());
+    int memory = request.memoryMib().orElse(max.memoryMib());
+    if (vcpus > max.vcpus() || memory > max.memoryMib()) {
+      throw BoxdException.invalid("size " + vcpus + " vCPU / " + memory + " MiB exceeds this cluster's limit of "
+          + max.vcpus() + " vCPU / " + max.memoryMib() + " MiB");
+    }
+    return new MachineShape(vcpus, memory);
+  }
+
+  private String freshName() {
+    ClusterState state = store.read();
+    while (true) {
+      String candidate = "vm-" + HexFormat.of().formatHex(randomBytes(3));
+      if (state.vmByName(userId, candidate).isEmpty()) {
+        return candidate;
+      }
+    }
+  }
+
+  // Addresses are picked from this replica; if another create took one first, the log rejects
+  // the command and we pick again.
+  private Vm propose(String name, MachineShape shape) {
+    for (int attempt = 0; ; attempt++) {
+      ClusterState state = store.read();
+      String vmId = HexFormat.of().formatHex(randomBytes(8));
+      var command = new Command.CreateVm(vmId, userId, name, shape.vcpus(), shape.memoryMib(), config.diskGb(),
+          Placement.privateIp(state, config), Placement.publicIp(state, userId, config), Placement.worker(state), clock.instant());
+      Result result = store.propose(command);
+      if (result instanceof Result.Rejected rejected && rejected.message().contains("in use") && attempt < 5) {
+        continue;
+      }
+      long index = result.orThrow().index();
+      return store.readAtLeast(index, Duration.ofSeconds(30)).vm(vmId).orElseThrow();
+    }
+  }
+
+  private static byte[] randomBytes(int n) {
+    byte[] bytes = new byte[n];
+    RANDOM.nextBytes(bytes);
+    return bytes;
+  }
+
+  @Override
+  public List<VmView> list() {
+    return store.read().vmsOf(userId).stream().map(vm -> view(vm, 0)).toList();
+  }
+
+  @Override
+  public VmView info(String vm) {
+    return view(find(vm), 0);
+  }
+
+  /** By name or id, among this account's VMs only. */
+  private Vm find(String nameOrId) {
+    if (nameOrId == null || nameOrId.isEmpty()) {
+      throw BoxdException.invalid("missing VM name");
+    }
+    ClusterState state = store.read();
+    return state.vmByName(userId, nameOrId)
+        .or(() -> state.vm(nameOrId).filter(v -> v.ownerId().equals(userId)))
+        .orElseThrow(() -> BoxdException.notFound("no VM named " + Names.quote(nameOrId)));
+  }
+
+  private Vm usable(String name) {
+    Vm vm = find(name);
+    if (vm.desired() == DesiredPower.DESTROYED) {
+      throw BoxdException.precondition("VM " + vm.name() + " is being destroyed");
+    }
+    if (vm.desired() == DesiredPower.STOPPED) {
+      throw BoxdException.precondition("VM " + vm.name() + " is stopped; start it first");
+    }
+    if (vm.desired() == DesiredPower.STANDBY) {
+      // A verb aimed at a frozen VM wakes it, as any inbound traffic would.
+      setPower(vm, DesiredPower.RUNNING);
+      return store.read().vm(vm.id()).orElseThrow();
+    }
+    return vm;
+  }
+
+  private Outcome setPower(Vm vm, DesiredPower power) {
+    long index = store.propose(new Command.SetDesiredPower(vm.id(), power)).orThrow().index();
+    return workers.reconcileNow(vm.workerId(), vm.id(), index);
+  }
+
+  @Override
+  public int exec(String name, ExecSpec spec, InputStream stdin, OutputStream stdout, OutputStream stderr) {
+    Vm vm = usable(name);
+    ExecRequest request = ExecRequest.of(spec.command()).withEnv(spec.env()).withTimeout(spec.timeout().orElse(null));
+    if (spec.tty().isPresent()) {
+      Tty tty = spec.tty().get();
+      request = request.withTty(new ExecRequest.WindowSize(tty.size().rows(), tty.size().cols()), tty.term());
+    }
+    ExecSession session = workers.runtime(vm.workerId()).exec(vm.id(), request, stdout, stderr);
+    spec.tty().ifPresent(tty -> tty.resizes().subscribe(new ResizeForwarder(session)));
+    Thread pump = Thread.ofVirtual().start(() -> {
+      try (OutputStream in = session.stdin()) {
+        stdin.transferTo(in);
+      } catch (IOException | RuntimeException e) {
+        // the client went away or the command ended: stop feeding it
+      }
+    });
+    try {
+      return session.awaitExit(Duration.ofDays(365));
+    } finally {
+      pump.interrupt();
+      session.close();
+    }
+  }
+
+  private record ResizeForwarder(ExecSession session) implements Flow.Subscriber<WindowSize> {
+    @Override
+    public void onSubscribe(Flow.Subscription subscription) {
+      subscription.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(WindowSize size) {
+      try {
+        session.resize(size.rows(), size.cols());
+      } catch (IOException e) {
+        // the session ended
+      }
+    }
+
+    @Override
+    public void onError(Throwable throwable) {}
+
+    @Override
+    public void onComplete() {}
+  }
+
+  @Override
+  public long upload(String name, String path, int mode, InputStream data) {
+    Vm vm = usable(name);
+    return workers.runtime(vm.workerId()).upload(vm.id(), path, mode, data);
+  }
+
+  @Override
+  public long download(String name, String path, OutputStream sink) {
+    Vm vm = usable(name);
+    return workers.runtime(vm.workerId()).download(vm.id(), path, sink).size();
+  }
+
+  @Override
+  public long pause(String name) {
+    Vm vm = find(name);
+    requireNotGone(vm);
+    return setPower(vm, DesiredPower.STANDBY).suspendMicros();
+  }
+
+  @Override
+  public long resume(String name) {
+    Vm vm = find(name);
+    requireNotGone(vm);
+    return setPower(vm, DesiredPower.RUNNING).resumeMicros();
+  }
+
+  @Override
+  public VmView reboot(String name) {
+    Vm vm = find(name);
+    requireNotGone(vm);
+    long index = store.propose(new Command.Reboot(vm.id())).orThrow().index();
+    workers.reconcileNow(vm.workerId(), vm.id(), index);
+    return view(store.read().vm(vm.id()).orElseThrow(), 0);
+  }
+
+  @Override
+  public VmView stop(String name) {
+    Vm vm = find(name);
+    requireNotGone(vm);
+    setPower(vm, DesiredPower.STOPPED);
+    return view(store.read().vm(vm.id()).orElseThrow(), 0);
+  }
+
+  @Override
+  public VmView start(String name) {
+    Vm vm = find(name);
+    requireNotGone(vm);
+    setPower(vm, DesiredPower.RUNNING);
+    return view(store.read().vm(vm.id()).orElseThrow(), 0);
+  }
+
+  private static void requireNotGone(Vm vm) {
+    if (vm.desired() == DesiredPower.DESTROYED) {
+      throw BoxdException.precondition("VM " + vm.name() + " is being destroyed");
+    }
+  }
+
+  @Override
+  public void destroy(String name) {
+    Vm vm = find(name);
+    long index = store.propose(new Command.DestroyVm(vm.id())).orThrow().index();
+    workers.reconcileNow(vm.workerId(), vm.id(), index);
+  }
+
+  @Override
+  public Whoami whoami() {
+    ClusterState state = store.read();
+    User user = state.user(userId).orElseThrow(() -> BoxdException.notFound("account " + userId + " no longer exists"));
+    return new Whoami(user.id(), user.name(), state.keysOf(userId).stream().map(SshKey::fingerprint).toList());
+  }
+
+  private VmView view(Vm vm, long bootTimeMs) {
+    String status = vm.desired() == DesiredPower.DESTROYED ? "destroying" : vm.observed().status().name().toLowerCase();
+    return new VmView(vm.id(), vm.name(), status, vm.ip().toString(), vm.publicIp().toString(), IMAGE,
+        "https://" + vm.name() + "." + config.zone(), bootTimeMs, vm.vcpus(), (int) vm.memoryMib(), (int) vm.diskGb(),
+        vm.createdAt().toString());
+  }
+
+  /** The account this is bound to. */
+  public String userId() {
+    return userId;
+  }
+
+  Optional<Vm> vm(String name) {
+    return Optional.of(find(name));
+  }
+}

@@ -1,0 +1,153 @@
+package dev.boxd.server;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.core.state.ClusterState;
+import dev.boxd.core.state.Command;
+import dev.boxd.core.state.StateStore;
+import dev.boxd.core.state.User;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Operator commands for a running server, on a Unix socket in the data directory readable only
+ * by its owner: {@code approve CODE [USER]} and {@code add-key USER KEY-LINE}. One request line,
+ * one answer line: {@code ok …} or {@code error CODE message}.
+ */
+final class AdminServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final ServerSocketChannel server;
+  private final Path socket;
+  private final StateStore store;
+  private final Clock clock;
+
+  private AdminServer(ServerSocketChannel server, Path socket, StateStore store, Clock clock) {
+    this.server = server;
+    this.socket = socket;
+    this.store = store;
+    this.clock = clock;
+  }
+
+  static Path socketOf(Path dataDir) {
+    return dataDir.resolve("admin.sock");
+  }
+
+  static AdminServer start(Path dataDir, StateStore store, Clock clock) throws IOException {
+    Path socket = socketOf(dataDir);
+    Files.deleteIfExists(socket);
+    ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX).bind(UnixDomainSocketAddress.of(socket));
+    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+    var admin = new AdminServer(server, socket, store, clock);
+    Thread.ofVirtual().name("admin").start(admin::serve);
+    return admin;
+  }
+
+  private void serve() {
+    while (server.isOpen()) {
+      try {
+        SocketChannel client = server.accept();
+        Thread.ofVirtual().start(() -> handle(client));
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private void handle(SocketChannel client) {
+    try (client) {
+      var in = new BufferedReader(new InputStreamReader(Channels.newInputStream(client), StandardCharsets.UTF_8));
+      OutputStream out = Channels.newOutputStream(client);
+      String line = in.readLine();
+      String answer;
+      try {
+        answer = "ok " + execute(line == null ? "" : line);
+      } catch (BoxdException e) {
+        answer = "error " + e.code() + " " + e.getMessage();
+      }
+      out.write((answer + "\n").getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      log.debug("admin client went away: {}", e.getMessage());
+    }
+  }
+
+  private String execute(String line) {
+    String[] words = line.trim().split(" ", 3);
+    return switch (words[0]) {
+      case "approve" -> approve(words.length > 1 ? words[1] : "", words.length > 2 ? Optional.of(words[2].trim()) : Optional.empty());
+      case "add-key" -> {
+        if (words.length < 3) {
+          throw BoxdException.invalid("usage: add-key USER KEY");
+        }
+        yield addKey(words[1], words[2]);
+      }
+      default -> throw BoxdException.invalid("unknown admin command " + dev.boxd.core.Names.quote(words[0]) + ": expected approve or add-key");
+    };
+  }
+
+  private String approve(String code, Optional<String> userName) {
+    ClusterState state = store.read();
+    var registration = state.registration(code.toUpperCase())
+        .orElseThrow(() -> BoxdException.notFound("no pending registration with code " + dev.boxd.core.Names.quote(code)));
+    String name = userName.orElse("user-" + registration.code().toLowerCase());
+    dev.boxd.core.Names.requireValid("user name", name);
+    String userId = userByName(state, name).map(User::id).orElseGet(AdminServer::newUserId);
+    store.propose(new Command.ApproveRegistration(registration.code(), userId, name, clock.instant())).orThrow();
+    return "key " + registration.fingerprint() + " linked to user " + name;
+  }
+
+  private String addKey(String userName, String keyLine) {
+    dev.boxd.core.Names.requireValid("user name", userName);
+    String key = KeyFingerprint.canonical(keyLine);
+    String fingerprint = KeyFingerprint.of(key);
+    ClusterState state = store.read();
+    if (state.key(fingerprint).isPresent()) {
+      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "key " + fingerprint + " is already linked to an account");
+    }
+    String userId = userByName(state, userName).map(User::id).orElseGet(() -> {
+      String id = newUserId();
+      store.propose(new Command.CreateUser(id, userName, clock.instant(), ClusterState.DEFAULT_MAX_VMS)).orThrow();
+      return id;
+    });
+    store.propose(new Command.AddKey(userId, fingerprint, key, clock.instant())).orThrow();
+    return "key " + fingerprint + " linked to user " + userName;
+  }
+
+  private static Optional<User> userByName(ClusterState state, String name) {
+    return state.users().stream().filter(u -> u.name().equals(name)).findFirst();
+  }
+
+  private static String newUserId() {
+    byte[] bytes = new byte[8];
+    RANDOM.nextBytes(bytes);
+    return "u" + HexFormat.of().formatHex(bytes);
+  }
+
+  @Override
+  public void close() {
+    try {
+      server.close();
+      Files.deleteIfExists(socket);
+    } catch (IOException ignored) {
+      // shutting down
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package dev.boxd.server;
+
+import dev.boxd.control.ControlConfig;
+import dev.boxd.core.net.Ipv4Subnet;
+import dev.boxd.net.NetworkConfig;
+import dev.boxd.raft.RaftConfig;
+import dev.boxd.raft.RaftNode;
+import dev.boxd.ssh.FrontDoor;
+import dev.boxd.vmm.MachineShape;
+import dev.boxd.worker.reconcile.Reconciler;
+import dev.boxd.worker.runtime.LocalVmRuntime;
+import dev.boxd.worker.runtime.RuntimeConfig;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code boxd server}: every role in one process over an embedded single-node Raft log — the
+ * developer's default. VMs outlive the server; a restarted server re-attaches to them.
+ */
+@Command(name = "server", description = "Run boxd: replicated state, worker and SSH front door in one process.")
+final class ServerCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(ServerCommand.class);
+  static final String WORKER_ID = "w1";
+
+  @Option(names = "--data", description = "data directory (default ~/.local/share/boxd)")
+  Path data;
+
+  @Option(names = "--listen", defaultValue = "127.0.0.1", description = "address of the SSH front door (default ${DEFAULT-VALUE})")
+  String listen;
+
+  @Option(names = "--ssh-port", defaultValue = "2222", description = "port of the SSH front door (default ${DEFAULT-VALUE})")
+  int sshPort;
+
+  @Option(names = "--raft-port", defaultValue = "7700", description = "port of the Raft log on 127.0.0.1 (default ${DEFAULT-VALUE})")
+  int raftPort;
+
+  @Option(names = "--vcpus", defaultValue = "2", description = "default and largest vCPUs per VM (default ${DEFAULT-VALUE})")
+  int vcpus;
+
+  @Option(names = "--memory", defaultValue = "8192", description = "default and largest RAM per VM in MiB (default ${DEFAULT-VALUE})")
+  int memoryMib;
+
+  @Option(names = "--netns", defaultValue = "boxd", description = "network namespace of the VM network (default ${DEFAULT-VALUE})")
+  String netns;
+
+  @Option(names = "--subnet", defaultValue = "10.77.0.0/16", description = "VM address pool (default ${DEFAULT-VALUE})")
+  String subnet;
+
+  @Override
+  public Integer call() throws Exception {
+    Path dataDir = Paths.dataDir(data);
+    Clock clock = Clock.systemUTC();
+    Ipv4Subnet vmSubnet = Ipv4Subnet.parse(subnet);
+    MachineShape shape = new MachineShape(vcpus, memoryMib);
+
+    RaftNode raft = RaftNode.start(RaftConfig.singleNode(dataDir.resolve("raft"), "127.0.0.1:" + raftPort));
+    var runtime = new LocalVmRuntime(new RuntimeConfig(dataDir.resolve("worker"), dataDir, Paths.recipeDir(),
+        new NetworkConfig(netns, "boxd0", vmSubnet, Optional.empty())));
+    var reconciler = new Reconciler(WORKER_ID, raft, runtime, clock);
+    reconciler.start("127.0.0.1", Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
+    var workers = new LocalWorkers(WORKER_ID, runtime, reconciler);
+    var config = ControlConfig.singleNode(vmSubnet, shape);
+    FrontDoor door = FrontDoor.builder(new StateAccounts(raft, workers, config, clock))
+        .listen(listen, sshPort)
+        .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
+        .start();
+    AdminServer admin = AdminServer.start(dataDir, raft, clock);
+
+    // The first VM of a size waits for its golden; prepare the default one now.
+    Thread.ofVirtual().start(() -> {
+      try {
+        runtime.golden(shape, line -> log.info("{}", line));
+      } catch (RuntimeException e) {
+        log.error("cannot prepare the golden VM: {}", e.getMessage());
+      }
+    });
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      door.close();
+      admin.close();
+      reconciler.close();
+      runtime.close(); // VMs keep running; the next server re-attaches
+      raft.close();
+      stopped.countDown();
+    }));
+    String port = sshPort == 22 ? "" : "-p " + door.port() + " ";
+    System.out.println("boxd is running: SSH front door on " + listen + ":" + door.port() + ", data in " + dataDir);
+    System.out.println("  link your key:  ./boxd admin add-key --user $USER ~/.ssh/id_ed25519.pub");
+    System.out.println("  then:           ssh " + port + listen + " new --name=app");
+    System.out.println("                  ssh " + port + listen + " exec app -- uname -a");
+    System.out.println("                  ssh " + port + listen + "            (the boxd> prompt)");
+    System.out.flush();
+    stopped.await();
+    return 0;
+  }
+}

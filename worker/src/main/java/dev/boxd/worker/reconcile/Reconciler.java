@@ -1,0 +1,236 @@
+package dev.boxd.worker.reconcile;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.core.state.ClusterState;
+import dev.boxd.core.state.Command;
+import dev.boxd.core.state.StateStore;
+import dev.boxd.core.state.Vm;
+import dev.boxd.core.state.VmObserved;
+import dev.boxd.core.state.VmStatus;
+import dev.boxd.vmm.MachineShape;
+import dev.boxd.worker.runtime.VmInfo;
+import dev.boxd.worker.runtime.VmRuntime;
+import dev.boxd.worker.runtime.VmSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker: watches its replica for VMs placed on it and makes this host match, VM by VM,
+ * through the pure {@link Planner}; writes what it observes back to the log. Level-triggered:
+ * every VM is reconciled at start-up, after every log change that touches it, and after every
+ * change the runtime reports. Work for one VM is serialised and coalesced (many triggers while
+ * a VM is busy give one more pass); different VMs proceed in parallel.
+ */
+public final class Reconciler implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
+  private static final int WORKERS = 4;
+
+  private final String workerId;
+  private final StateStore store;
+  private final VmRuntime runtime;
+  private final Clock clock;
+  private final LinkedBlockingQueue<String> queue = new LinkedBlockingQueue<>();
+  private final Set<String> queued = ConcurrentHashMap.newKeySet();
+  private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+  private final Map<String, long[]> pauseTimings = new ConcurrentHashMap<>();
+  private final Map<String, Vm> lastSeen = new HashMap<>();
+  private final List<Thread> threads = new ArrayList<>();
+  private volatile boolean closed;
+
+  public Reconciler(String workerId, StateStore store, VmRuntime runtime, Clock clock) {
+    this.workerId = workerId;
+    this.store = store;
+    this.runtime = runtime;
+    this.clock = clock;
+  }
+
+  /** Re-attaches to running VMs, registers the worker, then reconciles everything and keeps watching. */
+  public void start(String address, int vcpus, long memoryMib) {
+    runtime.recover();
+    ClusterState state = store.read();
+    if (state.worker(workerId).isEmpty()) {
+      store.propose(new Command.RegisterWorker(workerId, address, vcpus, memoryMib, clock.instant())).orThrow();
+    }
+    runtime.observe(event -> enqueue(event.vmId()));
+    store.watch(applied -> onApplied(applied.state()));
+    for (int i = 0; i < WORKERS; i++) {
+      threads.add(Thread.ofVirtual().name("reconcile-" + i).start(this::drain));
+    }
+    onApplied(store.read());
+    runtime.list().forEach(vm -> enqueue(vm.id()));
+  }
+
+  // Runs on the log's apply thread: only compare and enqueue.
+  private void onApplied(ClusterState state) {
+    synchronized (lastSeen) {
+      Map<String, Vm> now = new HashMap<>();
+      for (Vm vm : state.vmsOnWorker(workerId)) {
+        now.put(vm.id(), vm);
+        Vm before = lastSeen.get(vm.id());
+        if (before == null || before.desired() != vm.desired() || before.rebootSeq() != vm.rebootSeq()) {
+          enqueue(vm.id());
+        }
+      }
+      for (String gone : lastSeen.keySet()) {
+        if (!now.containsKey(gone)) {
+          enqueue(gone);
+        }
+      }
+      lastSeen.clear();
+      lastSeen.putAll(now);
+    }
+  }
+
+  private void enqueue(String vmId) {
+    if (queued.add(vmId)) {
+      queue.add(vmId);
+    }
+  }
+
+  private void drain() {
+    while (!closed) {
+      String vmId;
+      try {
+        vmId = queue.take();
+      } catch (InterruptedException e) {
+        return;
+      }
+      queued.remove(vmId);
+      try {
+        reconcile(vmId);
+      } catch (RuntimeException e) {
+        log.warn("reconciling VM {} failed: {}", vmId, e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * Reconciles one VM now, once this replica has applied {@code index}, and returns what it did:
+   * how the control plane waits for "create", "pause" or "destroy" to have happened.
+   */
+  public Outcome reconcileNow(String vmId, long index, Duration timeout) {
+    store.readAtLeast(index, timeout);
+    return reconcile(vmId);
+  }
+
+  private Outcome reconcile(String vmId) {
+    ReentrantLock lock = locks.computeIfAbsent(vmId, id -> new ReentrantLock());
+    lock.lock();
+    try {
+      ClusterState state = store.read();
+      Optional<Vm> placed = state.vm(vmId).filter(vm -> vm.workerId().equals(workerId));
+      Optional<VmInfo> local = localInfo(vmId);
+      long rebootDone = placed.map(vm -> vm.observed().rebootSeqSeen()).orElse(0L);
+      List<Action> plan = Planner.plan(placed.map(Reconciler::desired), local, rebootDone);
+      List<Action> done = new ArrayList<>();
+      String failure = "";
+      for (Action action : plan) {
+        try {
+          rebootDone = carryOut(action, rebootDone);
+          done.add(action);
+        } catch (RuntimeException e) {
+          failure = action.getClass().getSimpleName().toLowerCase() + " failed: " + e.getMessage();
+          log.warn("VM {}: {}", vmId, failure);
+          break;
+        }
+      }
+      long rebootSeen = rebootDone;
+      placed.ifPresent(vm -> report(vm, rebootSeen));
+      if (!failure.isEmpty() && placed.isPresent()) {
+        reportFailure(placed.get(), failure);
+      }
+      long[] timings = pauseTimings.getOrDefault(vmId, new long[2]);
+      if (!failure.isEmpty() && done.isEmpty()) {
+        throw new BoxdException(ErrorCode.INTERNAL, failure);
+      }
+      return new Outcome(done, timings[0], timings[1]);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private Optional<VmInfo> localInfo(String vmId) {
+    try {
+      return Optional.of(runtime.info(vmId));
+    } catch (BoxdException e) {
+      if (e.code() == ErrorCode.NOT_FOUND) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  private static DesiredVm desired(Vm vm) {
+    var spec = new VmSpec(vm.id(), vm.name(), vm.ownerId(), new MachineShape(vm.vcpus(), (int) vm.memoryMib()), vm.ip());
+    var power = switch (vm.desired()) {
+      case RUNNING -> DesiredVm.Power.RUNNING;
+      case STANDBY -> DesiredVm.Power.STANDBY;
+      case STOPPED -> DesiredVm.Power.STOPPED;
+      case DESTROYED -> DesiredVm.Power.DESTROYED;
+    };
+    return new DesiredVm(spec, power, vm.rebootSeq());
+  }
+
+  private long carryOut(Action action, long rebootDone) {
+    String id = action.vmId();
+    switch (action) {
+      case Action.Create create -> runtime.create(create.spec());
+      case Action.Start start -> runtime.start(id);
+      case Action.Stop stop -> runtime.stop(id);
+      case Action.Pause pause -> pauseTimings.computeIfAbsent(id, k -> new long[2])[0] = runtime.pause(id).micros();
+      case Action.Resume resume -> pauseTimings.computeIfAbsent(id, k -> new long[2])[1] = runtime.resume(id).micros();
+      case Action.Reboot reboot -> {
+        runtime.reboot(id);
+        return reboot.rebootSeq();
+      }
+      case Action.Destroy destroy -> {
+        runtime.destroy(id);
+        pauseTimings.remove(id);
+      }
+      case Action.ConfirmRemoved removed -> store.propose(new Command.RemoveVm(id, workerId));
+    }
+    return rebootDone;
+  }
+
+  // One writer per field: only this worker reports what it observes, and only when it changed.
+  private void report(Vm vm, long rebootDone) {
+    Optional<VmInfo> local = localInfo(vm.id());
+    if (local.isEmpty()) {
+      return; // destroyed, or never created: nothing to observe
+    }
+    VmInfo info = local.get();
+    VmStatus status = VmStatus.valueOf(info.state().name());
+    String detail = info.failure().orElse("");
+    VmObserved before = store.read().vm(vm.id()).map(Vm::observed).orElse(vm.observed());
+    if (before.status() == status && before.pid() == info.pid() && before.detail().equals(detail) && before.rebootSeqSeen() == rebootDone) {
+      return;
+    }
+    store.propose(new Command.ReportObserved(vm.id(), workerId, new VmObserved(status, info.pid(), detail, clock.instant(), rebootDone)));
+  }
+
+  private void reportFailure(Vm vm, String detail) {
+    VmObserved before = store.read().vm(vm.id()).map(Vm::observed).orElse(vm.observed());
+    if (localInfo(vm.id()).isEmpty()) {
+      store.propose(new Command.ReportObserved(vm.id(), workerId,
+          new VmObserved(VmStatus.FAILED, 0, detail, clock.instant(), before.rebootSeqSeen())));
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    threads.forEach(Thread::interrupt);
+  }
+}
