@@ -48,6 +48,12 @@ final class RatisSettings {
     // installing the snapshot instead.
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
+    // Ratis appends a metadata entry with the commit index after each commit. That entry is
+    // what tells followers and listeners promptly that an entry is committed (otherwise they
+    // learn it from the next heartbeat, ~150 ms later, which a proposer on such a node waits
+    // for). A group of one has no one to tell and its log recovers its commit index alone;
+    // there the entry only costs a second log write per command (~30% of write latency).
+    RaftServerConfigKeys.Log.setLogMetadataEnabled(p, config.peers().size() > 1);
     return p;
   }
 

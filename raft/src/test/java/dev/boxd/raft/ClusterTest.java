@@ -93,7 +93,12 @@ class ClusterTest {
       assertThat(caughtUp.users()).hasSize(401);
       States.assertSameRecords(leader.readAtLeast(caughtUp.appliedIndex(), WAIT), caughtUp);
 
+      // Watchers run just after the state is published, so possibly after propose returns.
       Result.Ok later = listener.propose(Users.create("later")).orThrow();
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (seen.stream().noneMatch(applied -> applied.result().equals(later)) && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
       assertThat(seen).as("the watcher follows the log after the install")
           .anySatisfy(applied -> assertThat(applied.result()).isEqualTo(later));
     }

@@ -36,7 +36,10 @@ public interface StateStore extends AutoCloseable {
    * that applies the log: hand real work to a queue of your own, since the log waits for the
    * watcher. A replica that falls so far behind that it installs the leader's snapshot instead of
    * replaying entries calls the watcher once with that state and an {@code Ok} at its index.
-   * Watchers added late see only later entries; read the current state first.
+   * Watchers added late see only later entries; read the current state first. The state is
+   * published before watchers run, so {@link #read()} inside a watcher sees at least its entry,
+   * and a {@link #propose} or {@link #readAtLeast} may return before the watchers of that entry
+   * have run.
    */
   void watch(Consumer<Applied> watcher);
 
