@@ -1,0 +1,128 @@
+package dev.boxd.server;
+
+import dev.boxd.testkit.TestNetworks;
+import dev.boxd.testkit.TestPaths;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real {@code boxd server} in a process of its own (so a test can SIGKILL it), with a temporary
+ * data directory that shares the machine's image and golden cache, its own VM namespace and
+ * free ports. Its log goes to {@code server.log} in the data directory and is printed on failure.
+ */
+final class ServerProcess implements AutoCloseable {
+  final Path dataDir;
+  final int sshPort;
+  final int raftPort;
+  final String namespace;
+  final String subnet;
+  private Process process;
+
+  ServerProcess() throws IOException {
+    dataDir = Files.createTempDirectory("boxd-server-test-");
+    Files.createSymbolicLink(dataDir.resolve("images"), TestPaths.cacheDir().resolve("images"));
+    Files.createDirectories(TestPaths.cacheDir().resolve("golden"));
+    Files.createSymbolicLink(dataDir.resolve("golden"), TestPaths.cacheDir().resolve("golden"));
+    sshPort = freePort();
+    raftPort = freePort();
+    namespace = TestNetworks.uniqueName("bxs");
+    subnet = TestNetworks.uniqueSubnet();
+  }
+
+  private static int freePort() throws IOException {
+    try (var socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  /** Starts the server and returns once its front door listens. */
+  ServerProcess start() throws IOException {
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+        "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+        "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+        "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--raft-port", Integer.toString(raftPort),
+        "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet));
+    var builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put("BOXD_LOG_LEVEL", "WARN");
+    Path log = dataDir.resolve("server.log");
+    process = builder.start();
+    var lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    String line;
+    while ((line = lines.readLine()) != null) {
+      Files.writeString(log, line + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+      if (line.startsWith("boxd is running")) {
+        break;
+      }
+    }
+    if (line == null) {
+      throw new IllegalStateException("server exited before it was ready:\n" + Files.readString(log));
+    }
+    var reader = lines;
+    Thread.ofVirtual().start(() -> {
+      try {
+        String more;
+        while ((more = reader.readLine()) != null) {
+          Files.writeString(log, more + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+        }
+      } catch (IOException ignored) {
+        // process ended
+      }
+    });
+    return this;
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  /** SIGKILL: no shutdown hooks, no goodbye. */
+  void kill9() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  String log() {
+    try {
+      return Files.readString(dataDir.resolve("server.log"));
+    } catch (IOException e) {
+      return "(no log: " + e + ")";
+    }
+  }
+
+  /** QEMU processes this server's VMs run in (their command lines name the data directory). */
+  List<Long> qemuPids() {
+    return ProcessHandle.allProcesses()
+        .filter(p -> p.info().commandLine().map(c -> c.contains("qemu-system") && c.contains(dataDir.toString())).orElse(false))
+        .map(ProcessHandle::pid).toList();
+  }
+
+  /** Stops the server, then removes whatever it left: VMs, the namespace, the data directory. */
+  @Override
+  public void close() throws Exception {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor();
+      }
+    }
+    for (long pid : qemuPids()) {
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    }
+    new ProcessBuilder("ip", "netns", "delete", namespace).start().waitFor();
+    try (Stream<Path> walk = Files.walk(dataDir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

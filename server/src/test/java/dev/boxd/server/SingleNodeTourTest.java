@@ -1,0 +1,227 @@
+package dev.boxd.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxd.testkit.TestPaths;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The product as a user meets it: a real {@code boxd server} process with real VMs, driven only
+ * through the OpenSSH client.
+ */
+class SingleNodeTourTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static ServerProcess server;
+  static SshUser alice;
+  static SshUser bob;
+
+  @TempDir
+  static Path keys;
+
+  @RegisterExtension
+  static final TestWatcher dumpLog = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      System.out.println("=== server log ===\n" + server.log());
+    }
+  };
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = new ServerProcess().start();
+    alice = new SshUser(keys, "alice", server.sshPort);
+    bob = new SshUser(keys, "bob", server.sshPort);
+    SshUser.addKey(server, alice, "alice");
+    SshUser.addKey(server, bob, "bob");
+  }
+
+  @AfterAll
+  static void stopServer() throws Exception {
+    server.close();
+  }
+
+  static JsonNode json(SshUser.Run run) throws Exception {
+    assertThat(run.exit()).as("exit code of a --json verb; stderr: %s", run.err()).isZero();
+    return JSON.readTree(run.out());
+  }
+
+  @Test
+  void theWholeTour(@TempDir Path tmp) throws Exception {
+    JsonNode created = json(alice.run("new", "--name=app", "--json"));
+    assertThat(created.path("name").asText()).isEqualTo("app");
+    assertThat(created.path("status").asText()).isEqualTo("running");
+    String id = created.path("vm_id").asText();
+
+    JsonNode list = json(alice.run("list", "--json"));
+    assertThat(list.isArray()).isTrue();
+    assertThat(list).hasSize(1);
+    assertThat(list.get(0).path("vm_id").asText()).isEqualTo(id);
+    JsonNode info = json(alice.run("info", "app", "--json"));
+    assertThat(info.path("ip").asText()).isNotEmpty();
+    assertThat(json(alice.run("info", id, "--json")).path("name").asText()).as("by id too").isEqualTo("app");
+
+    assertThat(alice.run("exec", "app", "--", "uname -s; exit 7").exit()).isEqualTo(7);
+    SshUser.Run split = alice.run("exec", "app", "--", "echo out; echo err >&2");
+    assertThat(split.out()).isEqualTo("out\n");
+    assertThat(split.err()).isEqualTo("err\n");
+    assertThat(alice.run("hello from stdin\n".getBytes(StandardCharsets.UTF_8), "exec", "app", "--", "tr a-z A-Z").out())
+        .isEqualTo("HELLO FROM STDIN\n");
+    SshUser.Run execRun = alice.run("exec", "app", "--json", "--", "echo hi; echo oops >&2; exit 3");
+    assertThat(execRun.exit()).as("the remote exit code, with --json too").isEqualTo(3);
+    JsonNode execJson = JSON.readTree(execRun.out());
+    assertThat(execJson.path("exit_code").asInt()).isEqualTo(3);
+    assertThat(execJson.path("stdout").asText()).isEqualTo("hi\n");
+    assertThat(execJson.path("stderr").asText()).isEqualTo("oops\n");
+
+    Path upload = tmp.resolve("upload.bin");
+    byte[] chunk = new byte[1 << 20];
+    new Random(7).nextBytes(chunk);
+    try (OutputStream out = Files.newOutputStream(upload)) {
+      for (int i = 0; i < 50; i++) {
+        out.write(chunk);
+      }
+    }
+    try (InputStream in = Files.newInputStream(upload)) {
+      assertThat(alice.run(in, SshUser.OutputStreamSink.capture(), "cp", "-", "app:data/upload.bin").exit()).isZero();
+    }
+    Path download = tmp.resolve("download.bin");
+    try (OutputStream out = Files.newOutputStream(download)) {
+      assertThat(alice.run(InputStream.nullInputStream(), SshUser.OutputStreamSink.to(out), "cp", "app:data/upload.bin", "-").exit()).isZero();
+    }
+    assertThat(SshUser.sha256(download)).isEqualTo(SshUser.sha256(upload));
+
+    JsonNode paused = json(alice.run("pause", "app", "--json"));
+    assertThat(paused.path("suspend_us").asLong()).isPositive();
+    assertThat(json(alice.run("info", "app", "--json")).path("status").asText()).isEqualTo("standby");
+    JsonNode resumed = json(alice.run("resume", "app", "--json"));
+    assertThat(resumed.path("resume_us").asLong()).isPositive();
+
+    assertThat(alice.run("exec", "app", "--", "echo before-reboot > kept.txt && sync").exit()).isZero();
+    json(alice.run("reboot", "app", "--json"));
+    assertThat(alice.run("exec", "app", "--", "cat kept.txt").out()).isEqualTo("before-reboot\n");
+
+    assertThat(alice.run("destroy", "-y", "app").exit()).isZero();
+    assertThat(json(alice.run("list", "--json"))).isEmpty();
+    assertThat(server.qemuPids()).isEmpty();
+  }
+
+  @Test
+  void anotherUserCannotSeeOrTouchTheVms() throws Exception {
+    json(alice.run("new", "--name=private", "--json"));
+    assertThat(json(bob.run("list", "--json"))).isEmpty();
+    for (String[] verb : List.of(new String[] {"info", "private"}, new String[] {"exec", "private", "--", "true"},
+        new String[] {"cp", "private:/etc/hostname", "-"}, new String[] {"destroy", "-y", "private"}, new String[] {"pause", "private"})) {
+      SshUser.Run run = bob.run(verb);
+      assertThat(run.exit()).as("bob: %s", String.join(" ", verb)).isEqualTo(dev.boxd.core.ErrorCode.NOT_FOUND.exitCode());
+      assertThat(run.err()).contains("no VM named \"private\"");
+    }
+    assertThat(json(alice.run("info", "private", "--json")).path("status").asText()).isEqualTo("running");
+    assertThat(alice.run("destroy", "-y", "private").exit()).isZero();
+  }
+
+  @Test
+  void anUnknownKeyIsToldHowToRegister() throws Exception {
+    SshUser stranger = new SshUser(keys, "stranger", server.sshPort);
+    SshUser.Run run = stranger.run("list");
+    assertThat(run.exit()).isEqualTo(1);
+    assertThat(run.err()).contains("register?code=").contains("boxd admin approve");
+  }
+
+  @Test
+  void theEleventhVmIsRefused() throws Exception {
+    SshUser carol = new SshUser(keys, "carol", server.sshPort);
+    SshUser.addKey(server, carol, "carol");
+    List<String> names = new ArrayList<>();
+    try {
+      for (int i = 1; i <= 10; i++) {
+        json(carol.run("new", "--name=q" + i, "--json"));
+        names.add("q" + i);
+      }
+      SshUser.Run eleventh = carol.run("new", "--name=q11", "--json");
+      assertThat(eleventh.exit()).isEqualTo(dev.boxd.core.ErrorCode.RESOURCE_EXHAUSTED.exitCode());
+      JsonNode error = JSON.readTree(eleventh.out()).path("error");
+      assertThat(error.path("code").asText()).isEqualTo("RESOURCE_EXHAUSTED");
+      assertThat(error.path("message").asText()).contains("10");
+      assertThat(json(carol.run("list", "--json"))).hasSize(10);
+    } finally {
+      for (String name : names) {
+        carol.run("destroy", "-y", name);
+      }
+    }
+  }
+
+  @Test
+  void badInputGetsAClearErrorAndLeavesNothing() throws Exception {
+    SshUser.Run unknown = alice.run("frobnicate");
+    assertThat(unknown.exit()).isEqualTo(2);
+    assertThat(unknown.err()).startsWith("error: ").contains("frobnicate");
+    assertThat(alice.run("new", "--bogus-flag").exit()).isEqualTo(2);
+    SshUser.Run badName = alice.run("new", "--name=Not_Valid", "--json");
+    assertThat(badName.exit()).isEqualTo(2);
+    assertThat(JSON.readTree(badName.out()).path("error").path("code").asText()).isEqualTo("INVALID_ARGUMENT");
+    assertThat(alice.run("info", "x".repeat(100_000)).exit()).isNotZero();
+    assertThat(alice.run("exec", "\u0001\u001b[31m\u00ff", "--", "true").exit()).isNotZero();
+    assertThat(json(alice.run("list", "--json"))).isEmpty();
+
+    // A client that disconnects in the middle of a copy hurts no one.
+    json(alice.run("new", "--name=sturdy", "--json"));
+    Process cut = new ProcessBuilder(alice.command("127.0.0.1", "cp", "-", "sturdy:partial.bin")).start();
+    try (OutputStream in = cut.getOutputStream()) {
+      in.write(new byte[4 << 20]);
+      in.flush();
+      cut.destroyForcibly();
+    } catch (java.io.IOException expected) {
+      // the pipe breaks as ssh dies
+    }
+    cut.waitFor(30, TimeUnit.SECONDS);
+    assertThat(alice.run("exec", "sturdy", "--", "echo still-fine").out()).isEqualTo("still-fine\n");
+    assertThat(json(alice.run("list", "--json"))).hasSize(1);
+    assertThat(alice.run("destroy", "-y", "sturdy").exit()).isZero();
+  }
+
+  @Test
+  void thePromptWorksThroughATerminal() throws Exception {
+    Path driver = TestPaths.repositoryRoot().resolve("ssh/src/test/resources/pty_driver.py");
+    List<String> command = new ArrayList<>(List.of("python3", driver.toString(), "30", "100"));
+    command.addAll(alice.command("127.0.0.1"));
+    command.add(command.size() - 1, "-tt");
+    Process prompt = new ProcessBuilder(command).redirectErrorStream(true).start();
+    var output = new java.io.ByteArrayOutputStream();
+    Thread reader = Thread.ofVirtual().start(() -> {
+      try {
+        prompt.getInputStream().transferTo(output);
+      } catch (java.io.IOException ignored) {
+        // ended
+      }
+    });
+    try (OutputStream in = prompt.getOutputStream()) {
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> output.toString(StandardCharsets.UTF_8).contains("boxd>"));
+      in.write("list\r".getBytes(StandardCharsets.UTF_8));
+      in.flush();
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> output.toString(StandardCharsets.UTF_8).contains("NAME"));
+      in.write("exit\r".getBytes(StandardCharsets.UTF_8));
+      in.flush();
+    }
+    assertThat(prompt.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    reader.join();
+    assertThat(output.toString(StandardCharsets.UTF_8)).contains("boxd>").contains("NAME").contains("STATUS");
+  }
+}

@@ -1,0 +1,115 @@
+package dev.boxd.server;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A user with an SSH key of their own, talking to the front door with the real OpenSSH client. */
+final class SshUser {
+  final Path key;
+  final int port;
+
+  SshUser(Path dir, String name, int port) throws IOException, InterruptedException {
+    this.key = dir.resolve(name);
+    this.port = port;
+    Process keygen = new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key.toString())
+        .redirectErrorStream(true).start();
+    if (keygen.waitFor() != 0) {
+      throw new IllegalStateException("ssh-keygen failed: " + new String(keygen.getInputStream().readAllBytes()));
+    }
+  }
+
+  Path publicKey() {
+    return Path.of(key + ".pub");
+  }
+
+  record Run(int exit, String out, String err) {}
+
+  List<String> command(String host, String... args) {
+    List<String> argv = new ArrayList<>(List.of("ssh", "-i", key.toString(), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-p", Integer.toString(port), host));
+    argv.addAll(List.of(args));
+    return argv;
+  }
+
+  Run run(String... args) throws IOException, InterruptedException {
+    return run(new byte[0], args);
+  }
+
+  Run run(byte[] stdin, String... args) throws IOException, InterruptedException {
+    return run(new java.io.ByteArrayInputStream(stdin), OutputStreamSink.capture(), args);
+  }
+
+  /** Runs with stdin from {@code in} and stdout into {@code out} (for big transfers). */
+  Run run(InputStream in, OutputStreamSink out, String... args) throws IOException, InterruptedException {
+    Process ssh = new ProcessBuilder(command("127.0.0.1", args)).start();
+    var err = new ByteArrayOutputStream();
+    Thread feeder = Thread.ofVirtual().start(() -> {
+      try (OutputStream stdin = ssh.getOutputStream()) {
+        in.transferTo(stdin);
+      } catch (IOException ignored) {
+        // ssh exited
+      }
+    });
+    Thread errs = Thread.ofVirtual().start(() -> {
+      try {
+        ssh.getErrorStream().transferTo(err);
+      } catch (IOException ignored) {
+        // closed
+      }
+    });
+    ssh.getInputStream().transferTo(out.stream());
+    if (!ssh.waitFor(300, TimeUnit.SECONDS)) {
+      ssh.destroyForcibly();
+      throw new IllegalStateException("ssh " + String.join(" ", args) + " did not finish");
+    }
+    feeder.join();
+    errs.join();
+    return new Run(ssh.exitValue(), out.text(), err.toString(StandardCharsets.UTF_8));
+  }
+
+  /** Where stdout goes: captured as text, or streamed elsewhere (then {@link #text} is empty). */
+  record OutputStreamSink(OutputStream stream, ByteArrayOutputStream captured) {
+    static OutputStreamSink capture() {
+      var buffer = new ByteArrayOutputStream();
+      return new OutputStreamSink(buffer, buffer);
+    }
+
+    static OutputStreamSink to(OutputStream stream) {
+      return new OutputStreamSink(stream, null);
+    }
+
+    String text() {
+      return captured == null ? "" : captured.toString(StandardCharsets.UTF_8);
+    }
+  }
+
+  static void addKey(ServerProcess server, SshUser user, String name) throws IOException, InterruptedException {
+    Process admin = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "admin", "--data", server.dataDir.toString(),
+        "add-key", "--user", name, user.publicKey().toString()).redirectErrorStream(true).start();
+    String out = new String(admin.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (admin.waitFor() != 0) {
+      throw new IllegalStateException("admin add-key failed: " + out);
+    }
+  }
+
+  static String sha256(Path file) throws Exception {
+    var digest = java.security.MessageDigest.getInstance("SHA-256");
+    try (var in = Files.newInputStream(file)) {
+      byte[] buffer = new byte[1 << 16];
+      int n;
+      while ((n = in.read(buffer)) > 0) {
+        digest.update(buffer, 0, n);
+      }
+    }
+    return java.util.HexFormat.of().formatHex(digest.digest());
+  }
+}
