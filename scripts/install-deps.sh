@@ -8,6 +8,8 @@ packages=(
   debootstrap e2fsprogs busybox-static lz4 cpio gcc libc6-dev
   # host networking and the tools tests drive VMs with
   iproute2 nftables util-linux openssh-client curl python3 socat
+  # benchmark anchors
+  etcd-server
   # build
   maven
 )
