@@ -8,9 +8,9 @@ It builds nothing: pass the agent binary (guest/agent/build.sh OUT builds one). 
     sudo python3 guest/agent/test/agent_test.py --agent /tmp/boxd-agent -k tty   # a subset
 
 By default the agent runs in a *sandbox*: private mount, UTS and network namespaces
-(unshare(1)) with a copy of /etc bind-mounted over /etc.  The copy gets a user `boxd` (the
-agent's default user) whose home is in the test directory, a fake systemctl records what the
-agent asks of it, and eth0 is a veth.  So IDENTITY can really set the hostname, write
+(unshare(1)) with a copy of /etc bind-mounted over /etc and an empty tmpfs on /run.  The copy
+gets a user `boxd` (the agent's default user) whose home is in the test directory, a fake
+systemctl records what the agent asks of it, and eth0 is a veth.  So IDENTITY can really set the hostname, write
 /etc/hosts, configure eth0, and so on without touching this machine.  Two things do reach the
 machine: TIME/IDENTITY set the real clock (to the current time, so the jump is the message's
 latency) and `entropy` is mixed into the real kernel pool.
@@ -454,6 +454,8 @@ class Env:
                 "set -e",
                 'mount --bind "$T/etc" /etc',
                 '[ -e /usr/bin/systemctl ] && mount --bind "$T/systemctl" /usr/bin/systemctl || true',
+                # a /run of its own: the agent looks for /run/sshd.pid, not this machine's
+                "mount -t tmpfs -o mode=755 boxd-run /run",
                 "ip link set lo up",
                 "ip link add eth0 type veth peer name boxdpeer0",
                 'exec "$@"',
@@ -1263,6 +1265,67 @@ def identity_round_trip(env, s):
         MEASURE["IDENTITY round trip, %s (median of 30)" % what] = "%.2f ms (min %.2f, max %.2f)" % (
             times[len(times) // 2] * 1000, times[0] * 1000, times[-1] * 1000)
     # let the fake systemctl runs finish: the end-of-run check wants no leftover processes
+    wait_until(lambda: not [p for p, st in children_of(env.agent_pid) if st != "Z"], 5)
+
+
+@test
+def identity_sshd_restart(env, s):
+    """sshd is restarted only when it serves an old key or nothing else starts it: a restored
+    golden never ran sshd, and the image's path unit starts it once the key exists."""
+    if not env.sandbox:
+        raise Skip("needs the sandbox")
+    etc, run = env.etc, "/proc/%d/root/run" % env.agent_pid
+    wants = etc + "/systemd/system/multi-user.target.wants"
+    path_unit = wants + "/boxd-sshd-hostkey.path"
+    k1 = "-----BEGIN OPENSSH PRIVATE KEY-----\nK1\n-----END OPENSSH PRIVATE KEY-----\n"
+    k2 = "-----BEGIN OPENSSH PRIVATE KEY-----\nK2\n-----END OPENSSH PRIVATE KEY-----"
+
+    def calls():
+        try:
+            return len(open(env.systemctl_log).read().splitlines())
+        except FileNotFoundError:
+            return 0
+
+    def identity_then(key, restart, why):
+        before = calls()
+        c = s.new_chan("identity")
+        s.send(IDENTITY, c.id, mkmap([("host_key_ed25519", key), ("hostname", "vm-ssh")]))
+        s.wait(c, 20)
+        assert c.error is None, c.error
+        if restart:
+            assert wait_until(lambda: calls() == before + 1, 3), "no sshd restart: " + why
+        else:
+            time.sleep(0.3)
+            assert calls() == before, "sshd restarted: " + why
+
+    fake_sshd = None
+    os.makedirs(wants, exist_ok=True)
+    open(path_unit, "w").close()
+    try:
+        identity_then(k1, False, "not running, the path unit starts it")
+        identity_then(k2, True, "may still be starting with the key of a moment ago")
+        identity_then(k2, False, "same key, the path unit starts it")
+        shutil.copy("/bin/sleep", env.tmp + "/sshd")
+        fake_sshd = subprocess.Popen([env.tmp + "/sshd", "60"])
+        open(run + "/sshd.pid", "w").write("%d\n" % fake_sshd.pid)
+        identity_then(k2, False, "running with this key")
+        identity_then(k1, True, "running with another key")
+        open(etc + "/ssh/ssh_host_rsa_key", "w").write("old\n")
+        identity_then(k1, True, "running with a key that was removed")
+        identity_then(k1, False, "running with this key, nothing removed")
+        fake_sshd.kill()
+        fake_sshd.wait()
+        identity_then(k1, False, "pid file of a dead sshd, the path unit starts it")
+        os.unlink(path_unit)
+        identity_then(k1, True, "not running, no path unit: only a restart starts it")
+        assert open(etc + "/ssh/ssh_host_ed25519_key").read() == k1
+    finally:
+        if fake_sshd and fake_sshd.poll() is None:
+            fake_sshd.kill()
+            fake_sshd.wait()
+        for f in (path_unit, run + "/sshd.pid"):
+            if os.path.exists(f):
+                os.unlink(f)
     wait_until(lambda: not [p for p, st in children_of(env.agent_pid) if st != "Z"], 5)
 
 
