@@ -7,6 +7,7 @@ export JAVA_HOME=$(ls -d /usr/lib/jvm/temurin-25-jdk-amd64 2>/dev/null || ls -d 
 which=${1:-runtime}; shift || true
 case "$which" in
   runtime) main=dev.boxd.bench.RuntimeBench ;;
+  log) main=dev.boxd.bench.LogBench ;;
   *) echo "unknown benchmark: $which (known: runtime)" >&2; exit 2 ;;
 esac
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
