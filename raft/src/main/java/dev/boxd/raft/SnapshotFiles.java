@@ -1,6 +1,7 @@
 package dev.boxd.raft;
 
 import dev.boxd.core.state.ClusterState;
+import dev.boxd.core.state.codec.CorruptDataException;
 import dev.boxd.core.state.codec.SnapshotCodec;
 import java.io.File;
 import java.io.IOException;
@@ -43,13 +44,27 @@ final class SnapshotFiles {
     return new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), at);
   }
 
-  /** Reads a snapshot, checking its digest and that its content is at the index its name says. */
+  /**
+   * Reads a snapshot, checking it against its {@code .md5} and that its content is at the index
+   * its name says. A damaged snapshot is an error naming the file: a replica must not start from
+   * a state it cannot trust.
+   */
   static ClusterState read(SingleFileSnapshotInfo info) throws IOException {
     Path path = info.getFile().getPath();
-    if (info.hasMd5()) {
-      MD5FileUtil.verifySavedMD5(path.toFile(), info.getFile().getFileDigest());
+    byte[] bytes = Files.readAllBytes(path);
+    MD5Hash stored = info.getFile().getFileDigest();
+    if (stored != null) {
+      MD5Hash computed = MD5Hash.newInstance(MD5FileUtil.newMD5().digest(bytes));
+      if (!stored.equals(computed)) {
+        throw new IOException("snapshot " + path + " is damaged: its MD5 is " + computed + ", its .md5 file says " + stored);
+      }
     }
-    ClusterState state = SnapshotCodec.decode(Files.readAllBytes(path));
+    ClusterState state;
+    try {
+      state = SnapshotCodec.decode(bytes);
+    } catch (CorruptDataException e) {
+      throw new IOException("snapshot " + path + " does not decode: " + e.getMessage(), e);
+    }
     if (state.appliedIndex() != info.getIndex()) {
       throw new IOException("snapshot " + path + " holds the state at index " + state.appliedIndex()
           + ", not at " + info.getIndex() + " as its name says");
