@@ -42,10 +42,22 @@ final class LinuxNamespaces {
     try {
       return result.get();
     } catch (InterruptedException e) {
+      // The action still runs to its end: whatever it opens for a caller who gave up is closed.
+      result.thenAccept(LinuxNamespaces::closeQuietly);
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
     } catch (java.util.concurrent.ExecutionException e) {
       throw new IllegalStateException("in network namespace " + namespace + ": " + e.getCause().getMessage(), e.getCause());
+    }
+  }
+
+  private static void closeQuietly(Object value) {
+    if (value instanceof AutoCloseable closeable) {
+      try {
+        closeable.close();
+      } catch (Exception ignored) {
+        // nobody is left to tell
+      }
     }
   }
 

@@ -1,8 +1,12 @@
 package dev.boxd.net;
 
 import dev.boxd.os.HostCommand;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -48,6 +52,37 @@ public record NetworkNamespace(String name) {
     full.add("--");
     full.addAll(List.of(argv));
     return HostCommand.tryRun(full.toArray(String[]::new));
+  }
+
+  /**
+   * A TCP connection to {@code target} made from inside this namespace: the socket belongs to the
+   * namespace (so it reaches what only the namespace can reach, such as the VMs on its bridge),
+   * and any thread may use it. The channel is blocking; the caller closes it. A refused or timed
+   * out connection is an {@link IOException} ({@link java.net.ConnectException},
+   * {@link java.net.SocketTimeoutException}).
+   */
+  public SocketChannel connect(InetSocketAddress target, Duration timeout) throws IOException {
+    int millis = (int) Math.clamp(timeout.toMillis(), 1, Integer.MAX_VALUE);
+    try {
+      return LinuxNamespaces.inNetworkNamespace(path(), () -> {
+        SocketChannel channel = SocketChannel.open();
+        try {
+          channel.socket().connect(target, millis);
+          return channel;
+        } catch (IOException | RuntimeException e) {
+          channel.close();
+          throw e;
+        }
+      });
+    } catch (IllegalStateException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      if (e.getCause() instanceof InterruptedException) {
+        throw new java.io.InterruptedIOException("interrupted while connecting to " + target);
+      }
+      throw e;
+    }
   }
 
   /** Applies an nftables script inside the namespace, atomically. */
