@@ -60,6 +60,7 @@ public final class ControlOperations implements Operations {
     MachineShape shape = shapeOf(request);
     String name = request.name().map(n -> Names.requireValid("VM name", n)).orElseGet(this::freshName);
     Vm vm = propose(name, shape);
+    long committed = System.nanoTime();
     Outcome outcome;
     try {
       outcome = workers.reconcileNow(vm.workerId(), vm.id(), store.read().appliedIndex());
@@ -70,7 +71,8 @@ public final class ControlOperations implements Operations {
       workers.reconcileNow(vm.workerId(), vm.id(), store.read().appliedIndex());
       throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "creating " + name + " failed: " + e.getMessage(), e);
     }
-    log.debug("created {} with {}", name, outcome.actions());
+    log.info("new {}: placed and committed in {} ms, created by worker {} in {} ms", name, (committed - started) / 1_000_000,
+        vm.workerId(), (System.nanoTime() - committed) / 1_000_000);
     Vm created = store.read().vm(vm.id()).orElseThrow();
     if (created.observed().status() != VmStatus.RUNNING) {
       throw new BoxdException(ErrorCode.INTERNAL, "VM " + name + " did not come up: " + created.observed().detail());
