@@ -126,16 +126,21 @@ final class NodeProcess implements AutoCloseable {
 
   /** Asks the node to exit, then ends the process by its pid if it has not within 10 s. */
   @Override
-  public void close() throws InterruptedException {
-    if (process.isAlive()) {
-      try {
-        send("exit");
-      } catch (UncheckedIOException e) {
-        // already gone
+  public void close() {
+    try {
+      if (process.isAlive()) {
+        try {
+          send("exit");
+        } catch (UncheckedIOException alreadyGone) {
+          // its stdin is closed: it is exiting or dead
+        }
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+          kill();
+        }
       }
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        kill();
-      }
+    } catch (InterruptedException e) {
+      ProcessHandle.of(pid()).ifPresent(ProcessHandle::destroyForcibly);
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -122,6 +122,7 @@ class SingleNodeTest {
   void aBusyAddressIsReportedWithTheAddress() throws IOException {
     String address = Ports.freeAddress();
     try (RaftNode first = RaftNode.start(RaftConfig.singleNode(dir.resolve("a"), address))) {
+      assertThat(first.config().self().address()).isEqualTo(address);
       assertThatThrownBy(() -> RaftNode.start(RaftConfig.singleNode(dir.resolve("b"), address)))
           .isInstanceOfSatisfying(BoxdException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE))
           .hasMessageContaining("cannot start Raft node n1 on " + address);
