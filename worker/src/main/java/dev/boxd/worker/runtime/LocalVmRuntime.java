@@ -25,7 +25,10 @@ import java.io.OutputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -148,6 +151,22 @@ public final class LocalVmRuntime implements VmRuntime {
   private void giveIdentity(ManagedVm vm, QemuVm qemu) {
     AgentClient agent = qemu.agent(AGENT_TIMEOUT);
     agent.identity(GuestIdentity.of(vm.record, vm.files, config.network().subnet()), IDENTITY_TIMEOUT);
+    config.platformKey().ifPresent(key -> authorizePlatformKey(vm, agent, key));
+  }
+
+  // The SSH gateway logs into the guest's sshd as boxd with the platform key; the file is
+  // replaced whole on every identity, so a VM never keeps a key the platform no longer uses.
+  private static void authorizePlatformKey(ManagedVm vm, AgentClient agent, String key) {
+    byte[] line = (key.strip() + "\n").getBytes(StandardCharsets.UTF_8);
+    try {
+      agent.put(".ssh/authorized_keys", 0600, "boxd", true, new java.io.ByteArrayInputStream(line));
+      var chmod = agent.run(ExecRequest.of("chmod 700 .ssh"), IDENTITY_TIMEOUT);
+      if (chmod.exitCode() != 0) {
+        log.warn("VM {}: chmod 700 ~/.ssh failed: {}", vm.record.id(), chmod.stderrText().strip());
+      }
+    } catch (IOException | AgentException e) {
+      throw new BoxdException(ErrorCode.INTERNAL, "cannot install the platform SSH key in VM " + vm.record.name() + ": " + e.getMessage(), e);
+    }
   }
 
   // Watch a QEMU: an exit the runtime did not ask for is a failure; a guest-initiated reset
@@ -366,6 +385,27 @@ public final class LocalVmRuntime implements VmRuntime {
 
   static String shellQuote(String s) {
     return "'" + s.replace("'", "'\\''") + "'";
+  }
+
+  @Override
+  public SocketChannel connect(String vmId, int port, Duration timeout) throws IOException {
+    ManagedVm vm = vm(vmId);
+    VmState state = vm.state;
+    if (state != VmState.RUNNING && state != VmState.STANDBY) {
+      throw BoxdException.precondition("VM " + vm.record.name() + " is " + state.label() + ", not running");
+    }
+    var target = new InetSocketAddress(InetAddress.getByName(vm.record.ip()), port);
+    return network.namespace().connect(target, timeout);
+  }
+
+  @Override
+  public String sshHostKey(String vmId) {
+    ManagedVm vm = vm(vmId);
+    try {
+      return Files.readString(vm.files.hostKeyPub()).strip();
+    } catch (IOException e) {
+      throw new BoxdException(ErrorCode.INTERNAL, "cannot read the SSH host key of VM " + vm.record.name() + ": " + e.getMessage(), e);
+    }
   }
 
   @Override

@@ -2,13 +2,30 @@ package dev.boxd.worker.runtime;
 
 import dev.boxd.net.NetworkConfig;
 import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * @param stateDir this worker's VMs ({@code vms/<id>/})
  * @param cacheDir built images and goldens, shareable between workers of one machine and tests
  * @param recipeDir the {@code guest} directory of the source tree (image recipe and agent)
+ * @param platformKey a public key in authorized_keys form that every VM's user {@code boxd}
+ *     accepts ({@code ~/.ssh/authorized_keys}): the key the SSH gateway logs into VMs with
  */
-public record RuntimeConfig(Path stateDir, Path cacheDir, Path recipeDir, NetworkConfig network) {
+public record RuntimeConfig(Path stateDir, Path cacheDir, Path recipeDir, NetworkConfig network, Optional<String> platformKey) {
+
+  public RuntimeConfig {
+    Objects.requireNonNull(platformKey, "platformKey");
+  }
+
+  public RuntimeConfig(Path stateDir, Path cacheDir, Path recipeDir, NetworkConfig network) {
+    this(stateDir, cacheDir, recipeDir, network, Optional.empty());
+  }
+
+  public RuntimeConfig withPlatformKey(String authorizedKey) {
+    return new RuntimeConfig(stateDir, cacheDir, recipeDir, network, Optional.of(authorizedKey));
+  }
+
   public Path vmsDir() {
     return stateDir.resolve("vms");
   }

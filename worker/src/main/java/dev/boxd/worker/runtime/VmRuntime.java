@@ -3,9 +3,12 @@ package dev.boxd.worker.runtime;
 import dev.boxd.vmm.agent.AgentClient.FileInfo;
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecSession;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -41,6 +44,16 @@ public interface VmRuntime extends AutoCloseable {
 
   /** Copies a guest directory tree to a local directory. */
   void downloadTree(String vmId, String remoteDir, Path localDir);
+
+  /**
+   * A TCP connection to {@code port} of the VM, made from where the VM network is reachable (the
+   * VM's network namespace). It does not wake a VM in standby. Throws an {@link IOException} when
+   * nothing answers now (the guest's server is not up yet: worth retrying).
+   */
+  SocketChannel connect(String vmId, int port, Duration timeout) throws IOException;
+
+  /** The public SSH host key the VM's sshd presents, in authorized_keys form ({@code ssh-ed25519 AAAA... comment}). */
+  String sshHostKey(String vmId);
 
   /** Freezes the VM in RAM (QMP stop): state standby. */
   PauseTiming pause(String vmId);
