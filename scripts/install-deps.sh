@@ -9,7 +9,7 @@ packages=(
   # host networking and the tools tests drive VMs with
   iproute2 nftables util-linux openssh-client curl python3 socat
   # benchmark anchors
-  etcd-server
+  etcd-server hyperfine
   # build
   maven
 )
