@@ -101,6 +101,23 @@ public interface Operations {
 
   void destroy(String vm);
 
+  /**
+   * How to reach the caller's VMs with a plain SSH client ({@code ssh NAME.<zone>}, SPEC §2): one
+   * entry per VM, all through the SSH gateway, whose one host key stands for every VM; so every
+   * entry shares {@code hostKeyAlias}, under which known_hosts keeps that key.
+   *
+   * @param hostKey the gateway's host key in authorized_keys form ({@code ssh-ed25519 AAAA...})
+   */
+  record SshConfig(String hostKeyAlias, String hostKey, List<SshHost> hosts) {}
+
+  /** One VM: its alias ({@code NAME.<zone>}), the address and port of the gateway for it, the user to log in as. */
+  record SshHost(String alias, String vm, String hostName, int port, String user) {}
+
+  /** The caller's VMs as SSH client configuration; FAILED_PRECONDITION where direct SSH is not offered. */
+  default SshConfig sshConfig() {
+    throw dev.boxd.core.BoxdException.precondition("direct SSH into VMs is not offered here");
+  }
+
   /** The caller: user id, display name, and the SHA256 fingerprints of the linked SSH keys. */
   record Whoami(String userId, String name, List<String> keyFingerprints) {}
 

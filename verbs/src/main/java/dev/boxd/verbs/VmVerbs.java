@@ -76,4 +76,37 @@ final class VmVerbs {
     }
     return 0;
   }
+
+  static Verb sshConfig() {
+    var syntax = new Syntax("ssh-config", List.of(), "Print ~/.ssh/config entries for ssh NAME.<zone> into your VMs", List.of(),
+        List.of(), false, List.of(Syntax.JSON),
+        "One Host entry per VM: ssh NAME.<zone> then logs into the VM's own sshd as boxd (scp and sftp too).\n"
+            + "Append the output to ~/.ssh/config, and the known_hosts line it names to ~/.ssh/known_hosts.\n"
+            + "JSON: {\"host_key_alias\",\"host_key\",\"hosts\":[{\"host\",\"vm\",\"hostname\",\"port\",\"user\"}]}.");
+    return new Verb(syntax, VmVerbs::sshConfig);
+  }
+
+  private static int sshConfig(Call call) throws IOException {
+    var config = call.ops().sshConfig();
+    if (call.json()) {
+      call.printJson(Json.object("host_key_alias", config.hostKeyAlias(), "host_key", config.hostKey(), "hosts",
+          config.hosts().stream().map(h -> Json.object("host", h.alias(), "vm", h.vm(), "hostname", h.hostName(), "port", h.port(),
+              "user", h.user())).toList()));
+      return 0;
+    }
+    var out = new StringBuilder();
+    out.append("# boxd: ssh into your VMs by the Host names below (append this to ~/.ssh/config).\n");
+    out.append("# They go through the boxd SSH gateway; its host key, for ~/.ssh/known_hosts:\n");
+    out.append("# ").append(Text.safe(config.hostKeyAlias())).append(' ').append(Text.safe(config.hostKey())).append('\n');
+    for (var host : config.hosts()) {
+      out.append('\n')
+          .append("Host ").append(Text.safe(host.alias())).append('\n')
+          .append("  HostName ").append(Text.safe(host.hostName())).append('\n')
+          .append("  Port ").append(host.port()).append('\n')
+          .append("  User ").append(Text.safe(host.user())).append('\n')
+          .append("  HostKeyAlias ").append(Text.safe(config.hostKeyAlias())).append('\n');
+    }
+    call.print(out.toString());
+    return 0;
+  }
 }

@@ -148,6 +148,14 @@ class RecordingOperations implements Operations {
   }
 
   @Override
+  public SshConfig sshConfig() {
+    calls.add("sshConfig");
+    return new SshConfig("boxd-vms.boxd.test", "ssh-ed25519 AAAAgateway",
+        vms.values().stream().sorted((a, b) -> a.name().compareTo(b.name()))
+            .map(v -> new SshHost(v.name() + ".boxd.test", v.name(), "127.77.0.2", 22, "boxd")).toList());
+  }
+
+  @Override
   public Whoami whoami() {
     calls.add("whoami");
     return new Whoami("u-1", "alice", List.of("SHA256:abc"));

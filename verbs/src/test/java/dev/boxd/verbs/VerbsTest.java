@@ -305,6 +305,34 @@ class VerbsTest {
   }
 
   @Test
+  void sshConfigPrintsOneHostPerVmAndTheGatewaysKey() {
+    var r = Run.of(ops, "ssh-config");
+    assertThat(r.exit).as(r.toString()).isZero();
+    assertThat(r.out).isEqualTo("""
+        # boxd: ssh into your VMs by the Host names below (append this to ~/.ssh/config).
+        # They go through the boxd SSH gateway; its host key, for ~/.ssh/known_hosts:
+        # boxd-vms.boxd.test ssh-ed25519 AAAAgateway
+
+        Host app.boxd.test
+          HostName 127.77.0.2
+          Port 22
+          User boxd
+          HostKeyAlias boxd-vms.boxd.test
+        """);
+    var json = Run.of(ops, "ssh-config", "--json").json();
+    assertThat(json.get("host_key").asText()).isEqualTo("ssh-ed25519 AAAAgateway");
+    assertThat(json.get("hosts").get(0).get("host").asText()).isEqualTo("app.boxd.test");
+    assertThat(json.get("hosts").get(0).get("port").asInt()).isEqualTo(22);
+    var unsupported = Run.of(new RecordingOperations() {
+      @Override
+      public SshConfig sshConfig() {
+        throw dev.boxd.core.BoxdException.precondition("direct SSH into VMs is not offered here");
+      }
+    }, "ssh-config");
+    assertThat(unsupported.exit).isEqualTo(ErrorCode.FAILED_PRECONDITION.exitCode());
+  }
+
+  @Test
   void whoamiVersionAndHelp() {
     assertThat(Run.of(ops, "whoami").out).isEqualTo("user: u-1\nname: alice\nkeys:\n  SHA256:abc\n");
     assertThat(Run.of(ops, "whoami", "--json").json().get("keys").get(0).asText()).isEqualTo("SHA256:abc");
