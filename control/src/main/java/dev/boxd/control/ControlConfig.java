@@ -3,6 +3,8 @@ package dev.boxd.control;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.vmm.MachineShape;
 import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * @param zone DNS zone VMs are named under ({@code NAME.<zone>})
@@ -10,11 +12,23 @@ import java.time.Duration;
  * @param publicPool addresses VMs are reached at through the front door; shared across owners
  * @param defaultShape size of a VM when the request names none; requests may ask for less, never more
  * @param createTimeout how long {@code new} waits for the VM to be running and exec-ready
+ * @param vmSshPort the port of the SSH gateway on each public address (direct SSH into a VM)
+ * @param vmSshHostKey the SSH gateway's host key (authorized_keys form); empty where there is no gateway
  */
 public record ControlConfig(String zone, Ipv4Subnet privateSubnet, Ipv4Subnet publicPool, MachineShape defaultShape,
-    long diskGb, Duration createTimeout) {
+    long diskGb, Duration createTimeout, int vmSshPort, Optional<String> vmSshHostKey) {
+
+  public ControlConfig {
+    Objects.requireNonNull(vmSshHostKey, "vmSshHostKey");
+  }
 
   public static ControlConfig singleNode(Ipv4Subnet privateSubnet, MachineShape defaultShape) {
-    return new ControlConfig("localhost", privateSubnet, Ipv4Subnet.parse("127.77.0.0/16"), defaultShape, 100, Duration.ofMinutes(5));
+    return new ControlConfig("localhost", privateSubnet, Ipv4Subnet.parse("127.77.0.0/16"), defaultShape, 100, Duration.ofMinutes(5),
+        22, Optional.empty());
+  }
+
+  /** With an SSH gateway on {@code port} of every public address, presenting {@code hostKey}. */
+  public ControlConfig withVmSsh(int port, String hostKey) {
+    return new ControlConfig(zone, privateSubnet, publicPool, defaultShape, diskGb, createTimeout, port, Optional.of(hostKey));
   }
 }

@@ -278,6 +278,21 @@ public final class ControlOperations implements Operations {
     workers.reconcileNow(vm.workerId(), vm.id(), index);
   }
 
+  /** The user the SSH gateway logs into VMs as. */
+  private static final String VM_USER = "boxd";
+
+  @Override
+  public SshConfig sshConfig() {
+    String hostKey = config.vmSshHostKey()
+        .orElseThrow(() -> BoxdException.precondition("direct SSH into VMs is not offered by this cluster"));
+    List<SshHost> hosts = store.read().vmsOf(userId).stream()
+        .filter(vm -> vm.desired() != DesiredPower.DESTROYED)
+        .sorted(java.util.Comparator.comparing(Vm::name))
+        .map(vm -> new SshHost(vm.name() + "." + config.zone(), vm.name(), vm.publicIp().toString(), config.vmSshPort(), VM_USER))
+        .toList();
+    return new SshConfig("boxd-vms." + config.zone(), hostKey, hosts);
+  }
+
   @Override
   public Whoami whoami() {
     ClusterState state = store.read();
