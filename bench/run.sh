@@ -8,7 +8,7 @@ which=${1:-runtime}; shift || true
 case "$which" in
   runtime) main=dev.boxd.bench.RuntimeBench ;;
   log) main=dev.boxd.bench.LogBench ;;
-  *) echo "unknown benchmark: $which (known: runtime)" >&2; exit 2 ;;
+  *) echo "unknown benchmark: $which (known: runtime, log)" >&2; exit 2 ;;
 esac
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
   -Dboxd.home="$root" -cp "$root/bench/target/boxd-bench-0.1.0-SNAPSHOT.jar:$root/bench/target/lib/*" "$main" "$@"
