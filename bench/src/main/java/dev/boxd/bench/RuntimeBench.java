@@ -122,7 +122,7 @@ public final class RuntimeBench {
       }
       runtime.close();
       runtime.network().tearDown();
-      deleteTree(state);
+      dev.boxd.os.Trees.delete(state);
     }
   }
 
@@ -138,23 +138,23 @@ public final class RuntimeBench {
   }
 
   private static RawQemu startRaw(Golden golden, Path run) throws Exception {
-    Files.createDirectories(run);
-    Path disk = run.resolve("disk.qcow2");
-    Disks.createOverlay(golden.disk(), "qcow2", disk, Disks.STANDARD_SIZE);
-    var launch = new QemuLaunch("raw", dev.boxd.vmm.Accelerator.detect().accelerator(), SHAPE, golden.image().kernel(), golden.image().initrd(),
-        KernelArgs.forGuest(), golden.ramFile(), false, disk, Optional.empty(), "02:b0:00:00:00:02", new RunDir(run), true);
-    List<String> argv = QemuArgs.build(launch);
-    return RawQemu.start(argv, run);
+    return RawQemu.start(rawArgv(golden, run), run);
   }
 
-  /** Restore timed from process start to the agent's answer to one exec; the overlay is made untimed. */
-  private static long rawRestore(Golden golden, Path run) throws Exception {
+  /** The same command line boxd would use, with a fresh overlay and no network. */
+  private static List<String> rawArgv(Golden golden, Path run) throws java.io.IOException {
     Files.createDirectories(run);
     Path disk = run.resolve("disk.qcow2");
     Disks.createOverlay(golden.disk(), "qcow2", disk, Disks.STANDARD_SIZE);
-    var launch = new QemuLaunch("raw", dev.boxd.vmm.Accelerator.detect().accelerator(), SHAPE, golden.image().kernel(), golden.image().initrd(),
-        KernelArgs.forGuest(), golden.ramFile(), false, disk, Optional.empty(), "02:b0:00:00:00:02", new RunDir(run), true);
-    List<String> argv = QemuArgs.build(launch);
+    return QemuArgs.build(new QemuLaunch("raw", dev.boxd.vmm.Accelerator.detect().accelerator(), SHAPE, golden.image().kernel(),
+        golden.image().initrd(), KernelArgs.forGuest(), golden.ramFile(), false, disk, Optional.empty(), "02:b0:00:00:00:02",
+        new RunDir(run), true));
+  }
+
+
+  /** Restore timed from process start to the agent's answer to one exec; the overhead is made untimed. */
+  private static long rawRestore(Golden golden, Path run) throws Exception {
+    List<String> argv = rawArgv(golden, run);
     long t0 = System.nanoTime();
     try (RawQemu raw = RawQemu.start(argv, run)) {
       raw.command("{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}");
@@ -168,7 +168,7 @@ public final class RuntimeBench {
       long micros = (System.nanoTime() - t0) / 1000;
       return micros;
     } finally {
-      deleteTree(run);
+      dev.boxd.os.Trees.delete(run);
     }
   }
 
@@ -177,16 +177,7 @@ public final class RuntimeBench {
         boxd.p50() / 1000.0, boxd.p99() / 1000.0, anchorName, anchor.p50() / 1000.0, (double) boxd.p50() / Math.max(1, anchor.p50()));
   }
 
-  static void deleteTree(Path dir) throws java.io.IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 
   static final class ZeroStream extends InputStream {
     private long left;

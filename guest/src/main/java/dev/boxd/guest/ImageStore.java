@@ -3,6 +3,7 @@ package dev.boxd.guest;
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.os.HostCommand;
+import dev.boxd.os.Trees;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -92,7 +93,7 @@ public final class ImageStore {
           return new GuestImage(hash, target).validate();
         }
         Path work = imagesDir.resolve(".build-" + hash.substring(0, 12));
-        deleteTree(work);
+        Trees.delete(work);
         Files.createDirectories(work);
         progress.accept("building guest image " + hash.substring(0, 12) + " in " + work);
         Path agent = work.resolve("boxd-agent");
@@ -102,7 +103,7 @@ public final class ImageStore {
               "bash", recipeDir.resolve("image/build-image.sh").toString(), work.toString(), agent.toString()));
           Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (RuntimeException | IOException e) {
-          deleteTree(work);
+          Trees.delete(work);
           throw e;
         }
         progress.accept("image " + hash.substring(0, 12) + " built: " + target);
@@ -148,24 +149,5 @@ public final class ImageStore {
     }
   }
 
-  /**
-   * Removes a build directory. A build chroot may still have /proc or /dev mounted if the build
-   * was killed; deleting through those mounts would delete the host's, so refuse instead.
-   */
-  static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    String prefix = dir.toAbsolutePath().normalize() + "/";
-    List<String> mounts = Files.readAllLines(Path.of("/proc/self/mounts")).stream()
-        .map(line -> line.split(" ")[1]).filter(m -> m.startsWith(prefix)).toList();
-    if (!mounts.isEmpty()) {
-      throw new IOException("not removing " + dir + ": file systems are still mounted under it: " + mounts);
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 }

@@ -155,7 +155,7 @@ public final class QemuDriver {
       vm = QemuVm.launch(launchOf(machine, golden.image(), golden.ramFile(), true, false), List.of());
     } catch (RuntimeException e) {
       Files.deleteIfExists(golden.ramFile());
-      deleteTree(golden.dir());
+      dev.boxd.os.Trees.delete(golden.dir());
       throw e;
     }
     try {
@@ -178,7 +178,7 @@ public final class QemuDriver {
     } catch (RuntimeException e) {
       vm.kill();
       Files.deleteIfExists(golden.ramFile());
-      deleteTree(golden.dir());
+      dev.boxd.os.Trees.delete(golden.dir());
       throw new BoxdException(ErrorCode.INTERNAL, "building the golden failed: " + e.getMessage() + "\n--- serial console ---\n"
           + machine.runDir().serialTail(4000), e);
     } finally {
@@ -186,13 +186,7 @@ public final class QemuDriver {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 
   private static void awaitMigration(QemuVm vm) {
     long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();

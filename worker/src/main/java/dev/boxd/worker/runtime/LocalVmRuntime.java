@@ -360,7 +360,7 @@ public final class LocalVmRuntime implements VmRuntime {
       TreeCopy.readTar(tarIn, localDir);
       int code = tar.awaitExit(Duration.ofDays(1));
       if (code != 0 && !existed) {
-        deleteLocalTree(localDir);
+        dev.boxd.os.Trees.delete(localDir);
       }
       if (code != 0) {
         String why = stderr.toString().strip();
@@ -372,16 +372,7 @@ public final class LocalVmRuntime implements VmRuntime {
     }
   }
 
-  private static void deleteLocalTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 
   static String shellQuote(String s) {
     return "'" + s.replace("'", "'\\''") + "'";

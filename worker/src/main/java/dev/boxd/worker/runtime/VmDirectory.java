@@ -95,15 +95,7 @@ record VmDirectory(Path dir) {
   }
 
   void delete() {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot remove " + dir + ": " + e.getMessage(), e);
-    }
+    dev.boxd.os.Trees.delete(dir);
   }
+
 }
