@@ -6,6 +6,8 @@ import dev.boxd.net.NetworkConfig;
 import dev.boxd.raft.RaftConfig;
 import dev.boxd.raft.RaftNode;
 import dev.boxd.ssh.FrontDoor;
+import dev.boxd.ssh.PlatformKey;
+import dev.boxd.ssh.VmGateway;
 import dev.boxd.vmm.MachineShape;
 import dev.boxd.worker.reconcile.Reconciler;
 import dev.boxd.worker.runtime.LocalVmRuntime;
@@ -38,6 +40,10 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--ssh-port", defaultValue = "2222", description = "port of the SSH front door (default ${DEFAULT-VALUE})")
   int sshPort;
 
+  @Option(names = "--vm-ssh-port", defaultValue = "22",
+      description = "port of direct SSH into VMs (ssh boxd@PUBLIC_IP) on every VM's public address (default ${DEFAULT-VALUE})")
+  int vmSshPort;
+
   @Option(names = "--raft-port", defaultValue = "7700", description = "port of the Raft log on 127.0.0.1 (default ${DEFAULT-VALUE})")
   int raftPort;
 
@@ -60,13 +66,23 @@ final class ServerCommand implements Callable<Integer> {
     Ipv4Subnet vmSubnet = Ipv4Subnet.parse(subnet);
     MachineShape shape = new MachineShape(vcpus, memoryMib);
 
+    // The key the VM SSH gateway logs into VMs with; every VM authorizes it for boxd.
+    PlatformKey platformKey = PlatformKey.loadOrCreate(dataDir.resolve("platform_ed25519_key"));
     RaftNode raft = RaftNode.start(RaftConfig.singleNode(dataDir.resolve("raft"), "127.0.0.1:" + raftPort));
     var runtime = new LocalVmRuntime(new RuntimeConfig(dataDir.resolve("worker"), dataDir, Paths.recipeDir(),
-        new NetworkConfig(netns, "boxd0", vmSubnet, Optional.empty())));
+        new NetworkConfig(netns, "boxd0", vmSubnet, Optional.empty())).withPlatformKey(platformKey.publicKey()));
     var reconciler = new Reconciler(WORKER_ID, raft, runtime, clock);
     reconciler.start("127.0.0.1", Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
     var workers = new LocalWorkers(WORKER_ID, runtime, reconciler);
-    var config = ControlConfig.singleNode(vmSubnet, shape);
+    var baseConfig = ControlConfig.singleNode(vmSubnet, shape);
+    var routes = new StateVmRoutes(raft, workers, baseConfig, clock);
+    VmGateway gateway = VmGateway.builder(routes)
+        .port(vmSshPort)
+        .hostKey(dataDir.resolve("vm_gateway_ed25519_key"))
+        .platformKey(platformKey.keyPair())
+        .start();
+    routes.follow(gateway);
+    var config = baseConfig.withVmSsh(gateway.port(), gateway.hostKey());
     FrontDoor door = FrontDoor.builder(new StateAccounts(raft, workers, config, clock))
         .listen(listen, sshPort)
         .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
@@ -85,6 +101,8 @@ final class ServerCommand implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       door.close();
+      routes.close();
+      gateway.close();
       admin.close();
       reconciler.close();
       runtime.close(); // VMs keep running; the next server re-attaches
@@ -97,6 +115,8 @@ final class ServerCommand implements Callable<Integer> {
     System.out.println("  then:           ssh " + port + listen + " new --name=app");
     System.out.println("                  ssh " + port + listen + " exec app -- uname -a");
     System.out.println("                  ssh " + port + listen + "            (the boxd> prompt)");
+    System.out.println("  into a VM:      ssh " + (vmSshPort == 22 ? "" : "-p " + vmSshPort + " ") + "boxd@PUBLIC_IP"
+        + "    (ssh " + port + listen + " ssh-config >> ~/.ssh/config, then: ssh app." + config.zone() + ")");
     System.out.flush();
     stopped.await();
     return 0;

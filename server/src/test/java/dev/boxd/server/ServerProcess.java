@@ -23,6 +23,7 @@ import java.util.stream.Stream;
 final class ServerProcess implements AutoCloseable {
   final Path dataDir;
   final int sshPort;
+  final int vmSshPort;
   final int raftPort;
   final String namespace;
   final String subnet;
@@ -34,6 +35,7 @@ final class ServerProcess implements AutoCloseable {
     Files.createDirectories(TestPaths.cacheDir().resolve("golden"));
     Files.createSymbolicLink(dataDir.resolve("golden"), TestPaths.cacheDir().resolve("golden"));
     sshPort = freePort();
+    vmSshPort = freePort();
     raftPort = freePort();
     namespace = TestNetworks.uniqueName("bxs");
     subnet = TestNetworks.uniqueSubnet();
@@ -50,7 +52,7 @@ final class ServerProcess implements AutoCloseable {
     List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
         "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
         "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-        "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--raft-port", Integer.toString(raftPort),
+        "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--vm-ssh-port", Integer.toString(vmSshPort), "--raft-port", Integer.toString(raftPort),
         "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet));
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("BOXD_LOG_LEVEL", "WARN");

@@ -33,8 +33,13 @@ final class SshUser {
   record Run(int exit, String out, String err) {}
 
   List<String> command(String host, String... args) {
+    return command(port, host, args);
+  }
+
+  /** ssh to another port (the VM SSH gateway's), with this user's key and nothing else. */
+  List<String> command(int toPort, String host, String... args) {
     List<String> argv = new ArrayList<>(List.of("ssh", "-i", key.toString(), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-p", Integer.toString(port), host));
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-p", Integer.toString(toPort), host));
     argv.addAll(List.of(args));
     return argv;
   }
@@ -49,7 +54,12 @@ final class SshUser {
 
   /** Runs with stdin from {@code in} and stdout into {@code out} (for big transfers). */
   Run run(InputStream in, OutputStreamSink out, String... args) throws IOException, InterruptedException {
-    Process ssh = new ProcessBuilder(command("127.0.0.1", args)).start();
+    return run(command("127.0.0.1", args), in, out);
+  }
+
+  /** Runs any command line (ssh, scp, sftp) with stdin from {@code in} and stdout into {@code out}. */
+  static Run run(List<String> argv, InputStream in, OutputStreamSink out) throws IOException, InterruptedException {
+    Process ssh = new ProcessBuilder(argv).start();
     var err = new ByteArrayOutputStream();
     Thread feeder = Thread.ofVirtual().start(() -> {
       try (OutputStream stdin = ssh.getOutputStream()) {
@@ -68,7 +78,7 @@ final class SshUser {
     ssh.getInputStream().transferTo(out.stream());
     if (!ssh.waitFor(300, TimeUnit.SECONDS)) {
       ssh.destroyForcibly();
-      throw new IllegalStateException("ssh " + String.join(" ", args) + " did not finish");
+      throw new IllegalStateException(String.join(" ", argv) + " did not finish");
     }
     feeder.join();
     errs.join();

@@ -1,0 +1,140 @@
+package dev.boxd.server;
+
+import dev.boxd.control.ControlConfig;
+import dev.boxd.control.ControlOperations;
+import dev.boxd.control.Workers;
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.net.Ipv4;
+import dev.boxd.core.state.ClusterState;
+import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.StateStore;
+import dev.boxd.core.state.Vm;
+import dev.boxd.ssh.VmGateway;
+import dev.boxd.ssh.VmRoutes;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.channels.SocketChannel;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SSH gateway's routes from the replicated state: a key's account and a public address name
+ * at most one VM; the connection to it goes through the VM's worker. Also keeps the gateway
+ * listening on exactly the public addresses of the VMs that exist, following the log.
+ */
+final class StateVmRoutes implements VmRoutes, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(StateVmRoutes.class);
+  private static final int SSH_PORT = 22;
+
+  private final StateStore store;
+  private final Workers workers;
+  private final ControlConfig config;
+  private final Clock clock;
+  private final ExecutorService syncer = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("vm-ssh-sync").daemon().unstarted(r));
+  private final AtomicBoolean syncPending = new AtomicBoolean();
+  private volatile VmGateway gateway;
+  private volatile boolean closed;
+
+  StateVmRoutes(StateStore store, Workers workers, ControlConfig config, Clock clock) {
+    this.store = store;
+    this.workers = workers;
+    this.config = config;
+    this.clock = clock;
+  }
+
+  /** Keeps {@code target} listening on the public addresses in use, from now on. */
+  void follow(VmGateway target) {
+    this.gateway = target;
+    store.watch(applied -> scheduleSync()); // the log waits for watchers: hand the work over
+    scheduleSync();
+  }
+
+  private void scheduleSync() {
+    if (!closed && syncPending.compareAndSet(false, true)) {
+      syncer.execute(this::sync);
+    }
+  }
+
+  // Coalesced: any number of entries applied meanwhile lead to one sync with the newest state.
+  private void sync() {
+    syncPending.set(false);
+    VmGateway target = gateway;
+    if (closed || target == null) {
+      return;
+    }
+    try {
+      Set<InetAddress> addresses = new HashSet<>();
+      Set<String> vmIds = new HashSet<>();
+      for (Vm vm : store.read().vms()) {
+        if (vm.desired() != DesiredPower.DESTROYED) {
+          addresses.add(inet(vm.publicIp()));
+          vmIds.add(vm.id());
+        }
+      }
+      target.listen(addresses);
+      target.retainVms(vmIds);
+    } catch (RuntimeException e) {
+      log.warn("cannot update the VM SSH gateway's addresses: {}", e.toString());
+    }
+  }
+
+  private static InetAddress inet(Ipv4 ip) {
+    try {
+      return InetAddress.getByName(ip.toString()); // a literal: no lookup
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public Optional<VmRoute> route(InetAddress address, String fingerprint) {
+    if (!(address instanceof Inet4Address)) {
+      return Optional.empty();
+    }
+    Ipv4 ip = Ipv4.parse(address.getHostAddress());
+    ClusterState state = store.read();
+    return state.userByKey(fingerprint).flatMap(user -> state.vmsOf(user.id()).stream()
+        .filter(vm -> vm.publicIp().equals(ip) && vm.desired() != DesiredPower.DESTROYED)
+        .findFirst())
+        .map(vm -> new VmRoute(vm.id(), vm.name()));
+  }
+
+  @Override
+  public SocketChannel connect(VmRoute route, Duration timeout) throws IOException {
+    Vm vm = vm(route);
+    switch (vm.desired()) {
+      case STOPPED -> throw BoxdException.precondition("VM " + vm.name() + " is stopped; start it first");
+      case DESTROYED -> throw BoxdException.notFound("VM " + vm.name() + " is being destroyed");
+      // An SSH connection is inbound traffic: it wakes a VM in standby, as any packet would.
+      case STANDBY -> new ControlOperations(vm.ownerId(), store, workers, config, clock).resume(vm.id());
+      default -> { }
+    }
+    return workers.runtime(vm.workerId()).connect(vm.id(), SSH_PORT, timeout);
+  }
+
+  @Override
+  public String hostKey(VmRoute route) {
+    Vm vm = vm(route);
+    return workers.runtime(vm.workerId()).sshHostKey(vm.id());
+  }
+
+  private Vm vm(VmRoute route) {
+    return store.read().vm(route.vmId()).orElseThrow(() -> BoxdException.notFound("VM " + route.vmName() + " no longer exists"));
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    syncer.shutdownNow();
+  }
+}

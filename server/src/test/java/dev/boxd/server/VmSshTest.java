@@ -1,0 +1,283 @@
+package dev.boxd.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxd.testkit.TestPaths;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Direct SSH into a VM, as a user does it: a real {@code boxd server}, real VMs, and the real
+ * OpenSSH ssh, scp and sftp against the VM SSH gateway on the VMs' public addresses.
+ */
+class VmSshTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static ServerProcess server;
+  static SshUser alice;
+  static SshUser bob;
+  static SshUser carol;
+
+  @TempDir
+  static Path keys;
+
+  @RegisterExtension
+  static final TestWatcher dumpLog = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      System.out.println("=== server log ===\n" + server.log());
+    }
+  };
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = new ServerProcess().start();
+    alice = new SshUser(keys, "alice", server.sshPort);
+    bob = new SshUser(keys, "bob", server.sshPort);
+    carol = new SshUser(keys, "carol", server.sshPort);
+    SshUser.addKey(server, alice, "alice");
+    SshUser.addKey(server, bob, "bob");
+    SshUser.addKey(server, carol, "carol");
+  }
+
+  @AfterAll
+  static void stopServer() throws Exception {
+    server.close();
+  }
+
+  static JsonNode json(SshUser.Run run) throws Exception {
+    assertThat(run.exit()).as("exit code of a --json verb; stderr: %s", run.err()).isZero();
+    return JSON.readTree(run.out());
+  }
+
+  /** ssh to the VM gateway at {@code address}. */
+  static SshUser.Run intoVm(SshUser user, String address, String... command) throws Exception {
+    return SshUser.run(user.command(server.vmSshPort, "boxd@" + address, command), InputStream.nullInputStream(),
+        SshUser.OutputStreamSink.capture());
+  }
+
+  @Test
+  void sshScpAndSftpIntoTheOwnersVmAtASharedAddress(@TempDir Path tmp) throws Exception {
+    long t0 = System.nanoTime();
+    JsonNode app = json(alice.run("new", "--name=app", "--json"));
+    long newMs = (System.nanoTime() - t0) / 1_000_000;
+    long t5 = System.nanoTime();
+    JsonNode other = json(bob.run("new", "--name=bobs", "--json"));
+    long secondNewMs = (System.nanoTime() - t5) / 1_000_000;
+    String ip = app.path("public_ip").asText();
+    assertThat(ip).startsWith("127.77.");
+    assertThat(other.path("public_ip").asText()).as("public addresses are shared across owners").isEqualTo(ip);
+
+    long t1 = System.nanoTime();
+    SshUser.Run first = intoVm(alice, ip, "id -un; hostname; echo to-stderr >&2; exit 7");
+    long firstMs = (System.nanoTime() - t1) / 1_000_000;
+    assertThat(first.exit()).as("stderr: %s", first.err()).isEqualTo(7);
+    assertThat(first.out()).isEqualTo("boxd\napp\n");
+    assertThat(first.err()).isEqualTo("to-stderr\n");
+    long t2 = System.nanoTime();
+    SshUser.Run anyUser = SshUser.run(alice.command(server.vmSshPort, "any-name-goes@" + ip, "id -un"), InputStream.nullInputStream(),
+        SshUser.OutputStreamSink.capture());
+    assertThat(anyUser.out()).as("whatever the user name, the VM's user is boxd").isEqualTo("boxd\n");
+    long againMs = (System.nanoTime() - t2) / 1_000_000;
+    assertThat(intoVm(bob, ip, "hostname").out()).as("the key picks the owner's VM").isEqualTo("bobs\n");
+    assertThat(intoVm(alice, ip, "stat -c '%a %U %n' ~/.ssh ~/.ssh/authorized_keys").out())
+        .isEqualTo("700 boxd /home/boxd/.ssh\n600 boxd /home/boxd/.ssh/authorized_keys\n");
+    long t4 = System.nanoTime();
+    assertThat(alice.run("whoami").exit()).isZero();
+    long frontDoorMs = (System.nanoTime() - t4) / 1_000_000;
+    System.out.printf("timing: new %d ms (first VM), %d ms (second); first ssh exec through the gateway %d ms; next %d ms; "
+        + "a verb at the front door %d ms%n", newMs, secondNewMs, firstMs, againMs, frontDoorMs);
+
+    // Keys without a VM at this address are refused: another account's, an unknown one.
+    SshUser.Run refused = intoVm(carol, ip, "true");
+    assertThat(refused.exit()).isEqualTo(255);
+    assertThat(refused.err()).contains("Permission denied (publickey)");
+    SshUser stranger = new SshUser(keys, "stranger", server.sshPort);
+    assertThat(intoVm(stranger, ip, "true").err()).contains("Permission denied (publickey)");
+
+    // An interactive shell on a terminal.
+    long t3 = System.nanoTime();
+    try (var tty = Terminal.start(30, 100, alice.command(server.vmSshPort, "boxd@" + ip))) {
+      tty.expect("boxd@app:");
+      long promptMs = (System.nanoTime() - t3) / 1_000_000;
+      System.out.printf("timing: shell prompt through the gateway %d ms%n", promptMs);
+      tty.send("stty size; echo MARK-$((40+2))\r");
+      assertThat(tty.expect("MARK-42")).contains("30 100");
+      tty.resize(40, 120);
+      tty.send("stty size; echo MARK-$((40+3))\r");
+      assertThat(tty.expect("MARK-43")).contains("40 120");
+      tty.send("exit 3\r");
+      assertThat(tty.waitFor()).isEqualTo(3);
+    }
+
+    // scp both ways over the legacy protocol (exec) and the sftp subsystem; sftp itself.
+    Path upload = tmp.resolve("upload.bin");
+    byte[] data = new byte[5 << 20];
+    new Random(11).nextBytes(data);
+    Files.write(upload, data);
+    for (String mode : List.of("-O", "-s")) {
+      String remote = "boxd@" + ip + ":copy" + mode + ".bin";
+      assertThat(scp(mode, upload.toString(), remote).exit()).isZero();
+      Path back = tmp.resolve("back" + mode + ".bin");
+      assertThat(scp(mode, remote, back.toString()).exit()).isZero();
+      assertThat(Files.readAllBytes(back)).isEqualTo(data);
+    }
+    assertThat(intoVm(alice, ip, "sha256sum < copy-O.bin").out()).startsWith(SshUser.sha256(upload));
+    var sftp = new ArrayList<>(List.of("sftp", "-b", "-", "-P", Integer.toString(server.vmSshPort), "-i", alice.key.toString(),
+        "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "LogLevel=ERROR", "boxd@" + ip));
+    SshUser.Run listing = SshUser.run(sftp, new java.io.ByteArrayInputStream("ls -l\n".getBytes(StandardCharsets.UTF_8)),
+        SshUser.OutputStreamSink.capture());
+    assertThat(listing.exit()).as(listing.err()).isZero();
+    assertThat(listing.out()).contains("copy-O.bin").contains("copy-s.bin");
+
+    // An SSH connection is inbound traffic: it wakes a VM in standby.
+    assertThat(json(alice.run("pause", "app", "--json")).path("suspend_us").asLong()).isPositive();
+    assertThat(intoVm(alice, ip, "echo awake").out()).isEqualTo("awake\n");
+    assertThat(json(alice.run("info", "app", "--json")).path("status").asText()).isEqualTo("running");
+
+    // Once alice's VM is destroyed her key no longer gets in; the address stays for bob's VM.
+    assertThat(alice.run("destroy", "-y", "app").exit()).isZero();
+    assertThat(intoVm(alice, ip, "true").err()).contains("Permission denied (publickey)");
+    assertThat(intoVm(bob, ip, "hostname").out()).isEqualTo("bobs\n");
+    // With the last VM at the address gone, nothing listens there.
+    assertThat(bob.run("destroy", "-y", "bobs").exit()).isZero();
+    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      SshUser.Run gone = intoVm(bob, ip, "true");
+      assertThat(gone.exit()).isEqualTo(255);
+      assertThat(gone.err()).contains("Connection refused");
+    });
+  }
+
+  @Test
+  void sshConfigAliasesWorkWithStrictHostKeyChecking(@TempDir Path tmp) throws Exception {
+    json(carol.run("new", "--name=web", "--json"));
+    try {
+      SshUser.Run config = carol.run("ssh-config");
+      assertThat(config.exit()).as(config.err()).isZero();
+      assertThat(config.out()).contains("Host web.localhost\n").contains("  User boxd\n")
+          .contains("  Port " + server.vmSshPort + "\n").contains("  HostName 127.77.");
+      Path file = tmp.resolve("config");
+      Files.writeString(file, config.out());
+      // The known_hosts line the output names: the gateway's key under the alias every entry uses.
+      String knownHost = config.out().lines().filter(l -> l.startsWith("# boxd-vms.localhost ssh-ed25519 ")).findFirst().orElseThrow()
+          .substring(2);
+      Path knownHosts = tmp.resolve("known_hosts");
+      Files.writeString(knownHosts, knownHost + "\n");
+      List<String> ssh = List.of("ssh", "-F", file.toString(), "-i", carol.key.toString(), "-o", "IdentitiesOnly=yes",
+          "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + knownHosts, "web.localhost", "hostname");
+      SshUser.Run run = SshUser.run(ssh, InputStream.nullInputStream(), SshUser.OutputStreamSink.capture());
+      assertThat(run.exit()).as(run.err()).isZero();
+      assertThat(run.out()).isEqualTo("web\n");
+      JsonNode asJson = json(carol.run("ssh-config", "--json"));
+      assertThat(asJson.path("hosts").get(0).path("host").asText()).isEqualTo("web.localhost");
+      assertThat(asJson.path("hosts").get(0).path("port").asInt()).isEqualTo(server.vmSshPort);
+    } finally {
+      carol.run("destroy", "-y", "web");
+    }
+    assertThat(carol.run("ssh-config").out()).doesNotContain("\nHost ");
+  }
+
+  static SshUser.Run scp(String mode, String from, String to) throws Exception {
+    List<String> argv = List.of("scp", mode, "-P", Integer.toString(server.vmSshPort), "-i", alice.key.toString(), "-o", "IdentitiesOnly=yes",
+        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", from, to);
+    SshUser.Run run = SshUser.run(argv, InputStream.nullInputStream(), SshUser.OutputStreamSink.capture());
+    assertThat(run.exit()).as("scp %s %s %s: %s", mode, from, to, run.err()).isZero();
+    return run;
+  }
+
+  /** ssh -tt on a real pseudo-terminal (pty_driver.py), driven like expect. */
+  static final class Terminal implements AutoCloseable {
+    private final Process process;
+    private final OutputStream keys;
+    private final ByteArrayOutputStream screen = new ByteArrayOutputStream();
+    private int mark;
+
+    private Terminal(Process process) {
+      this.process = process;
+      this.keys = process.getOutputStream();
+      Thread.ofVirtual().start(() -> {
+        byte[] buffer = new byte[4096];
+        try (InputStream in = process.getInputStream()) {
+          int n;
+          while ((n = in.read(buffer)) != -1) {
+            synchronized (screen) {
+              screen.write(buffer, 0, n);
+              screen.notifyAll();
+            }
+          }
+        } catch (IOException e) {
+          // ended
+        }
+      });
+    }
+
+    static Terminal start(int rows, int cols, List<String> sshArgv) throws IOException {
+      Path driver = TestPaths.repositoryRoot().resolve("ssh/src/test/resources/pty_driver.py");
+      List<String> argv = new ArrayList<>(List.of("python3", driver.toString(), Integer.toString(rows), Integer.toString(cols)));
+      argv.addAll(sshArgv);
+      argv.add(argv.size() - 1, "-tt");
+      return new Terminal(new ProcessBuilder(argv).redirectErrorStream(true).start());
+    }
+
+    void send(String text) throws IOException {
+      keys.write(text.getBytes(StandardCharsets.UTF_8));
+      keys.flush();
+    }
+
+    void resize(int rows, int cols) throws IOException {
+      keys.write(("\u00ffR" + rows + "," + cols + "\n").getBytes(StandardCharsets.ISO_8859_1));
+      keys.flush();
+    }
+
+    /** Waits for {@code text} after the previous match; returns what came up to it. */
+    String expect(String text) throws InterruptedException {
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      synchronized (screen) {
+        while (true) {
+          String all = screen.toString(StandardCharsets.UTF_8);
+          int at = all.indexOf(text, mark);
+          if (at >= 0) {
+            String seen = all.substring(mark, at + text.length());
+            mark = at + text.length();
+            return seen;
+          }
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            throw new AssertionError("expected " + text + " on the terminal; it showed:\n" + all.substring(mark).replace("\u001b", "\\e"));
+          }
+          screen.wait(Math.max(1, left / 1_000_000));
+        }
+      }
+    }
+
+    int waitFor() throws InterruptedException {
+      assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("ssh ends").isTrue();
+      return process.exitValue();
+    }
+
+    @Override
+    public void close() {
+      process.destroyForcibly();
+    }
+  }
+}
