@@ -138,11 +138,54 @@ class SingleNodeTourTest {
   }
 
   @Test
-  void anUnknownKeyIsToldHowToRegister() throws Exception {
+  void anUnknownKeyIsToldHowToRegisterAndTheOperatorApprovesIt() throws Exception {
     SshUser stranger = new SshUser(keys, "stranger", server.sshPort);
     SshUser.Run run = stranger.run("list");
     assertThat(run.exit()).isEqualTo(1);
     assertThat(run.err()).contains("register?code=").contains("boxd admin approve");
+    var code = java.util.regex.Pattern.compile("approve ([A-Z0-9]+)").matcher(run.err());
+    assertThat(code.find()).isTrue();
+
+    Process approve = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "-cp", System.getProperty("java.class.path"),
+        Main.class.getName(), "admin", "--data", server.dataDir.toString(), "approve", code.group(1), "--user", "dana")
+        .redirectErrorStream(true).start();
+    String said = new String(approve.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(approve.waitFor()).as(said).isZero();
+    assertThat(said).contains("linked to user dana");
+    assertThat(stranger.run("whoami").out()).contains("dana");
+    assertThat(json(stranger.run("list", "--json"))).isEmpty();
+  }
+
+  @Test
+  void connectIsAnInteractiveShellInTheVm() throws Exception {
+    json(alice.run("new", "--name=shell", "--json"));
+    try {
+      Path driver = TestPaths.repositoryRoot().resolve("ssh/src/test/resources/pty_driver.py");
+      List<String> command = new ArrayList<>(List.of("python3", driver.toString(), "30", "100"));
+      command.addAll(alice.command("127.0.0.1", "connect", "shell"));
+      command.add(command.indexOf("127.0.0.1"), "-tt");
+      Process session = new ProcessBuilder(command).redirectErrorStream(true).start();
+      var output = new java.io.ByteArrayOutputStream();
+      Thread reader = Thread.ofVirtual().start(() -> {
+        try {
+          session.getInputStream().transferTo(output);
+        } catch (java.io.IOException ignored) {
+          // ended
+        }
+      });
+      try (OutputStream in = session.getOutputStream()) {
+        in.write("echo inside-$(hostname)-$(tty | cut -c1-8)\r".getBytes(StandardCharsets.UTF_8));
+        in.flush();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+            .until(() -> output.toString(StandardCharsets.UTF_8).contains("inside-shell-/dev/pts"));
+        in.write("exit\r".getBytes(StandardCharsets.UTF_8));
+        in.flush();
+      }
+      assertThat(session.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      reader.join();
+    } finally {
+      alice.run("destroy", "-y", "shell");
+    }
   }
 
   @Test
