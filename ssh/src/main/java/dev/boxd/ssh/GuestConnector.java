@@ -98,7 +98,7 @@ final class GuestConnector implements Closeable {
       try {
         ClientSession session = attempt(route, expected);
         if (attempt > 1) {
-          log.debug("VM {}: SSH session after {} attempts", route.vmName(), attempt);
+          log.info("VM {}: its sshd answered at attempt {}", route.vmName(), attempt);
         }
         return session;
       } catch (HostKeyMismatchException | InterruptedIOException e) {

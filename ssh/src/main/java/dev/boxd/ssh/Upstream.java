@@ -26,13 +26,17 @@ final class Upstream {
 
   private Upstream(ServerSession downstream, GuestConnector connector, VmRoute route) {
     connecting = Thread.ofVirtual().name("vm-ssh-connect-" + route.vmName()).unstarted(() -> {
+      long started = System.nanoTime();
       try {
         ClientSession session = connector.connect(route);
+        log.info("SSH into VM {} ({}) from {}: guest session in {} ms", route.vmName(), route.vmId(), downstream.getClientAddress(),
+            (System.nanoTime() - started) / 1_000_000);
         session.addCloseFutureListener(f -> downstream.close(false));
         if (!ready.complete(session)) { // the user left while we connected
           session.close(true);
         }
       } catch (Throwable e) {
+        log.info("SSH into VM {} ({}) from {} failed: {}", route.vmName(), route.vmId(), downstream.getClientAddress(), e.getMessage());
         ready.completeExceptionally(e);
       }
     });
