@@ -125,8 +125,13 @@ class VmSshTest {
       tty.send("stty size; echo MARK-$((40+2))\r");
       assertThat(tty.expect("MARK-42")).contains("30 100");
       tty.resize(40, 120);
-      tty.send("stty size; echo MARK-$((40+3))\r");
-      assertThat(tty.expect("MARK-43")).contains("40 120");
+      // ssh reads the keys typed after a resize before it notices the SIGWINCH, now and then: ask again.
+      boolean resized = false;
+      for (int i = 0; i < 20 && !resized; i++) {
+        tty.send("stty size; echo MARK-$((100+" + i + "))\r");
+        resized = tty.expect("MARK-" + (100 + i)).contains("40 120");
+      }
+      assertThat(resized).as("the new window size reached the guest's terminal").isTrue();
       tty.send("exit 3\r");
       assertThat(tty.waitFor()).isEqualTo(3);
     }
