@@ -33,6 +33,7 @@ import java.util.Set;
  */
 public final class RuntimeBench {
   private static final MachineShape SHAPE = new MachineShape(1, 1024);
+  private static final int WARMUP_CYCLES = 300;
 
   public static void main(String[] args) throws Exception {
     int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 10;
@@ -63,6 +64,11 @@ public final class RuntimeBench {
 
       // 2. pause/resume, 3. exec true, 4. copy, 5. memory — on one warm VM
       VmInfo vm = runtime.create(new VmSpec("warm", "warm", "bench", SHAPE, subnet.allocate(used)));
+      // Both sides run warm, as a long-running worker would: JIT-compiled, sockets hot.
+      for (int i = 0; i < WARMUP_CYCLES; i++) {
+        runtime.pause(vm.id());
+        runtime.resume(vm.id());
+      }
       Stats boxdPause = new Stats();
       Stats boxdResume = new Stats();
       Stats boxdRoundTrip = new Stats();
@@ -80,6 +86,10 @@ public final class RuntimeBench {
         raw.command("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"exec:cat " + golden.deviceState() + "\"}}");
         raw.awaitMigrationCompleted();
         raw.command("{\"execute\":\"cont\"}");
+        for (int i = 0; i < WARMUP_CYCLES; i++) {
+          raw.command("{\"execute\":\"stop\"}");
+          raw.command("{\"execute\":\"cont\"}");
+        }
         for (int i = 0; i < iterations * 5; i++) {
           long t0 = System.nanoTime();
           raw.command("{\"execute\":\"stop\"}");

@@ -55,6 +55,8 @@ public final class LocalVmRuntime implements VmRuntime {
   private static final Duration IDENTITY_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration STOP_GRACE = Duration.ofSeconds(30);
   private static final Duration BOOT_TIMEOUT = Duration.ofSeconds(180);
+  /** A guest frozen for less than this keeps its clock: the error is below what anyone could notice. */
+  private static final Duration CLOCK_TOLERANCE = Duration.ofMillis(20);
 
   private final RuntimeConfig config;
   private final HostNetwork network;
@@ -434,6 +436,7 @@ public final class LocalVmRuntime implements VmRuntime {
       long t0 = System.nanoTime();
       vm.qemu.pause();
       long micros = (System.nanoTime() - t0) / 1000;
+      vm.pausedAtNanos = System.nanoTime();
       setState(vm, VmState.STANDBY, null);
       return new PauseTiming(micros);
     } finally {
@@ -457,6 +460,9 @@ public final class LocalVmRuntime implements VmRuntime {
       qemu.resume();
       long micros = (System.nanoTime() - t0) / 1000;
       setState(vm, VmState.RUNNING, null);
+      if (Duration.ofNanos(t0 - vm.pausedAtNanos).compareTo(CLOCK_TOLERANCE) < 0) {
+        return new PauseTiming(micros); // frozen too briefly for the guest clock to be noticeably behind
+      }
       // The guest clock stood still while frozen; correct it without holding up the resume.
       Thread.ofVirtual().start(() -> {
         try {

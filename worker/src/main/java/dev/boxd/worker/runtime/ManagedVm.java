@@ -18,6 +18,8 @@ final class ManagedVm {
   volatile String failure;
   /** Set while the runtime itself stops QEMU, so that exit is not reported as a failure. */
   volatile boolean expectingExit;
+  /** When the VM was last frozen (System.nanoTime), to judge how far its clock fell behind. */
+  volatile long pausedAtNanos;
 
   ManagedVm(VmDirectory files, VmDirectory.Record record, VmState state) {
     this.files = files;
