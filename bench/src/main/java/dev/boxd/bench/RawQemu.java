@@ -126,8 +126,13 @@ final class RawQemu implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
-    process.destroyForcibly().waitFor();
+  public void close() throws IOException {
+    process.destroyForcibly();
+    try {
+      process.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     qmp.close();
   }
 }

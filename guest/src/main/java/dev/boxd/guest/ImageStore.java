@@ -148,6 +148,4 @@ public final class ImageStore {
       throw new UncheckedIOException(e);
     }
   }
-
-
 }
