@@ -22,8 +22,6 @@ import dev.boxd.vmm.agent.ExecSession;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -347,58 +345,13 @@ public final class LocalVmRuntime implements VmRuntime {
     if (!Files.isDirectory(localDir)) {
       throw BoxdException.invalid("not a directory: " + localDir);
     }
-    AgentClient agent = agentOf(vm(vmId));
-    var stderr = new java.io.ByteArrayOutputStream();
-    String dir = shellQuote(remoteDir);
-    try (ExecSession tar = agent.exec(ExecRequest.of("mkdir -p -- " + dir + " && tar -x --no-same-owner -C " + dir + " -f -"),
-        OutputStream.nullOutputStream(), stderr)) {
-      try (OutputStream in = tar.stdin()) {
-        TreeCopy.writeTar(localDir, in);
-      }
-      int code = tar.awaitExit(Duration.ofDays(1));
-      if (code != 0) {
-        throw BoxdException.invalid("copy into " + remoteDir + " failed: " + stderr.toString().strip());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    TreeCopy.upload(agentOf(vm(vmId)), localDir, remoteDir);
   }
 
   @Override
   public void downloadTree(String vmId, String remoteDir, Path localDir) {
     requirePath(remoteDir);
-    AgentClient agent = agentOf(vm(vmId));
-    var stderr = new java.io.ByteArrayOutputStream();
-    boolean existed = Files.exists(localDir);
-    try (PipedInputStream tarIn = new PipedInputStream(1 << 20); PipedOutputStream tarOut = new PipedOutputStream(tarIn)) {
-      ExecSession tar = agent.exec(ExecRequest.of("tar -c -C " + shellQuote(remoteDir) + " -f - ."), tarOut, stderr);
-      tar.stdin().close();
-      tar.exitCode().whenComplete((code, error) -> {
-        try {
-          tarOut.close();
-        } catch (IOException ignored) {
-          // reader is gone
-        }
-      });
-      TreeCopy.readTar(tarIn, localDir);
-      int code = tar.awaitExit(Duration.ofDays(1));
-      if (code != 0 && !existed) {
-        dev.boxd.os.Trees.delete(localDir);
-      }
-      if (code != 0) {
-        String why = stderr.toString().strip();
-        throw new BoxdException(why.contains("No such file") ? ErrorCode.NOT_FOUND : ErrorCode.INVALID_ARGUMENT,
-            "copy from " + remoteDir + " failed: " + why);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-
-
-  static String shellQuote(String s) {
-    return "'" + s.replace("'", "'\\''") + "'";
+    TreeCopy.download(agentOf(vm(vmId)), remoteDir, localDir);
   }
 
   @Override

@@ -1,6 +1,16 @@
 package dev.boxd.worker.runtime;
 
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.os.Trees;
+import dev.boxd.vmm.agent.AgentClient;
+import dev.boxd.vmm.agent.ExecRequest;
+import dev.boxd.vmm.agent.ExecSession;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.time.Duration;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -20,6 +30,55 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  */
 final class TreeCopy {
   private TreeCopy() {}
+
+  /** Unpacks {@code localDir} into {@code remoteDir} in the guest, creating it; as user boxd. */
+  static void upload(AgentClient agent, Path localDir, String remoteDir) {
+    var stderr = new ByteArrayOutputStream();
+    String dir = shellQuote(remoteDir);
+    try (ExecSession tar = agent.exec(ExecRequest.of("mkdir -p -- " + dir + " && tar -x --no-same-owner -C " + dir + " -f -"),
+        OutputStream.nullOutputStream(), stderr)) {
+      try (OutputStream in = tar.stdin()) {
+        writeTar(localDir, in);
+      }
+      if (tar.awaitExit(Duration.ofDays(1)) != 0) {
+        throw BoxdException.invalid("copy into " + remoteDir + " failed: " + stderr.toString().strip());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Packs {@code remoteDir} in the guest into {@code localDir}; creates nothing if the source is missing. */
+  static void download(AgentClient agent, String remoteDir, Path localDir) {
+    var stderr = new ByteArrayOutputStream();
+    boolean existed = Files.exists(localDir);
+    try (PipedInputStream tarIn = new PipedInputStream(1 << 20); PipedOutputStream tarOut = new PipedOutputStream(tarIn)) {
+      ExecSession tar = agent.exec(ExecRequest.of("tar -c -C " + shellQuote(remoteDir) + " -f - ."), tarOut, stderr);
+      tar.stdin().close();
+      tar.exitCode().whenComplete((code, error) -> {
+        try {
+          tarOut.close();
+        } catch (IOException ignored) {
+          // reader is gone
+        }
+      });
+      readTar(tarIn, localDir);
+      if (tar.awaitExit(Duration.ofDays(1)) != 0) {
+        if (!existed) {
+          Trees.delete(localDir);
+        }
+        String why = stderr.toString().strip();
+        throw new BoxdException(why.contains("No such file") ? ErrorCode.NOT_FOUND : ErrorCode.INVALID_ARGUMENT,
+            "copy from " + remoteDir + " failed: " + why);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static String shellQuote(String s) {
+    return "'" + s.replace("'", "'\\''") + "'";
+  }
 
   static void writeTar(Path root, OutputStream out) throws IOException {
     try (var tar = new TarArchiveOutputStream(out); Stream<Path> walk = Files.walk(root)) {
