@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.boxd.testkit.TestPaths;
+import dev.boxd.testkit.PtyClient;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -159,30 +159,11 @@ class SingleNodeTourTest {
   @Test
   void connectIsAnInteractiveShellInTheVm() throws Exception {
     json(alice.run("new", "--name=shell", "--json"));
-    try {
-      Path driver = TestPaths.repositoryRoot().resolve("ssh/src/test/resources/pty_driver.py");
-      List<String> command = new ArrayList<>(List.of("python3", driver.toString(), "30", "100"));
-      command.addAll(alice.command("127.0.0.1", "connect", "shell"));
-      command.add(command.indexOf("127.0.0.1"), "-tt");
-      Process session = new ProcessBuilder(command).redirectErrorStream(true).start();
-      var output = new java.io.ByteArrayOutputStream();
-      Thread reader = Thread.ofVirtual().start(() -> {
-        try {
-          session.getInputStream().transferTo(output);
-        } catch (java.io.IOException ignored) {
-          // ended
-        }
-      });
-      try (OutputStream in = session.getOutputStream()) {
-        in.write("echo inside-$(hostname)-$(tty | cut -c1-8)\r".getBytes(StandardCharsets.UTF_8));
-        in.flush();
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
-            .until(() -> output.toString(StandardCharsets.UTF_8).contains("inside-shell-/dev/pts"));
-        in.write("exit\r".getBytes(StandardCharsets.UTF_8));
-        in.flush();
-      }
-      assertThat(session.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      reader.join();
+    try (var tty = PtyClient.start(30, 100, PtyClient.withTty(alice.command("127.0.0.1", "connect", "shell"), "127.0.0.1"))) {
+      tty.send("echo inside-$(hostname)-$(tty | cut -c1-8)\r");
+      tty.expect("inside-shell-/dev/pts");
+      tty.send("exit\r");
+      tty.waitFor();
     } finally {
       alice.run("destroy", "-y", "shell");
     }
@@ -242,29 +223,12 @@ class SingleNodeTourTest {
 
   @Test
   void thePromptWorksThroughATerminal() throws Exception {
-    Path driver = TestPaths.repositoryRoot().resolve("ssh/src/test/resources/pty_driver.py");
-    List<String> command = new ArrayList<>(List.of("python3", driver.toString(), "30", "100"));
-    command.addAll(alice.command("127.0.0.1"));
-    command.add(command.size() - 1, "-tt");
-    Process prompt = new ProcessBuilder(command).redirectErrorStream(true).start();
-    var output = new java.io.ByteArrayOutputStream();
-    Thread reader = Thread.ofVirtual().start(() -> {
-      try {
-        prompt.getInputStream().transferTo(output);
-      } catch (java.io.IOException ignored) {
-        // ended
-      }
-    });
-    try (OutputStream in = prompt.getOutputStream()) {
-      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> output.toString(StandardCharsets.UTF_8).contains("boxd>"));
-      in.write("list\r".getBytes(StandardCharsets.UTF_8));
-      in.flush();
-      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> output.toString(StandardCharsets.UTF_8).contains("NAME"));
-      in.write("exit\r".getBytes(StandardCharsets.UTF_8));
-      in.flush();
+    try (var tty = PtyClient.start(30, 100, PtyClient.withTty(alice.command("127.0.0.1"), "127.0.0.1"))) {
+      tty.expect("boxd>");
+      tty.send("list\r");
+      assertThat(tty.expect("boxd>")).contains("NAME").contains("STATUS");
+      tty.send("exit\r");
+      assertThat(tty.waitFor()).isZero();
     }
-    assertThat(prompt.waitFor(30, TimeUnit.SECONDS)).isTrue();
-    reader.join();
-    assertThat(output.toString(StandardCharsets.UTF_8)).contains("boxd>").contains("NAME").contains("STATUS");
   }
 }

@@ -4,11 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.boxd.testkit.TestPaths;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
+import dev.boxd.testkit.PtyClient;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -118,7 +114,7 @@ class VmSshTest {
 
     // An interactive shell on a terminal.
     long t3 = System.nanoTime();
-    try (var tty = Terminal.start(30, 100, alice.command(server.vmSshPort, "boxd@" + ip))) {
+    try (var tty = PtyClient.start(30, 100, PtyClient.withTty(alice.command(server.vmSshPort, "boxd@" + ip), "boxd@" + ip))) {
       tty.expect("boxd@app:");
       long promptMs = (System.nanoTime() - t3) / 1_000_000;
       System.out.printf("timing: shell prompt through the gateway %d ms%n", promptMs);
@@ -212,79 +208,4 @@ class VmSshTest {
     return run;
   }
 
-  /** ssh -tt on a real pseudo-terminal (pty_driver.py), driven like expect. */
-  static final class Terminal implements AutoCloseable {
-    private final Process process;
-    private final OutputStream keys;
-    private final ByteArrayOutputStream screen = new ByteArrayOutputStream();
-    private int mark;
-
-    private Terminal(Process process) {
-      this.process = process;
-      this.keys = process.getOutputStream();
-      Thread.ofVirtual().start(() -> {
-        byte[] buffer = new byte[4096];
-        try (InputStream in = process.getInputStream()) {
-          int n;
-          while ((n = in.read(buffer)) != -1) {
-            synchronized (screen) {
-              screen.write(buffer, 0, n);
-              screen.notifyAll();
-            }
-          }
-        } catch (IOException e) {
-          // ended
-        }
-      });
-    }
-
-    static Terminal start(int rows, int cols, List<String> sshArgv) throws IOException {
-      Path driver = TestPaths.repositoryRoot().resolve("ssh/src/test/resources/pty_driver.py");
-      List<String> argv = new ArrayList<>(List.of("python3", driver.toString(), Integer.toString(rows), Integer.toString(cols)));
-      argv.addAll(sshArgv);
-      argv.add(argv.size() - 1, "-tt");
-      return new Terminal(new ProcessBuilder(argv).redirectErrorStream(true).start());
-    }
-
-    void send(String text) throws IOException {
-      keys.write(text.getBytes(StandardCharsets.UTF_8));
-      keys.flush();
-    }
-
-    void resize(int rows, int cols) throws IOException {
-      keys.write(("\u00ffR" + rows + "," + cols + "\n").getBytes(StandardCharsets.ISO_8859_1));
-      keys.flush();
-    }
-
-    /** Waits for {@code text} after the previous match; returns what came up to it. */
-    String expect(String text) throws InterruptedException {
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      synchronized (screen) {
-        while (true) {
-          String all = screen.toString(StandardCharsets.UTF_8);
-          int at = all.indexOf(text, mark);
-          if (at >= 0) {
-            String seen = all.substring(mark, at + text.length());
-            mark = at + text.length();
-            return seen;
-          }
-          long left = deadline - System.nanoTime();
-          if (left <= 0) {
-            throw new AssertionError("expected " + text + " on the terminal; it showed:\n" + all.substring(mark).replace("\u001b", "\\e"));
-          }
-          screen.wait(Math.max(1, left / 1_000_000));
-        }
-      }
-    }
-
-    int waitFor() throws InterruptedException {
-      assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("ssh ends").isTrue();
-      return process.exitValue();
-    }
-
-    @Override
-    public void close() {
-      process.destroyForcibly();
-    }
-  }
 }

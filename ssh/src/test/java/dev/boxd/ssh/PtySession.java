@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,12 +61,9 @@ final class PtySession implements AutoCloseable {
   }
 
   private static Path driver() {
-    try {
-      return Path.of(PtySession.class.getResource("/pty_driver.py").toURI());
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
+    return dev.boxd.testkit.PtyClient.driver();
   }
+
 
   PtySession send(String text) {
     return send(text.getBytes(StandardCharsets.UTF_8));
