@@ -2248,6 +2248,30 @@ static void restart_sshd(void)
     }
 }
 
+/* The platform's key for direct SSH into the VM (the gateway logs in as boxd with it):
+ * ~boxd/.ssh (0700) and its authorized_keys (0600), both owned by boxd, written whole each time.
+ * The directory is the user's: a symlink or a file in its place is refused, never followed. */
+static int id_authorized_keys(const char *keys, char *err, size_t n)
+{
+    struct user u;
+    if (lookup_user("boxd", &u) < 0)
+        return fail_msg(err, n, "authorized_keys: no user boxd: %s", errstr(errno));
+    char dir[PATH_MAX], file[PATH_MAX];
+    if ((size_t)snprintf(dir, sizeof dir, "%s/.ssh", u.home) >= sizeof dir
+        || (size_t)snprintf(file, sizeof file, "%s/authorized_keys", dir) >= sizeof file)
+        return fail_msg(err, n, "authorized_keys: home directory path too long");
+    struct stat st;
+    if (lstat(dir, &st) < 0) {
+        if (errno != ENOENT || mkdir(dir, 0700) < 0 || lchown(dir, u.uid, u.gid) < 0)
+            return fail_msg(err, n, "authorized_keys: %s: %s", dir, errstr(errno));
+    } else if (!S_ISDIR(st.st_mode)) {
+        return fail_msg(err, n, "authorized_keys: %s is not a directory", dir);
+    }
+    if (write_key_file(file, keys, 0600) < 0 || lchown(file, u.uid, u.gid) < 0)
+        return fail_msg(err, n, "authorized_keys: %s: %s", file, errstr(errno));
+    return 0;
+}
+
 static void handle_identity(uint32_t id, const unsigned char *p, size_t n)
 {
     struct map m;
@@ -2287,6 +2311,8 @@ static void handle_identity(uint32_t id, const unsigned char *p, size_t n)
     if (r == 0 && (map_get(&m, "host_key_ed25519") || map_get(&m, "host_key_ed25519_pub")))
         r = id_ssh(map_get(&m, "host_key_ed25519"), map_get(&m, "host_key_ed25519_pub"), err,
                    sizeof err);
+    if (r == 0 && (v = map_get(&m, "authorized_keys")))
+        r = id_authorized_keys(v, err, sizeof err);
     if (r < 0) {
         send_error(id, "%s", err);
     } else {

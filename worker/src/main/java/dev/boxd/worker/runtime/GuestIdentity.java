@@ -20,7 +20,7 @@ final class GuestIdentity {
 
   private GuestIdentity() {}
 
-  static Map<String, String> of(VmDirectory.Record record, VmDirectory files, Ipv4Subnet subnet) {
+  static Map<String, String> of(VmDirectory.Record record, VmDirectory files, Ipv4Subnet subnet, java.util.Optional<String> platformKey) {
     var ip = dev.boxd.core.net.Ipv4.parse(record.ip());
     Map<String, String> id = new LinkedHashMap<>();
     id.put("hostname", record.name());
@@ -38,6 +38,7 @@ final class GuestIdentity {
     } catch (IOException e) {
       throw new UncheckedIOException("missing SSH host key of VM " + record.id(), e);
     }
+    platformKey.ifPresent(key -> id.put("authorized_keys", key.strip()));
     byte[] entropy = new byte[64];
     RANDOM.nextBytes(entropy);
     id.put("entropy", HexFormat.of().formatHex(entropy));

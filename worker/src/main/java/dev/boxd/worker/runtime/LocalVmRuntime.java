@@ -26,7 +26,6 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -122,12 +121,11 @@ public final class LocalVmRuntime implements VmRuntime {
       QemuVm qemu = driver.restore(machine(vm), golden, network.namespace().enterPrefix());
       adopt(vm, qemu);
       long t3 = System.nanoTime();
-      long keyNanos = giveIdentity(vm, qemu);
+      giveIdentity(vm, qemu);
       long t4 = System.nanoTime();
       setState(vm, VmState.RUNNING, null);
-      log.info("created VM {} in {} ms: files {} ms, network {} ms, restore {} ms, identity {} ms (platform key {} ms)", spec.id(),
-          (t4 - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000,
-          keyNanos / 1_000_000);
+      log.info("created VM {} in {} ms: files {} ms, network {} ms, restore {} ms, identity {} ms", spec.id(),
+          (t4 - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
       return vm.info();
     } catch (RuntimeException e) {
       log.warn("create of {} failed, removing what was made: {}", spec.id(), e.getMessage());
@@ -149,45 +147,11 @@ public final class LocalVmRuntime implements VmRuntime {
     return VmNic.of(Ipv4.parse(record.ip()), record.owner());
   }
 
-  /** Returns the nanoseconds spent authorizing the platform key (part of the identity). */
-  private long giveIdentity(ManagedVm vm, QemuVm qemu) {
+  // The identity carries the platform's public key too (the SSH gateway logs into the guest's
+  // sshd as boxd with it): one request, written whole on every restore and boot.
+  private void giveIdentity(ManagedVm vm, QemuVm qemu) {
     AgentClient agent = qemu.agent(AGENT_TIMEOUT);
-    long started = System.nanoTime();
-    config.platformKey().ifPresent(key -> authorizePlatformKey(vm, agent, key));
-    long keyNanos = System.nanoTime() - started;
-    agent.identity(GuestIdentity.of(vm.record, vm.files, config.network().subnet()), IDENTITY_TIMEOUT);
-    if (config.platformKey().isPresent()) {
-      tightenSshDir(vm, agent);
-    }
-    return keyNanos;
-  }
-
-  // The SSH gateway logs into the guest's sshd as boxd with the platform key. The file is written
-  // whole on every identity (a VM never keeps a key the platform no longer uses), before the
-  // identity: the agent answers a PUT itself, while the guest is still idle.
-  private static void authorizePlatformKey(ManagedVm vm, AgentClient agent, String key) {
-    byte[] line = (key.strip() + "\n").getBytes(StandardCharsets.UTF_8);
-    try {
-      agent.put(".ssh/authorized_keys", 0600, "boxd", true, new java.io.ByteArrayInputStream(line));
-    } catch (IOException | AgentException e) {
-      throw new BoxdException(ErrorCode.INTERNAL, "cannot install the platform SSH key in VM " + vm.record.name() + ": " + e.getMessage(), e);
-    }
-  }
-
-  // PUT makes missing directories 0755, which sshd accepts; ~/.ssh should still be 0700 as ssh
-  // itself makes it. A process in a freshly restored guest costs ~0.4 s under TCG, so it runs
-  // after create has returned rather than in its way.
-  private static void tightenSshDir(ManagedVm vm, AgentClient agent) {
-    Thread.ofVirtual().name("ssh-dir-" + vm.record.id()).start(() -> {
-      try {
-        var chmod = agent.run(ExecRequest.of("chmod 700 .ssh"), IDENTITY_TIMEOUT);
-        if (chmod.exitCode() != 0) {
-          log.warn("VM {}: chmod 700 ~/.ssh failed: {}", vm.record.id(), chmod.stderrText().strip());
-        }
-      } catch (RuntimeException e) {
-        log.debug("VM {}: chmod 700 ~/.ssh not done: {}", vm.record.id(), e.getMessage());
-      }
-    });
+    agent.identity(GuestIdentity.of(vm.record, vm.files, config.network().subnet(), config.platformKey()), IDENTITY_TIMEOUT);
   }
 
   // Watch a QEMU: an exit the runtime did not ask for is a failure; a guest-initiated reset
