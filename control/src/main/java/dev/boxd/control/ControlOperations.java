@@ -67,8 +67,13 @@ public final class ControlOperations implements Operations {
     } catch (RuntimeException e) {
       // Nothing half-made may remain: the failed VM is destroyed, freeing its name and quota.
       log.warn("create of {} failed: {}", name, e.getMessage());
-      store.propose(new Command.DestroyVm(vm.id()));
-      workers.reconcileNow(vm.workerId(), vm.id(), store.read().appliedIndex());
+      try {
+        store.propose(new Command.DestroyVm(vm.id()));
+        workers.reconcileNow(vm.workerId(), vm.id(), store.read().appliedIndex());
+      } catch (RuntimeException cleanup) {
+        // The worker retries the removal on its own; the caller hears the original failure.
+        e.addSuppressed(cleanup);
+      }
       throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "creating " + name + " failed: " + e.getMessage(), e);
     }
     log.info("new {}: placed and committed in {} ms, created by worker {} in {} ms", name, (committed - started) / 1_000_000,
