@@ -25,7 +25,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Flow;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -310,14 +309,5 @@ public final class ControlOperations implements Operations {
     return new VmView(vm.id(), vm.name(), status, vm.ip().toString(), vm.publicIp().toString(), IMAGE,
         "https://" + vm.name() + "." + config.zone(), bootTimeMs, vm.vcpus(), (int) vm.memoryMib(), (int) vm.diskGb(),
         vm.createdAt().toString());
-  }
-
-  /** The account this is bound to. */
-  public String userId() {
-    return userId;
-  }
-
-  Optional<Vm> vm(String name) {
-    return Optional.of(find(name));
   }
 }
