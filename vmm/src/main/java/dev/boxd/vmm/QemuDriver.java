@@ -108,6 +108,9 @@ public final class QemuDriver {
         + "-" + shortDigest(GOLDEN_FORMAT + kernelArgs).substring(0, 8));
     try {
       Files.createDirectories(base);
+      // The real path, so that every data directory reaching this cache through a link (tests,
+      // benchmarks) finds the same golden and the same RAM file name instead of making its own.
+      base = base.toRealPath();
       try (var lockChannel = java.nio.channels.FileChannel.open(base.resolve(".lock"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
           var held = lockChannel.lock()) {
         int newest = 0;
