@@ -7,7 +7,7 @@ packages=(
   # guest image build: rootfs, initramfs, kernel extraction, static agent
   debootstrap e2fsprogs busybox-static lz4 cpio gcc libc6-dev
   # host networking and the tools tests drive VMs with
-  iproute2 nftables util-linux openssh-client curl python3 socat
+  iproute2 nftables util-linux openssh-client openssh-server curl python3 socat
   # benchmark anchors
   etcd-server hyperfine
   # build

@@ -1,7 +1,8 @@
 package dev.boxd.ssh;
 
+import dev.boxd.testkit.PtyClient;
+
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.boxd.verbs.Verbs;
 import java.nio.charset.StandardCharsets;
@@ -30,9 +31,8 @@ class FrontDoorPromptTest {
     door.close();
   }
 
-  private static PtySession terminal(int rows, int cols, String... remote) {
-    assumeTrue(PtySession.available(), "needs /usr/bin/python3 for a pseudo-terminal");
-    return PtySession.start(rows, cols, door.ssh.argv(List.of("-tt"), remote));
+  private static PtyClient terminal(int rows, int cols, String... remote) {
+    return PtyClient.start(rows, cols, door.ssh.argv(List.of("-tt"), remote));
   }
 
   @Test

@@ -1,5 +1,7 @@
 package dev.boxd.ssh;
 
+import dev.boxd.testkit.PtyClient;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -21,7 +23,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,7 +84,7 @@ class VmGatewayTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Assumptions.assumeTrue(GuestSshd.available(), "needs root and /usr/sbin/sshd");
+    org.junit.jupiter.api.Assertions.assertTrue(GuestSshd.available(), "needs root and /usr/sbin/sshd (scripts/install-deps.sh installs openssh-server)");
     alice = SshClient.keygen(dir, "alice");
     bob = SshClient.keygen(dir, "bob");
     PlatformKey platform = PlatformKey.loadOrCreate(dir.resolve("platform_ed25519_key"));
@@ -189,8 +190,7 @@ class VmGatewayTest {
 
   @Test
   void aShellOnATerminalFollowsTheWindowAndExits() {
-    Assumptions.assumeTrue(PtySession.available());
-    try (PtySession tty = PtySession.start(30, 100, ssh(alice, List.of("-tt")))) {
+    try (PtyClient tty = PtyClient.start(30, 100, ssh(alice, List.of("-tt")))) {
       tty.send("stty size; echo MARK-$((40+2))\r");
       assertThat(tty.expect("MARK-42")).contains("30 100");
       tty.resize(40, 120);
@@ -210,8 +210,7 @@ class VmGatewayTest {
 
   @Test
   void anExecOnATerminalGetsOne() {
-    Assumptions.assumeTrue(PtySession.available());
-    try (PtySession tty = PtySession.start(25, 90, ssh(alice, List.of("-tt"), "stty size; test -t 0 && echo IS-A-TTY"))) {
+    try (PtyClient tty = PtyClient.start(25, 90, ssh(alice, List.of("-tt"), "stty size; test -t 0 && echo IS-A-TTY"))) {
       assertThat(tty.expect("IS-A-TTY")).contains("25 90");
       assertThat(tty.waitFor()).isZero();
     }

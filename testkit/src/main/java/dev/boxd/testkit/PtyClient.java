@@ -78,27 +78,40 @@ public final class PtyClient implements AutoCloseable {
     }
   }
 
-  public void send(String text) {
+  public PtyClient send(String text) {
+    return send(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Types raw bytes (control characters, invalid UTF-8). */
+  public PtyClient send(byte[] bytes) {
     try {
-      keys.write(text.getBytes(StandardCharsets.UTF_8));
+      keys.write(bytes);
       keys.flush();
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      throw new UncheckedIOException("the terminal is gone; it showed:\n" + printable(screen()), e);
     }
+    return this;
   }
 
   /** Resizes the terminal; the kernel sends SIGWINCH to the command. */
-  public void resize(int rows, int cols) {
-    try {
-      keys.write(("\u00ffR" + rows + "," + cols + "\n").getBytes(StandardCharsets.ISO_8859_1));
-      keys.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+  public PtyClient resize(int rows, int cols) {
+    return send(("\u00ffR" + rows + "," + cols + "\n").getBytes(StandardCharsets.ISO_8859_1));
+  }
+
+  /** Everything the terminal has shown so far. */
+  public String screen() {
+    synchronized (screen) {
+      return screen.toString(StandardCharsets.UTF_8);
     }
   }
 
+  /** Control characters made visible, for failure messages. */
+  public static String printable(String s) {
+    return s.replace("\r", "\\r").replace("\u001b", "\\e").replace("\u0007", "\\a");
+  }
+
   /** Waits for {@code text} after the previous match; returns what came up to it. */
-  public String expect(String text) throws InterruptedException {
+  public String expect(String text) {
     long deadline = System.nanoTime() + WAIT.toNanos();
     synchronized (screen) {
       while (true) {
@@ -111,19 +124,29 @@ public final class PtyClient implements AutoCloseable {
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
-          throw new AssertionError("expected " + text + " on the terminal; it showed:\n" + all.substring(mark).replace("\u001b", "\\e"));
+          throw new AssertionError("expected " + printable(text) + " on the terminal; it showed:\n" + printable(all.substring(mark)));
         }
-        screen.wait(Math.max(1, left / 1_000_000));
+        try {
+          screen.wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new AssertionError(e);
+        }
       }
     }
   }
 
   /** Waits for the command to end and returns its exit code. */
-  public int waitFor() throws InterruptedException {
-    if (!process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)) {
-      throw new AssertionError("the command on the terminal did not end within " + WAIT);
+  public int waitFor() {
+    try {
+      if (!process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+        throw new AssertionError("the command on the terminal did not end within " + WAIT + "; it showed:\n" + printable(screen()));
+      }
+      return process.exitValue();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
     }
-    return process.exitValue();
   }
 
   @Override
