@@ -25,6 +25,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Flow;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,13 +45,32 @@ public final class ControlOperations implements Operations {
   private final Workers workers;
   private final ControlConfig config;
   private final Clock clock;
+  /** The VM the caller is inside of (the in-VM gateway's callers), by id; empty for other surfaces. */
+  private final Optional<String> callerVmId;
 
   public ControlOperations(String userId, StateStore store, Workers workers, ControlConfig config, Clock clock) {
+    this(userId, Optional.empty(), store, workers, config, clock);
+  }
+
+  private ControlOperations(String userId, Optional<String> callerVmId, StateStore store, Workers workers, ControlConfig config,
+      Clock clock) {
     this.userId = userId;
+    this.callerVmId = callerVmId;
     this.store = store;
     this.workers = workers;
     this.config = config;
     this.clock = clock;
+  }
+
+  /** The operations of a caller who is the VM {@code vm}: its owner's, with {@code vm} as the current VM. */
+  public static ControlOperations insideVm(Vm vm, StateStore store, Workers workers, ControlConfig config, Clock clock) {
+    return new ControlOperations(vm.ownerId(), Optional.of(vm.id()), store, workers, config, clock);
+  }
+
+  @Override
+  public Optional<String> currentVm() {
+    // By id: the name is the user's to change, the id is the VM's for life.
+    return callerVmId;
   }
 
   @Override
@@ -231,6 +251,14 @@ public final class ControlOperations implements Operations {
   }
 
   @Override
+  public long copy(String srcName, String srcPath, String dstName, String dstPath) {
+    Vm src = usable(srcName);
+    Vm dst = usable(dstName);
+    return VmToVmCopy.copy(new VmToVmCopy.Side(workers.runtime(src.workerId()), src.id(), srcName, srcPath),
+        new VmToVmCopy.Side(workers.runtime(dst.workerId()), dst.id(), dstName, dstPath));
+  }
+
+  @Override
   public long pause(String name) {
     Vm vm = find(name);
     requireNotGone(vm);
@@ -278,6 +306,9 @@ public final class ControlOperations implements Operations {
   @Override
   public void destroy(String name) {
     Vm vm = find(name);
+    if (callerVmId.filter(vm.id()::equals).isPresent()) {
+      throw BoxdException.precondition("VM " + vm.name() + " cannot destroy itself: destroy it from another VM or over SSH");
+    }
     long index = store.propose(new Command.DestroyVm(vm.id())).orThrow().index();
     workers.reconcileNow(vm.workerId(), vm.id(), index);
   }

@@ -3,6 +3,7 @@ package dev.boxd.net;
 import dev.boxd.os.HostCommand;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,6 +81,31 @@ public record NetworkNamespace(String name) {
       }
       if (e.getCause() instanceof InterruptedException) {
         throw new java.io.InterruptedIOException("interrupted while connecting to " + target);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * A TCP listener bound to {@code address} inside this namespace (such as the gateway address of
+   * its bridge), so only what can reach that address there can connect. Blocking; the caller
+   * closes it.
+   */
+  public ServerSocketChannel listen(InetSocketAddress address) throws IOException {
+    try {
+      return LinuxNamespaces.inNetworkNamespace(path(), () -> {
+        ServerSocketChannel channel = ServerSocketChannel.open();
+        try {
+          channel.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
+          return channel.bind(address, 128);
+        } catch (IOException | RuntimeException e) {
+          channel.close();
+          throw e;
+        }
+      });
+    } catch (IllegalStateException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
       }
       throw e;
     }

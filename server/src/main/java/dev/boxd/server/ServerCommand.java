@@ -9,9 +9,11 @@ import dev.boxd.ssh.FrontDoor;
 import dev.boxd.ssh.PlatformKey;
 import dev.boxd.ssh.VmGateway;
 import dev.boxd.vmm.MachineShape;
+import dev.boxd.worker.gateway.GuestGateway;
 import dev.boxd.worker.reconcile.Reconciler;
 import dev.boxd.worker.runtime.LocalVmRuntime;
 import dev.boxd.worker.runtime.RuntimeConfig;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
@@ -88,6 +90,10 @@ final class ServerCommand implements Callable<Integer> {
         .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
         .start();
     AdminServer admin = AdminServer.start(dataDir, raft, clock);
+    // The in-VM CLI's gateway, on the bridge address inside the VM network: only VMs reach it.
+    GuestGateway guestGateway = GuestGateway.serve(
+        runtime.network().namespace().listen(new InetSocketAddress(vmSubnet.gateway().toString(), GuestGateway.PORT)),
+        new StateGuestCallers(raft, workers, config, clock));
 
     // The first VM of a size waits for its golden; prepare the default one now.
     Thread.ofVirtual().start(() -> {
@@ -101,6 +107,7 @@ final class ServerCommand implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       door.close();
+      guestGateway.close();
       routes.close();
       gateway.close();
       admin.close();

@@ -192,6 +192,14 @@ final class FakeOperations implements dev.boxd.verbs.Operations {
   }
 
   @Override
+  public long copy(String srcVm, String srcPath, String dstVm, String dstPath) {
+    calls.add("copy " + srcVm + ":" + srcPath + " " + dstVm + ":" + dstPath);
+    existing(srcVm);
+    existing(dstVm);
+    return 0;
+  }
+
+  @Override
   public long download(String vm, String path, OutputStream sink) {
     calls.add("download " + vm + ":" + path);
     existing(vm);

@@ -44,27 +44,52 @@ final class CopyVerb {
   }
 
   static Verb copy() {
-    var syntax = new Syntax("cp", List.of(), "Copy a file into or out of a VM", List.of("SRC", "DST"), List.of(), false,
-        List.of(Syntax.JSON),
+    var syntax = new Syntax("cp", List.of(), "Copy files into, out of and between VMs", List.of("SRC", "DST"), List.of(), false,
+        List.of(new Syntax.Flag("recursive", "r", null, false, "accepted for familiarity: directories are always copied whole"),
+            Syntax.JSON),
         """
-        Exactly one side is remote: NAME:PATH, PATH relative to /home/boxd unless it starts with /.
-        The other side is - for stdin (upload) or stdout (download). Streams without a size limit.
-        Examples: cp - app:notes.txt < notes.txt    cp app:/etc/hostname -""");
+        A remote side is NAME:PATH, PATH relative to /home/boxd unless it starts with /. At least one
+        side is remote; the other is - for stdin (upload) or stdout (download), another NAME:PATH, or,
+        inside a VM, a path in this VM. Between VMs, a directory is copied whole: its contents land in
+        DST, created if needed. Streams without a size limit. JSON: {"bytes","source","destination"}.
+        Examples: cp - app:notes.txt < notes.txt    cp app:/etc/hostname -    cp ./results app:/srv/results""");
     return new Verb(syntax, CopyVerb::copy);
   }
 
   private static int copy(Call call) throws IOException {
-    var src = Endpoint.parse(call.args().positionals().get(0));
-    var dst = Endpoint.parse(call.args().positionals().get(1));
-    if (src.remote() == dst.remote()) {
+    var src = inVm(call, Endpoint.parse(call.args().positionals().get(0)));
+    var dst = inVm(call, Endpoint.parse(call.args().positionals().get(1)));
+    if (!src.remote() && !dst.remote()) {
       throw BoxdException.invalid("cp " + Names.quote(src.text()) + " " + Names.quote(dst.text())
-          + ": expected exactly one side remote (NAME:PATH) and the other - or a local path");
+          + ": expected at least one side remote (NAME:PATH)");
     }
-    long bytes = src.remote() ? download(call, src, dst) : upload(call, src, dst);
+    long bytes;
+    if (src.remote() && dst.remote()) {
+      bytes = call.ops().copy(src.vm(), src.path(), dst.vm(), dst.path());
+    } else {
+      bytes = src.remote() ? download(call, src, dst) : upload(call, src, dst);
+    }
     if (call.json()) {
       call.printJson(Json.object("bytes", bytes, "source", src.text(), "destination", dst.text()));
     }
     return 0;
+  }
+
+  /**
+   * Inside a VM, a local path is a path in the caller's own VM, relative to the command's working
+   * directory there; it becomes a remote endpoint of the current VM. Elsewhere it stays local.
+   */
+  private static Endpoint inVm(Call call, Endpoint endpoint) {
+    if (endpoint.remote() || endpoint.stdio() || call.terminal().localFiles().isPresent()) {
+      return endpoint;
+    }
+    var self = call.ops().currentVm();
+    var cwd = call.terminal().workingDirectory();
+    if (self.isEmpty() || cwd.isEmpty()) {
+      return endpoint;
+    }
+    String path = endpoint.path().startsWith("/") ? endpoint.path() : cwd.get().replaceAll("/+$", "") + "/" + endpoint.path();
+    return new Endpoint(endpoint.text(), self.get(), path);
   }
 
   private static long download(Call call, Endpoint src, Endpoint dst) throws IOException {

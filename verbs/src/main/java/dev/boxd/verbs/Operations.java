@@ -87,6 +87,14 @@ public interface Operations {
   /** Streams the file at {@code path} out; returns bytes read. */
   long download(String vm, String path, OutputStream sink);
 
+  /**
+   * Copies a file or a directory tree from one VM to another (or within one VM), streamed without
+   * a size limit. A file keeps its mode; a directory's contents land in {@code dstPath}, which is
+   * created if needed (existing files there with the same names are replaced). Returns the bytes
+   * moved (file bytes, or the size of the tree's archive).
+   */
+  long copy(String srcVm, String srcPath, String dstVm, String dstPath);
+
   /** Freezes the VM in RAM (standby); returns the time it took in microseconds (JSON suspend_us). */
   long pause(String vm);
 

@@ -37,6 +37,14 @@ public interface Terminal {
     return Optional.empty();
   }
 
+  /**
+   * For a user who is a VM (the in-VM CLI): the working directory of the command inside that VM,
+   * {@link Operations#currentVm()}. Local paths of {@code cp} resolve there, in that VM.
+   */
+  default Optional<String> workingDirectory() {
+    return Optional.empty();
+  }
+
   /** The terminal handed to a remote terminal; closing it gives the line discipline back. */
   interface Raw extends Closeable {
     InputStream in();

@@ -1,0 +1,46 @@
+package dev.boxd.server;
+
+import dev.boxd.control.ControlConfig;
+import dev.boxd.control.ControlOperations;
+import dev.boxd.control.Workers;
+import dev.boxd.core.net.Ipv4;
+import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.StateStore;
+import dev.boxd.verbs.Operations;
+import dev.boxd.worker.gateway.GuestGateway;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.util.Optional;
+
+/**
+ * The in-VM gateway's callers as the replicated state knows them: the live VM holding the source
+ * address, acting as its owner. Looked up per connection, so after a fork the copy's address names
+ * the copy, and a destroyed VM's address names nobody until it is given out again.
+ */
+final class StateGuestCallers implements GuestGateway.Callers {
+  private final StateStore store;
+  private final Workers workers;
+  private final ControlConfig config;
+  private final Clock clock;
+
+  StateGuestCallers(StateStore store, Workers workers, ControlConfig config, Clock clock) {
+    this.store = store;
+    this.workers = workers;
+    this.config = config;
+    this.clock = clock;
+  }
+
+  @Override
+  public Optional<Operations> byAddress(InetAddress source) {
+    if (!(source instanceof Inet4Address)) {
+      return Optional.empty();
+    }
+    Ipv4 address = Ipv4.parse(source.getHostAddress());
+    return store.read().vms().stream()
+        .filter(vm -> vm.ip().equals(address) && vm.desired() != DesiredPower.DESTROYED)
+        .findFirst()
+        .map(vm -> ControlOperations.insideVm(vm, store, workers, config, clock));
+  }
+
+}

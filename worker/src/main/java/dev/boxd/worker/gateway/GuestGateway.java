@@ -1,0 +1,177 @@
+package dev.boxd.worker.gateway;
+
+import dev.boxd.core.ErrorCode;
+import dev.boxd.verbs.Operations;
+import dev.boxd.verbs.Verbs;
+import dev.boxd.worker.gateway.GatewayFrames.Frame;
+import dev.boxd.worker.gateway.GatewayFrames.Hello;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ProtocolException;
+import java.net.StandardSocketOptions;
+import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway the in-VM {@code boxd} CLI talks to ({@code docs/gateway-protocol.md}): a TCP
+ * listener on the bridge's gateway address, inside the VM network namespace. The caller is the VM
+ * whose address the connection comes from, and it acts as that VM's owner. That is sound only
+ * because a VM cannot send from another address: the network's anti-spoof rules drop such frames
+ * at the VM's tap, before they reach this listener.
+ */
+public final class GuestGateway implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(GuestGateway.class);
+
+  /** The gateway's port on the bridge address. */
+  public static final int PORT = 9002;
+
+  /** Who a source address is: the operations of the VM at that address, bound to its owner. */
+  @FunctionalInterface
+  public interface Callers {
+    Optional<Operations> byAddress(InetAddress source);
+  }
+
+  private final ServerSocketChannel listener;
+  private final Callers callers;
+  private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  private GuestGateway(ServerSocketChannel listener, Callers callers) {
+    this.listener = listener;
+    this.callers = callers;
+  }
+
+  /** Starts serving on {@code listener}, already bound (in the VM network namespace). */
+  public static GuestGateway serve(ServerSocketChannel listener, Callers callers) {
+    var gateway = new GuestGateway(listener, callers);
+    Thread.ofVirtual().name("gateway-accept").start(gateway::acceptLoop);
+    try {
+      log.info("in-VM gateway on {}", listener.getLocalAddress());
+    } catch (IOException e) {
+      // only the log line is lost
+    }
+    return gateway;
+  }
+
+  public InetSocketAddress address() {
+    try {
+      return (InetSocketAddress) listener.getLocalAddress();
+    } catch (IOException e) {
+      throw new IllegalStateException("the gateway listener is closed", e);
+    }
+  }
+
+  private void acceptLoop() {
+    while (!closed) {
+      SocketChannel connection;
+      try {
+        connection = listener.accept();
+      } catch (ClosedChannelException e) {
+        return;
+      } catch (IOException e) {
+        if (!closed) {
+          log.warn("gateway accept failed: {}", e.toString());
+        }
+        continue;
+      }
+      open.add(connection);
+      Thread.ofVirtual().name("gateway-" + connection.socket().getInetAddress().getHostAddress()).start(() -> {
+        try (connection) {
+          serve(connection);
+        } catch (IOException e) {
+          log.debug("gateway connection ended: {}", e.toString());
+        } finally {
+          open.remove(connection);
+        }
+      });
+    }
+  }
+
+  private void serve(SocketChannel connection) throws IOException {
+    connection.setOption(StandardSocketOptions.TCP_NODELAY, true);
+    var in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(connection), 64 * 1024));
+    OutputStream out = new BufferedOutputStream(Channels.newOutputStream(connection), 64 * 1024);
+    InetAddress source = connection.socket().getInetAddress();
+    Hello hello;
+    try {
+      hello = GatewayFrames.parseHello(GatewayFrames.read(in));
+    } catch (ProtocolException e) {
+      refuse(out, ErrorCode.INVALID_ARGUMENT, "boxd gateway: " + e.getMessage());
+      return;
+    }
+    Optional<Operations> ops = callers.byAddress(source);
+    if (ops.isEmpty()) {
+      refuse(out, ErrorCode.PERMISSION_DENIED, "boxd gateway: " + source.getHostAddress() + " is not a VM of this cluster");
+      return;
+    }
+    var session = new GatewaySession(hello, out);
+    Thread verb = Thread.ofVirtual().name("gateway-verb-" + source.getHostAddress()).start(() -> {
+      int code = Verbs.run(hello.argv(), ops.get(), session);
+      try {
+        session.exit(code);
+        connection.shutdownInput(); // ends the frame loop below, whatever the client does next
+      } catch (IOException e) {
+        log.debug("gateway client {} left before its exit code: {}", source.getHostAddress(), e.toString());
+      }
+    });
+    try {
+      Frame frame;
+      while ((frame = GatewayFrames.read(in)) != null) {
+        if (!session.accept(frame)) {
+          throw new ProtocolException("unexpected frame '" + (char) frame.type() + "'");
+        }
+      }
+    } catch (IOException e) {
+      log.debug("gateway client {} went away: {}", source.getHostAddress(), e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      session.clientGone();
+      if (verb.isAlive()) {
+        // The client ended before the verb: give up as the SSH front door does when a channel closes.
+        verb.interrupt();
+      }
+    }
+    try {
+      verb.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void refuse(OutputStream out, ErrorCode code, String message) throws IOException {
+    byte[] text = ("error: " + message + "\n").getBytes(StandardCharsets.UTF_8);
+    GatewayFrames.write(out, GatewayFrames.STDERR, text, 0, text.length);
+    GatewayFrames.write(out, GatewayFrames.EXIT, java.nio.ByteBuffer.allocate(4).putInt(code.exitCode()).array(), 0, 4);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    try {
+      listener.close();
+    } catch (IOException e) {
+      // closing anyway
+    }
+    for (SocketChannel connection : open) {
+      try {
+        connection.close();
+      } catch (IOException e) {
+        // closing anyway
+      }
+    }
+  }
+}
