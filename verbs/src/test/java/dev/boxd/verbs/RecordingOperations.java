@@ -99,14 +99,14 @@ class RecordingOperations implements Operations {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    return fileToDownload.length;
+  }
 
   @Override
   public long copy(String srcVm, String srcPath, String dstVm, String dstPath) {
     calls.add("copy " + srcVm + ":" + srcPath + " " + dstVm + ":" + dstPath);
     existing(srcVm);
     existing(dstVm);
-    return fileToDownload.length;
-  }
     return fileToDownload.length;
   }
 

@@ -1,0 +1,265 @@
+package dev.boxd.worker.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.verbs.Operations;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The gateway's transport over loopback, with operations that only record what reached them: the
+ * hello, frames both ways, stdin on demand, the caller's identity and its working directory, and a
+ * client that leaves mid-verb. The real thing (guest CLI, VMs, the VM network) is tested end to
+ * end in the server module.
+ */
+class GuestGatewayTest {
+  private final List<String> calls = new CopyOnWriteArrayList<>();
+  private final CompletableFuture<Boolean> execInterrupted = new CompletableFuture<>();
+  private volatile Optional<Operations> caller = Optional.of(new SelfOps());
+  private GuestGateway gateway;
+
+  @BeforeEach
+  void start() throws IOException {
+    var listener = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    gateway = GuestGateway.serve(listener, source -> caller);
+  }
+
+  @AfterEach
+  void stop() {
+    gateway.close();
+  }
+
+  /** What came back: stdout, stderr, the frame types in order, and the exit code (null if none). */
+  record Reply(String out, String err, String types, Integer exit) {}
+
+  private Socket connect(String cwd, String term, String... argv) throws IOException {
+    var socket = new Socket(InetAddress.getLoopbackAddress(), gateway.address().getPort());
+    var hello = new ByteArrayOutputStream();
+    for (String field : List.of("boxd-gateway/1", cwd, term, term.isEmpty() ? "0" : "80", term.isEmpty() ? "0" : "24")) {
+      hello.write((field + "\0").getBytes(StandardCharsets.UTF_8));
+    }
+    for (String arg : argv) {
+      hello.write((arg + "\0").getBytes(StandardCharsets.UTF_8));
+    }
+    frame(socket.getOutputStream(), 'H', hello.toByteArray());
+    return socket;
+  }
+
+  private static void frame(OutputStream out, char type, byte[] payload) throws IOException {
+    out.write(ByteBuffer.allocate(5).put((byte) type).putInt(payload.length).array());
+    out.write(payload);
+    out.flush();
+  }
+
+  /** Reads frames to the end; answers N by sending {@code stdin} and its end. */
+  private static Reply collect(Socket socket, byte[] stdin) throws IOException {
+    var in = new DataInputStream(socket.getInputStream());
+    var out = new ByteArrayOutputStream();
+    var err = new ByteArrayOutputStream();
+    var types = new StringBuilder();
+    Integer exit = null;
+    int type;
+    while ((type = in.read()) != -1) {
+      byte[] payload = in.readNBytes(in.readInt());
+      types.append((char) type);
+      switch (type) {
+        case 'O' -> out.write(payload);
+        case 'E' -> err.write(payload);
+        case 'X' -> exit = ByteBuffer.wrap(payload).getInt();
+        case 'N' -> {
+          frame(socket.getOutputStream(), 'I', stdin);
+          frame(socket.getOutputStream(), 'I', new byte[0]);
+        }
+        default -> { }
+      }
+    }
+    return new Reply(out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), types.toString(), exit);
+  }
+
+  private Reply run(String... argv) throws IOException {
+    try (Socket socket = connect("/home/boxd/work", "", argv)) {
+      return collect(socket, new byte[0]);
+    }
+  }
+
+  @Test
+  void aVerbAnswersOnStdoutAndEndsWithItsExitCode() throws IOException {
+    Reply reply = run("whoami", "--json");
+    assertThat(reply.out()).contains("\"user_id\":\"alice\"");
+    assertThat(reply.exit()).isZero();
+    assertThat(reply.types()).doesNotContain("N").endsWith("X");
+  }
+
+  @Test
+  void infoWithoutANameIsTheCallersVm() throws IOException {
+    Reply reply = run("info", "--json");
+    assertThat(reply.exit()).isZero();
+    assertThat(calls).contains("info self-id");
+  }
+
+  @Test
+  void stdinIsAskedForOnlyWhenTheVerbReadsIt() throws IOException {
+    try (Socket socket = connect("/", "", "exec", "app", "--", "cat")) {
+      Reply reply = collect(socket, "piped through\n".getBytes(StandardCharsets.UTF_8));
+      assertThat(reply.types()).startsWith("N");
+      assertThat(reply.out()).isEqualTo("piped through\n");
+      assertThat(reply.exit()).isZero();
+    }
+  }
+
+  @Test
+  void localPathsOfCpAreInTheCallersVmUnderItsWorkingDirectory() throws IOException {
+    Reply reply = run("cp", "./results", "app:/uploads/results");
+    assertThat(reply.exit()).as(reply.err()).isZero();
+    assertThat(calls).contains("copy self-id:/home/boxd/work/./results app:/uploads/results");
+    run("cp", "app:out.txt", "/tmp/out.txt");
+    assertThat(calls).contains("copy app:out.txt self-id:/tmp/out.txt");
+  }
+
+  @Test
+  void anAddressThatIsNoVmIsRefused() throws IOException {
+    caller = Optional.empty();
+    Reply reply = run("list");
+    assertThat(reply.err()).contains("is not a VM of this cluster");
+    assertThat(reply.exit()).isNotZero();
+    assertThat(calls).isEmpty();
+  }
+
+  @Test
+  void aHelloInAnotherProtocolIsRefusedByName() throws IOException {
+    try (var socket = new Socket(InetAddress.getLoopbackAddress(), gateway.address().getPort())) {
+      frame(socket.getOutputStream(), 'H', "boxd-gateway/9\0/\0\0000\0000\0list\0".getBytes(StandardCharsets.UTF_8));
+      Reply reply = collect(socket, new byte[0]);
+      assertThat(reply.err()).contains("unsupported protocol boxd-gateway/9");
+      assertThat(reply.exit()).isNotZero();
+    }
+  }
+
+  @Test
+  void aClientThatLeavesInterruptsItsVerb() throws Exception {
+    try (Socket socket = connect("/", "", "exec", "app", "--", "sleep")) {
+      var in = new DataInputStream(socket.getInputStream());
+      assertThat((char) in.read()).as("the exec asks for input").isEqualTo('N');
+    }
+    assertThat(execInterrupted.get(10, TimeUnit.SECONDS)).isTrue();
+  }
+
+  /** Alice's operations as seen from inside her VM {@code self-id}; records what reached them. */
+  private final class SelfOps implements Operations {
+    private VmView view(String vm) {
+      return new VmView(vm, vm, "running", "10.0.0.2", null, "debian-12", null, 0, 1, 1024, 100, null);
+    }
+
+    @Override
+    public Optional<String> currentVm() {
+      return Optional.of("self-id");
+    }
+
+    @Override
+    public VmView info(String vm) {
+      calls.add("info " + vm);
+      return view(vm);
+    }
+
+    @Override
+    public int exec(String vm, ExecSpec spec, InputStream stdin, OutputStream stdout, OutputStream stderr) {
+      calls.add("exec " + vm + " " + spec.command());
+      try {
+        if (spec.command().equals("sleep")) {
+          try {
+            stdin.read();
+            Thread.sleep(60_000);
+          } catch (InterruptedException | java.io.InterruptedIOException e) {
+            execInterrupted.complete(true);
+            Thread.currentThread().interrupt();
+            throw BoxdException.invalid("interrupted");
+          }
+        }
+        stdin.transferTo(stdout);
+        return 0;
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+
+    @Override
+    public long copy(String srcVm, String srcPath, String dstVm, String dstPath) {
+      calls.add("copy " + srcVm + ":" + srcPath + " " + dstVm + ":" + dstPath);
+      return 0;
+    }
+
+    @Override
+    public Whoami whoami() {
+      return new Whoami("alice", "alice", List.of());
+    }
+
+    @Override
+    public VmView create(NewRequest request) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public List<VmView> list() {
+      calls.add("list");
+      return List.of();
+    }
+
+    @Override
+    public long upload(String vm, String path, int mode, InputStream data) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long download(String vm, String path, OutputStream sink) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long pause(String vm) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long resume(String vm) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public VmView reboot(String vm) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public VmView stop(String vm) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public VmView start(String vm) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void destroy(String vm) {
+      throw new UnsupportedOperationException();
+    }
+  }
+}
