@@ -1,0 +1,201 @@
+package dev.boxd.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxd.core.ErrorCode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The in-VM {@code boxd} CLI against a real server: commands typed inside a VM (reached with
+ * {@code ssh exec}) that create, run in, copy to and from, and destroy sibling VMs with no key,
+ * token or configuration in the guest; the gateway knows the VM by its address.
+ */
+class InVmCliTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static ServerProcess server;
+  static SshUser alice;
+  static SshUser bob;
+
+  @TempDir
+  static Path keys;
+
+  @RegisterExtension
+  static final TestWatcher dumpLog = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      System.out.println("=== server log ===\n" + server.log());
+    }
+  };
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = new ServerProcess().start();
+    alice = new SshUser(keys, "alice", server.sshPort);
+    bob = new SshUser(keys, "bob", server.sshPort);
+    SshUser.addKey(server, alice, "alice");
+    SshUser.addKey(server, bob, "bob");
+  }
+
+  @AfterAll
+  static void stopServer() throws Exception {
+    server.close();
+  }
+
+  /** Runs a shell script inside {@code vm} as user boxd, as the user's own shell there would. */
+  static SshUser.Run inside(SshUser user, String vm, String script) throws Exception {
+    return user.run("exec", vm, "--", script);
+  }
+
+  static JsonNode json(SshUser.Run run) throws Exception {
+    assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
+    return JSON.readTree(run.out());
+  }
+
+  @Test
+  void theSeedsThreeLinesRunInsideAVm() throws Exception {
+    json(alice.run("new", "--name=orchestrator", "--json"));
+    try {
+      SshUser.Run created = inside(alice, "orchestrator", "boxd new --name=worker-1 --json");
+      JsonNode worker = json(created);
+      assertThat(worker.path("name").asText()).isEqualTo("worker-1");
+      assertThat(worker.path("status").asText()).isEqualTo("running");
+
+      // The test's own preparation in worker-1: /app and /uploads owned by boxd, a script in /app.
+      SshUser.Run prepared = inside(alice, "orchestrator", """
+          boxd exec worker-1 -- 'sudo mkdir -p /app /uploads && sudo chown boxd:boxd /app /uploads' &&
+          printf '#!/bin/sh\\necho "did the thing on $(hostname) in $(pwd)"\\n' > do-the-thing && chmod +x do-the-thing &&
+          boxd cp ./do-the-thing worker-1:/app/do-the-thing
+          """);
+      assertThat(prepared.exit()).as(prepared.err()).isZero();
+
+      SshUser.Run thing = inside(alice, "orchestrator", "boxd exec worker-1 -- 'cd /app && ./do-the-thing'");
+      assertThat(thing.exit()).as(thing.err()).isZero();
+      assertThat(thing.out()).isEqualTo("did the thing on worker-1 in /app\n");
+
+      SshUser.Run roundTrip = inside(alice, "orchestrator", """
+          set -e
+          mkdir -p results/nested && echo one > results/a.txt && head -c 300000 /dev/urandom > results/nested/b.bin
+          chmod 0750 results/nested/b.bin
+          boxd cp ./results worker-1:/uploads/results
+          boxd exec worker-1 -- 'ls -R /uploads/results' >&2
+          boxd cp worker-1:/uploads/results ./back
+          diff -r results back && echo same
+          stat -c %a back/nested/b.bin
+          """);
+      assertThat(roundTrip.exit()).as(roundTrip.err()).isZero();
+      assertThat(roundTrip.out()).isEqualTo("same\n750\n");
+
+      // Exit codes, stderr and stdin pass through the in-VM CLI as they do over SSH.
+      SshUser.Run codes = inside(alice, "orchestrator",
+          "echo piped | boxd exec worker-1 -- 'tr a-z A-Z; echo to-stderr >&2; exit 7'; echo \"exit=$?\"");
+      assertThat(codes.out()).isEqualTo("PIPED\nexit=7\n");
+      assertThat(codes.err()).isEqualTo("to-stderr\n");
+      assertThat(inside(alice, "orchestrator", "boxd exec worker-1 --timeout=1 -- sleep 30; echo \"exit=$?\"").out())
+          .isEqualTo("exit=124\n");
+
+      JsonNode self = json(inside(alice, "orchestrator", "boxd info --json"));
+      assertThat(self.path("name").asText()).as("info without a name is the current VM").isEqualTo("orchestrator");
+      assertThat(json(inside(alice, "orchestrator", "boxd whoami --json")).path("user_id").asText()).isEqualTo("alice");
+
+      SshUser.Run suicide = inside(alice, "orchestrator", "boxd destroy -y orchestrator");
+      assertThat(suicide.exit()).isEqualTo(ErrorCode.FAILED_PRECONDITION.exitCode());
+      assertThat(suicide.err()).contains("cannot destroy itself");
+      assertThat(inside(alice, "orchestrator", "boxd rm -y worker-1").exit()).isZero();
+      assertThat(json(inside(alice, "orchestrator", "boxd list --json"))).extracting(n -> n.path("name").asText())
+          .containsExactly("orchestrator");
+    } finally {
+      alice.run("destroy", "-y", "worker-1");
+      alice.run("destroy", "-y", "orchestrator");
+    }
+  }
+
+  @Test
+  void anOrchestratorFansOutToThreeWorkers() throws Exception {
+    json(alice.run("new", "--name=fan", "--json"));
+    try {
+      SshUser.Run fanOut = inside(alice, "fan", """
+          set -e
+          for i in 1 2 3; do boxd new --name=w$i >/dev/null; done
+          for i in 1 2 3; do boxd exec w$i -- "echo result-of-\\$(hostname) > out.txt" & done
+          wait
+          for i in 1 2 3; do boxd cp w$i:out.txt ./from-w$i.txt; done
+          cat from-w1.txt from-w2.txt from-w3.txt
+          for i in 1 2 3; do boxd destroy -y w$i >/dev/null; done
+          boxd ls --json
+          """);
+      assertThat(fanOut.exit()).as(fanOut.err()).isZero();
+      String[] lines = fanOut.out().split("\n", 4);
+      assertThat(lines).hasSize(4);
+      assertThat(List.of(lines[0], lines[1], lines[2])).containsExactly("result-of-w1", "result-of-w2", "result-of-w3");
+      assertThat(JSON.readTree(lines[3])).extracting(n -> n.path("name").asText()).containsExactly("fan");
+    } finally {
+      for (String name : List.of("w1", "w2", "w3", "fan")) {
+        alice.run("destroy", "-y", name);
+      }
+    }
+  }
+
+  @Test
+  void anotherUsersVmIsInvisibleFromInsideAndSpoofingGetsNothing() throws Exception {
+    JsonNode bobs = json(bob.run("new", "--name=bobs", "--json"));
+    json(alice.run("new", "--name=alices", "--json"));
+    try {
+      String bobsId = bobs.path("vm_id").asText();
+      List<String> verbs = new ArrayList<>();
+      for (String target : List.of("bobs", bobsId)) {
+        verbs.addAll(List.of("boxd info " + target, "boxd exec " + target + " -- true", "boxd cp " + target + ":/etc/hostname -",
+            "echo x | boxd cp - " + target + ":x", "boxd cp ./.profile " + target + ":x", "boxd cp " + target + ":/etc/hostname ./h",
+            "boxd pause " + target, "boxd resume " + target, "boxd reboot " + target, "boxd stop " + target,
+            "boxd destroy -y " + target));
+      }
+      for (String verb : verbs) {
+        SshUser.Run run = inside(alice, "alices", verb);
+        assertThat(run.exit()).as("from alice's VM: %s (stderr %s)", verb, run.err()).isEqualTo(ErrorCode.NOT_FOUND.exitCode());
+        assertThat(run.err()).contains("no VM named");
+      }
+      assertThat(json(inside(alice, "alices", "boxd list --json"))).extracting(n -> n.path("name").asText())
+          .containsExactly("alices");
+      assertThat(json(bob.run("info", "bobs", "--json")).path("status").asText()).isEqualTo("running");
+
+      // Alice's VM claims bob's address and calls the gateway from it: the anti-spoof rules drop
+      // those packets at its tap, so the gateway never hears from "bob's VM". From its own
+      // address, the same call works.
+      String bobsIp = bobs.path("ip").asText();
+      SshUser.Run spoof = inside(alice, "alices", """
+          sudo ip addr add %s/32 dev eth0
+          python3 - %s "$BOXD_GATEWAY" <<'EOF'
+          import socket, sys
+          def call(source):
+              s = socket.socket()
+              s.settimeout(3)
+              if source:
+                  s.bind((source, 0))
+              try:
+                  s.connect((sys.argv[2], 9002))
+                  return "connected"
+              except OSError as e:
+                  return type(e).__name__
+          print("spoofed:", call(sys.argv[1]))
+          print("own:", call(None))
+          EOF
+          sudo ip addr del %s/32 dev eth0
+          """.formatted(bobsIp, bobsIp, bobsIp));
+      assertThat(spoof.exit()).as(spoof.err()).isZero();
+      assertThat(spoof.out()).contains("spoofed: TimeoutError").contains("own: connected");
+    } finally {
+      bob.run("destroy", "-y", "bobs");
+      alice.run("destroy", "-y", "alices");
+    }
+  }
+}
