@@ -101,6 +101,21 @@ public sealed interface Command {
     }
   }
 
+  /**
+   * Copy the running VM {@code sourceVmId} (memory, disk, processes) into a new VM with its own id,
+   * name and addresses; owner, size and worker are the source's.
+   */
+  record ForkVm(String vmId, String sourceVmId, String name, Ipv4 ip, Ipv4 publicIp, Instant at) implements Command {
+    public ForkVm {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(sourceVmId, "sourceVmId");
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(ip, "ip");
+      Objects.requireNonNull(publicIp, "publicIp");
+      Objects.requireNonNull(at, "at");
+    }
+  }
+
   /** Start, pause or stop a VM (not destroy: that is {@link DestroyVm}). */
   record SetDesiredPower(String vmId, DesiredPower desired) implements Command {
     public SetDesiredPower {

@@ -6,6 +6,7 @@ import dev.boxd.core.state.Command.ApproveRegistration;
 import dev.boxd.core.state.Command.CreateUser;
 import dev.boxd.core.state.Command.CreateVm;
 import dev.boxd.core.state.Command.DestroyVm;
+import dev.boxd.core.state.Command.ForkVm;
 import dev.boxd.core.state.Command.OpenRegistration;
 import dev.boxd.core.state.Command.Reboot;
 import dev.boxd.core.state.Command.RegisterWorker;
@@ -36,6 +37,7 @@ public final class Fsm {
       case SetUserQuota c -> UserCommands.setQuota(at, c);
       case RegisterWorker c -> WorkerCommands.register(at, c);
       case CreateVm c -> VmCommands.create(at, c);
+      case ForkVm c -> VmCommands.fork(at, c);
       case SetDesiredPower c -> VmCommands.setDesiredPower(at, c);
       case Reboot c -> VmCommands.reboot(at, c);
       case DestroyVm c -> VmCommands.destroy(at, c);

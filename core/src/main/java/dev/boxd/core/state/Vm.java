@@ -9,6 +9,7 @@ import java.util.Objects;
  * (written by the control plane), and the observed state (written only by {@code workerId}).
  * {@code ip} is its private address, unique in the cluster; {@code publicIp} is the proxy address
  * it is reached at, shared across owners but unique among one owner's VMs (SPEC §6).
+ * {@code forkedFrom} is the id of the VM it was forked from, empty for a VM made from the image.
  */
 public record Vm(
     String id,
@@ -23,7 +24,8 @@ public record Vm(
     Instant createdAt,
     DesiredPower desired,
     long rebootSeq,
-    VmObserved observed) {
+    VmObserved observed,
+    String forkedFrom) {
 
   public Vm {
     Objects.requireNonNull(id, "id");
@@ -35,17 +37,23 @@ public record Vm(
     Objects.requireNonNull(createdAt, "createdAt");
     Objects.requireNonNull(desired, "desired");
     Objects.requireNonNull(observed, "observed");
+    Objects.requireNonNull(forkedFrom, "forkedFrom");
+  }
+
+  /** Whether this VM began as a copy of another (whose id {@link #forkedFrom} holds). */
+  public boolean isFork() {
+    return !forkedFrom.isEmpty();
   }
 
   Vm withDesired(DesiredPower newDesired) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed, forkedFrom);
   }
 
   Vm withReboot() {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed, forkedFrom);
   }
 
   Vm withObserved(VmObserved newObserved) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved, forkedFrom);
   }
 }

@@ -8,6 +8,7 @@ import dev.boxd.core.ErrorCode;
 import dev.boxd.core.Names;
 import dev.boxd.core.state.Command.CreateVm;
 import dev.boxd.core.state.Command.DestroyVm;
+import dev.boxd.core.state.Command.ForkVm;
 import dev.boxd.core.state.Command.Reboot;
 import dev.boxd.core.state.Command.RemoveVm;
 import dev.boxd.core.state.Command.ReportObserved;
@@ -58,7 +59,33 @@ final class VmCommands {
       return reject(s, ErrorCode.NOT_FOUND, "no worker with id " + quote(c.workerId()));
     }
     return ok(s.withVm(new Vm(c.vmId(), c.ownerId(), c.name(), c.vcpus(), c.memoryMib(), c.diskGb(), c.ip(),
-        c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()))));
+        c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()), "")));
+  }
+
+  /**
+   * A copy of a live VM: same owner, size and worker as the source (memory and disk are copied
+   * there), with its own id, name and addresses, under the same rules as a new VM.
+   */
+  static Applied fork(ClusterState s, ForkVm c) {
+    Vm source = s.vm(c.sourceVmId()).orElse(null);
+    if (source == null) {
+      return reject(s, ErrorCode.NOT_FOUND, noVm(c.sourceVmId()));
+    }
+    if (source.desired() == DesiredPower.DESTROYED) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, beingDestroyed(source));
+    }
+    if (source.desired() == DesiredPower.STOPPED) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, "VM " + quote(source.name()) + " is stopped: there is nothing running to fork");
+    }
+    Applied created = create(s, new CreateVm(c.vmId(), source.ownerId(), c.name(), source.vcpus(), source.memoryMib(),
+        source.diskGb(), c.ip(), c.publicIp(), source.workerId(), c.at()));
+    if (!(created.result() instanceof Result.Ok)) {
+      return created;
+    }
+    Vm child = created.state().vm(c.vmId()).orElseThrow();
+    return ok(created.state().withVm(new Vm(child.id(), child.ownerId(), child.name(), child.vcpus(), child.memoryMib(),
+        child.diskGb(), child.ip(), child.publicIp(), child.workerId(), child.createdAt(), child.desired(), child.rebootSeq(),
+        child.observed(), source.id())));
   }
 
   static Applied setDesiredPower(ClusterState s, SetDesiredPower c) {

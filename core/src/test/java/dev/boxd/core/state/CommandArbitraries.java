@@ -89,6 +89,7 @@ final class CommandArbitraries {
         Tuple.of(12, Combinators.combine(p.vms(), p.users(), p.names(), p.small(), p.sizes(), p.sizes(), p.ips(), p.publicIps())
             .flatAs((vm, owner, name, vcpus, mem, disk, ip, publicIp) -> Combinators.combine(p.workers(), p.times())
                 .as((worker, at) -> new Command.CreateVm(vm, owner, name, vcpus, mem, disk, ip, publicIp, worker, at)))),
+        Tuple.of(4, Combinators.combine(p.vms(), p.vms(), p.names(), p.ips(), p.publicIps(), p.times()).as(Command.ForkVm::new)),
         Tuple.of(2, Combinators.combine(p.vms(), Arbitraries.of(DesiredPower.class)).as(Command.SetDesiredPower::new)),
         Tuple.of(1, p.vms().map(Command.Reboot::new)),
         Tuple.of(4, p.vms().map(Command.DestroyVm::new)),

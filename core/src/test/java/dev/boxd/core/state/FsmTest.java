@@ -80,6 +80,31 @@ class FsmTest {
   }
 
   @Test
+  void aForkTakesItsSourcesOwnerSizeAndWorkerAndCountsAgainstQuota() {
+    ClusterState s = given(user("u1"), worker("w1"), new SetUserQuota("u1", 2), vm("vm1", "u1", "app", "10.77.0.1", "203.0.113.1"));
+    var fork = new Command.ForkVm("vm2", "vm1", "app-fork", Ipv4.parse("10.77.0.2"), Ipv4.parse("203.0.113.2"), T0);
+    ClusterState forked = next(s, fork).state();
+    Vm child = forked.vm("vm2").orElseThrow();
+    Vm source = forked.vm("vm1").orElseThrow();
+    assertThat(child.ownerId()).isEqualTo("u1");
+    assertThat(child.workerId()).isEqualTo(source.workerId());
+    assertThat(child.vcpus()).isEqualTo(source.vcpus());
+    assertThat(child.memoryMib()).isEqualTo(source.memoryMib());
+    assertThat(child.forkedFrom()).isEqualTo("vm1");
+    assertThat(child.isFork()).isTrue();
+    assertThat(source.isFork()).isFalse();
+
+    assertRejected(next(s, new Command.ForkVm("vm2", "vm1", "app", Ipv4.parse("10.77.0.2"), Ipv4.parse("203.0.113.2"), T0)),
+        ErrorCode.ALREADY_EXISTS, "a VM named \"app\" already exists");
+    assertRejected(next(forked, new Command.ForkVm("vm3", "vm2", "third", Ipv4.parse("10.77.0.3"), Ipv4.parse("203.0.113.3"), T0)),
+        ErrorCode.RESOURCE_EXHAUSTED, "quota reached: 2 of 2 VMs");
+    assertRejected(next(s, new Command.ForkVm("vm2", "nope", "x", Ipv4.parse("10.77.0.2"), Ipv4.parse("203.0.113.2"), T0)),
+        ErrorCode.NOT_FOUND, "no VM with id \"nope\"");
+    ClusterState destroyed = next(s, new DestroyVm("vm1")).state();
+    assertRejected(next(destroyed, fork), ErrorCode.FAILED_PRECONDITION, "being destroyed");
+  }
+
+  @Test
   void defaultQuotaIsTen() {
     ClusterState s = given(user("u1"), worker("w1"));
     for (int i = 1; i <= 10; i++) {

@@ -6,6 +6,7 @@ import dev.boxd.core.state.Command.ApproveRegistration;
 import dev.boxd.core.state.Command.CreateUser;
 import dev.boxd.core.state.Command.CreateVm;
 import dev.boxd.core.state.Command.DestroyVm;
+import dev.boxd.core.state.Command.ForkVm;
 import dev.boxd.core.state.Command.OpenRegistration;
 import dev.boxd.core.state.Command.Reboot;
 import dev.boxd.core.state.Command.RegisterWorker;
@@ -47,6 +48,8 @@ public final class CommandCodec {
       case ReportObserved c -> RecordWire.observed(out.u16(11).string(c.vmId()).string(c.workerId()), c.observed());
       case RemoveVm c -> out.u16(12).string(c.vmId()).string(c.workerId());
       case SetUserQuota c -> out.u16(13).string(c.userId()).i32(c.maxVms());
+      case ForkVm c -> out.u16(14).string(c.vmId()).string(c.sourceVmId()).string(c.name()).ipv4(c.ip()).ipv4(c.publicIp())
+          .instant(c.at());
     }
     return out.toBytes();
   }
@@ -73,6 +76,7 @@ public final class CommandCodec {
       case 11 -> new ReportObserved(in.string(), in.string(), RecordWire.observed(in));
       case 12 -> new RemoveVm(in.string(), in.string());
       case 13 -> new SetUserQuota(in.string(), in.i32());
+      case 14 -> new ForkVm(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
       default -> throw in.corrupt("unknown command tag " + tag + " (written by a newer boxd?)");
     };
     in.end();

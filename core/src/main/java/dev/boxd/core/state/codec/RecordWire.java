@@ -113,10 +113,12 @@ final class RecordWire {
     desired(out, value.desired());
     out.i64(value.rebootSeq());
     observed(out, value.observed());
+    out.string(value.forkedFrom());
   }
 
-  static Vm vm(WireReader in) {
+  /** A VM as snapshot format {@code version} wrote it (version 1 had no forks). */
+  static Vm vm(WireReader in, int version) {
     return new Vm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(), in.ipv4(),
-        in.string(), in.instant(), desired(in), in.i64(), observed(in));
+        in.string(), in.instant(), desired(in), in.i64(), observed(in), version >= 2 ? in.string() : "");
   }
 }

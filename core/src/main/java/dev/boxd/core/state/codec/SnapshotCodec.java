@@ -16,12 +16,12 @@ import java.util.function.Function;
 
 /**
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
- * 1), the applied index, then users, keys, registrations, workers and VMs, each as a count (i32)
+ * 2; 1 had no forkedFrom), the applied index, then users, keys, registrations, workers and VMs, each as a count (i32)
  * and records in sorted order, so one state always gives the same bytes. Indexes are rebuilt on
  * decoding, never stored. A newer format gets a new version; this class keeps reading the old.
  */
 public final class SnapshotCodec {
-  static final int VERSION = 1;
+  static final int VERSION = 2;
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}
@@ -42,15 +42,15 @@ public final class SnapshotCodec {
       throw in.corrupt("not a boxd snapshot (no BOXDSNAP header)");
     }
     int version = in.u16();
-    if (version != VERSION) {
-      throw in.corrupt("snapshot format version " + version + " is not known to this boxd (knows " + VERSION + ")");
+    if (version < 1 || version > VERSION) {
+      throw in.corrupt("snapshot format version " + version + " is not known to this boxd (knows 1 to " + VERSION + ")");
     }
     long index = in.i64();
     List<User> users = section(in, RecordWire::user);
     List<SshKey> keys = section(in, RecordWire::key);
     List<Registration> registrations = section(in, RecordWire::registration);
     List<Worker> workers = section(in, RecordWire::worker);
-    List<Vm> vms = section(in, RecordWire::vm);
+    List<Vm> vms = section(in, r -> RecordWire.vm(r, version));
     in.end();
     try {
       return ClusterState.restore(index, users, keys, registrations, workers, vms);
