@@ -4,6 +4,7 @@ import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.vmm.memory.GuestRamMapping;
 import dev.boxd.vmm.memory.MemoryDelta;
+import dev.boxd.vmm.memory.ProcessMemory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +37,7 @@ final class DeltaFork {
     Path frozen = parent.activeDisk();
     Path devices = child.runDir().dir().resolve("fork-devices.state");
     QemuVm childVm = null;
+    MemoryDelta.Reservation reservation = null;
     boolean stopped = false;
     boolean parentMoved = false;
     try {
@@ -47,6 +49,7 @@ final class DeltaFork {
       childVm.connectAgentSocket();
       GuestRamMapping childRam = GuestRamMapping.of(childVm.pid(), golden.ramFile());
       GuestRamMapping parentRam = GuestRamMapping.of(parent.pid(), golden.ramFile());
+      reservation = MemoryDelta.reserve(parentRam);
       long launched = System.nanoTime();
 
       boolean wasRunning = "running".equals(parent.status());
@@ -55,9 +58,10 @@ final class DeltaFork {
         parent.pause();
         stopped = true;
       }
+      long stoppedAt = System.nanoTime();
       parent.saveDeviceState(devices);
       long devicesAt = System.nanoTime();
-      MemoryDelta delta = MemoryDelta.read(parentRam);
+      MemoryDelta delta = MemoryDelta.read(parentRam, reservation, ProcessMemory.Method.PROCESS_VM);
       try {
         long readAt = System.nanoTime();
         parent.snapshotDisk(parentDisk);
@@ -72,8 +76,9 @@ final class DeltaFork {
         long writtenAt = System.nanoTime();
         childVm.loadIncoming(devices, false, LOAD_TIMEOUT);
         long runningAt = System.nanoTime();
-        var timings = new QemuDriver.ForkTimings(micros(launched - start), micros(devicesAt - stopAt), micros(readAt - devicesAt),
-            micros(diskAt - readAt), micros(writtenAt - contAt), micros(runningAt - writtenAt));
+        var timings = new QemuDriver.ForkTimings(micros(launched - start), micros(stoppedAt - stopAt), micros(devicesAt - stoppedAt),
+            delta.scanMicros(), delta.copyMicros(), micros(diskAt - readAt), micros(contAt - diskAt), micros(writtenAt - contAt),
+            micros(runningAt - writtenAt));
         var result = new QemuDriver.ForkResult(childVm, frozen, parentDisk, Duration.ofNanos(contAt - stopAt),
             Duration.ofNanos(runningAt - stopAt), Duration.ofNanos(runningAt - start), delta.bytes(), delta.runCount(), timings);
         log.info("forked {} into {}: parent down {} us, child running {} us after the stop, delta {} KiB in {} runs, {}",
@@ -102,6 +107,9 @@ final class DeltaFork {
           + (childLog.isEmpty() ? "" : "\n--- child QEMU log ---\n" + childLog), e);
     } finally {
       deleteQuietly(devices);
+      if (reservation != null) {
+        reservation.close();
+      }
     }
   }
 

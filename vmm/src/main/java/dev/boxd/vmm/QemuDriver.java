@@ -78,8 +78,8 @@ public final class QemuDriver {
   }
 
   /** Where the time of one fork went, in microseconds. */
-  public record ForkTimings(long launchChildUs, long saveDevicesUs, long readDeltaUs, long snapshotDiskUs, long writeDeltaUs,
-      long loadDevicesUs) {}
+  public record ForkTimings(long launchChildUs, long stopUs, long saveDevicesUs, long scanPagesUs, long copyPagesUs,
+      long snapshotDiskUs, long contUs, long writeDeltaUs, long loadDevicesUs) {}
 
   /**
    * A fork's outcome: the running child, the disk layer parent and child now share (frozen,

@@ -30,6 +30,8 @@ public final class MemoryDelta implements AutoCloseable {
   private final long ramLength;
   private final Arena arena;
   private final MemorySegment data;
+  private long scanNanos;
+  private long copyNanos;
 
   private MemoryDelta(Runs runs, long ramLength, Arena arena, MemorySegment data) {
     this.runs = runs;
@@ -40,20 +42,102 @@ public final class MemoryDelta implements AutoCloseable {
 
   /** Reads the private pages of a process, which should be stopped (its vCPUs not writing). */
   public static MemoryDelta read(GuestRamMapping mapping, ProcessMemory.Method method) {
+    long t0 = System.nanoTime();
     Runs runs = PageMap.privateRuns(mapping);
+    long t1 = System.nanoTime();
     Arena arena = Arena.ofShared();
     try {
       MemorySegment data = arena.allocate(Math.max(1, runs.bytes()), GuestRamMapping.PAGE_SIZE);
       ProcessMemory.read(mapping, runs, data, method);
-      return new MemoryDelta(runs, mapping.length(), arena, data);
+      MemoryDelta delta = new MemoryDelta(runs, mapping.length(), arena, data);
+      delta.scanNanos = t1 - t0;
+      delta.copyNanos = System.nanoTime() - t1;
+      return delta;
     } catch (RuntimeException | Error e) {
       arena.close();
       throw e;
     }
   }
 
+  /**
+   * A buffer set aside (and touched) for a delta before the VM stops, sized from a scan of the
+   * running VM with room for what it writes meanwhile: fresh memory costs a page fault per page on
+   * first touch, which would otherwise land in the VM's downtime. Preparing also runs the scan and
+   * the copy once, so the read that follows pays no class loading, native linking or interpreted
+   * loops (measured: 53 ms cold against 15 ms warm for a 9 MiB delta of 1 GiB).
+   */
+  public static final class Reservation implements AutoCloseable {
+    private final Arena arena;
+    private final MemorySegment buffer;
+    private boolean taken;
+
+    private Reservation(Arena arena, MemorySegment buffer) {
+      this.arena = arena;
+      this.buffer = buffer;
+    }
+
+    public long bytes() {
+      return buffer.byteSize();
+    }
+
+    @Override
+    public void close() {
+      if (!taken) {
+        arena.close();
+      }
+    }
+  }
+
+  /** Scans a (possibly running) VM and reserves a touched buffer for its delta; see {@link Reservation}. */
+  public static Reservation reserve(GuestRamMapping mapping) {
+    Runs runs = PageMap.privateRuns(mapping);
+    long size = Math.min(mapping.length(), runs.bytes() + runs.bytes() / 4 + (16L << 20));
+    Arena arena = Arena.ofShared();
+    try {
+      // allocate() zeroes the memory, which touches every page now rather than during the stop.
+      MemorySegment buffer = arena.allocate(size, GuestRamMapping.PAGE_SIZE);
+      Runs one = new Runs();
+      one.add(runs.size() > 0 ? runs.offset(0) : mapping.regions().getFirst().fileOffset(), GuestRamMapping.PAGE_SIZE);
+      ProcessMemory.read(mapping, one, buffer, ProcessMemory.Method.PROCESS_VM);
+      return new Reservation(arena, buffer);
+    } catch (RuntimeException | Error e) {
+      arena.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Reads the private pages of a process, which should be stopped (its vCPUs not writing), into
+   * the reserved buffer if they fit (the delta then owns it), else into a new one.
+   */
+  public static MemoryDelta read(GuestRamMapping mapping, Reservation reservation, ProcessMemory.Method method) {
+    long t0 = System.nanoTime();
+    Runs runs = PageMap.privateRuns(mapping);
+    long t1 = System.nanoTime();
+    boolean fits = !reservation.taken && Math.max(1, runs.bytes()) <= reservation.buffer.byteSize();
+    Arena arena = fits ? reservation.arena : Arena.ofShared();
+    try {
+      MemorySegment data = fits ? reservation.buffer.asSlice(0, Math.max(1, runs.bytes()))
+          : arena.allocate(Math.max(1, runs.bytes()), GuestRamMapping.PAGE_SIZE);
+      ProcessMemory.read(mapping, runs, data, method);
+      MemoryDelta delta = new MemoryDelta(runs, mapping.length(), arena, data);
+      delta.scanNanos = t1 - t0;
+      delta.copyNanos = System.nanoTime() - t1;
+      reservation.taken |= fits;
+      return delta;
+    } catch (RuntimeException | Error e) {
+      if (!fits) {
+        arena.close();
+      }
+      throw e;
+    }
+  }
+
+  /** Reads the private pages of a stopped process into a new buffer. */
   public static MemoryDelta read(GuestRamMapping mapping) {
-    return read(mapping, ProcessMemory.Method.PROCESS_VM);
+    try (Reservation none = new Reservation(Arena.ofShared(), MemorySegment.NULL)) {
+      return read(mapping, none, ProcessMemory.Method.PROCESS_VM);
+    }
   }
 
   /** Writes the delta into another process mapping the same template (it should not be running the guest). */
@@ -67,6 +151,16 @@ public final class MemoryDelta implements AutoCloseable {
 
   public void writeInto(GuestRamMapping target) {
     writeInto(target, ProcessMemory.Method.PROCESS_VM);
+  }
+
+  /** Time {@link #read} spent finding the private pages in the pagemap. */
+  public long scanMicros() {
+    return scanNanos / 1000;
+  }
+
+  /** Time {@link #read} spent copying the pages (allocation included). */
+  public long copyMicros() {
+    return copyNanos / 1000;
   }
 
   public long bytes() {
