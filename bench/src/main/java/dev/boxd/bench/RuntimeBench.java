@@ -158,7 +158,7 @@ public final class RuntimeBench {
     Disks.createOverlay(golden.disk(), "qcow2", disk, Disks.STANDARD_SIZE);
     return QemuArgs.build(new QemuLaunch("raw", dev.boxd.vmm.Accelerator.detect().accelerator(), SHAPE, golden.image().kernel(),
         golden.image().initrd(), KernelArgs.forGuest(), golden.ramFile(), false, disk, Optional.empty(), "02:b0:00:00:00:02",
-        new RunDir(run), true));
+        new RunDir(run), QemuLaunch.Incoming.MIGRATION));
   }
 
 

@@ -14,4 +14,14 @@ public final class Disks {
     HostCommand.run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=65536,lazy_refcounts=on",
         "-b", backing.toAbsolutePath().toString(), "-F", backingFormat, overlay.toString(), Long.toString(sizeBytes));
   }
+
+  /**
+   * An overlay over a qcow2 layer that a running QEMU may still be writing (it is frozen before
+   * anything reads through the overlay): the backing file is named, not opened, so its lock is
+   * not asked for.
+   */
+  public static void createOverlayOnLive(Path backing, Path overlay, long sizeBytes) {
+    HostCommand.run("qemu-img", "create", "-q", "-u", "-f", "qcow2", "-o", "cluster_size=65536,lazy_refcounts=on",
+        "-b", backing.toAbsolutePath().toString(), "-F", "qcow2", overlay.toString(), Long.toString(sizeBytes));
+  }
 }

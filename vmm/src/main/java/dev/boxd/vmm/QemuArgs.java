@@ -6,6 +6,8 @@ import java.util.List;
 /** The QEMU command line for a launch: a pure function, golden-tested. */
 public final class QemuArgs {
   public static final String BINARY = "qemu-system-x86_64";
+  /** The block device name of the VM's disk, as QMP commands address it. */
+  public static final String DISK_DEVICE = "root";
 
   private QemuArgs() {}
 
@@ -26,7 +28,7 @@ public final class QemuArgs {
     a.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none"));
     a.addAll(List.of("-kernel", l.kernel().toString(), "-initrd", l.initrd().toString(), "-append", l.kernelArgs()));
     a.addAll(List.of("-chardev", "file,id=serial,path=" + run.serialLog() + ",append=on", "-serial", "chardev:serial"));
-    a.addAll(List.of("-drive", "id=root,node-name=disk0,file=" + l.disk() + ",format=qcow2,if=none,cache=writeback,discard=unmap,detect-zeroes=unmap"));
+    a.addAll(List.of("-drive", "id=" + DISK_DEVICE + ",node-name=disk0,file=" + l.disk() + ",format=qcow2,if=none,cache=writeback,discard=unmap,detect-zeroes=unmap"));
     a.addAll(List.of("-device", "virtio-blk-device,drive=root"));
     a.addAll(List.of("-netdev", l.tap().map(t -> "tap,id=net0,ifname=" + t + ",script=no,downscript=no").orElse("hubport,id=net0,hubid=0")));
     a.addAll(List.of("-device", "virtio-net-device,netdev=net0,mac=" + l.mac()));
@@ -35,7 +37,10 @@ public final class QemuArgs {
     a.addAll(List.of("-device", "virtserialport,chardev=agent,name=boxd.agent"));
     a.addAll(List.of("-qmp", "unix:" + run.qmpSocket() + ",server=on,wait=off"));
     a.addAll(List.of("-pidfile", run.pidFile().toString()));
-    if (l.incoming()) {
+    if (l.incoming() == QemuLaunch.Incoming.DEVICES_ONLY) {
+      a.addAll(List.of("-global", "migration.send-configuration=off"));
+    }
+    if (l.incoming() != QemuLaunch.Incoming.NONE) {
       a.addAll(List.of("-incoming", "defer"));
     }
     return a;

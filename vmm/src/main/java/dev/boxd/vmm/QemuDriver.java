@@ -17,8 +17,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -51,14 +49,14 @@ public final class QemuDriver {
   /** What a VM brings to a launch; the driver adds image, RAM and accelerator. */
   public record Machine(String name, MachineShape shape, RunDir runDir, Path disk, Optional<String> tap, String mac) {}
 
-  private QemuLaunch launchOf(Machine m, GuestImage image, Path ramFile, boolean shared, boolean incoming) {
+  QemuLaunch launchOf(Machine m, GuestImage image, Path ramFile, boolean shared, QemuLaunch.Incoming incoming) {
     return new QemuLaunch(m.name(), accelerator.accelerator(), m.shape(), image.kernel(), image.initrd(), kernelArgs,
         ramFile, shared, m.disk(), m.tap(), m.mac(), m.runDir(), incoming);
   }
 
   /** Boots a machine from its disk (start after stop, reboot): slow, the guest runs its init. */
   public QemuVm coldBoot(Machine m, Golden golden, List<String> enterPrefix) {
-    return QemuVm.launch(launchOf(m, golden.image(), golden.ramFile(), false, false), enterPrefix);
+    return QemuVm.launch(launchOf(m, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.NONE), enterPrefix);
   }
 
   /**
@@ -66,28 +64,10 @@ public final class QemuDriver {
    * the device state, and continues where the golden stopped. The caller gives it its identity.
    */
   public QemuVm restore(Machine m, Golden golden, List<String> enterPrefix) {
-    QemuVm vm = QemuVm.launch(launchOf(m, golden.image(), golden.ramFile(), false, true), enterPrefix);
+    QemuVm vm = QemuVm.launch(launchOf(m, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.MIGRATION), enterPrefix);
     try {
       vm.connectAgentSocket();
-      CompletableFuture<Void> migrated = new CompletableFuture<>();
-      vm.onEvent(event -> {
-        if ("MIGRATION".equals(event.path("event").asText())) {
-          String status = event.path("data").path("status").asText();
-          if ("completed".equals(status)) {
-            migrated.complete(null);
-          } else if ("failed".equals(status)) {
-            migrated.completeExceptionally(new BoxdException(ErrorCode.INTERNAL, "restoring the golden snapshot failed"));
-          }
-        }
-      });
-      vm.qmp().execute("migrate-set-capabilities", Map.of("capabilities", List.of(
-          Map.of("capability", "x-ignore-shared", "state", true),
-          Map.of("capability", "events", "state", true))));
-      vm.qmp().execute("migrate-incoming", Map.of("uri", "exec:cat " + golden.deviceState()));
-      migrated.get(60, TimeUnit.SECONDS);
-      if (!"running".equals(vm.status())) {
-        vm.resume();
-      }
+      vm.loadIncoming(golden.deviceState(), true, Duration.ofSeconds(60));
       return vm;
     } catch (Exception e) {
       String serial = m.runDir().qemuLogTail(2000);
@@ -95,6 +75,36 @@ public final class QemuDriver {
       vm.close();
       throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "restore failed: " + e.getMessage() + " " + serial, e);
     }
+  }
+
+  /** Where the time of one fork went, in microseconds. */
+  public record ForkTimings(long launchChildUs, long stopUs, long saveDevicesUs, long scanPagesUs, long copyPagesUs,
+      long snapshotDiskUs, long contUs, long writeDeltaUs, long loadDevicesUs) {}
+
+  /**
+   * A fork's outcome: the running child, the disk layer parent and child now share (frozen,
+   * read-only), the parent's new top layer, and the times that matter: how long the parent was
+   * stopped, and when the child ran, counted from the parent's stop and from the call.
+   */
+  public record ForkResult(QemuVm child, Path frozenDisk, Path parentDisk, Duration parentDowntime,
+      Duration childRunningAfterStop, Duration childRunningAfterCall, long deltaBytes, int deltaRuns, ForkTimings timings) {}
+
+  /**
+   * Forks a VM restored from {@code golden} (or forked from one) into a new VM: same memory,
+   * processes, device state and disk contents, with the parent stopped only while its device
+   * state, private RAM pages and a disk snapshot are taken (tens of milliseconds). A running
+   * parent runs again afterwards; a paused one stays paused. The child still has the parent's
+   * identity (MAC inside its NIC state, address, hostname): the caller gives it its own through
+   * the agent, as after {@link #restore}; its agent socket is connected, not yet synchronised.
+   *
+   * <p>The parent's current disk layer becomes a frozen layer shared by both; the parent goes on
+   * over {@code parentDisk} and the child over {@code child.disk()}, both new files. If the fork
+   * fails, no child process or file remains and the parent runs (or stays paused) as before; if it
+   * failed after the disk snapshot, the parent writes {@code parentDisk} already (see
+   * {@link QemuVm#activeDisk()}; the error says so).
+   */
+  public ForkResult fork(QemuVm parent, Path parentDisk, Machine child, Golden golden, List<String> enterPrefix) {
+    return new DeltaFork(this).fork(parent, parentDisk, child, golden, enterPrefix);
   }
 
   /**
@@ -155,7 +165,7 @@ public final class QemuDriver {
     progress.accept("booting the golden VM (" + golden.shape().key() + ", " + accelerator.accelerator() + ")");
     QemuVm vm;
     try {
-      vm = QemuVm.launch(launchOf(machine, golden.image(), golden.ramFile(), true, false), List.of());
+      vm = QemuVm.launch(launchOf(machine, golden.image(), golden.ramFile(), true, QemuLaunch.Incoming.NONE), List.of());
     } catch (RuntimeException e) {
       Files.deleteIfExists(golden.ramFile());
       dev.boxd.os.Trees.delete(golden.dir());

@@ -11,8 +11,22 @@ import java.util.Optional;
  * @param ramFile guest RAM backing file (in /dev/shm); {@code ramShared} maps it shared (a golden
  *     being written) or private copy-on-write (every VM, over its golden's immutable RAM)
  * @param tap tap device to attach, or empty for an unconnected NIC (the golden)
- * @param incoming start paused, waiting for {@code migrate-incoming} of device state
+ * @param incoming whether to start paused, waiting for {@code migrate-incoming} of device state
  */
 public record QemuLaunch(String name, Accelerator accelerator, MachineShape shape, Path kernel, Path initrd,
     String kernelArgs, Path ramFile, boolean ramShared, Path disk, Optional<String> tap, String mac,
-    RunDir runDir, boolean incoming) {}
+    RunDir runDir, Incoming incoming) {
+
+  /** What a launch waits for before the guest runs. */
+  public enum Incoming {
+    /** Nothing: the guest boots. */
+    NONE,
+    /** A migration stream as {@code migrate} writes it (a golden's device state). */
+    MIGRATION,
+    /**
+     * Device state alone, as {@code xen-save-devices-state} writes it: no configuration section,
+     * so QEMU must not expect one. Guest RAM is put in place beforehand (a memory delta).
+     */
+    DEVICES_ONLY
+  }
+}

@@ -214,6 +214,83 @@ public final class QemuVm implements AutoCloseable {
     }
   }
 
+  /** The file of the disk's active (top) layer, as QEMU has it open now. */
+  public Path activeDisk() {
+    for (JsonNode device : qmp.execute("query-block")) {
+      if (QemuArgs.DISK_DEVICE.equals(device.path("device").asText())) {
+        return Path.of(device.path("inserted").path("file").asText());
+      }
+    }
+    throw new BoxdException(ErrorCode.INTERNAL, "QEMU " + pid + " has no disk named " + QemuArgs.DISK_DEVICE);
+  }
+
+  /**
+   * Freezes the disk's active layer: {@code newTop}, an existing empty qcow2 overlay over the
+   * current top, becomes the layer the guest writes, and the old top is left read-only (safe to
+   * share as the backing file of other disks). The argv file is updated to name the new top, so
+   * the run directory keeps describing the real disk. Best done while the VM is stopped.
+   */
+  public void snapshotDisk(Path newTop) {
+    Path old = activeDisk();
+    qmp.execute("blockdev-snapshot-sync", Map.of("device", QemuArgs.DISK_DEVICE, "snapshot-file", newTop.toString(),
+        "format", "qcow2", "mode", "existing"));
+    try {
+      String argv = Files.readString(run.argvFile());
+      Files.writeString(run.argvFile(), argv.replace("file=" + old + ",", "file=" + newTop + ","));
+    } catch (IOException e) {
+      log.warn("cannot update {} after a disk snapshot: {}", run.argvFile(), e.getMessage());
+    }
+  }
+
+  /**
+   * Writes the device state alone (no RAM, no configuration section; ~60 KiB) to {@code file}.
+   * {@code live=false}: with the default, a stopped QEMU would give up its disk locks, as for
+   * handing the disk to a migration target, and could not write its disk after {@code cont}.
+   */
+  public void saveDeviceState(Path file) {
+    qmp.execute("xen-save-devices-state", Map.of("filename", file.toString(), "live", false));
+  }
+
+  /**
+   * Loads a state file into a QEMU started with {@code -incoming defer} and waits until it is
+   * loaded; the guest then runs (QEMU starts it unless the state says it was paused, in which
+   * case it is continued here).
+   */
+  public void loadIncoming(Path stateFile, boolean ignoreShared, Duration timeout) {
+    CompletableFuture<Void> loaded = new CompletableFuture<>();
+    onEvent(event -> {
+      if ("MIGRATION".equals(event.path("event").asText())) {
+        String status = event.path("data").path("status").asText();
+        if ("completed".equals(status)) {
+          loaded.complete(null);
+        } else if ("failed".equals(status)) {
+          loaded.completeExceptionally(new BoxdException(ErrorCode.INTERNAL, "loading " + stateFile + " failed: "
+              + run.qemuLogTail(1000).strip()));
+        }
+      }
+    });
+    List<Map<String, Object>> capabilities = new ArrayList<>();
+    capabilities.add(Map.of("capability", "events", "state", true));
+    if (ignoreShared) {
+      capabilities.add(Map.of("capability", "x-ignore-shared", "state", true));
+    }
+    qmp.execute("migrate-set-capabilities", Map.of("capabilities", capabilities));
+    qmp.execute("migrate-incoming", Map.of("uri", "exec:cat " + stateFile));
+    try {
+      loaded.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, e.getCause().getMessage(), e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new BoxdException(ErrorCode.INTERNAL, "loading " + stateFile + " did not finish within " + timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BoxdException(ErrorCode.INTERNAL, "interrupted while loading " + stateFile);
+    }
+    if (!"running".equals(status())) {
+      resume();
+    }
+  }
+
   /** QMP run state: "running", "paused", "inmigrate", "shutdown", ... */
   public String status() {
     return qmp.execute("query-status").path("status").asText();

@@ -1,0 +1,152 @@
+package dev.boxd.vmm;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.vmm.memory.GuestRamMapping;
+import dev.boxd.vmm.memory.MemoryDelta;
+import dev.boxd.vmm.memory.ProcessMemory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The "delta fork": every VM maps the same immutable RAM template private, so a VM is the
+ * template + its private pages + device state + disk. The child QEMU is launched before the
+ * parent stops; while the parent is stopped only its device state, its private pages and a disk
+ * snapshot are taken; the child gets the pages and the device state after the parent runs again.
+ */
+final class DeltaFork {
+  private static final Logger log = LoggerFactory.getLogger(DeltaFork.class);
+  private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(60);
+
+  private final QemuDriver driver;
+
+  DeltaFork(QemuDriver driver) {
+    this.driver = driver;
+  }
+
+  QemuDriver.ForkResult fork(QemuVm parent, Path parentDisk, QemuDriver.Machine child, Golden golden, List<String> enterPrefix) {
+    long start = System.nanoTime();
+    requireAbsent(parentDisk, "the parent's new disk layer");
+    requireAbsent(child.disk(), "the child's disk");
+    boolean childDirExisted = Files.exists(child.runDir().dir());
+    Path frozen = parent.activeDisk();
+    Path devices = child.runDir().dir().resolve("fork-devices.state");
+    QemuVm childVm = null;
+    MemoryDelta.Reservation reservation = null;
+    boolean stopped = false;
+    boolean parentMoved = false;
+    try {
+      // Everything that costs and does not need the parent stopped happens first.
+      Disks.createOverlayOnLive(frozen, parentDisk, Disks.STANDARD_SIZE);
+      Disks.createOverlayOnLive(frozen, child.disk(), Disks.STANDARD_SIZE);
+      childVm = QemuVm.launch(driver.launchOf(child, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.DEVICES_ONLY),
+          enterPrefix);
+      childVm.connectAgentSocket();
+      GuestRamMapping childRam = GuestRamMapping.of(childVm.pid(), golden.ramFile());
+      GuestRamMapping parentRam = GuestRamMapping.of(parent.pid(), golden.ramFile());
+      reservation = MemoryDelta.reserve(parentRam);
+      long launched = System.nanoTime();
+
+      boolean wasRunning = "running".equals(parent.status());
+      long stopAt = System.nanoTime();
+      if (wasRunning) {
+        parent.pause();
+        stopped = true;
+      }
+      long stoppedAt = System.nanoTime();
+      parent.saveDeviceState(devices);
+      long devicesAt = System.nanoTime();
+      MemoryDelta delta = MemoryDelta.read(parentRam, reservation, ProcessMemory.Method.PROCESS_VM);
+      try {
+        long readAt = System.nanoTime();
+        parent.snapshotDisk(parentDisk);
+        parentMoved = true;
+        long diskAt = System.nanoTime();
+        if (stopped) {
+          parent.resume();
+          stopped = false;
+        }
+        long contAt = System.nanoTime();
+        delta.writeInto(childRam);
+        long writtenAt = System.nanoTime();
+        childVm.loadIncoming(devices, false, LOAD_TIMEOUT);
+        long runningAt = System.nanoTime();
+        var timings = new QemuDriver.ForkTimings(micros(launched - start), micros(stoppedAt - stopAt), micros(devicesAt - stoppedAt),
+            delta.scanMicros(), delta.copyMicros(), micros(diskAt - readAt), micros(contAt - diskAt), micros(writtenAt - contAt),
+            micros(runningAt - writtenAt));
+        var result = new QemuDriver.ForkResult(childVm, frozen, parentDisk, Duration.ofNanos(contAt - stopAt),
+            Duration.ofNanos(runningAt - stopAt), Duration.ofNanos(runningAt - start), delta.bytes(), delta.runCount(), timings);
+        log.info("forked {} into {}: parent down {} us, child running {} us after the stop, delta {} KiB in {} runs, {}",
+            parent.pid(), childVm.pid(), micros(contAt - stopAt), micros(runningAt - stopAt), delta.bytes() >> 10,
+            delta.runCount(), timings);
+        return result;
+      } finally {
+        delta.close();
+      }
+    } catch (RuntimeException e) {
+      if (stopped) {
+        resumeQuietly(parent);
+      }
+      String childLog = child.runDir().qemuLogTail(1500).strip();
+      if (childVm != null) {
+        childVm.kill();
+        childVm.close();
+      }
+      deleteQuietly(child.disk());
+      if (!parentMoved) {
+        deleteQuietly(parentDisk);
+      }
+      removeRunFiles(child.runDir(), childDirExisted);
+      String where = parentMoved ? " (the parent now writes " + parentDisk + " over the frozen " + frozen + ")" : "";
+      throw new BoxdException(ErrorCode.INTERNAL, "fork failed" + where + ": " + e.getMessage()
+          + (childLog.isEmpty() ? "" : "\n--- child QEMU log ---\n" + childLog), e);
+    } finally {
+      deleteQuietly(devices);
+      if (reservation != null) {
+        reservation.close();
+      }
+    }
+  }
+
+  /** Removes what a launch put in a run directory: the directory too, if it did not exist before. */
+  static void removeRunFiles(RunDir run, boolean dirExisted) {
+    if (!dirExisted) {
+      dev.boxd.os.Trees.delete(run.dir());
+      return;
+    }
+    for (Path file : List.of(run.qmpSocket(), run.agentSocket(), run.pidFile(), run.argvFile(), run.serialLog(), run.qemuLog())) {
+      deleteQuietly(file);
+    }
+  }
+
+  private static void requireAbsent(Path file, String what) {
+    if (Files.exists(file)) {
+      throw BoxdException.invalid(what + " " + file + " already exists: expected a new path");
+    }
+  }
+
+  private static void resumeQuietly(QemuVm vm) {
+    try {
+      vm.resume();
+    } catch (RuntimeException e) {
+      log.error("cannot resume QEMU {} after a failed fork: {}", vm.pid(), e.getMessage());
+    }
+  }
+
+  static void deleteQuietly(Path file) {
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      log.warn("cannot remove {}: {}", file, e.getMessage());
+    }
+  }
+
+  private static long micros(long nanos) {
+    return nanos / 1000;
+  }
+}

@@ -1,0 +1,170 @@
+package dev.boxd.worker.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.boxd.vmm.Disks;
+import dev.boxd.vmm.Golden;
+import dev.boxd.vmm.QemuDriver;
+import dev.boxd.vmm.QemuVm;
+import dev.boxd.vmm.RunDir;
+import dev.boxd.vmm.agent.ExecRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The delta fork at the VMM level, against real QEMU: {@link QemuDriver#fork} driven directly on
+ * VMs restored from the fixture's golden, with unconnected NICs inside the fixture's namespace.
+ */
+class ForkTest {
+  @RegisterExtension
+  static final RuntimeFixture fixture = new RuntimeFixture();
+  private static final Duration AGENT = Duration.ofSeconds(60);
+  private static final AtomicInteger names = new AtomicInteger();
+  private static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
+      + " >/dev/null 2>&1 </dev/null &";
+
+  private static Golden golden;
+  private static QemuDriver driver;
+  private static Path root;
+  private final List<QemuVm> started = new ArrayList<>();
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    golden = fixture.runtime().golden(RuntimeFixture.SHAPE, line -> System.out.println("[golden] " + line));
+    driver = fixture.runtime().driver();
+    root = fixture.config().vmsDir().resolve("fork");
+    Files.createDirectories(root);
+  }
+
+  @AfterEach
+  void killAll() {
+    for (QemuVm vm : started) {
+      vm.kill();
+      vm.close();
+    }
+  }
+
+  private QemuDriver.Machine machine(String name) {
+    Path dir = root.resolve(name);
+    return new QemuDriver.Machine("fork-" + name, RuntimeFixture.SHAPE, new RunDir(dir.resolve("run")), dir.resolve("disk.qcow2"),
+        Optional.empty(), String.format("02:b0:00:00:%02x:%02x", names.get() / 256, names.get() % 256));
+  }
+
+  private static List<String> enter() {
+    return fixture.runtime().network().namespace().enterPrefix();
+  }
+
+  private QemuVm restore(String name) throws Exception {
+    names.incrementAndGet();
+    QemuDriver.Machine m = machine(name);
+    Files.createDirectories(m.disk().getParent());
+    Disks.createOverlay(golden.disk(), "qcow2", m.disk(), Disks.STANDARD_SIZE);
+    QemuVm vm = driver.restore(m, golden, enter());
+    started.add(vm);
+    return vm;
+  }
+
+  private QemuDriver.ForkResult fork(QemuVm parent, String childName) throws Exception {
+    names.incrementAndGet();
+    QemuDriver.Machine child = machine(childName);
+    Files.createDirectories(child.disk().getParent());
+    Path parentDisk = parent.runDir().dir().getParent().resolve("disk-" + childName + ".qcow2");
+    QemuDriver.ForkResult result = driver.fork(parent, parentDisk, child, golden, enter());
+    started.add(result.child());
+    System.out.printf("fork %s: parent down %d ms, child running %d ms after the stop (%d ms after the call), delta %d MiB in %d runs, %s%n",
+        childName, result.parentDowntime().toMillis(), result.childRunningAfterStop().toMillis(), result.childRunningAfterCall().toMillis(),
+        result.deltaBytes() >> 20, result.deltaRuns(), result.timings());
+    return result;
+  }
+
+  private static String sh(QemuVm vm, String command) {
+    return vm.agent(AGENT).run(ExecRequest.of(command).asUser("root"), AGENT).orThrow(command).stdoutText().strip();
+  }
+
+  private static long counter(QemuVm vm) {
+    return Long.parseLong(sh(vm, "cat /tmp/counter"));
+  }
+
+  @Test
+  void childContinuesFromTheParentAndTheTwoDiverge() throws Exception {
+    QemuVm parent = restore("p");
+    sh(parent, COUNTER);
+    Thread.sleep(1500);
+    sh(parent, "echo before > /root/before");
+    long atFork = counter(parent);
+
+    QemuDriver.ForkResult first = fork(parent, "c");
+    QemuVm child = first.child();
+    assertThat(parent.status()).isEqualTo("running");
+    assertThat(child.status()).isEqualTo("running");
+    long childFirst = counter(child);
+    assertThat(childFirst).isGreaterThanOrEqualTo(atFork);
+    Thread.sleep(1000);
+    assertThat(counter(child)).isGreaterThan(childFirst);
+    assertThat(counter(parent)).isGreaterThan(atFork);
+    assertThat(sh(child, "cat /root/before")).isEqualTo("before");
+    assertThat(sh(parent, "cat /root/before")).isEqualTo("before");
+
+    sh(parent, "echo p > /root/after-parent");
+    sh(child, "echo c > /root/after-child");
+    assertThat(sh(parent, "ls /root")).contains("after-parent").doesNotContain("after-child");
+    assertThat(sh(child, "ls /root")).contains("after-child").doesNotContain("after-parent");
+
+    // The disks: both over the frozen layer, each on its own new top.
+    assertThat(parent.activeDisk()).isEqualTo(first.parentDisk());
+    assertThat(child.activeDisk()).isEqualTo(machine("c").disk());
+    assertThat(Files.readString(parent.runDir().argvFile())).contains("file=" + first.parentDisk() + ",");
+
+    // Second generation: a fork of the fork.
+    long childAtFork = counter(child);
+    QemuDriver.ForkResult second = fork(child, "g");
+    QemuVm grandchild = second.child();
+    assertThat(counter(grandchild)).isGreaterThanOrEqualTo(childAtFork);
+    assertThat(sh(grandchild, "cat /root/before /root/after-child")).isEqualTo("before\nc");
+    assertThat(sh(grandchild, "ls /root")).doesNotContain("after-parent");
+    sh(grandchild, "echo g > /root/after-grandchild");
+    assertThat(sh(child, "ls /root")).doesNotContain("after-grandchild");
+    assertThat(sh(parent, "echo alive")).isEqualTo("alive");
+  }
+
+  @Test
+  void forkOfAPausedParentLeavesItPaused() throws Exception {
+    QemuVm parent = restore("pp");
+    sh(parent, "echo paused > /root/marker");
+    parent.pause();
+    QemuDriver.ForkResult result = fork(parent, "pc");
+    assertThat(parent.status()).isEqualTo("paused");
+    assertThat(sh(result.child(), "cat /root/marker")).isEqualTo("paused");
+    parent.resume();
+    assertThat(sh(parent, "echo alive")).isEqualTo("alive");
+  }
+
+  @Test
+  void aChildThatCannotStartLeavesNothingBehind() throws Exception {
+    QemuVm parent = restore("fp");
+    Path before = parent.activeDisk();
+    QemuDriver.Machine bad = new QemuDriver.Machine("fork-bad", RuntimeFixture.SHAPE, new RunDir(root.resolve("bad").resolve("run")),
+        root.resolve("bad").resolve("disk.qcow2"), Optional.empty(), "not-a-mac");
+    Files.createDirectories(bad.disk().getParent());
+    Path parentDisk = root.resolve("fp").resolve("disk-bad.qcow2");
+    assertThatThrownBy(() -> driver.fork(parent, parentDisk, bad, golden, enter())).hasMessageContaining("fork failed");
+    assertThat(parent.status()).isEqualTo("running");
+    assertThat(sh(parent, "echo alive")).isEqualTo("alive");
+    assertThat(parent.activeDisk()).isEqualTo(before);
+    assertThat(Files.exists(parentDisk)).isFalse();
+    assertThat(Files.exists(bad.disk())).isFalse();
+    assertThat(Files.exists(bad.runDir().dir())).isFalse();
+    assertThat(ProcessHandle.allProcesses().anyMatch(p -> p.info().commandLine().orElse("").contains(bad.runDir().dir().toString())))
+        .isFalse();
+  }
+}
