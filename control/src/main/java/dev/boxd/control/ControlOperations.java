@@ -78,14 +78,34 @@ public final class ControlOperations implements Operations {
     long started = System.nanoTime();
     MachineShape shape = shapeOf(request);
     String name = request.name().map(n -> Names.requireValid("VM name", n)).orElseGet(this::freshName);
-    Vm vm = propose(name, shape);
+    Vm vm = propose(name, (vmId, state) -> new Command.CreateVm(vmId, userId, name, shape.vcpus(), shape.memoryMib(),
+        config.diskGb(), Placement.privateIp(state, config), Placement.publicIp(state, userId, config), Placement.worker(state),
+        clock.instant()));
+    return view(awaitMade(vm, "new", started), (System.nanoTime() - started) / 1_000_000);
+  }
+
+  @Override
+  public ForkView fork(String sourceRef, Optional<String> requestedName) {
+    long started = System.nanoTime();
+    Vm source = find(sourceRef);
+    requireNotGone(source);
+    String name = requestedName.map(n -> Names.requireValid("VM name", n))
+        .orElseGet(() -> Names.requireValid("VM name (the default, SOURCE-fork)", source.name() + "-fork"));
+    Vm vm = propose(name, (vmId, state) -> new Command.ForkVm(vmId, source.id(), name, Placement.privateIp(state, config),
+        Placement.publicIp(state, userId, config), clock.instant()));
+    return new ForkView(view(awaitMade(vm, "fork", started), (System.nanoTime() - started) / 1_000_000), source.name());
+  }
+
+  /**
+   * Has the VM's worker make the VM just written to the log, and returns it running. Nothing
+   * half-made may remain: a VM that failed is destroyed, freeing its name and quota.
+   */
+  private Vm awaitMade(Vm vm, String verb, long started) {
     long committed = System.nanoTime();
-    Outcome outcome;
     try {
-      outcome = workers.reconcileNow(vm.workerId(), vm.id(), store.read().appliedIndex());
+      workers.reconcileNow(vm.workerId(), vm.id(), store.read().appliedIndex());
     } catch (RuntimeException e) {
-      // Nothing half-made may remain: the failed VM is destroyed, freeing its name and quota.
-      log.warn("create of {} failed: {}", name, e.getMessage());
+      log.warn("{} {} failed: {}", verb, vm.name(), e.getMessage());
       try {
         store.propose(new Command.DestroyVm(vm.id()));
         workers.reconcileNow(vm.workerId(), vm.id(), store.read().appliedIndex());
@@ -93,16 +113,15 @@ public final class ControlOperations implements Operations {
         // The worker retries the removal on its own; the caller hears the original failure.
         e.addSuppressed(cleanup);
       }
-      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "creating " + name + " failed: " + e.getMessage(), e);
+      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, verb + " " + vm.name() + " failed: " + e.getMessage(), e);
     }
-    log.info("new {}: placed and committed in {} ms, created by worker {} in {} ms", name, (committed - started) / 1_000_000,
+    log.info("{} {}: placed and committed in {} ms, made by worker {} in {} ms", verb, vm.name(), (committed - started) / 1_000_000,
         vm.workerId(), (System.nanoTime() - committed) / 1_000_000);
-    Vm created = store.read().vm(vm.id()).orElseThrow();
-    if (created.observed().status() != VmStatus.RUNNING) {
-      throw new BoxdException(ErrorCode.INTERNAL, "VM " + name + " did not come up: " + created.observed().detail());
+    Vm made = store.read().vm(vm.id()).orElseThrow();
+    if (made.observed().status() != VmStatus.RUNNING) {
+      throw new BoxdException(ErrorCode.INTERNAL, "VM " + vm.name() + " did not come up: " + made.observed().detail());
     }
-    long bootMs = (System.nanoTime() - started) / 1_000_000;
-    return view(created, bootMs);
+    return made;
   }
 
   private MachineShape shapeOf(NewRequest request) {
@@ -128,13 +147,11 @@ public final class ControlOperations implements Operations {
 
   // Addresses are picked from this replica; if another create took one first, the log rejects
   // the command and we pick again.
-  private Vm propose(String name, MachineShape shape) {
+  private Vm propose(String name, java.util.function.BiFunction<String, ClusterState, Command> command) {
     for (int attempt = 0; ; attempt++) {
       ClusterState state = store.read();
       String vmId = HexFormat.of().formatHex(randomBytes(8));
-      var command = new Command.CreateVm(vmId, userId, name, shape.vcpus(), shape.memoryMib(), config.diskGb(),
-          Placement.privateIp(state, config), Placement.publicIp(state, userId, config), Placement.worker(state), clock.instant());
-      Result result = store.propose(command);
+      Result result = store.propose(command.apply(vmId, state));
       if (result instanceof Result.Rejected rejected && rejected.message().contains("in use") && attempt < 5) {
         continue;
       }

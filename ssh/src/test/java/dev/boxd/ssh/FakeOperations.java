@@ -192,6 +192,11 @@ final class FakeOperations implements dev.boxd.verbs.Operations {
   }
 
   @Override
+  public ForkView fork(String source, java.util.Optional<String> name) {
+    throw dev.boxd.core.BoxdException.precondition("fork is not part of this test");
+  }
+
+  @Override
   public long copy(String srcVm, String srcPath, String dstVm, String dstPath) {
     calls.add("copy " + srcVm + ":" + srcPath + " " + dstVm + ":" + dstPath);
     existing(srcVm);

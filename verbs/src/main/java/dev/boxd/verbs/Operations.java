@@ -35,6 +35,15 @@ public interface Operations {
 
   List<VmView> list();
 
+  /** A fork as the user sees it: the new VM, and the name of the VM it copies. */
+  record ForkView(VmView vm, String forkedFrom) {}
+
+  /**
+   * Copies the running (or paused) VM {@code source} (memory, disk, processes) into a new VM named
+   * {@code name}, by default {@code SOURCE-fork}; returns once the copy is running and exec-ready.
+   */
+  ForkView fork(String source, Optional<String> name);
+
   /** By name or id. */
   VmView info(String vm);
 

@@ -65,8 +65,18 @@ final class Text {
     return out.toString();
   }
 
+  static String forked(Operations.ForkView fork) {
+    var rows = new java.util.ArrayList<>(vmRows(fork.vm()));
+    rows.add(new String[] {"forked from", fork.forkedFrom()});
+    return block(rows);
+  }
+
   static String vm(Operations.VmView vm) {
-    return block(List.of(
+    return block(vmRows(vm));
+  }
+
+  private static List<String[]> vmRows(Operations.VmView vm) {
+    return List.of(
         new String[] {"name", vm.name()},
         new String[] {"id", vm.id()},
         new String[] {"status", vm.status()},
@@ -78,7 +88,7 @@ final class Text {
         new String[] {"memory", vm.memoryMib() + " MiB"},
         new String[] {"disk", vm.diskGb() + " GB"},
         new String[] {"boot time", vm.bootTimeMs() + " ms"},
-        new String[] {"created", vm.createdAt()}));
+        new String[] {"created", vm.createdAt()});
   }
 
   /** Microseconds as milliseconds with three decimals. */

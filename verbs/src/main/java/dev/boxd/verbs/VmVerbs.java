@@ -37,6 +37,32 @@ final class VmVerbs {
     return 0;
   }
 
+  static Verb fork() {
+    var syntax = new Syntax("fork", List.of(), "Copy a running VM: memory, disk and processes", List.of(), List.of("SRC"), false,
+        List.of(Flag.value("name", "NAME", "the copy's name (default: SRC-fork)"), Syntax.JSON),
+        """
+        The copy gets its own name, id, address, MAC, hostname, SSH host keys and URL; memory and disk
+        are copy-on-write, and SRC pauses only briefly. Inside a VM, SRC defaults to that VM.
+        JSON: {"name","vm_id","url","image","status","boot_time_ms","forked_from"} and the other VM fields.""");
+    return new Verb(syntax, VmVerbs::fork);
+  }
+
+  private static int fork(Call call) throws IOException {
+    Optional<String> named = call.args().positional(0).map(Values::vmRef);
+    String source = named.or(() -> call.ops().currentVm())
+        .orElseThrow(() -> BoxdException.invalid("missing SRC: expected " + call.syntax().usage()));
+    Optional<String> name = call.args().value("name").map(n -> Names.requireValid("VM name", n));
+    var forked = call.ops().fork(source, name);
+    if (call.json()) {
+      var document = Json.vm(forked.vm());
+      document.put("forked_from", forked.forkedFrom());
+      call.printJson(document);
+    } else {
+      call.print(Text.forked(forked));
+    }
+    return 0;
+  }
+
   static Verb list() {
     var syntax = new Syntax("list", List.of("ls"), "List your VMs", List.of(), List.of(), false, List.of(Syntax.JSON),
         "Text: a table NAME STATUS IP IMAGE. JSON: an array of VM objects.");

@@ -12,6 +12,13 @@ public sealed interface Action {
     }
   }
 
+  /** Make the VM as a copy of the running VM {@code sourceVmId} (memory, disk, processes). */
+  record Fork(VmSpec spec, String sourceVmId) implements Action {
+    public String vmId() {
+      return spec.id();
+    }
+  }
+
   record Start(String vmId) implements Action {}
 
   record Stop(String vmId) implements Action {}

@@ -28,7 +28,9 @@ public final class Planner {
       return local.isPresent() ? List.of(new Action.Destroy(id), new Action.ConfirmRemoved(id)) : List.of(new Action.ConfirmRemoved(id));
     }
     if (local.isEmpty()) {
-      List<Action> create = new java.util.ArrayList<>(List.of(new Action.Create(want.spec())));
+      Action make = want.forkedFrom().<Action>map(source -> new Action.Fork(want.spec(), source))
+          .orElseGet(() -> new Action.Create(want.spec()));
+      List<Action> create = new java.util.ArrayList<>(List.of(make));
       if (want.power() == DesiredVm.Power.STOPPED) {
         create.add(new Action.Stop(id));
       } else if (want.power() == DesiredVm.Power.STANDBY) {

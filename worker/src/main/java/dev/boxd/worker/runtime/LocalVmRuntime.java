@@ -99,7 +99,7 @@ public final class LocalVmRuntime implements VmRuntime {
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
         spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
-        golden.image().dir().toString(), true);
+        golden.image().dir().toString(), true, files.disk().toString(), List.of());
     ManagedVm vm = new ManagedVm(files, record, VmState.CREATING);
     if (vms.putIfAbsent(spec.id(), vm) != null || files.exists()) {
       vms.remove(spec.id(), vm);
@@ -137,10 +137,86 @@ public final class LocalVmRuntime implements VmRuntime {
     }
   }
 
+  @Override
+  public VmInfo fork(String sourceVmId, VmSpec spec) {
+    ManagedVm source = vm(sourceVmId);
+    if (!config.network().subnet().contains(spec.ip()) || spec.ip().equals(config.network().subnet().gateway())) {
+      throw BoxdException.invalid("address " + spec.ip() + " is not a VM address of " + config.network().subnet());
+    }
+    VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
+    VmDirectory.Record from = source.record;
+    // The copy runs on the source's golden (its RAM template), whatever generation that is.
+    Golden golden = new Golden(Path.of(from.goldenDir()), new GuestImage(Path.of(from.imageDir()).getFileName().toString(), Path.of(from.imageDir())),
+        new MachineShape(from.vcpus(), from.memoryMib()), Path.of(from.ramFile()));
+    var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), from.vcpus(), from.memoryMib(), spec.ip().toString(),
+        VmDirectory.newMachineId(), from.goldenDir(), from.ramFile(), from.imageDir(), true, files.disk().toString(), List.of());
+    ManagedVm vm = new ManagedVm(files, record, VmState.CREATING);
+    if (vms.putIfAbsent(spec.id(), vm) != null || files.exists()) {
+      vms.remove(spec.id(), vm);
+      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "a VM with id " + spec.id() + " already exists on this worker");
+    }
+    source.lock.lock();
+    vm.lock.lock();
+    try {
+      long t0 = System.nanoTime();
+      if (source.qemu == null || !(source.state == VmState.RUNNING || source.state == VmState.STANDBY)) {
+        throw BoxdException.precondition("VM " + from.name() + " is " + source.state.name().toLowerCase() + ": only a running or paused VM can be forked");
+      }
+      files.write(record);
+      files.generateHostKey("root@" + spec.name());
+      network.attach(nic(record));
+      Path parentTop = source.files.dir().resolve("disk-" + VmDirectory.newMachineId().substring(0, 12) + ".qcow2");
+      QemuDriver.ForkResult forked;
+      try {
+        forked = driver.fork(source.qemu, parentTop, machine(vm), golden, network.namespace().enterPrefix());
+      } finally {
+        followDisk(source);
+      }
+      vm.record = record.withDisk(files.disk(), source.record.layers());
+      files.write(vm.record);
+      adopt(vm, forked.child());
+      long t1 = System.nanoTime();
+      giveIdentity(vm, forked.child());
+      setState(vm, VmState.RUNNING, null);
+      log.info("forked VM {} from {} in {} ms: source stopped {} ms, child running after {} ms, delta {} MiB, identity {} ms",
+          spec.id(), sourceVmId, (System.nanoTime() - t0) / 1_000_000, forked.parentDowntime().toMillis(),
+          forked.childRunningAfterCall().toMillis(), forked.deltaBytes() >> 20, (System.nanoTime() - t1) / 1_000_000);
+      return vm.info();
+    } catch (RuntimeException e) {
+      log.warn("fork of {} into {} failed, removing what was made: {}", sourceVmId, spec.id(), e.getMessage());
+      cleanUp(vm);
+      vms.remove(spec.id());
+      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "forking VM " + from.name() + " failed: " + e.getMessage(), e);
+    } finally {
+      vm.lock.unlock();
+      source.lock.unlock();
+    }
+  }
+
+  /**
+   * Records the layer a VM's QEMU writes now: after a fork's disk snapshot it is a new file, and
+   * the old top joins the frozen layers. Done even when the fork failed after the snapshot.
+   */
+  private void followDisk(ManagedVm vm) {
+    QemuVm qemu = vm.qemu;
+    if (qemu == null || !qemu.isAlive()) {
+      return;
+    }
+    Path active = qemu.activeDisk();
+    Path recorded = vm.files.topDisk(vm.record);
+    if (!active.equals(recorded)) {
+      List<String> layers = new ArrayList<>();
+      layers.add(recorded.toString());
+      layers.addAll(vm.record.layers());
+      vm.record = vm.record.withDisk(active, layers);
+      vm.files.write(vm.record);
+    }
+  }
+
   private QemuDriver.Machine machine(ManagedVm vm) {
     var r = vm.record;
     return new QemuDriver.Machine("boxd-" + r.id(), new MachineShape(r.vcpus(), r.memoryMib()), vm.files.runDir(),
-        vm.files.disk(), Optional.of(nic(r).tap()), nic(r).mac());
+        vm.files.topDisk(r), Optional.of(nic(r).tap()), nic(r).mac());
   }
 
   private static VmNic nic(VmDirectory.Record record) {
@@ -522,7 +598,43 @@ public final class LocalVmRuntime implements VmRuntime {
           .ifPresent(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
     }
     network.detach(nic(vm.record));
-    vm.files.delete();
+    deleteKeepingSharedLayers(vm);
+  }
+
+  /**
+   * Deletes a VM's files, except disk layers that another VM's chain still reads (a fork's
+   * frozen layers live in the directory of the VM that was forked). Those stay, in a directory
+   * without {@code vm.json}, until the last VM over them is destroyed.
+   */
+  private void deleteKeepingSharedLayers(ManagedVm gone) {
+    java.util.Set<Path> inUse = new java.util.HashSet<>();
+    for (ManagedVm other : vms.values()) {
+      if (other != gone) {
+        other.record.layers().forEach(layer -> inUse.add(Path.of(layer)));
+      }
+    }
+    try (var dirs = Files.list(config.vmsDir())) {
+      for (Path dir : dirs.toList()) {
+        boolean orphan = !Files.exists(dir.resolve("vm.json"));
+        if (!dir.equals(gone.files.dir()) && !orphan) {
+          continue;
+        }
+        boolean keep = inUse.stream().anyMatch(layer -> layer.startsWith(dir));
+        if (!keep) {
+          dev.boxd.os.Trees.delete(dir);
+          continue;
+        }
+        try (var entries = Files.list(dir)) {
+          for (Path entry : entries.toList()) {
+            if (!inUse.contains(entry)) {
+              dev.boxd.os.Trees.delete(entry);
+            }
+          }
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot clean up " + gone.files.dir(), e);
+    }
   }
 
   @Override

@@ -13,6 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -25,22 +26,41 @@ record VmDirectory(Path dir) {
 
   /**
    * What is persisted about a VM. {@code powered} is the last power state asked for, so recovery
-   * can tell a stopped VM from one whose QEMU died.
+   * can tell a stopped VM from one whose QEMU died. {@code disk} is the top layer the VM writes
+   * (null in records from before forks: {@code disk.qcow2}); {@code layers} are the frozen layers
+   * under it that forks made, newest first, which may live in another VM's directory and are kept
+   * while any VM's chain holds them.
    */
   record Record(String id, String name, String owner, int vcpus, int memoryMib, String ip, String machineId,
-      String goldenDir, String ramFile, String imageDir, boolean powered) {
+      String goldenDir, String ramFile, String imageDir, boolean powered, String disk, List<String> layers) {
+
+    Record {
+      layers = layers == null ? List.of() : List.copyOf(layers);
+    }
 
     VmSpec spec() {
       return new VmSpec(id, name, owner, new MachineShape(vcpus, memoryMib), Ipv4.parse(ip));
     }
 
     Record withPowered(boolean value) {
-      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, value);
+      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, value, disk, layers);
+    }
+
+    /** After a fork froze the current top layer: the VM writes {@code newTop}, over {@code layers}. */
+    Record withDisk(Path newTop, List<String> newLayers) {
+      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, powered, newTop.toString(),
+          newLayers);
     }
   }
 
+  /** The first disk of a VM made from the image. */
   Path disk() {
     return dir.resolve("disk.qcow2");
+  }
+
+  /** The layer the VM writes now. */
+  Path topDisk(Record record) {
+    return record.disk() == null ? disk() : Path.of(record.disk());
   }
 
   Path hostKey() {

@@ -23,6 +23,13 @@ public interface VmRuntime extends AutoCloseable {
   /** Creates a VM by restoring the golden and giving it its identity; returns once exec works. */
   VmInfo create(VmSpec spec);
 
+  /**
+   * Creates a VM as a running copy of {@code sourceVmId} on this host: its memory, disk and
+   * processes, with {@code spec}'s identity (name, address, MAC, hostname, machine-id, host keys,
+   * RNG, clock). Size and owner come from the source. The source pauses only briefly.
+   */
+  VmInfo fork(String sourceVmId, VmSpec spec);
+
   /** Re-attaches to every VM this worker's state directory knows; run once at start. */
   List<VmInfo> recover();
 

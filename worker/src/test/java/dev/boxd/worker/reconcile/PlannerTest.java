@@ -31,6 +31,13 @@ class PlannerTest {
   }
 
   @Test
+  void aForkIsMadeFromItsSource() {
+    var fork = Optional.of(new DesiredVm(SPEC, DesiredVm.Power.RUNNING, 0, Optional.of("src")));
+    assertThat(Planner.plan(fork, Optional.empty(), 0)).containsExactly(new Action.Fork(SPEC, "src"));
+    assertThat(Planner.plan(fork, have(VmState.RUNNING), 0)).as("made once, then like any VM").isEmpty();
+  }
+
+  @Test
   void destroyedIsRemovedThenConfirmed() {
     assertThat(Planner.plan(want(DesiredVm.Power.DESTROYED, 0), have(VmState.STANDBY), 0))
         .containsExactly(new Action.Destroy("vm1"), new Action.ConfirmRemoved("vm1"));
