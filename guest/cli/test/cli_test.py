@@ -13,6 +13,7 @@ The tests of the default route need root (a network namespace of their own, unsh
 fail rather than skip without it.
 """
 
+import atexit
 import errno
 import fcntl
 import hashlib
@@ -20,6 +21,7 @@ import json
 import os
 import random
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -592,6 +594,7 @@ def main():
         del argv[i:i + 2]
     else:
         out = tempfile.mkdtemp(prefix="boxd-cli-test.")
+        atexit.register(shutil.rmtree, out, True)
         CLI = os.path.join(out, "boxd")
         subprocess.run(["sh", os.path.join(HERE, "..", "build.sh"), CLI], check=True)
     if helper:
