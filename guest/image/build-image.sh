@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # boxd guest image builder.
 #
-#   build-image.sh OUT_DIR AGENT_BINARY
+#   build-image.sh OUT_DIR AGENT_BINARY CLI_BINARY
 #
 # Builds into OUT_DIR:
 #   vmlinux        uncompressed PVH ELF kernel, extracted from the Debian cloud kernel's bzImage
 #   initrd.img     busybox initramfs: loads the virtio modules, mounts /dev/vda, switch_root
 #   rootfs.img     sparse ext4 image (default 100 GiB apparent size) with Debian bookworm
-#   manifest.json  kernel version, packages with versions, sizes
+#   manifest.json  kernel version, agent and CLI sha256, packages with versions, sizes
+#
+# AGENT_BINARY (guest/agent/build.sh) becomes /usr/local/bin/boxd-agent, CLI_BINARY
+# (guest/cli/build.sh) the in-VM command line /usr/local/bin/boxd.
 #
 # Needs root and these Debian 12 packages on the build host:
 #   debootstrap e2fsprogs busybox-static linux-image-cloud-amd64 lz4 cpio
@@ -106,11 +109,12 @@ trap 'printf "build-image: interrupted in [step %d/%d] %s\n" "$STEP" "$TOTAL_STE
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
   LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive HOME=/root "$@"; }
 
-[[ $# -eq 2 ]] || die "usage: $0 OUT_DIR AGENT_BINARY"
+[[ $# -eq 3 ]] || die "usage: $0 OUT_DIR AGENT_BINARY CLI_BINARY"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FILES="$HERE/files"
 OUT_DIR=$(mkdir -p "$1" && cd "$1" && pwd)
 AGENT_BINARY=$(readlink -f "$2")
+CLI_BINARY=$(readlink -f "$3")
 
 # ---------------------------------------------------------------------------------------------
 step "check host, inputs and mirror"
@@ -122,6 +126,7 @@ BUSYBOX=$(command -v busybox)
 # a dynamic executable names its loader; the initramfs has no libraries
 if LC_ALL=C grep -qa '/ld-linux' "$BUSYBOX"; then die "$BUSYBOX is not static: install busybox-static"; fi
 [[ -f "$AGENT_BINARY" && -s "$AGENT_BINARY" ]] || die "agent binary not found or empty: $2"
+[[ -f "$CLI_BINARY" && -s "$CLI_BINARY" ]] || die "CLI binary not found or empty: $3"
 
 if [[ -n "${BOXD_IMAGE_KERNEL:-}" ]]; then
   KVER=$BOXD_IMAGE_KERNEL
@@ -150,6 +155,7 @@ if [[ -n "${APT_HTTP_PROXY:-}" && -z "${http_proxy:-}" ]]; then export http_prox
 log "kernel $KVER ($KPKG $KPKG_VERSION), mirror $MIRROR"
 log "updates ${UPDATES_MIRROR:-none}, security ${SECURITY_MIRROR:-none}"
 log "agent $AGENT_BINARY"
+log "cli $CLI_BINARY"
 
 AGENT_UNIT=${BOXD_IMAGE_AGENT_UNIT:-}
 if [[ -z "$AGENT_UNIT" ]]; then
@@ -276,7 +282,7 @@ umount "$ROOT/proc"
 rm -f "$ROOT/usr/sbin/policy-rc.d"
 
 # ---------------------------------------------------------------------------------------------
-step "configure: user boxd, agent, sshd, units"
+step "configure: user boxd, agent, CLI, sshd, units"
 cp -r --no-preserve=ownership "$FILES/rootfs/." "$ROOT/"
 chmod 0440 "$ROOT/etc/sudoers.d/boxd"
 mkdir -p "$ROOT/etc/boxd"
@@ -291,6 +297,8 @@ if grep -q '^\[Install\]' "$ROOT/etc/systemd/system/boxd-agent.service"; then
   in_root systemctl enable boxd-agent.service >/dev/null 2>&1
 fi
 in_root systemctl enable boxd-agent.path boxd-sshd-hostkey.path >/dev/null 2>&1
+# the in-VM command line (docs/gateway-protocol.md)
+install -m 0755 "$CLI_BINARY" "$ROOT/usr/local/bin/boxd"
 in_root systemctl set-default multi-user.target >/dev/null 2>&1
 for u in "${MASK_UNITS[@]}"; do in_root systemctl mask "$u" >/dev/null 2>&1; done
 # generators for things a microVM with a plain /dev/vda never has (each one is a process at boot)
@@ -381,6 +389,8 @@ json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
     "$(json_str "$KVER")" "$(json_str "${KPKG:-unknown}")" "$(json_str "$KPKG_VERSION")"
   printf '  "agent": {"sha256": %s, "unit": %s},\n' \
     "$(json_str "$(sha256sum "$AGENT_BINARY" | cut -d' ' -f1)")" "$(json_str "$(basename "$(dirname "$AGENT_UNIT")")/$(basename "$AGENT_UNIT")")"
+  printf '  "cli": {"sha256": %s, "path": "/usr/local/bin/boxd"},\n' \
+    "$(json_str "$(sha256sum "$CLI_BINARY" | cut -d' ' -f1)")"
   printf '  "initramfs_modules": ['
   sep=""; while read -r ko; do printf '%s%s' "$sep" "$(json_str "$ko")"; sep=", "; done <"$IR/etc/modules.order"
   printf '],\n'

@@ -16,6 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -24,12 +25,15 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
- * Guest images cached by the content hash of their recipe ({@code guest/image} and
- * {@code guest/agent} in the source tree, plus the installed kernel package version), under
- * {@code <data>/images/<hash>/}. A build runs at most once per machine and recipe; a change to
- * any recipe file gives a new hash and a new image beside the old ones.
+ * Guest images cached by the content hash of their recipe ({@code guest/image},
+ * {@code guest/agent} and {@code guest/cli} in the source tree, plus the installed kernel package
+ * version), under {@code <data>/images/<hash>/}. A build runs at most once per machine and
+ * recipe; a change to any recipe file gives a new hash and a new image beside the old ones.
  */
 public final class ImageStore {
+  /** The directories of {@code guest} whose files (tests aside) make up the recipe. */
+  private static final List<String> RECIPE_DIRS = List.of("image", "agent", "cli");
+
   private final Path imagesDir;
   private final Path recipeDir;
 
@@ -46,10 +50,13 @@ public final class ImageStore {
   public String recipeHash() {
     try {
       MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      List<Path> files;
-      try (Stream<Path> walk = Stream.concat(Files.walk(recipeDir.resolve("image")), Files.walk(recipeDir.resolve("agent")))) {
-        files = walk.filter(Files::isRegularFile).filter(p -> !p.toString().contains("/test/")).sorted().toList();
+      List<Path> files = new ArrayList<>();
+      for (String dir : RECIPE_DIRS) {
+        try (Stream<Path> walk = Files.walk(recipeDir.resolve(dir))) {
+          walk.filter(Files::isRegularFile).filter(p -> !p.toString().contains("/test/")).forEach(files::add);
+        }
       }
+      files.sort(Comparator.naturalOrder());
       for (Path file : files) {
         digest.update(recipeDir.relativize(file).toString().getBytes(StandardCharsets.UTF_8));
         digest.update((byte) 0);
@@ -97,10 +104,12 @@ public final class ImageStore {
         Files.createDirectories(work);
         progress.accept("building guest image " + hash.substring(0, 12) + " in " + work);
         Path agent = work.resolve("boxd-agent");
+        Path cli = work.resolve("boxd");
         try {
           runStep(progress, List.of("bash", recipeDir.resolve("agent/build.sh").toString(), agent.toString()));
+          runStep(progress, List.of("bash", recipeDir.resolve("cli/build.sh").toString(), cli.toString()));
           runStep(progress, List.of("env", "BOXD_IMAGE_CACHE=" + imagesDir.resolve(".debcache"),
-              "bash", recipeDir.resolve("image/build-image.sh").toString(), work.toString(), agent.toString()));
+              "bash", recipeDir.resolve("image/build-image.sh").toString(), work.toString(), agent.toString(), cli.toString()));
           Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (RuntimeException | IOException e) {
           Trees.delete(work);
