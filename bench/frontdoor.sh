@@ -7,22 +7,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-30}
 command -v hyperfine >/dev/null || { echo "hyperfine is needed: apt-get install hyperfine" >&2; exit 1; }
-work=$(mktemp -d /tmp/boxd-bench-fd.XXXXXX)
-cache=${BOXD_DATA:-$HOME/.local/share/boxd}
-mkdir -p "$work/data" "$cache/golden"
-ln -s "$cache/images" "$work/data/images"
-ln -s "$cache/golden" "$work/data/golden"
-server_pid=""; sshd_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
-  ip netns delete bxbenchfd 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-ssh-keygen -q -t ed25519 -N "" -f "$work/key"
-opts=(-i "$work/key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR)
+source "$root/bench/lib/server.sh"
+sshd_pid=""
+extra_cleanup+=('[ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null')
 
 # The anchor: OpenSSH's own sshd on a free loopback port, authorizing the same key.
 ssh-keygen -q -t ed25519 -N "" -f "$work/sshd_host_key"
@@ -40,11 +27,7 @@ CONF
 mkdir -p /run/sshd
 /usr/sbin/sshd -D -f "$work/sshd_config" & sshd_pid=$!
 
-BOXD_LOG_LEVEL=INFO "$root/boxd" server --data "$work/data" --ssh-port 2292 --raft-port 7792 --vcpus 1 --memory 1024 \
-  --netns bxbenchfd --subnet 10.251.0.0/24 > "$work/server.log" 2>&1 & server_pid=$!
-for _ in $(seq 1 600); do grep -q "boxd is running" "$work/server.log" && break; sleep 0.2; done
-grep -q "boxd is running" "$work/server.log" || { cat "$work/server.log"; exit 1; }
-"$root/boxd" admin --data "$work/data" add-key --user bench "$work/key.pub" >/dev/null
+start_server 2292 bxbenchfd 10.251.0.0/24 7792
 
 hyperfine -N --warmup 3 --runs "$runs" \
   -n "boxd: ssh list --json" "ssh ${opts[*]} -p 2292 127.0.0.1 list --json" \
