@@ -40,6 +40,7 @@ public final class ForkBench {
   private final List<String> enter;
   private final Path state;
   private int names;
+  private int dirs;
   private Golden goldenOf;
 
   private ForkBench(QemuDriver driver, List<String> enter, Path state) {
@@ -87,7 +88,7 @@ public final class ForkBench {
   }
 
   private Path newDir() throws IOException {
-    return Files.createDirectories(state.resolve("vm" + (names + 1)));
+    return Files.createDirectories(state.resolve("vm" + (++dirs)));
   }
 
   private Vm restoreFilled(Golden golden) throws IOException {
@@ -114,6 +115,7 @@ public final class ForkBench {
     long call = System.nanoTime();
     QemuDriver.ForkResult r = driver.fork(parent.vm(), parent.dir().resolve("disk-" + names + ".qcow2"), m, goldenOf, enter);
     long stop = call + (r.childRunningAfterCall().toNanos() - r.childRunningAfterStop().toNanos());
+    System.err.printf("[fork] delta %d MiB in %d runs: %s%n", r.deltaBytes() >> 20, r.deltaRuns(), r.timings());
     r.child().agent(AGENT).run(ExecRequest.of("true"), AGENT);
     long exec = System.nanoTime() - stop;
     keep.add(new Vm(r.child(), dir));
