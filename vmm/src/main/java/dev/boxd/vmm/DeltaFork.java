@@ -4,7 +4,6 @@ import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.vmm.memory.GuestRamMapping;
 import dev.boxd.vmm.memory.MemoryDelta;
-import dev.boxd.vmm.memory.ProcessMemory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,8 +37,7 @@ final class DeltaFork {
     Path devices = child.runDir().dir().resolve("fork-devices.state");
     QemuVm childVm = null;
     MemoryDelta.Reservation reservation = null;
-    boolean stopped = false;
-    boolean parentMoved = false;
+    Capture.DiskMoved moved = new Capture.DiskMoved();
     try {
       // Everything that costs and does not need the parent stopped happens first.
       Disks.createOverlayOnLive(frozen, parentDisk, Disks.STANDARD_SIZE);
@@ -52,33 +50,18 @@ final class DeltaFork {
       reservation = MemoryDelta.reserve(parentRam);
       long launched = System.nanoTime();
 
-      boolean wasRunning = "running".equals(parent.status());
-      long stopAt = System.nanoTime();
-      if (wasRunning) {
-        parent.pause();
-        stopped = true;
-      }
-      long stoppedAt = System.nanoTime();
-      parent.saveDeviceState(devices);
-      long devicesAt = System.nanoTime();
-      MemoryDelta delta = MemoryDelta.read(parentRam, reservation, ProcessMemory.Method.PROCESS_VM);
+      Capture.Taken taken = Capture.take(parent, parentRam, reservation, devices, parentDisk, true, moved);
+      MemoryDelta delta = taken.delta();
       try {
-        long readAt = System.nanoTime();
-        parent.snapshotDisk(parentDisk);
-        parentMoved = true;
-        long diskAt = System.nanoTime();
-        if (stopped) {
-          parent.resume();
-          stopped = false;
-        }
-        long contAt = System.nanoTime();
+        long stopAt = taken.stopAt();
+        long contAt = taken.contAt();
         delta.writeInto(childRam);
         long writtenAt = System.nanoTime();
         childVm.loadIncoming(devices, false, LOAD_TIMEOUT);
         long runningAt = System.nanoTime();
-        var timings = new QemuDriver.ForkTimings(micros(launched - start), micros(stoppedAt - stopAt), micros(devicesAt - stoppedAt),
-            delta.scanMicros(), delta.copyMicros(), micros(diskAt - readAt), micros(contAt - diskAt), micros(writtenAt - contAt),
-            micros(runningAt - writtenAt));
+        var timings = new QemuDriver.ForkTimings(micros(launched - start), micros(taken.stoppedAt() - stopAt),
+            micros(taken.devicesAt() - taken.stoppedAt()), delta.scanMicros(), delta.copyMicros(), micros(taken.diskAt() - taken.readAt()),
+            micros(contAt - taken.diskAt()), micros(writtenAt - contAt), micros(runningAt - writtenAt));
         var result = new QemuDriver.ForkResult(childVm, frozen, parentDisk, Duration.ofNanos(contAt - stopAt),
             Duration.ofNanos(runningAt - stopAt), Duration.ofNanos(runningAt - start), delta.bytes(), delta.runCount(), timings);
         log.info("forked {} into {}: parent down {} us, child running {} us after the stop, delta {} KiB in {} runs, {}",
@@ -89,20 +72,17 @@ final class DeltaFork {
         delta.close();
       }
     } catch (RuntimeException e) {
-      if (stopped) {
-        resumeQuietly(parent);
-      }
       String childLog = child.runDir().qemuLogTail(1500).strip();
       if (childVm != null) {
         childVm.kill();
         childVm.close();
       }
       deleteQuietly(child.disk());
-      if (!parentMoved) {
+      if (!moved.moved) {
         deleteQuietly(parentDisk);
       }
       removeRunFiles(child.runDir(), childDirExisted);
-      String where = parentMoved ? " (the parent now writes " + parentDisk + " over the frozen " + frozen + ")" : "";
+      String where = moved.moved ? " (the parent now writes " + parentDisk + " over the frozen " + frozen + ")" : "";
       throw new BoxdException(ErrorCode.INTERNAL, "fork failed" + where + ": " + e.getMessage()
           + (childLog.isEmpty() ? "" : "\n--- child QEMU log ---\n" + childLog), e);
     } finally {
@@ -127,14 +107,6 @@ final class DeltaFork {
   private static void requireAbsent(Path file, String what) {
     if (Files.exists(file)) {
       throw BoxdException.invalid(what + " " + file + " already exists: expected a new path");
-    }
-  }
-
-  private static void resumeQuietly(QemuVm vm) {
-    try {
-      vm.resume();
-    } catch (RuntimeException e) {
-      log.error("cannot resume QEMU {} after a failed fork: {}", vm.pid(), e.getMessage());
     }
   }
 

@@ -108,6 +108,26 @@ public final class QemuDriver {
   }
 
   /**
+   * Saves a VM restored from (or forked from) {@code golden} into {@code dir}: its memory delta,
+   * device state and the disk layer it was at, which is frozen; the VM goes on writing
+   * {@code newTop}, a new overlay. The VM is stopped only while these are taken; it runs again
+   * afterwards unless {@code leaveStopped} (hibernation: the caller then quits it, and restores it
+   * later over {@code newTop}). If saving fails, the VM runs (or stays paused) as before.
+   */
+  public SavedSnapshot save(QemuVm vm, Golden golden, Path dir, Path newTop, boolean leaveStopped) {
+    return new Snapshots(this).save(vm, golden, dir, newTop, leaveStopped);
+  }
+
+  /**
+   * Starts a VM from a saved snapshot: over {@code m.disk()} if it exists (a hibernated VM's own
+   * top layer), else over a new overlay of the snapshot's frozen layer. Like {@link #restore}, the
+   * VM then runs with the identity it had when saved.
+   */
+  public QemuVm restoreFrom(Path dir, Machine m, Golden golden, List<String> enterPrefix) {
+    return new Snapshots(this).restoreFrom(dir, m, golden, enterPrefix);
+  }
+
+  /**
    * Returns the golden for this image and shape, booting and snapshotting one first if there is
    * none (or its RAM file is gone, as after a host reboot: then a new generation is made and the
    * old one stays as long as VM disks are backed by it).

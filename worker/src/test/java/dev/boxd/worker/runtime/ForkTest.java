@@ -8,6 +8,7 @@ import dev.boxd.vmm.Golden;
 import dev.boxd.vmm.QemuDriver;
 import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.RunDir;
+import dev.boxd.vmm.SavedSnapshot;
 import dev.boxd.vmm.agent.ExecRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -166,5 +167,43 @@ class ForkTest {
     assertThat(Files.exists(bad.runDir().dir())).isFalse();
     assertThat(ProcessHandle.allProcesses().anyMatch(p -> p.info().commandLine().orElse("").contains(bad.runDir().dir().toString())))
         .isFalse();
+  }
+
+  @Test
+  void aSavedSnapshotRestoresIntoANewVmAndHibernationResumesTheSameOne() throws Exception {
+    QemuVm vm = restore("s");
+    sh(vm, COUNTER);
+    Thread.sleep(1000);
+    sh(vm, "echo saved > /root/saved");
+    long atSave = counter(vm);
+    Path dir = root.resolve("s").resolve("snap1");
+    SavedSnapshot saved = driver.save(vm, golden, dir, root.resolve("s").resolve("disk-2.qcow2"), false);
+    System.out.printf("save: down %d ms, delta %d MiB%n", saved.downtime().toMillis(), saved.deltaBytes() >> 20);
+    assertThat(vm.status()).isEqualTo("running");
+    sh(vm, "echo later > /root/later");
+
+    names.incrementAndGet();
+    QemuDriver.Machine copy = machine("s-copy");
+    Files.createDirectories(copy.disk().getParent());
+    QemuVm restored = driver.restoreFrom(dir, copy, golden, enter());
+    started.add(restored);
+    assertThat(counter(restored)).isGreaterThanOrEqualTo(atSave);
+    assertThat(sh(restored, "cat /root/saved")).isEqualTo("saved");
+    assertThat(sh(restored, "ls /root")).doesNotContain("later");
+
+    // Hibernation: saved and left stopped, QEMU gone, then back over the VM's own new top layer.
+    Path vmDisk = root.resolve("s").resolve("disk-3.qcow2");
+    long atHibernate = counter(vm);
+    driver.save(vm, golden, root.resolve("s").resolve("hibernated"), vmDisk, true);
+    assertThat(vm.status()).isEqualTo("paused");
+    vm.quit(Duration.ofSeconds(10));
+    names.incrementAndGet();
+    QemuDriver.Machine same = new QemuDriver.Machine("fork-s", RuntimeFixture.SHAPE, vm.runDir(), vmDisk, Optional.empty(),
+        "02:b0:00:00:99:01");
+    QemuVm woken = driver.restoreFrom(root.resolve("s").resolve("hibernated"), same, golden, enter());
+    started.add(woken);
+    assertThat(sh(woken, "cat /root/saved /root/later")).isEqualTo("saved\nlater");
+    assertThat(counter(woken)).isGreaterThanOrEqualTo(atHibernate);
+    assertThat(woken.activeDisk()).isEqualTo(vmDisk);
   }
 }

@@ -1,0 +1,76 @@
+package dev.boxd.vmm;
+
+import dev.boxd.vmm.memory.GuestRamMapping;
+import dev.boxd.vmm.memory.MemoryDelta;
+import dev.boxd.vmm.memory.ProcessMemory;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The part of a fork or a saved snapshot that needs the VM stopped, kept as short as it can be:
+ * stop, device state to a file, private RAM pages into a reserved buffer, disk snapshot, cont.
+ * Whatever fails, a VM that was running runs again.
+ */
+final class Capture {
+  private static final Logger log = LoggerFactory.getLogger(Capture.class);
+
+  /** What was taken, and when each step ended ({@link System#nanoTime}). */
+  record Taken(MemoryDelta delta, boolean wasRunning, long stopAt, long stoppedAt, long devicesAt, long readAt, long diskAt,
+      long contAt) {
+    long downtimeNanos() {
+      return contAt - stopAt;
+    }
+  }
+
+  /** Tells the caller whether the disk moved to the new top even when the capture then failed. */
+  static final class DiskMoved {
+    volatile boolean moved;
+  }
+
+  private Capture() {}
+
+  /**
+   * @param newTop an existing empty overlay over the VM's current top, which the VM writes from now on
+   * @param resume whether a running VM is continued afterwards (a VM that was paused stays paused)
+   */
+  static Taken take(QemuVm vm, GuestRamMapping ram, MemoryDelta.Reservation reservation, Path devices, Path newTop,
+      boolean resume, DiskMoved diskMoved) {
+    boolean wasRunning = "running".equals(vm.status());
+    boolean stopped = false;
+    MemoryDelta delta = null;
+    long stopAt = System.nanoTime();
+    try {
+      if (wasRunning) {
+        vm.pause();
+        stopped = true;
+      }
+      long stoppedAt = System.nanoTime();
+      vm.saveDeviceState(devices);
+      long devicesAt = System.nanoTime();
+      delta = MemoryDelta.read(ram, reservation, ProcessMemory.Method.PROCESS_VM);
+      long readAt = System.nanoTime();
+      vm.snapshotDisk(newTop);
+      diskMoved.moved = true;
+      long diskAt = System.nanoTime();
+      if (stopped && resume) {
+        vm.resume();
+        stopped = false;
+      }
+      return new Taken(delta, wasRunning, stopAt, stoppedAt, devicesAt, readAt, diskAt, System.nanoTime());
+    } catch (RuntimeException | Error e) {
+      if (delta != null) {
+        delta.close();
+      }
+      if (stopped) {
+        try {
+          vm.resume();
+        } catch (RuntimeException again) {
+          log.error("cannot resume QEMU {} after a failed capture: {}", vm.pid(), again.getMessage());
+          e.addSuppressed(again);
+        }
+      }
+      throw e;
+    }
+  }
+}
