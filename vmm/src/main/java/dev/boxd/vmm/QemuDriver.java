@@ -180,7 +180,8 @@ public final class QemuDriver {
     long started = System.nanoTime();
     Files.createDirectories(golden.dir());
     Files.deleteIfExists(golden.ramFile());
-    Disks.createOverlay(golden.image().rootfs(), "raw", golden.disk(), Disks.STANDARD_SIZE);
+    // The real path: the image may be reached through a data directory's link that goes away.
+    Disks.createOverlay(golden.image().rootfs().toRealPath(), "raw", golden.disk(), Disks.STANDARD_SIZE);
     Machine machine = new Machine("boxd-golden", golden.shape(), new RunDir(golden.dir().resolve("run")), golden.disk(), Optional.empty(), Golden.PLACEHOLDER_MAC);
     progress.accept("booting the golden VM (" + golden.shape().key() + ", " + accelerator.accelerator() + ")");
     QemuVm vm;

@@ -1,0 +1,134 @@
+package dev.boxd.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxd.core.ErrorCode;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code fork} through the SSH front door of a real server: the copy carries on the source's
+ * running processes and files, then lives its own life with its own identity; forks of forks and
+ * of paused VMs work; the source's destroy does not take its copies' disks along.
+ */
+class ForkOverSshTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
+      + " >/dev/null 2>&1 </dev/null &";
+  static ServerProcess server;
+  static SshUser alice;
+
+  @TempDir
+  static Path keys;
+
+  @RegisterExtension
+  static final TestWatcher dumpLog = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      System.out.println("=== server log ===\n" + server.log());
+    }
+  };
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = new ServerProcess().start();
+    alice = new SshUser(keys, "alice", server.sshPort);
+    SshUser.addKey(server, alice, "alice");
+  }
+
+  @AfterAll
+  static void stopServer() throws Exception {
+    server.close();
+  }
+
+  static JsonNode json(SshUser.Run run) throws Exception {
+    assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
+    return JSON.readTree(run.out());
+  }
+
+  static String exec(String vm, String command) throws Exception {
+    SshUser.Run run = alice.run("exec", vm, "--", command);
+    assertThat(run.exit()).as("%s in %s: %s", command, vm, run.err()).isZero();
+    return run.out().strip();
+  }
+
+  static long counter(String vm) throws Exception {
+    return Long.parseLong(exec(vm, "cat /tmp/counter"));
+  }
+
+  @Test
+  void aForkCarriesOnTheSourcesProcessesAndFilesWithItsOwnIdentity() throws Exception {
+    json(alice.run("new", "--name=src", "--json"));
+    try {
+      exec("src", COUNTER);
+      exec("src", "echo before > shared.txt && sync");
+      long before = counter("src");
+
+      JsonNode fork = json(alice.run("fork", "src", "--json"));
+      assertThat(fork.path("name").asText()).as("the default name").isEqualTo("src-fork");
+      assertThat(fork.path("forked_from").asText()).isEqualTo("src");
+      assertThat(fork.path("status").asText()).isEqualTo("running");
+      for (String field : List.of("vm_id", "url", "image", "boot_time_ms")) {
+        assertThat(fork.has(field)).as(field).isTrue();
+      }
+
+      long inFork = counter("src-fork");
+      assertThat(inFork).as("the counter went on from the source's value").isGreaterThanOrEqualTo(before);
+      assertThat(counter("src-fork")).isGreaterThanOrEqualTo(inFork);
+      assertThat(exec("src-fork", "cat shared.txt")).isEqualTo("before");
+
+      exec("src", "echo only-in-src > after.txt");
+      exec("src-fork", "echo only-in-fork > after.txt");
+      assertThat(exec("src", "cat after.txt")).isEqualTo("only-in-src");
+      assertThat(exec("src-fork", "cat after.txt")).isEqualTo("only-in-fork");
+
+      String identity = "hostname; cat /etc/machine-id; cat /sys/class/net/eth0/address;"
+          + " /usr/sbin/ip -o -4 addr show dev eth0 scope global; cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub";
+      List<String> src = List.of(exec("src", identity).split("\n"));
+      List<String> copy = List.of(exec("src-fork", identity).split("\n"));
+      assertThat(src).hasSize(5);
+      assertThat(copy).hasSize(5);
+      for (int i = 0; i < 5; i++) {
+        assertThat(copy.get(i)).as("identity line %d", i).isNotEqualTo(src.get(i));
+      }
+      assertThat(copy.get(0)).isEqualTo("src-fork");
+
+      // A second generation, and a fork of a paused VM (which stays paused).
+      json(alice.run("fork", "src-fork", "--name=gen2", "--json"));
+      assertThat(counter("gen2")).isGreaterThanOrEqualTo(inFork);
+      assertThat(exec("gen2", "cat after.txt")).isEqualTo("only-in-fork");
+      json(alice.run("pause", "src", "--json"));
+      json(alice.run("fork", "src", "--name=from-paused", "--json"));
+      assertThat(exec("from-paused", "cat after.txt")).isEqualTo("only-in-src");
+      assertThat(json(alice.run("info", "src", "--json")).path("status").asText()).isEqualTo("standby");
+
+      SshUser.Run taken = alice.run("fork", "src", "--name=gen2");
+      assertThat(taken.exit()).isEqualTo(ErrorCode.ALREADY_EXISTS.exitCode());
+      assertThat(taken.err()).contains("already exists");
+      assertThat(alice.run("fork", "nope").exit()).isEqualTo(ErrorCode.NOT_FOUND.exitCode());
+
+      // The source goes; its copies keep the disk layers they share with it.
+      assertThat(alice.run("destroy", "-y", "src").exit()).isZero();
+      assertThat(exec("src-fork", "sync; echo 3 | sudo tee /proc/sys/vm/drop_caches >/dev/null; cat shared.txt")).isEqualTo("before");
+      json(alice.run("reboot", "gen2", "--json"));
+      assertThat(exec("gen2", "cat shared.txt after.txt")).isEqualTo("before\nonly-in-fork");
+    } finally {
+      for (String vm : List.of("from-paused", "gen2", "src-fork", "src")) {
+        alice.run("destroy", "-y", vm);
+      }
+    }
+    assertThat(server.qemuPids()).isEmpty();
+    try (var left = java.nio.file.Files.list(server.dataDir.resolve("worker").resolve("vms"))) {
+      assertThat(left.toList()).as("every VM directory and shared disk layer is gone").isEmpty();
+    }
+  }
+}
