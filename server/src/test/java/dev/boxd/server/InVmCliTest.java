@@ -147,6 +147,34 @@ class InVmCliTest {
   }
 
   @Test
+  void aVmForksItselfRunsAJobInTheCopyAndCollectsTheResult() throws Exception {
+    json(alice.run("new", "--name=agent", "--json"));
+    try {
+      SshUser.Run run = inside(alice, "agent", """
+          set -e
+          echo "state before the fork" > state.txt
+          boxd fork --name=helper --json > fork.json
+          boxd exec helper -- 'cat state.txt > job.out; hostname >> job.out; boxd info --json > info.json'
+          boxd cp helper:job.out ./job.out
+          boxd cp helper:info.json ./helper-info.json
+          boxd rm -y helper >/dev/null
+          cat job.out
+          python3 -c 'import json; print(json.load(open("fork.json"))["forked_from"], json.load(open("helper-info.json"))["name"])'
+          boxd ls --json
+          """);
+      assertThat(run.exit()).as(run.err()).isZero();
+      String[] lines = run.out().split("\n", 4);
+      assertThat(lines[0]).isEqualTo("state before the fork");
+      assertThat(lines[1]).as("the job ran in the copy").isEqualTo("helper");
+      assertThat(lines[2]).as("forked from the agent; info inside the copy names the copy").isEqualTo("agent helper");
+      assertThat(JSON.readTree(lines[3])).extracting(n -> n.path("name").asText()).containsExactly("agent");
+    } finally {
+      alice.run("destroy", "-y", "helper");
+      alice.run("destroy", "-y", "agent");
+    }
+  }
+
+  @Test
   void anotherUsersVmIsInvisibleFromInsideAndSpoofingGetsNothing() throws Exception {
     JsonNode bobs = json(bob.run("new", "--name=bobs", "--json"));
     json(alice.run("new", "--name=alices", "--json"));
@@ -157,7 +185,7 @@ class InVmCliTest {
         verbs.addAll(List.of("boxd info " + target, "boxd exec " + target + " -- true", "boxd cp " + target + ":/etc/hostname -",
             "echo x | boxd cp - " + target + ":x", "boxd cp ./.profile " + target + ":x", "boxd cp " + target + ":/etc/hostname ./h",
             "boxd pause " + target, "boxd resume " + target, "boxd reboot " + target, "boxd stop " + target,
-            "boxd destroy -y " + target));
+            "boxd fork " + target, "boxd destroy -y " + target));
       }
       for (String verb : verbs) {
         SshUser.Run run = inside(alice, "alices", verb);

@@ -156,6 +156,10 @@ final class VerbCommand implements Command {
     List<String> argv;
     try {
       argv = ShellWords.split(commandLine.get());
+      if (!argv.isEmpty() && argv.getFirst().equals("exec")) {
+        // exec's command after -- goes to the VM's shell as sent, as ssh hands a command to a host's shell.
+        argv = ShellWords.splitKeepingCommand(commandLine.get());
+      }
     } catch (BoxdException e) {
       Verbs.report(terminal, json, e.code(), e.getMessage());
       return e.code().exitCode();

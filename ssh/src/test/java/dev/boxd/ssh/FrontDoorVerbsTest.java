@@ -66,8 +66,11 @@ class FrontDoorVerbsTest {
 
   @Test
   void execExitCodesStreamsAndJson() {
-    assertThat(door.ssh.ssh("exec", "app", "--", "'exit 7'").exit()).isEqualTo(7);
+    assertThat(door.ssh.ssh("exec", "app", "--", "exit 7").exit()).isEqualTo(7);
     assertThat(door.ops.lastExec.command()).isEqualTo("exit 7");
+    // After --, the command reaches the VM's shell as sent, quotes and newlines included, as with ssh to a host.
+    door.ssh.ssh("exec", "app", "--", "'exit 7'\necho \"$HOME\"");
+    assertThat(door.ops.lastExec.command()).isEqualTo("'exit 7'\necho \"$HOME\"");
     assertThat(door.ssh.ssh("exec app exit 0").exit()).isZero();
     assertThat(door.ssh.ssh("exec", "app", "exit", "42").exit()).isEqualTo(42);
 

@@ -28,7 +28,8 @@ final class ExecVerbs {
         """
         CMD runs through a shell in /home/boxd. One word is a whole command line ('make && ./run');
         several are joined with spaces, quoting those with blanks or quotes in them. stdin streams to
-        the command, stdout and stderr stay apart, and the exit code is the command's.""");
+        the command, stdout and stderr stay apart, and the exit code is the command's. Over SSH, the
+        text after -- reaches the VM's shell exactly as sent (newlines too), as with ssh to a host.""");
     return new Verb(syntax, ExecVerbs::exec);
   }
 

@@ -18,9 +18,24 @@ public final class ShellWords {
    * {@code *} stay as written. Throws INVALID_ARGUMENT for an unterminated quote.
    */
   public static List<String> split(String line) {
+    return split(line, false);
+  }
+
+  /**
+   * Like {@link #split}, except that everything after the first unquoted {@code --} word is kept
+   * verbatim as one last word: the command of {@code exec NAME -- CMD} arrives as the shell in the
+   * VM should see it, newlines and quoting included, just as {@code ssh host CMD} hands CMD to the
+   * remote shell.
+   */
+  public static List<String> splitKeepingCommand(String line) {
+    return split(line, true);
+  }
+
+  private static List<String> split(String line, boolean keepCommand) {
     var words = new ArrayList<String>();
     var word = new StringBuilder();
     boolean inWord = false;
+    boolean quoted = false;
     int i = 0;
     int n = line.length();
     while (i < n) {
@@ -29,8 +44,16 @@ public final class ShellWords {
         case ' ', '\t', '\n', '\r' -> {
           if (inWord) {
             words.add(word.toString());
+            if (keepCommand && !quoted && word.toString().equals("--")) {
+              String command = line.substring(i + 1).stripLeading();
+              if (!command.isBlank()) {
+                words.add(command);
+              }
+              return words;
+            }
             word.setLength(0);
             inWord = false;
+            quoted = false;
           }
           i++;
         }
@@ -41,13 +64,16 @@ public final class ShellWords {
           }
           word.append(line, i + 1, end);
           inWord = true;
+          quoted = true;
           i = end + 1;
         }
         case '"' -> {
           i = doubleQuoted(line, i + 1, word);
           inWord = true;
+          quoted = true;
         }
         case '\\' -> {
+          quoted = true;
           if (i + 1 < n) {
             if (line.charAt(i + 1) != '\n') {
               word.append(line.charAt(i + 1));

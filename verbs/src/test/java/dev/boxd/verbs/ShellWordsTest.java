@@ -53,4 +53,15 @@ class ShellWordsTest {
     var words = ShellWords.split("exec app -- echo \"a  b\" > f");
     assertThat(ShellWords.command(words.subList(3, words.size()))).isEqualTo("echo 'a  b' > f");
   }
+
+  @Test
+  void theCommandAfterDashDashIsKeptAsSent() {
+    String script = "set -e\nfor i in 1 2; do echo \"$i\" | awk '{print $1}'; done\n";
+    assertThat(ShellWords.splitKeepingCommand("exec app --json -- " + script))
+        .containsExactly("exec", "app", "--json", "--", script);
+    assertThat(ShellWords.splitKeepingCommand("exec app '--' echo a")).as("a quoted -- is a word like any other")
+        .containsExactly("exec", "app", "--", "echo", "a");
+    assertThat(ShellWords.splitKeepingCommand("exec app --   ")).containsExactly("exec", "app", "--");
+    assertThat(ShellWords.splitKeepingCommand("exec app echo 'a  b'")).containsExactly("exec", "app", "echo", "a  b");
+  }
 }

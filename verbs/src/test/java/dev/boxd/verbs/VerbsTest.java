@@ -246,15 +246,21 @@ class VerbsTest {
   }
 
   @Test
-  void cpNeedsExactlyOneRemoteSide() {
-    assertThat(Run.of(ops, "cp", "-", "-").err).contains("expected exactly one side remote");
-    assertThat(Run.of(ops, "cp", "app:a", "app:b").err).contains("expected exactly one side remote");
+  void cpNeedsARemoteSide() {
+    assertThat(Run.of(ops, "cp", "-", "-").err).contains("expected at least one side remote");
     assertThat(Run.of(ops, "cp", "./file", "app:b").err).contains("local path \"./file\": here cp copies from stdin or to stdout only");
     assertThat(Run.of(ops, "cp", "-", "app:").err).contains("missing path in \"app:\"");
     assertThat(Run.of(ops, "cp", "-", "Bad:x").err).contains("invalid VM name \"Bad\"");
     assertThat(Run.of(ops, "cp", "--json", "app:x", "-").json().at("/error/message").asText()).contains("--json with destination -");
     assertThat(Run.of(ops, "cp", "-").err).contains("missing DST: expected cp SRC DST");
     assertThat(ops.calls).isEmpty();
+  }
+
+  @Test
+  void cpBetweenTwoVmsIsOneCopy() {
+    var json = Run.of(ops, "cp", "-r", "app:results", "app:/srv/results", "--json").json();
+    assertThat(ops.calls).containsExactly("copy app:results app:/srv/results");
+    assertThat(json.get("destination").asText()).isEqualTo("app:/srv/results");
   }
 
   @Test
