@@ -106,7 +106,8 @@ class InVmCliTest {
 
       JsonNode self = json(inside(alice, "orchestrator", "boxd info --json"));
       assertThat(self.path("name").asText()).as("info without a name is the current VM").isEqualTo("orchestrator");
-      assertThat(json(inside(alice, "orchestrator", "boxd whoami --json")).path("user_id").asText()).isEqualTo("alice");
+      assertThat(json(inside(alice, "orchestrator", "boxd whoami --json")).path("user_id").asText())
+          .as("inside, the VM acts as its owner").isEqualTo(json(alice.run("whoami", "--json")).path("user_id").asText());
 
       SshUser.Run suicide = inside(alice, "orchestrator", "boxd destroy -y orchestrator");
       assertThat(suicide.exit()).isEqualTo(ErrorCode.FAILED_PRECONDITION.exitCode());
