@@ -375,8 +375,10 @@ static void protocol_error(const char *what, unsigned type, uint32_t len)
          gateway, what, type, len);
 }
 
-/* Writes all of p to fd; a reader that went away (EPIPE) or another error drops the rest of that
- * stream only: the verb still runs to its end and its exit code. */
+/* Writes all of p to fd. When stdout's reader went away (EPIPE, as in `boxd exec vm -- yes | head`)
+ * the client dies of SIGPIPE like any program in a pipeline: the connection closes and the gateway
+ * stops the verb (an exec's command is killed). Any other failure, or a gone stderr, drops the
+ * rest of that stream only: the verb still runs to its end and its exit code. */
 static void write_stream(int fd, const unsigned char *p, size_t n)
 {
     while (n > 0 && !stream_dead[fd]) {
@@ -391,6 +393,11 @@ static void write_stream(int fd, const unsigned char *p, size_t n)
             struct pollfd q = {.fd = fd, .events = POLLOUT};
             poll(&q, 1, -1);
         } else {
+            if (w < 0 && errno == EPIPE && fd == STDOUT_FILENO) {
+                restore_terminal();
+                signal(SIGPIPE, SIG_DFL);
+                raise(SIGPIPE);
+            }
             stream_dead[fd] = 1;
         }
     }

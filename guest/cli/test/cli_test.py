@@ -100,6 +100,12 @@ class Conn:
             raise AssertionError("hello version %r" % h.version)
         return h
 
+    def expect_close(self, timeout=10):
+        """Asserts the client closes the connection (sending nothing more)."""
+        frame = self.recv(timeout)
+        if frame is not None:
+            raise AssertionError("expected the client to close, got %r" % ((frame[0], frame[1][:40]),))
+
     def quiet_for(self, seconds):
         """Asserts the client sends nothing for `seconds`."""
         try:
@@ -268,18 +274,30 @@ class OutputTest(GatewayTestCase):
         self.assertEqual(hashlib.sha256(r.out).hexdigest(), hashlib.sha256(blob).hexdigest())
         self.assertEqual(r.err, b"e")
 
-    def test_a_closed_stdout_drops_output_but_keeps_the_exit_code(self):
+    def test_a_closed_stdout_ends_the_client_as_sigpipe_ends_a_pipeline(self):
         rfd, wfd = os.pipe()
         os.close(rfd)                       # writes to wfd now fail with EPIPE
-        join = self.gw.serve(lambda conn: (conn.hello(), [conn.send("O", b"y\n" * 50_000) for _ in range(10)],
-                                           conn.send("E", b"still here\n"), conn.exit(4)))
+        join = self.gw.serve(lambda conn: (conn.hello(), conn.send("O", b"y\n" * 50_000), conn.expect_close()))
         try:
             proc = subprocess.run([CLI, "exec"], stdin=subprocess.DEVNULL, stdout=wfd, stderr=subprocess.PIPE,
                                   env=client_env(self.gw.address), timeout=60)
         finally:
             os.close(wfd)
         join()
-        self.assertEqual((proc.returncode, proc.stderr), (4, b"still here\n"))
+        self.assertEqual((proc.returncode, proc.stderr), (-signal.SIGPIPE, b""))
+
+    def test_a_closed_stderr_drops_it_but_keeps_the_exit_code(self):
+        rfd, wfd = os.pipe()
+        os.close(rfd)
+        join = self.gw.serve(lambda conn: (conn.hello(), [conn.send("E", b"e\n" * 50_000) for _ in range(10)],
+                                           conn.send("O", b"still here\n"), conn.exit(4)))
+        try:
+            proc = subprocess.run([CLI, "exec"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=wfd,
+                                  env=client_env(self.gw.address), timeout=60)
+        finally:
+            os.close(wfd)
+        join()
+        self.assertEqual((proc.returncode, proc.stdout), (4, b"still here\n"))
 
 
 class FailureTest(GatewayTestCase):
