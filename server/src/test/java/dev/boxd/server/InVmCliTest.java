@@ -148,6 +148,35 @@ class InVmCliTest {
   }
 
   @Test
+  void siblingsArePausedResumedAndReachedInteractivelyFromInside() throws Exception {
+    json(alice.run("new", "--name=desk", "--json"));
+    try {
+      json(inside(alice, "desk", "boxd new --name=sib --json"));
+      JsonNode paused = json(inside(alice, "desk", "boxd pause sib --json"));
+      assertThat(paused.path("suspend_us").asLong()).isPositive();
+      assertThat(json(inside(alice, "desk", "boxd info sib --json")).path("status").asText()).isEqualTo("standby");
+      assertThat(json(inside(alice, "desk", "boxd resume sib --json")).path("resume_us").asLong()).isPositive();
+
+      // connect from a terminal inside desk: the in-VM CLI switches that terminal to raw and back.
+      List<String> ssh = alice.command("127.0.0.1", "exec", "--tty", "desk", "--", "boxd connect sib; echo back-in-$(hostname)");
+      try (var tty = dev.boxd.testkit.PtyClient.start(30, 100, dev.boxd.testkit.PtyClient.withTty(ssh, "127.0.0.1"))) {
+        tty.expect("boxd@sib:");
+        tty.send("echo cols=$(tput cols) on $(hostname)\r");
+        tty.expect("cols=100 on sib");
+        tty.send("exit\r");
+        tty.expect("back-in-desk");
+        tty.waitFor();
+      }
+      SshUser.Run noTty = inside(alice, "desk", "boxd connect sib");
+      assertThat(noTty.exit()).isNotZero();
+      assertThat(noTty.err()).contains("terminal");
+    } finally {
+      alice.run("destroy", "-y", "sib");
+      alice.run("destroy", "-y", "desk");
+    }
+  }
+
+  @Test
   void aVmForksItselfRunsAJobInTheCopyAndCollectsTheResult() throws Exception {
     json(alice.run("new", "--name=agent", "--json"));
     try {
