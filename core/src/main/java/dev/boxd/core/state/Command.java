@@ -116,6 +116,34 @@ public sealed interface Command {
     }
   }
 
+  /** Seconds without inbound traffic before the VM goes to standby; 0 turns auto-suspend off. */
+  record SetAutoSuspend(String vmId, int seconds) implements Command {
+    public SetAutoSuspend {
+      Objects.requireNonNull(vmId, "vmId");
+    }
+  }
+
+  /**
+   * The VM's worker puts an idle VM to sleep: a running VM to {@code STANDBY} after its idle
+   * timeout, a VM long in standby to {@code HIBERNATED}. Applies only if the user's intent is
+   * still the one it follows from, so a user's later request always wins.
+   */
+  record IdleSleep(String vmId, String workerId, DesiredPower power) implements Command {
+    public IdleSleep {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(workerId, "workerId");
+      Objects.requireNonNull(power, "power");
+    }
+  }
+
+  /** The VM's worker saw inbound traffic for a sleeping VM: it is to run again (SPEC §4). */
+  record TrafficWake(String vmId, String workerId) implements Command {
+    public TrafficWake {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(workerId, "workerId");
+    }
+  }
+
   /** Start, pause or stop a VM (not destroy: that is {@link DestroyVm}). */
   record SetDesiredPower(String vmId, DesiredPower desired) implements Command {
     public SetDesiredPower {

@@ -8,6 +8,8 @@ public enum DesiredPower {
   RUNNING,
   STANDBY,
   STOPPED,
+  /** Memory saved to disk and the VMM gone (deeper than standby); woken by the same triggers. */
+  HIBERNATED,
   /** The VM is to be deleted; its worker confirms with {@code RemoveVm} once it is gone. */
   DESTROYED
 }

@@ -7,14 +7,17 @@ import dev.boxd.core.state.Command.CreateUser;
 import dev.boxd.core.state.Command.CreateVm;
 import dev.boxd.core.state.Command.DestroyVm;
 import dev.boxd.core.state.Command.ForkVm;
+import dev.boxd.core.state.Command.IdleSleep;
 import dev.boxd.core.state.Command.OpenRegistration;
 import dev.boxd.core.state.Command.Reboot;
 import dev.boxd.core.state.Command.RegisterWorker;
 import dev.boxd.core.state.Command.RemoveKey;
 import dev.boxd.core.state.Command.RemoveVm;
 import dev.boxd.core.state.Command.ReportObserved;
+import dev.boxd.core.state.Command.SetAutoSuspend;
 import dev.boxd.core.state.Command.SetDesiredPower;
 import dev.boxd.core.state.Command.SetUserQuota;
+import dev.boxd.core.state.Command.TrafficWake;
 
 /**
  * The replicated state machine: {@code apply(state, index, command)} is a pure function, so every
@@ -38,6 +41,9 @@ public final class Fsm {
       case RegisterWorker c -> WorkerCommands.register(at, c);
       case CreateVm c -> VmCommands.create(at, c);
       case ForkVm c -> VmCommands.fork(at, c);
+      case SetAutoSuspend c -> VmCommands.setAutoSuspend(at, c);
+      case IdleSleep c -> VmCommands.idleSleep(at, c);
+      case TrafficWake c -> VmCommands.trafficWake(at, c);
       case SetDesiredPower c -> VmCommands.setDesiredPower(at, c);
       case Reboot c -> VmCommands.reboot(at, c);
       case DestroyVm c -> VmCommands.destroy(at, c);

@@ -10,6 +10,8 @@ import java.util.Objects;
  * {@code ip} is its private address, unique in the cluster; {@code publicIp} is the proxy address
  * it is reached at, shared across owners but unique among one owner's VMs (SPEC §6).
  * {@code forkedFrom} is the id of the VM it was forked from, empty for a VM made from the image.
+ * {@code autoSuspendSecs}: seconds without inbound traffic before its worker puts it to standby
+ * (0: never).
  */
 public record Vm(
     String id,
@@ -25,7 +27,11 @@ public record Vm(
     DesiredPower desired,
     long rebootSeq,
     VmObserved observed,
-    String forkedFrom) {
+    String forkedFrom,
+    int autoSuspendSecs) {
+
+  /** Seconds without inbound traffic before a VM goes to standby, unless set otherwise (SPEC §4). */
+  public static final int DEFAULT_AUTO_SUSPEND_SECS = 30;
 
   public Vm {
     Objects.requireNonNull(id, "id");
@@ -40,20 +46,24 @@ public record Vm(
     Objects.requireNonNull(forkedFrom, "forkedFrom");
   }
 
+  Vm withAutoSuspend(int seconds) {
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom, seconds);
+  }
+
   /** Whether this VM began as a copy of another (whose id {@link #forkedFrom} holds). */
   public boolean isFork() {
     return !forkedFrom.isEmpty();
   }
 
   Vm withDesired(DesiredPower newDesired) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed, forkedFrom);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed, forkedFrom, autoSuspendSecs);
   }
 
   Vm withReboot() {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed, forkedFrom);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed, forkedFrom, autoSuspendSecs);
   }
 
   Vm withObserved(VmObserved newObserved) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved, forkedFrom);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved, forkedFrom, autoSuspendSecs);
   }
 }

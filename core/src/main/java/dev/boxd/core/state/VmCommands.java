@@ -59,7 +59,7 @@ final class VmCommands {
       return reject(s, ErrorCode.NOT_FOUND, "no worker with id " + quote(c.workerId()));
     }
     return ok(s.withVm(new Vm(c.vmId(), c.ownerId(), c.name(), c.vcpus(), c.memoryMib(), c.diskGb(), c.ip(),
-        c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()), "")));
+        c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()), "", Vm.DEFAULT_AUTO_SUSPEND_SECS)));
   }
 
   /**
@@ -85,7 +85,7 @@ final class VmCommands {
     Vm child = created.state().vm(c.vmId()).orElseThrow();
     return ok(created.state().withVm(new Vm(child.id(), child.ownerId(), child.name(), child.vcpus(), child.memoryMib(),
         child.diskGb(), child.ip(), child.publicIp(), child.workerId(), child.createdAt(), child.desired(), child.rebootSeq(),
-        child.observed(), source.id())));
+        child.observed(), source.id(), source.autoSuspendSecs())));
   }
 
   static Applied setDesiredPower(ClusterState s, SetDesiredPower c) {
@@ -122,6 +122,61 @@ final class VmCommands {
       return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
     }
     return ok(s.withVm(vm.withDesired(DesiredPower.DESTROYED)));
+  }
+
+  /** Longest idle timeout: 30 days. */
+  static final int MAX_AUTO_SUSPEND_SECS = 30 * 24 * 3600;
+
+  static Applied setAutoSuspend(ClusterState s, Command.SetAutoSuspend c) {
+    Vm vm = s.vm(c.vmId()).orElse(null);
+    if (vm == null) {
+      return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
+    }
+    if (c.seconds() < 0 || c.seconds() > MAX_AUTO_SUSPEND_SECS) {
+      return reject(s, ErrorCode.INVALID_ARGUMENT, "auto-suspend timeout " + c.seconds() + " s: expected 0 (off) to "
+          + MAX_AUTO_SUSPEND_SECS + " seconds");
+    }
+    if (vm.desired() == DesiredPower.DESTROYED) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, beingDestroyed(vm));
+    }
+    return ok(s.withVm(vm.withAutoSuspend(c.seconds())));
+  }
+
+  static Applied idleSleep(ClusterState s, Command.IdleSleep c) {
+    Vm vm = s.vm(c.vmId()).orElse(null);
+    if (vm == null) {
+      return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
+    }
+    if (!vm.workerId().equals(c.workerId())) {
+      return reject(s, ErrorCode.PERMISSION_DENIED, notItsWorker(vm, c.workerId()));
+    }
+    DesiredPower from = switch (c.power()) {
+      case STANDBY -> DesiredPower.RUNNING;
+      case HIBERNATED -> DesiredPower.STANDBY;
+      default -> null;
+    };
+    if (from == null) {
+      return reject(s, ErrorCode.INVALID_ARGUMENT, "an idle VM goes to standby or hibernated, not " + c.power());
+    }
+    if (vm.desired() != from) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, "VM " + quote(vm.name()) + " is to be " + vm.desired().name().toLowerCase()
+          + " now, not " + from.name().toLowerCase());
+    }
+    return ok(s.withVm(vm.withDesired(c.power())));
+  }
+
+  static Applied trafficWake(ClusterState s, Command.TrafficWake c) {
+    Vm vm = s.vm(c.vmId()).orElse(null);
+    if (vm == null) {
+      return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
+    }
+    if (!vm.workerId().equals(c.workerId())) {
+      return reject(s, ErrorCode.PERMISSION_DENIED, notItsWorker(vm, c.workerId()));
+    }
+    if (vm.desired() != DesiredPower.STANDBY && vm.desired() != DesiredPower.HIBERNATED) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, "VM " + quote(vm.name()) + " is not asleep");
+    }
+    return ok(s.withVm(vm.withDesired(DesiredPower.RUNNING)));
   }
 
   static Applied reportObserved(ClusterState s, ReportObserved c) {

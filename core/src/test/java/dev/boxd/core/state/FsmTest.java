@@ -105,6 +105,30 @@ class FsmTest {
   }
 
   @Test
+  void idleVmsSleepAndTrafficWakesThemButTheUsersLaterWordWins() {
+    ClusterState s = given(user("u1"), worker("w1"), vm("vm1", "u1", "app", "10.77.0.1"));
+    assertThat(s.vm("vm1").orElseThrow().autoSuspendSecs()).isEqualTo(30);
+    s = next(s, new Command.SetAutoSuspend("vm1", 5)).state();
+    assertThat(s.vm("vm1").orElseThrow().autoSuspendSecs()).isEqualTo(5);
+    assertRejected(next(s, new Command.SetAutoSuspend("vm1", -1)), ErrorCode.INVALID_ARGUMENT, "expected 0 (off)");
+
+    assertRejected(next(s, new Command.IdleSleep("vm1", "w2", DesiredPower.STANDBY)), ErrorCode.PERMISSION_DENIED, "w2");
+    assertRejected(next(s, new Command.IdleSleep("vm1", "w1", DesiredPower.HIBERNATED)), ErrorCode.FAILED_PRECONDITION,
+        "is to be running now, not standby");
+    ClusterState standby = next(s, new Command.IdleSleep("vm1", "w1", DesiredPower.STANDBY)).state();
+    assertThat(standby.vm("vm1").orElseThrow().desired()).isEqualTo(DesiredPower.STANDBY);
+    ClusterState hibernated = next(standby, new Command.IdleSleep("vm1", "w1", DesiredPower.HIBERNATED)).state();
+    assertThat(hibernated.vm("vm1").orElseThrow().desired()).isEqualTo(DesiredPower.HIBERNATED);
+    ClusterState woken = next(hibernated, new Command.TrafficWake("vm1", "w1")).state();
+    assertThat(woken.vm("vm1").orElseThrow().desired()).isEqualTo(DesiredPower.RUNNING);
+    assertRejected(next(woken, new Command.TrafficWake("vm1", "w1")), ErrorCode.FAILED_PRECONDITION, "is not asleep");
+
+    ClusterState stopped = next(s, new SetDesiredPower("vm1", DesiredPower.STOPPED)).state();
+    assertRejected(next(stopped, new Command.IdleSleep("vm1", "w1", DesiredPower.STANDBY)), ErrorCode.FAILED_PRECONDITION,
+        "is to be stopped now");
+  }
+
+  @Test
   void defaultQuotaIsTen() {
     ClusterState s = given(user("u1"), worker("w1"));
     for (int i = 1; i <= 10; i++) {

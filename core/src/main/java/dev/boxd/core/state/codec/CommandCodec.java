@@ -7,6 +7,9 @@ import dev.boxd.core.state.Command.CreateUser;
 import dev.boxd.core.state.Command.CreateVm;
 import dev.boxd.core.state.Command.DestroyVm;
 import dev.boxd.core.state.Command.ForkVm;
+import dev.boxd.core.state.Command.IdleSleep;
+import dev.boxd.core.state.Command.SetAutoSuspend;
+import dev.boxd.core.state.Command.TrafficWake;
 import dev.boxd.core.state.Command.OpenRegistration;
 import dev.boxd.core.state.Command.Reboot;
 import dev.boxd.core.state.Command.RegisterWorker;
@@ -48,6 +51,9 @@ public final class CommandCodec {
       case ReportObserved c -> RecordWire.observed(out.u16(11).string(c.vmId()).string(c.workerId()), c.observed());
       case RemoveVm c -> out.u16(12).string(c.vmId()).string(c.workerId());
       case SetUserQuota c -> out.u16(13).string(c.userId()).i32(c.maxVms());
+      case SetAutoSuspend c -> out.u16(15).string(c.vmId()).i32(c.seconds());
+      case IdleSleep c -> RecordWire.desired(out.u16(16).string(c.vmId()).string(c.workerId()), c.power());
+      case TrafficWake c -> out.u16(17).string(c.vmId()).string(c.workerId());
       case ForkVm c -> out.u16(14).string(c.vmId()).string(c.sourceVmId()).string(c.name()).ipv4(c.ip()).ipv4(c.publicIp())
           .instant(c.at());
     }
@@ -76,6 +82,9 @@ public final class CommandCodec {
       case 11 -> new ReportObserved(in.string(), in.string(), RecordWire.observed(in));
       case 12 -> new RemoveVm(in.string(), in.string());
       case 13 -> new SetUserQuota(in.string(), in.i32());
+      case 15 -> new SetAutoSuspend(in.string(), in.i32());
+      case 16 -> new IdleSleep(in.string(), in.string(), RecordWire.desired(in));
+      case 17 -> new TrafficWake(in.string(), in.string());
       case 14 -> new ForkVm(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
       default -> throw in.corrupt("unknown command tag " + tag + " (written by a newer boxd?)");
     };

@@ -23,6 +23,7 @@ final class RecordWire {
       case STANDBY -> 2;
       case STOPPED -> 3;
       case DESTROYED -> 4;
+      case HIBERNATED -> 5;
     });
   }
 
@@ -33,6 +34,7 @@ final class RecordWire {
       case 2 -> DesiredPower.STANDBY;
       case 3 -> DesiredPower.STOPPED;
       case 4 -> DesiredPower.DESTROYED;
+      case 5 -> DesiredPower.HIBERNATED;
       default -> throw in.corrupt("unknown desired power " + code);
     };
   }
@@ -114,11 +116,13 @@ final class RecordWire {
     out.i64(value.rebootSeq());
     observed(out, value.observed());
     out.string(value.forkedFrom());
+    out.i32(value.autoSuspendSecs());
   }
 
-  /** A VM as snapshot format {@code version} wrote it (version 1 had no forks). */
+  /** A VM as snapshot format {@code version} wrote it (version 1 had no forks, 2 no auto-suspend). */
   static Vm vm(WireReader in, int version) {
     return new Vm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(), in.ipv4(),
-        in.string(), in.instant(), desired(in), in.i64(), observed(in), version >= 2 ? in.string() : "");
+        in.string(), in.instant(), desired(in), in.i64(), observed(in), version >= 2 ? in.string() : "",
+        version >= 3 ? in.i32() : Vm.DEFAULT_AUTO_SUSPEND_SECS);
   }
 }

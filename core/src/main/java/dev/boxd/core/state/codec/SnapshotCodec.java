@@ -16,12 +16,12 @@ import java.util.function.Function;
 
 /**
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
- * 2; 1 had no forkedFrom), the applied index, then users, keys, registrations, workers and VMs, each as a count (i32)
+ * 3; 1 had no forkedFrom, 2 no autoSuspendSecs), the applied index, then users, keys, registrations, workers and VMs, each as a count (i32)
  * and records in sorted order, so one state always gives the same bytes. Indexes are rebuilt on
  * decoding, never stored. A newer format gets a new version; this class keeps reading the old.
  */
 public final class SnapshotCodec {
-  static final int VERSION = 2;
+  static final int VERSION = 3;
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}

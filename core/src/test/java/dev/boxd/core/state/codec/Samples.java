@@ -45,6 +45,9 @@ final class Samples {
         "01000c00000003766d31000000027731");
     row(rows, new Command.SetUserQuota("u1", 20),
         "01000d00000002753100000014");
+    row(rows, new Command.SetAutoSuspend("vm1", 45), "01000f00000003766d310000002d");
+    row(rows, new Command.IdleSleep("vm1", "w1", DesiredPower.HIBERNATED), "01001000000003766d3100000002773105");
+    row(rows, new Command.TrafficWake("vm1", "w1"), "01001100000003766d31000000027731");
     row(rows, new Command.ForkVm("vm2", "vm1", "app-fork", Ipv4.parse("10.77.0.6"), Ipv4.parse("203.0.113.8"), AT),
         "01000e00000003766d3200000003766d31000000086170702d666f726b0a4d0006cb00710800000000695735a500000006");
     return rows;
