@@ -81,11 +81,22 @@ public final class ControlOperations implements Operations {
     Vm vm = propose(name, (vmId, state) -> new Command.CreateVm(vmId, userId, name, shape.vcpus(), shape.memoryMib(),
         config.diskGb(), Placement.privateIp(state, config), Placement.publicIp(state, userId, config), Placement.worker(state),
         clock.instant()));
+    request.autoSuspendSecs().ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
     return view(awaitMade(vm, "new", started), (System.nanoTime() - started) / 1_000_000);
   }
 
+  // Set before the worker makes the VM, so the timeout holds from its first second.
+  private void setAutoSuspendOf(Vm vm, int seconds) {
+    try {
+      store.propose(new Command.SetAutoSuspend(vm.id(), seconds)).orThrow();
+    } catch (RuntimeException e) {
+      store.propose(new Command.DestroyVm(vm.id()));
+      throw e;
+    }
+  }
+
   @Override
-  public ForkView fork(String sourceRef, Optional<String> requestedName) {
+  public ForkView fork(String sourceRef, Optional<String> requestedName, Optional<Integer> autoSuspendSecs) {
     long started = System.nanoTime();
     Vm source = find(sourceRef);
     requireNotGone(source);
@@ -93,6 +104,7 @@ public final class ControlOperations implements Operations {
         .orElseGet(() -> Names.requireValid("VM name (the default, SOURCE-fork)", source.name() + "-fork"));
     Vm vm = propose(name, (vmId, state) -> new Command.ForkVm(vmId, source.id(), name, Placement.privateIp(state, config),
         Placement.publicIp(state, userId, config), clock.instant()));
+    autoSuspendSecs.ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
     return new ForkView(view(awaitMade(vm, "fork", started), (System.nanoTime() - started) / 1_000_000), source.name());
   }
 
@@ -195,8 +207,8 @@ public final class ControlOperations implements Operations {
     if (vm.desired() == DesiredPower.STOPPED) {
       throw BoxdException.precondition("VM " + vm.name() + " is stopped; start it first");
     }
-    if (vm.desired() == DesiredPower.STANDBY) {
-      // A verb aimed at a frozen VM wakes it, as any inbound traffic would.
+    if (vm.desired() == DesiredPower.STANDBY || vm.desired() == DesiredPower.HIBERNATED) {
+      // A verb aimed at a sleeping VM wakes it, as any inbound traffic would.
       setPower(vm, DesiredPower.RUNNING);
       return store.read().vm(vm.id()).orElseThrow();
     }
@@ -290,6 +302,25 @@ public final class ControlOperations implements Operations {
   }
 
   @Override
+  public VmView hibernate(String name) {
+    Vm vm = find(name);
+    requireNotGone(vm);
+    if (vm.desired() == DesiredPower.STOPPED) {
+      throw BoxdException.precondition("VM " + vm.name() + " is stopped: there is no memory to save");
+    }
+    setPower(vm, DesiredPower.HIBERNATED);
+    return view(store.read().vm(vm.id()).orElseThrow(), 0);
+  }
+
+  @Override
+  public VmView setAutoSuspend(String name, int seconds) {
+    Vm vm = find(name);
+    requireNotGone(vm);
+    long index = store.propose(new Command.SetAutoSuspend(vm.id(), seconds)).orThrow().index();
+    return view(store.readAtLeast(index, Duration.ofSeconds(30)).vm(vm.id()).orElseThrow(), 0);
+  }
+
+  @Override
   public VmView reboot(String name) {
     Vm vm = find(name);
     requireNotGone(vm);
@@ -356,6 +387,6 @@ public final class ControlOperations implements Operations {
     String status = vm.desired() == DesiredPower.DESTROYED ? "destroying" : vm.observed().status().name().toLowerCase();
     return new VmView(vm.id(), vm.name(), status, vm.ip().toString(), vm.publicIp().toString(), IMAGE,
         "https://" + vm.name() + "." + config.zone(), bootTimeMs, vm.vcpus(), (int) vm.memoryMib(), (int) vm.diskGb(),
-        vm.createdAt().toString());
+        vm.createdAt().toString(), vm.autoSuspendSecs());
   }
 }

@@ -44,7 +44,7 @@ final class FakeOperations implements dev.boxd.verbs.Operations {
 
   static VmView vm(String name, String status) {
     return new VmView("vm-" + name, name, status, "10.77.0.2", null, "debian-12", "https://" + name + ".boxd.test", 48, 2, 1024,
-        100, "2026-01-01T00:00:00Z");
+        100, "2026-01-01T00:00:00Z", 30);
   }
 
   private VmView existing(String vm) {
@@ -192,7 +192,17 @@ final class FakeOperations implements dev.boxd.verbs.Operations {
   }
 
   @Override
-  public ForkView fork(String source, java.util.Optional<String> name) {
+  public VmView hibernate(String vm) {
+    throw dev.boxd.core.BoxdException.precondition("hibernate is not part of this test");
+  }
+
+  @Override
+  public VmView setAutoSuspend(String vm, int seconds) {
+    throw dev.boxd.core.BoxdException.precondition("auto-suspend is not part of this test");
+  }
+
+  @Override
+  public ForkView fork(String source, java.util.Optional<String> name, java.util.Optional<Integer> autoSuspendSecs) {
     throw dev.boxd.core.BoxdException.precondition("fork is not part of this test");
   }
 

@@ -35,6 +35,7 @@ final class Json {
     m.put("memory_mib", vm.memoryMib());
     m.put("disk_gb", vm.diskGb());
     m.put("created_at", vm.createdAt());
+    m.put("auto_suspend_timeout", vm.autoSuspendSecs());
     return m;
   }
 

@@ -24,11 +24,18 @@ import java.util.concurrent.Flow;
  */
 public interface Operations {
 
-  /** A VM as users see it (SPEC §3 JSON). Nullable: ip, publicIp, url, image, createdAt. */
+  /**
+   * A VM as users see it (SPEC §3 JSON). Nullable: ip, publicIp, url, image, createdAt.
+   * {@code autoSuspendSecs}: idle seconds before standby, 0 = never.
+   */
   record VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
-      long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt) {}
+      long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs) {}
 
-  record NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib) {}
+  record NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib, Optional<Integer> autoSuspendSecs) {
+    public NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib) {
+      this(name, vcpus, memoryMib, Optional.empty());
+    }
+  }
 
   /** Creates a VM and returns once it is running and exec-ready. */
   VmView create(NewRequest request);
@@ -42,7 +49,7 @@ public interface Operations {
    * Copies the running (or paused) VM {@code source} (memory, disk, processes) into a new VM named
    * {@code name}, by default {@code SOURCE-fork}; returns once the copy is running and exec-ready.
    */
-  ForkView fork(String source, Optional<String> name);
+  ForkView fork(String source, Optional<String> name, Optional<Integer> autoSuspendSecs);
 
   /** By name or id. */
   VmView info(String vm);
@@ -111,6 +118,15 @@ public interface Operations {
   long resume(String vm);
 
   VmView reboot(String vm);
+
+  /**
+   * Saves the VM's memory to disk and ends its VMM (state {@code hibernated}); the same triggers
+   * as standby wake it, with its processes intact.
+   */
+  VmView hibernate(String vm);
+
+  /** Sets the idle timeout before standby, in seconds; 0 turns auto-suspend off. */
+  VmView setAutoSuspend(String vm, int seconds);
 
   VmView stop(String vm);
 

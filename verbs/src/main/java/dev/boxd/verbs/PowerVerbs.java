@@ -42,6 +42,29 @@ final class PowerVerbs {
         });
   }
 
+  static Verb hibernate() {
+    return power("hibernate", "hibernated", "Save a VM's memory to disk and stop its VMM (woken like standby)", Operations::hibernate);
+  }
+
+  static Verb autoSuspend() {
+    var syntax = new Syntax("auto-suspend", List.of(), "Set how long a VM may be idle before it goes to standby", List.of("NAME", "SECS"),
+        List.of(), false, List.of(Syntax.JSON),
+        """
+        SECS without inbound network traffic (TCP, UDP, any packet to the VM) puts it in standby; 0 turns
+        it off. It watches the network, not the CPU: turn it off for long CPU-only jobs. Any inbound
+        packet, exec or cp wakes the VM. JSON: the VM object.""");
+    return new Verb(syntax, call -> {
+      int seconds = Values.autoSuspend("SECS", call.args().positionals().get(1));
+      var view = call.ops().setAutoSuspend(call.vm(0), seconds);
+      if (call.json()) {
+        call.printJson(Json.vm(view));
+      } else {
+        call.print(Text.safe(view.name()) + ": auto-suspend " + Text.autoSuspend(view.autoSuspendSecs()) + "\n");
+      }
+      return 0;
+    });
+  }
+
   static Verb reboot() {
     return power("reboot", "rebooted", "Cold restart a VM: memory is lost, the disk is kept", Operations::reboot);
   }

@@ -88,7 +88,13 @@ final class Text {
         new String[] {"memory", vm.memoryMib() + " MiB"},
         new String[] {"disk", vm.diskGb() + " GB"},
         new String[] {"boot time", vm.bootTimeMs() + " ms"},
-        new String[] {"created", vm.createdAt()});
+        new String[] {"created", vm.createdAt()},
+        new String[] {"auto-suspend", autoSuspend(vm.autoSuspendSecs())});
+  }
+
+  /** {@code after 30 s idle}, or {@code off}. */
+  static String autoSuspend(int seconds) {
+    return seconds == 0 ? "off" : "after " + seconds + " s idle";
   }
 
   /** Microseconds as milliseconds with three decimals. */

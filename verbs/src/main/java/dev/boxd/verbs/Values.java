@@ -64,6 +64,18 @@ final class Values {
     return Duration.ofSeconds(Long.parseLong(value));
   }
 
+  /** Longest auto-suspend timeout: 30 days. */
+  static final int MAX_AUTO_SUSPEND_SECS = 30 * 24 * 3600;
+
+  /** An auto-suspend timeout in whole seconds; 0 means off. */
+  static int autoSuspend(String what, String value) {
+    if (!COUNT.matcher(value).matches() || Long.parseLong(value) > MAX_AUTO_SUSPEND_SECS) {
+      throw BoxdException.invalid("invalid " + what + " " + Names.quote(value) + ": expected whole seconds from 0 (off) to "
+          + MAX_AUTO_SUSPEND_SECS);
+    }
+    return Integer.parseInt(value);
+  }
+
   /** {@code KEY=VAL} pairs of {@code -e}; a later KEY wins. */
   static Map<String, String> env(List<String> pairs) {
     var env = new LinkedHashMap<String, String>();

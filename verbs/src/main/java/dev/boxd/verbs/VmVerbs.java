@@ -11,12 +11,16 @@ import java.util.Optional;
 final class VmVerbs {
   private VmVerbs() {}
 
+  static final Flag AUTO_SUSPEND = Flag.value("auto-suspend-timeout", "SECS",
+      "standby after SECS without inbound traffic; 0 = never (default 30)");
+
   static Verb create() {
     var syntax = new Syntax("new", List.of(), "Create and boot a VM; returns once it is running",
         List.of(), List.of(), false,
         List.of(Flag.value("name", "NAME", "the VM's name, a DNS label (default: generated)"),
             Flag.value("vcpu", "N", "virtual CPUs"),
             Flag.value("memory", "SIZE", "RAM: MiB (1024) or with a unit (512M, 2G)"),
+            AUTO_SUSPEND,
             Syntax.JSON),
         "");
     return new Verb(syntax, VmVerbs::create);
@@ -27,7 +31,8 @@ final class VmVerbs {
     var request = new Operations.NewRequest(
         args.value("name").map(n -> Names.requireValid("VM name", n)),
         args.value("vcpu").map(v -> Values.vcpus("vcpu", v)),
-        args.value("memory").map(v -> Values.memoryMib("memory", v)));
+        args.value("memory").map(v -> Values.memoryMib("memory", v)),
+        args.value("auto-suspend-timeout").map(v -> Values.autoSuspend("--auto-suspend-timeout", v)));
     var vm = call.ops().create(request);
     if (call.json()) {
       call.printJson(Json.vm(vm));
@@ -39,7 +44,7 @@ final class VmVerbs {
 
   static Verb fork() {
     var syntax = new Syntax("fork", List.of(), "Copy a running VM: memory, disk and processes", List.of(), List.of("SRC"), false,
-        List.of(Flag.value("name", "NAME", "the copy's name (default: SRC-fork)"), Syntax.JSON),
+        List.of(Flag.value("name", "NAME", "the copy's name (default: SRC-fork)"), AUTO_SUSPEND, Syntax.JSON),
         """
         The copy gets its own name, id, address, MAC, hostname, SSH host keys and URL; memory and disk
         are copy-on-write, and SRC pauses only briefly. Inside a VM, SRC defaults to that VM.
@@ -52,7 +57,8 @@ final class VmVerbs {
     String source = named.or(() -> call.ops().currentVm())
         .orElseThrow(() -> BoxdException.invalid("missing SRC: expected " + call.syntax().usage()));
     Optional<String> name = call.args().value("name").map(n -> Names.requireValid("VM name", n));
-    var forked = call.ops().fork(source, name);
+    var forked = call.ops().fork(source, name,
+        call.args().value("auto-suspend-timeout").map(v -> Values.autoSuspend("--auto-suspend-timeout", v)));
     if (call.json()) {
       var document = Json.vm(forked.vm());
       document.put("forked_from", forked.forkedFrom());

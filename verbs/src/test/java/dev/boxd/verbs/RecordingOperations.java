@@ -33,7 +33,7 @@ class RecordingOperations implements Operations {
 
   static VmView vm(String name, String status) {
     return new VmView("id-" + name, name, status, "10.0.0.2", null, "debian-12", "https://" + name + ".boxd.test", 52, 2, 1024,
-        100, "2026-01-01T00:00:00Z");
+        100, "2026-01-01T00:00:00Z", 30);
   }
 
   private VmView existing(String vm) {
@@ -103,7 +103,17 @@ class RecordingOperations implements Operations {
   }
 
   @Override
-  public ForkView fork(String source, java.util.Optional<String> name) {
+  public VmView hibernate(String vm) {
+    throw dev.boxd.core.BoxdException.precondition("hibernate is not part of this test");
+  }
+
+  @Override
+  public VmView setAutoSuspend(String vm, int seconds) {
+    throw dev.boxd.core.BoxdException.precondition("auto-suspend is not part of this test");
+  }
+
+  @Override
+  public ForkView fork(String source, java.util.Optional<String> name, java.util.Optional<Integer> autoSuspendSecs) {
     throw dev.boxd.core.BoxdException.precondition("fork is not part of this test");
   }
 

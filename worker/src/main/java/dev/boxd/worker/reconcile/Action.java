@@ -25,7 +25,11 @@ public sealed interface Action {
 
   record Pause(String vmId) implements Action {}
 
+  /** Wakes a VM from standby, or from hibernation (its memory restored from disk). */
   record Resume(String vmId) implements Action {}
+
+  /** Saves the VM's memory to disk and ends its VMM. */
+  record Hibernate(String vmId) implements Action {}
 
   record Reboot(String vmId, long rebootSeq) implements Action {}
 

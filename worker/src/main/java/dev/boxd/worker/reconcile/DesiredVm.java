@@ -15,5 +15,5 @@ public record DesiredVm(VmSpec spec, Power power, long rebootSeq, Optional<Strin
     this(spec, power, rebootSeq, Optional.empty());
   }
 
-  public enum Power { RUNNING, STANDBY, STOPPED, DESTROYED }
+  public enum Power { RUNNING, STANDBY, HIBERNATED, STOPPED, DESTROYED }
 }

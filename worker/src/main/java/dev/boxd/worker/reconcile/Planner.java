@@ -35,6 +35,8 @@ public final class Planner {
         create.add(new Action.Stop(id));
       } else if (want.power() == DesiredVm.Power.STANDBY) {
         create.add(new Action.Pause(id));
+      } else if (want.power() == DesiredVm.Power.HIBERNATED) {
+        create.add(new Action.Hibernate(id));
       }
       return create;
     }
@@ -46,7 +48,7 @@ public final class Planner {
     return switch (want.power()) {
       case RUNNING -> switch (state) {
         case RUNNING -> rebootPending ? List.of(new Action.Reboot(id, want.rebootSeq())) : List.of();
-        case STANDBY -> rebootPending ? List.of(new Action.Reboot(id, want.rebootSeq())) : List.of(new Action.Resume(id));
+        case STANDBY, HIBERNATED -> rebootPending ? List.of(new Action.Reboot(id, want.rebootSeq())) : List.of(new Action.Resume(id));
         case STOPPED, FAILED -> List.of(new Action.Start(id));
         default -> List.of();
       };
@@ -55,8 +57,13 @@ public final class Planner {
         case STOPPED, FAILED -> List.of(new Action.Start(id), new Action.Pause(id));
         default -> List.of();
       };
+      case HIBERNATED -> switch (state) {
+        case RUNNING, STANDBY -> List.of(new Action.Hibernate(id));
+        case STOPPED, FAILED -> List.of(new Action.Start(id), new Action.Hibernate(id));
+        default -> List.of();
+      };
       case STOPPED -> switch (state) {
-        case RUNNING, STANDBY, FAILED -> List.of(new Action.Stop(id));
+        case RUNNING, STANDBY, HIBERNATED, FAILED -> List.of(new Action.Stop(id));
         default -> List.of();
       };
       case DESTROYED -> throw new IllegalStateException("handled above");

@@ -177,6 +177,7 @@ public final class Reconciler implements AutoCloseable {
     var power = switch (vm.desired()) {
       case RUNNING -> DesiredVm.Power.RUNNING;
       case STANDBY -> DesiredVm.Power.STANDBY;
+      case HIBERNATED -> DesiredVm.Power.HIBERNATED;
       case STOPPED -> DesiredVm.Power.STOPPED;
       case DESTROYED -> DesiredVm.Power.DESTROYED;
     };
@@ -192,6 +193,7 @@ public final class Reconciler implements AutoCloseable {
       case Action.Stop stop -> runtime.stop(id);
       case Action.Pause pause -> pauseTimings.computeIfAbsent(id, k -> new long[2])[0] = runtime.pause(id).micros();
       case Action.Resume resume -> pauseTimings.computeIfAbsent(id, k -> new long[2])[1] = runtime.resume(id).micros();
+      case Action.Hibernate hibernate -> runtime.hibernate(id);
       case Action.Reboot reboot -> {
         runtime.reboot(id);
         return reboot.rebootSeq();

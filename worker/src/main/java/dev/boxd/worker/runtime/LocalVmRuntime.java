@@ -146,8 +146,7 @@ public final class LocalVmRuntime implements VmRuntime {
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     VmDirectory.Record from = source.record;
     // The copy runs on the source's golden (its RAM template), whatever generation that is.
-    Golden golden = new Golden(Path.of(from.goldenDir()), new GuestImage(Path.of(from.imageDir()).getFileName().toString(), Path.of(from.imageDir())),
-        new MachineShape(from.vcpus(), from.memoryMib()), Path.of(from.ramFile()));
+    Golden golden = goldenOf(from);
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), from.vcpus(), from.memoryMib(), spec.ip().toString(),
         VmDirectory.newMachineId(), from.goldenDir(), from.ramFile(), from.imageDir(), true, files.disk().toString(), List.of());
     ManagedVm vm = new ManagedVm(files, record, VmState.CREATING);
@@ -191,6 +190,65 @@ public final class LocalVmRuntime implements VmRuntime {
       vm.lock.unlock();
       source.lock.unlock();
     }
+  }
+
+  /** The golden (RAM template, image) a VM was made from, whatever generation that is now. */
+  private static Golden goldenOf(VmDirectory.Record r) {
+    Path imageDir = Path.of(r.imageDir());
+    return new Golden(Path.of(r.goldenDir()), new GuestImage(imageDir.getFileName().toString(), imageDir),
+        new MachineShape(r.vcpus(), r.memoryMib()), Path.of(r.ramFile()));
+  }
+
+  @Override
+  public VmInfo hibernate(String vmId) {
+    ManagedVm vm = vm(vmId);
+    vm.lock.lock();
+    try {
+      if (vm.state == VmState.HIBERNATED) {
+        return vm.info();
+      }
+      if (vm.qemu == null || !(vm.state == VmState.RUNNING || vm.state == VmState.STANDBY)) {
+        throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ": only a running or paused VM can hibernate");
+      }
+      long t0 = System.nanoTime();
+      Path dir = vm.files.hibernation();
+      dev.boxd.os.Trees.delete(dir); // a save that never completed
+      QemuVm qemu = vm.qemu;
+      Path newTop = vm.files.dir().resolve("disk-" + VmDirectory.newMachineId().substring(0, 12) + ".qcow2");
+      try {
+        driver.save(qemu, goldenOf(vm.record), dir, newTop, true);
+      } finally {
+        followDisk(vm);
+      }
+      long saved = System.nanoTime();
+      vm.expectingExit = true;
+      qemu.kill();
+      qemu.close();
+      vm.qemu = null;
+      setState(vm, VmState.HIBERNATED, null);
+      log.info("VM {} hibernated in {} ms (save {} ms)", vmId, (System.nanoTime() - t0) / 1_000_000, (saved - t0) / 1_000_000);
+      return vm.info();
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  // Memory, devices and processes come back from the VM's directory; the clock is set at once.
+  private PauseTiming wakeFromHibernation(ManagedVm vm) {
+    long t0 = System.nanoTime();
+    network.attach(nic(vm.record));
+    QemuVm qemu = driver.restoreFrom(vm.files.hibernation(), machine(vm), goldenOf(vm.record), network.namespace().enterPrefix());
+    adopt(vm, qemu);
+    try {
+      qemu.agent(AGENT_TIMEOUT).setTime(Instant.now(), IDENTITY_TIMEOUT);
+    } catch (RuntimeException e) {
+      log.warn("VM {}: setting the clock after waking from hibernation failed: {}", vm.record.id(), e.getMessage());
+    }
+    dev.boxd.os.Trees.delete(vm.files.hibernation());
+    long micros = (System.nanoTime() - t0) / 1000;
+    setState(vm, VmState.RUNNING, null);
+    log.info("VM {} woke from hibernation in {} ms", vm.record.id(), micros / 1000);
+    return new PauseTiming(micros);
   }
 
   /**
@@ -293,6 +351,8 @@ public final class LocalVmRuntime implements VmRuntime {
           log.info("re-attached to VM {} (QEMU pid {})", record.id(), qemu.get().pid());
         } else if (!record.powered()) {
           setState(vm, VmState.STOPPED, null);
+        } else if (files.isHibernated()) {
+          setState(vm, VmState.HIBERNATED, null);
         } else {
           setState(vm, VmState.FAILED, "QEMU was not running when the supervisor started: " + files.runDir().qemuLogTail(500).strip());
         }
@@ -445,6 +505,9 @@ public final class LocalVmRuntime implements VmRuntime {
       if (vm.state == VmState.RUNNING) {
         return new PauseTiming(0);
       }
+      if (vm.state == VmState.HIBERNATED) {
+        return wakeFromHibernation(vm);
+      }
       if (vm.state != VmState.STANDBY) {
         throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ", not paused");
       }
@@ -480,7 +543,11 @@ public final class LocalVmRuntime implements VmRuntime {
       }
       vm.record = vm.record.withPowered(false);
       vm.files.write(vm.record);
-      powerOff(vm);
+      if (vm.state == VmState.HIBERNATED) {
+        dev.boxd.os.Trees.delete(vm.files.hibernation()); // the saved memory is what stop discards
+      } else {
+        powerOff(vm);
+      }
       setState(vm, VmState.STOPPED, null);
     } finally {
       vm.lock.unlock();

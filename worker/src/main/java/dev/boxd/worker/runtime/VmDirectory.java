@@ -58,6 +58,16 @@ record VmDirectory(Path dir) {
     return dir.resolve("disk.qcow2");
   }
 
+  /** Where a hibernated VM's memory, devices and disk layer are saved. */
+  Path hibernation() {
+    return dir.resolve("hibernation");
+  }
+
+  /** Whether a hibernation was saved completely (its manifest is written last). */
+  boolean isHibernated() {
+    return Files.isRegularFile(dev.boxd.vmm.SavedSnapshot.manifest(hibernation()));
+  }
+
   /** The layer the VM writes now. */
   Path topDisk(Record record) {
     return record.disk() == null ? disk() : Path.of(record.disk());

@@ -30,6 +30,12 @@ public interface VmRuntime extends AutoCloseable {
    */
   VmInfo fork(String sourceVmId, VmSpec spec);
 
+  /**
+   * Saves a running or paused VM's memory, devices and disk state into its directory and ends its
+   * QEMU, freeing host RAM; {@link #resume} restores it with its processes intact.
+   */
+  VmInfo hibernate(String vmId);
+
   /** Re-attaches to every VM this worker's state directory knows; run once at start. */
   List<VmInfo> recover();
 
@@ -65,7 +71,7 @@ public interface VmRuntime extends AutoCloseable {
   /** Freezes the VM in RAM (QMP stop): state standby. */
   PauseTiming pause(String vmId);
 
-  /** Continues a frozen VM and sets its clock. */
+  /** Continues a frozen VM, or restores a hibernated one, and sets its clock. */
   PauseTiming resume(String vmId);
 
   /** Powers the VM off keeping its disk: the guest shuts down, then QEMU is killed if it lingers. */

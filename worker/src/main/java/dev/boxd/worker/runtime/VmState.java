@@ -6,6 +6,8 @@ public enum VmState {
   BOOTING,
   RUNNING,
   STANDBY,
+  /** Memory saved to the VM's directory and no QEMU running; wakes with its processes intact. */
+  HIBERNATED,
   STOPPED,
   FAILED,
   DESTROYING;

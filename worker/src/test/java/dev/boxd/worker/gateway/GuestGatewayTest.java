@@ -165,7 +165,7 @@ class GuestGatewayTest {
   /** Alice's operations as seen from inside her VM {@code self-id}; records what reached them. */
   private final class SelfOps implements Operations {
     private VmView view(String vm) {
-      return new VmView(vm, vm, "running", "10.0.0.2", null, "debian-12", null, 0, 1, 1024, 100, null);
+      return new VmView(vm, vm, "running", "10.0.0.2", null, "debian-12", null, 0, 1, 1024, 100, null, 30);
     }
 
     @Override
@@ -201,7 +201,17 @@ class GuestGatewayTest {
     }
 
     @Override
-    public ForkView fork(String source, java.util.Optional<String> name) {
+    public VmView hibernate(String vm) {
+      throw dev.boxd.core.BoxdException.precondition("hibernate is not part of this test");
+    }
+
+    @Override
+    public VmView setAutoSuspend(String vm, int seconds) {
+      throw dev.boxd.core.BoxdException.precondition("auto-suspend is not part of this test");
+    }
+
+    @Override
+    public ForkView fork(String source, java.util.Optional<String> name, java.util.Optional<Integer> autoSuspendSecs) {
       throw dev.boxd.core.BoxdException.precondition("fork is not part of this test");
     }
 

@@ -38,6 +38,16 @@ class PlannerTest {
   }
 
   @Test
+  void hibernationIsReachedFromAnyLiveStateAndLeftByResume() {
+    assertThat(Planner.plan(want(DesiredVm.Power.HIBERNATED, 0), have(VmState.RUNNING), 0)).containsExactly(new Action.Hibernate("vm1"));
+    assertThat(Planner.plan(want(DesiredVm.Power.HIBERNATED, 0), have(VmState.STANDBY), 0)).containsExactly(new Action.Hibernate("vm1"));
+    assertThat(Planner.plan(want(DesiredVm.Power.HIBERNATED, 0), have(VmState.HIBERNATED), 0)).isEmpty();
+    assertThat(Planner.plan(want(DesiredVm.Power.RUNNING, 0), have(VmState.HIBERNATED), 0)).containsExactly(new Action.Resume("vm1"));
+    assertThat(Planner.plan(want(DesiredVm.Power.STANDBY, 0), have(VmState.HIBERNATED), 0)).as("already asleep").isEmpty();
+    assertThat(Planner.plan(want(DesiredVm.Power.STOPPED, 0), have(VmState.HIBERNATED), 0)).containsExactly(new Action.Stop("vm1"));
+  }
+
+  @Test
   void destroyedIsRemovedThenConfirmed() {
     assertThat(Planner.plan(want(DesiredVm.Power.DESTROYED, 0), have(VmState.STANDBY), 0))
         .containsExactly(new Action.Destroy("vm1"), new Action.ConfirmRemoved("vm1"));
