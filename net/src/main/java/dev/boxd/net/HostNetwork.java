@@ -1,6 +1,10 @@
 package dev.boxd.net;
 
 import dev.boxd.os.HostCommand;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -135,6 +139,50 @@ public final class HostNetwork {
     }
     Matcher m = PACKETS.matcher(result.stdout());
     return m.find() ? Long.parseLong(m.group(1)) : 0;
+  }
+
+  /**
+   * Calls {@code onFirstFrame} once when the first frame for this VM (unicast to its MAC, or an
+   * ARP request for its IP) reaches its tap, for a VM whose QEMU holds the tap but does not read
+   * it (standby). See {@link InboundWatch}; close the watch before detaching the VM.
+   */
+  public InboundWatch watchInbound(VmNic nic, Runnable onFirstFrame) {
+    return watchInbound(nic, false, onFirstFrame);
+  }
+
+  /**
+   * As {@link #watchInbound(VmNic, Runnable)}; with {@code holdTap}, for a VM without a QEMU
+   * (hibernated), the watch opens the tap itself so the bridge delivers to it, and keeps the
+   * frames from the first one for the VM on. {@link InboundWatch#release()} returns them and
+   * frees the tap: call it before QEMU opens the tap, then {@link #deliver} them.
+   */
+  public InboundWatch watchInbound(VmNic nic, boolean holdTap, Runnable onFirstFrame) {
+    try {
+      return InboundWatch.start(ns, nic, holdTap, onFirstFrame);
+    } catch (IOException e) {
+      throw new UncheckedIOException("watching the tap of " + nic.ip() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Sends frames out of the VM's tap toward the VM, as if the bridge had just delivered them:
+   * they queue in the tap for the QEMU that holds it (typically the frames an
+   * {@link InboundWatch} kept while the VM had no QEMU). Call it once QEMU holds the tap: a tap
+   * without carrier drops them silently. The nftables rules are not applied again: these frames
+   * passed them on their way to the tap.
+   */
+  public void deliver(VmNic nic, List<byte[]> frames) {
+    if (frames.isEmpty()) {
+      return;
+    }
+    try (Libc.Fd socket = LinuxNamespaces.inNetworkNamespace(ns.path(), () -> Libc.packetSocket(nic.tap()));
+        Arena arena = Arena.ofConfined()) {
+      for (byte[] frame : frames) {
+        Libc.send(socket, arena.allocateFrom(ValueLayout.JAVA_BYTE, frame));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("delivering to the tap of " + nic.ip() + ": " + e.getMessage(), e);
+    }
   }
 
   /** Names of taps present in the namespace (for leak checks and recovery). */
