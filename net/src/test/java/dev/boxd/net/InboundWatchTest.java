@@ -196,6 +196,31 @@ class InboundWatchTest {
   }
 
   @Test
+  void inboundFramesCountWhatTheVmTakesFromItsTap() throws Exception {
+    Libc.Fd qemuA = standbyQemu(vmA);
+    knowNeighbour(vmA);
+    drain(qemuA);
+    long start = network.inboundFrames(vmA);
+
+    for (int i = 0; i < 3; i++) {
+      send(vmA, "frame " + i);
+    }
+    Thread.sleep(100);
+    assertThat(network.inboundFrames(vmA)).as("queued in a tap nobody reads: not counted").isEqualTo(start);
+
+    int read = drain(qemuA).size();
+    assertThat(read).isGreaterThanOrEqualTo(3);
+    assertThat(network.inboundFrames(vmA)).isEqualTo(start + read);
+    assertThat(network.inboundFrames(VmNic.of(subnet.gateway().plus(99), "alice"))).as("no such tap").isZero();
+
+    long began = System.nanoTime();
+    for (int i = 0; i < 1000; i++) {
+      network.inboundFrames(i % 2 == 0 ? vmA : vmB);
+    }
+    System.out.printf("inboundFrames: %d us a call%n", (System.nanoTime() - began) / 1000 / 1000);
+  }
+
+  @Test
   void latencyFromSendToCallback() throws Exception {
     Libc.Fd qemuA = standbyQemu(vmA);
     knowNeighbour(vmA);
