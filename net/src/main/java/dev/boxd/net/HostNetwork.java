@@ -1,6 +1,15 @@
 package dev.boxd.net;
 
 import dev.boxd.os.HostCommand;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -16,6 +25,8 @@ public final class HostNetwork {
   private static final Logger log = LoggerFactory.getLogger(HostNetwork.class);
   private final NetworkConfig config;
   private final NetworkNamespace ns;
+  private FileChannel netDev; // guarded by this
+  private ByteBuffer netDevBuffer = ByteBuffer.allocate(16384); // guarded by this
 
   public HostNetwork(NetworkConfig config) {
     this.config = config;
@@ -32,6 +43,7 @@ public final class HostNetwork {
 
   /** Creates (or re-checks) the namespace, bridge, gateway address, uplink and base rules. */
   public void setUp() {
+    closeNetDev(); // the namespace may be a new one
     ns.create();
     String br = config.bridge();
     if (!ns.tryRun("ip", "link", "show", br).ok()) {
@@ -137,6 +149,107 @@ public final class HostNetwork {
     return m.find() ? Long.parseLong(m.group(1)) : 0;
   }
 
+  /**
+   * Calls {@code onFirstFrame} once when the first frame for this VM (unicast to its MAC, or an
+   * ARP request for its IP) reaches its tap, for a VM whose QEMU holds the tap but does not read
+   * it (standby). See {@link InboundWatch}; close the watch before detaching the VM.
+   */
+  public InboundWatch watchInbound(VmNic nic, Runnable onFirstFrame) {
+    return watchInbound(nic, false, onFirstFrame);
+  }
+
+  /**
+   * As {@link #watchInbound(VmNic, Runnable)}; with {@code holdTap}, for a VM without a QEMU
+   * (hibernated), the watch opens the tap itself so the bridge delivers to it, and keeps the
+   * frames from the first one for the VM on. {@link InboundWatch#release()} returns them and
+   * frees the tap: call it before QEMU opens the tap, then {@link #deliver} them.
+   */
+  public InboundWatch watchInbound(VmNic nic, boolean holdTap, Runnable onFirstFrame) {
+    try {
+      return InboundWatch.start(ns, nic, holdTap, onFirstFrame);
+    } catch (IOException e) {
+      throw new UncheckedIOException("watching the tap of " + nic.ip() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Sends frames out of the VM's tap toward the VM, as if the bridge had just delivered them:
+   * they queue in the tap for the QEMU that holds it (typically the frames an
+   * {@link InboundWatch} kept while the VM had no QEMU). Call it once QEMU holds the tap: a tap
+   * without carrier drops them silently. The nftables rules are not applied again: these frames
+   * passed them on their way to the tap.
+   */
+  public void deliver(VmNic nic, List<byte[]> frames) {
+    if (frames.isEmpty()) {
+      return;
+    }
+    try (Libc.Fd socket = LinuxNamespaces.inNetworkNamespace(ns.path(), () -> Libc.packetSocket(nic.tap()));
+        Arena arena = Arena.ofConfined()) {
+      for (byte[] frame : frames) {
+        Libc.send(socket, arena.allocateFrom(ValueLayout.JAVA_BYTE, frame));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("delivering to the tap of " + nic.ip() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Frames the VM has taken from its tap since the tap was made: the tap's transmit packet
+   * counter ({@code tx_packets}), which the tun driver counts when the tap's reader (QEMU, or a
+   * holding {@link InboundWatch}) reads a frame, not when the bridge queues one. A stopped QEMU
+   * reads nothing, so the count moves only while the VM runs and receives; frames dropped at a
+   * full tap queue or while no one holds the tap are not counted. 0 when there is no such tap.
+   * One {@code pread} of the namespace's {@code /proc/net/dev}, no process: cheap to poll.
+   */
+  public long inboundFrames(VmNic nic) {
+    String dev = readNetDev();
+    for (String line : dev.lines().toList()) {
+      int colon = line.indexOf(':');
+      if (colon > 0 && line.substring(0, colon).trim().equals(nic.tap())) {
+        // Receive: bytes packets errs drop fifo frame compressed multicast; Transmit: bytes packets ...
+        return Long.parseLong(line.substring(colon + 1).trim().split("\\s+")[9]);
+      }
+    }
+    return 0;
+  }
+
+  // /proc/net/dev shows the network namespace of whoever opens it: opened from a thread inside
+  // the VM namespace, the file stays bound to that namespace, and each read from offset 0
+  // renders it afresh. /sys/class/net would not do: sysfs shows the namespace it was mounted in.
+  private synchronized String readNetDev() {
+    try {
+      if (netDev == null) {
+        netDev = LinuxNamespaces.inNetworkNamespace(ns.path(),
+            () -> FileChannel.open(Path.of("/proc/thread-self/net/dev"), StandardOpenOption.READ));
+      }
+      ByteBuffer buffer = netDevBuffer;
+      buffer.clear();
+      long position = 0;
+      int n;
+      while ((n = netDev.read(buffer, position)) > 0) {
+        position += n;
+        if (!buffer.hasRemaining()) {
+          netDevBuffer = ByteBuffer.allocate(buffer.capacity() * 2).put(buffer.flip());
+          buffer = netDevBuffer;
+        }
+      }
+      return new String(buffer.array(), 0, buffer.position(), StandardCharsets.US_ASCII);
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading /proc/net/dev of " + ns.name(), e);
+    }
+  }
+
+  private synchronized void closeNetDev() {
+    if (netDev != null) {
+      try {
+        netDev.close();
+      } catch (IOException ignored) {
+        // a read-only file
+      }
+      netDev = null;
+    }
+  }
+
   /** Names of taps present in the namespace (for leak checks and recovery). */
   public List<String> taps() {
     var out = ns.tryRun("ip", "-o", "link", "show", "type", "tun");
@@ -148,6 +261,7 @@ public final class HostNetwork {
 
   /** Everything this network added to the host: the namespace (and with it bridge, taps, rules) and the uplink. */
   public void tearDown() {
+    closeNetDev();
     config.uplink().ifPresent(u -> {
       if (u.peerNamespace().isEmpty()) {
         HostCommand.tryRun("ip", "link", "delete", u.peerDevice());
