@@ -28,7 +28,7 @@ public final class ClusterState {
 
   private static final ClusterState EMPTY = new ClusterState(
       0, CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(),
-      CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty());
+      CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty());
 
   private final long appliedIndex;
   private final SortedMap<String, User> users;
@@ -40,6 +40,7 @@ public final class ClusterState {
   private final SortedMap<String, SortedMap<String, String>> vmNames;
   private final SortedMap<Ipv4, String> vmIps;
   private final SortedMap<String, SortedSet<String>> vmsByWorker;
+  private final SortedMap<String, Snapshot> snapshots;
 
   private ClusterState(
       long appliedIndex,
@@ -50,8 +51,10 @@ public final class ClusterState {
       SortedMap<String, Vm> vms,
       SortedMap<String, SortedMap<String, String>> vmNames,
       SortedMap<Ipv4, String> vmIps,
-      SortedMap<String, SortedSet<String>> vmsByWorker) {
+      SortedMap<String, SortedSet<String>> vmsByWorker,
+      SortedMap<String, Snapshot> snapshots) {
     this.appliedIndex = appliedIndex;
+    this.snapshots = snapshots;
     this.users = users;
     this.keys = keys;
     this.registrations = registrations;
@@ -78,7 +81,8 @@ public final class ClusterState {
       Collection<SshKey> keys,
       Collection<Registration> registrations,
       Collection<Worker> workers,
-      Collection<Vm> vms) {
+      Collection<Vm> vms,
+      Collection<Snapshot> snapshots) {
     TreeMap<String, User> userMap = index(users, User::id, "user");
     TreeMap<String, SshKey> keyMap = index(keys, SshKey::fingerprint, "key");
     for (SshKey key : keyMap.values()) {
@@ -105,7 +109,8 @@ public final class ClusterState {
         Collections.unmodifiableSortedMap(vmMap),
         Collections.unmodifiableSortedMap(names),
         Collections.unmodifiableSortedMap(ips),
-        Collections.unmodifiableSortedMap(byWorker));
+        Collections.unmodifiableSortedMap(byWorker),
+        Collections.unmodifiableSortedMap(index(snapshots, Snapshot::id, "snapshot")));
   }
 
   private static <T> TreeMap<String, T> index(Collection<T> items, Function<T, String> id, String what) {
@@ -123,6 +128,27 @@ public final class ClusterState {
   }
 
   // ---- lookups ----
+
+  /** Default limit of snapshots per account (they hold memory and disk on a worker). */
+  public static final int MAX_SNAPSHOTS = 10;
+
+  public Collection<Snapshot> snapshots() {
+    return snapshots.values();
+  }
+
+  public Optional<Snapshot> snapshot(String id) {
+    return Optional.ofNullable(snapshots.get(id));
+  }
+
+  /** An account's snapshots, by name. */
+  public List<Snapshot> snapshotsOf(String ownerId) {
+    return snapshots.values().stream().filter(s -> s.ownerId().equals(ownerId))
+        .sorted(java.util.Comparator.comparing(Snapshot::name)).toList();
+  }
+
+  public Optional<Snapshot> snapshotByName(String ownerId, String name) {
+    return snapshots.values().stream().filter(s -> s.ownerId().equals(ownerId) && s.name().equals(name)).findFirst();
+  }
 
   /** Index of the last log entry this state includes (0 before the first). */
   public long appliedIndex() {
@@ -229,23 +255,23 @@ public final class ClusterState {
   // ---- updates, for Fsm only ----
 
   ClusterState withAppliedIndex(long index) {
-    return copy(index, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker);
+    return copy(index, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
   }
 
   ClusterState withUser(User user) {
-    return copy(appliedIndex, CopyOnWrite.put(users, user.id(), user), keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker);
+    return copy(appliedIndex, CopyOnWrite.put(users, user.id(), user), keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
   }
 
   ClusterState withKey(SshKey key) {
-    return copy(appliedIndex, users, CopyOnWrite.put(keys, key.fingerprint(), key), registrations, workers, vms, vmNames, vmIps, vmsByWorker);
+    return copy(appliedIndex, users, CopyOnWrite.put(keys, key.fingerprint(), key), registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
   }
 
   ClusterState withoutKey(String fingerprint) {
-    return copy(appliedIndex, users, CopyOnWrite.remove(keys, fingerprint), registrations, workers, vms, vmNames, vmIps, vmsByWorker);
+    return copy(appliedIndex, users, CopyOnWrite.remove(keys, fingerprint), registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
   }
 
   ClusterState withRegistration(Registration registration) {
-    return copy(appliedIndex, users, keys, CopyOnWrite.put(registrations, registration.code(), registration), workers, vms, vmNames, vmIps, vmsByWorker);
+    return copy(appliedIndex, users, keys, CopyOnWrite.put(registrations, registration.code(), registration), workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
   }
 
   ClusterState withoutRegistrations(Collection<String> codes) {
@@ -253,11 +279,11 @@ public final class ClusterState {
     for (String code : codes) {
       left = CopyOnWrite.remove(left, code);
     }
-    return copy(appliedIndex, users, keys, left, workers, vms, vmNames, vmIps, vmsByWorker);
+    return copy(appliedIndex, users, keys, left, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
   }
 
   ClusterState withWorker(Worker worker) {
-    return copy(appliedIndex, users, keys, registrations, CopyOnWrite.put(workers, worker.id(), worker), vms, vmNames, vmIps, vmsByWorker);
+    return copy(appliedIndex, users, keys, registrations, CopyOnWrite.put(workers, worker.id(), worker), vms, vmNames, vmIps, vmsByWorker, snapshots);
   }
 
   /** Adds a VM, or replaces one whose owner, name, address and worker stay the same. */
@@ -268,7 +294,7 @@ public final class ClusterState {
           || !old.workerId().equals(vm.workerId())) {
         throw new IllegalStateException("VM " + vm.id() + " may not change owner, name, address or worker");
       }
-      return copy(appliedIndex, users, keys, registrations, workers, CopyOnWrite.put(vms, vm.id(), vm), vmNames, vmIps, vmsByWorker);
+      return copy(appliedIndex, users, keys, registrations, workers, CopyOnWrite.put(vms, vm.id(), vm), vmNames, vmIps, vmsByWorker, snapshots);
     }
     SortedMap<String, String> names = vmNames.getOrDefault(vm.ownerId(), CopyOnWrite.empty());
     SortedSet<String> onWorker = vmsByWorker.getOrDefault(vm.workerId(), CopyOnWrite.emptySet());
@@ -277,7 +303,8 @@ public final class ClusterState {
         CopyOnWrite.put(vms, vm.id(), vm),
         CopyOnWrite.put(vmNames, vm.ownerId(), CopyOnWrite.put(names, vm.name(), vm.id())),
         CopyOnWrite.put(vmIps, vm.ip(), vm.id()),
-        CopyOnWrite.put(vmsByWorker, vm.workerId(), CopyOnWrite.add(onWorker, vm.id())));
+        CopyOnWrite.put(vmsByWorker, vm.workerId(), CopyOnWrite.add(onWorker, vm.id())),
+        snapshots);
   }
 
   ClusterState withoutVm(String vmId) {
@@ -292,7 +319,18 @@ public final class ClusterState {
         CopyOnWrite.remove(vms, vmId),
         names.isEmpty() ? CopyOnWrite.remove(vmNames, vm.ownerId()) : CopyOnWrite.put(vmNames, vm.ownerId(), names),
         CopyOnWrite.remove(vmIps, vm.ip()),
-        onWorker.isEmpty() ? CopyOnWrite.remove(vmsByWorker, vm.workerId()) : CopyOnWrite.put(vmsByWorker, vm.workerId(), onWorker));
+        onWorker.isEmpty() ? CopyOnWrite.remove(vmsByWorker, vm.workerId()) : CopyOnWrite.put(vmsByWorker, vm.workerId(), onWorker),
+        snapshots);
+  }
+
+  ClusterState withSnapshot(Snapshot snapshot) {
+    return copy(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker,
+        CopyOnWrite.put(snapshots, snapshot.id(), snapshot));
+  }
+
+  ClusterState withoutSnapshot(String snapshotId) {
+    return copy(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker,
+        CopyOnWrite.remove(snapshots, snapshotId));
   }
 
   private static ClusterState copy(
@@ -304,8 +342,9 @@ public final class ClusterState {
       SortedMap<String, Vm> vms,
       SortedMap<String, SortedMap<String, String>> vmNames,
       SortedMap<Ipv4, String> vmIps,
-      SortedMap<String, SortedSet<String>> vmsByWorker) {
-    return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker);
+      SortedMap<String, SortedSet<String>> vmsByWorker,
+      SortedMap<String, Snapshot> snapshots) {
+    return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
   }
 
   // Indexes are functions of vms, so the records alone decide equality.
@@ -317,12 +356,13 @@ public final class ClusterState {
         && keys.equals(that.keys)
         && registrations.equals(that.registrations)
         && workers.equals(that.workers)
-        && vms.equals(that.vms);
+        && vms.equals(that.vms)
+        && snapshots.equals(that.snapshots);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms);
+    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms, snapshots);
   }
 
   @Override

@@ -144,6 +144,31 @@ public sealed interface Command {
     }
   }
 
+  /** A snapshot the VM's worker saved, recorded under its name (SPEC §3 snapshot save). */
+  record AddSnapshot(Snapshot snapshot) implements Command {
+    public AddSnapshot {
+      Objects.requireNonNull(snapshot, "snapshot");
+    }
+  }
+
+  record RemoveSnapshot(String snapshotId) implements Command {
+    public RemoveSnapshot {
+      Objects.requireNonNull(snapshotId, "snapshotId");
+    }
+  }
+
+  /** A new VM started from a snapshot ({@code new --from-snapshot}); owner, size and worker are the snapshot's. */
+  record CreateFromSnapshot(String vmId, String snapshotId, String name, Ipv4 ip, Ipv4 publicIp, Instant at) implements Command {
+    public CreateFromSnapshot {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(snapshotId, "snapshotId");
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(ip, "ip");
+      Objects.requireNonNull(publicIp, "publicIp");
+      Objects.requireNonNull(at, "at");
+    }
+  }
+
   /** Start, pause or stop a VM (not destroy: that is {@link DestroyVm}). */
   record SetDesiredPower(String vmId, DesiredPower desired) implements Command {
     public SetDesiredPower {

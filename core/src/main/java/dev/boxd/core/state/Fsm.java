@@ -44,6 +44,9 @@ public final class Fsm {
       case SetAutoSuspend c -> VmCommands.setAutoSuspend(at, c);
       case IdleSleep c -> VmCommands.idleSleep(at, c);
       case TrafficWake c -> VmCommands.trafficWake(at, c);
+      case Command.AddSnapshot c -> VmCommands.addSnapshot(at, c);
+      case Command.RemoveSnapshot c -> VmCommands.removeSnapshot(at, c);
+      case Command.CreateFromSnapshot c -> VmCommands.createFromSnapshot(at, c);
       case SetDesiredPower c -> VmCommands.setDesiredPower(at, c);
       case Reboot c -> VmCommands.reboot(at, c);
       case DestroyVm c -> VmCommands.destroy(at, c);

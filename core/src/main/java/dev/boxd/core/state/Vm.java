@@ -11,7 +11,7 @@ import java.util.Objects;
  * it is reached at, shared across owners but unique among one owner's VMs (SPEC §6).
  * {@code forkedFrom} is the id of the VM it was forked from, empty for a VM made from the image.
  * {@code autoSuspendSecs}: seconds without inbound traffic before its worker puts it to standby
- * (0: never).
+ * (0: never). {@code fromSnapshot} is the id of the snapshot it was started from, or empty.
  */
 public record Vm(
     String id,
@@ -28,7 +28,8 @@ public record Vm(
     long rebootSeq,
     VmObserved observed,
     String forkedFrom,
-    int autoSuspendSecs) {
+    int autoSuspendSecs,
+    String fromSnapshot) {
 
   /** Seconds without inbound traffic before a VM goes to standby, unless set otherwise (SPEC §4). */
   public static final int DEFAULT_AUTO_SUSPEND_SECS = 30;
@@ -44,10 +45,16 @@ public record Vm(
     Objects.requireNonNull(desired, "desired");
     Objects.requireNonNull(observed, "observed");
     Objects.requireNonNull(forkedFrom, "forkedFrom");
+    Objects.requireNonNull(fromSnapshot, "fromSnapshot");
   }
 
   Vm withAutoSuspend(int seconds) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom, seconds);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom, seconds, fromSnapshot);
+  }
+
+  /** Whether this VM began from a saved snapshot (whose id {@link #fromSnapshot} holds). */
+  public boolean isFromSnapshot() {
+    return !fromSnapshot.isEmpty();
   }
 
   /** Whether this VM began as a copy of another (whose id {@link #forkedFrom} holds). */
@@ -56,14 +63,14 @@ public record Vm(
   }
 
   Vm withDesired(DesiredPower newDesired) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed, forkedFrom, autoSuspendSecs);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed, forkedFrom, autoSuspendSecs, fromSnapshot);
   }
 
   Vm withReboot() {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed, forkedFrom, autoSuspendSecs);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed, forkedFrom, autoSuspendSecs, fromSnapshot);
   }
 
   Vm withObserved(VmObserved newObserved) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved, forkedFrom, autoSuspendSecs);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved, forkedFrom, autoSuspendSecs, fromSnapshot);
   }
 }

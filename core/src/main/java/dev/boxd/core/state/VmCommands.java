@@ -59,7 +59,7 @@ final class VmCommands {
       return reject(s, ErrorCode.NOT_FOUND, "no worker with id " + quote(c.workerId()));
     }
     return ok(s.withVm(new Vm(c.vmId(), c.ownerId(), c.name(), c.vcpus(), c.memoryMib(), c.diskGb(), c.ip(),
-        c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()), "", Vm.DEFAULT_AUTO_SUSPEND_SECS)));
+        c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()), "", Vm.DEFAULT_AUTO_SUSPEND_SECS, "")));
   }
 
   /**
@@ -85,7 +85,7 @@ final class VmCommands {
     Vm child = created.state().vm(c.vmId()).orElseThrow();
     return ok(created.state().withVm(new Vm(child.id(), child.ownerId(), child.name(), child.vcpus(), child.memoryMib(),
         child.diskGb(), child.ip(), child.publicIp(), child.workerId(), child.createdAt(), child.desired(), child.rebootSeq(),
-        child.observed(), source.id(), source.autoSuspendSecs())));
+        child.observed(), source.id(), source.autoSuspendSecs(), "")));
   }
 
   static Applied setDesiredPower(ClusterState s, SetDesiredPower c) {
@@ -122,6 +122,56 @@ final class VmCommands {
       return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
     }
     return ok(s.withVm(vm.withDesired(DesiredPower.DESTROYED)));
+  }
+
+  static Applied addSnapshot(ClusterState s, Command.AddSnapshot c) {
+    Snapshot snap = c.snapshot();
+    if (snap.id().isEmpty() || s.snapshot(snap.id()).isPresent()) {
+      return reject(s, ErrorCode.ALREADY_EXISTS, "a snapshot with id " + quote(snap.id()) + " already exists");
+    }
+    if (!Names.isValid(snap.name())) {
+      return reject(s, ErrorCode.INVALID_ARGUMENT, "invalid snapshot name " + quote(snap.name())
+          + ": expected 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit");
+    }
+    if (s.user(snap.ownerId()).isEmpty()) {
+      return reject(s, ErrorCode.NOT_FOUND, UserCommands.noUser(snap.ownerId()));
+    }
+    if (s.snapshotByName(snap.ownerId(), snap.name()).isPresent()) {
+      return reject(s, ErrorCode.ALREADY_EXISTS, "a snapshot named " + quote(snap.name()) + " already exists");
+    }
+    int held = s.snapshotsOf(snap.ownerId()).size();
+    if (held >= ClusterState.MAX_SNAPSHOTS) {
+      return reject(s, ErrorCode.RESOURCE_EXHAUSTED, "snapshot limit reached: " + held + " of " + ClusterState.MAX_SNAPSHOTS
+          + "; remove one with snapshot rm");
+    }
+    if (s.worker(snap.workerId()).isEmpty()) {
+      return reject(s, ErrorCode.NOT_FOUND, "no worker with id " + quote(snap.workerId()));
+    }
+    return ok(s.withSnapshot(snap));
+  }
+
+  static Applied removeSnapshot(ClusterState s, Command.RemoveSnapshot c) {
+    if (s.snapshot(c.snapshotId()).isEmpty()) {
+      return reject(s, ErrorCode.NOT_FOUND, "no snapshot with id " + quote(c.snapshotId()));
+    }
+    return ok(s.withoutSnapshot(c.snapshotId()));
+  }
+
+  /** A new VM from a snapshot: the snapshot's owner, size and worker, under the rules of a new VM. */
+  static Applied createFromSnapshot(ClusterState s, Command.CreateFromSnapshot c) {
+    Snapshot snap = s.snapshot(c.snapshotId()).orElse(null);
+    if (snap == null) {
+      return reject(s, ErrorCode.NOT_FOUND, "no snapshot with id " + quote(c.snapshotId()));
+    }
+    Applied created = create(s, new CreateVm(c.vmId(), snap.ownerId(), c.name(), snap.vcpus(), snap.memoryMib(), snap.diskGb(),
+        c.ip(), c.publicIp(), snap.workerId(), c.at()));
+    if (!(created.result() instanceof Result.Ok)) {
+      return created;
+    }
+    Vm vm = created.state().vm(c.vmId()).orElseThrow();
+    return ok(created.state().withVm(new Vm(vm.id(), vm.ownerId(), vm.name(), vm.vcpus(), vm.memoryMib(), vm.diskGb(), vm.ip(),
+        vm.publicIp(), vm.workerId(), vm.createdAt(), vm.desired(), vm.rebootSeq(), vm.observed(), "", vm.autoSuspendSecs(),
+        snap.id())));
   }
 
   /** Longest idle timeout: 30 days. */

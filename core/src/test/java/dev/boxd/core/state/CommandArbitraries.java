@@ -94,6 +94,12 @@ final class CommandArbitraries {
         Tuple.of(1, Combinators.combine(p.vms(), Arbitraries.integers().between(-1, 100)).as(Command.SetAutoSuspend::new)),
         Tuple.of(2, Combinators.combine(p.vms(), p.workers(), Arbitraries.of(DesiredPower.class)).as(Command.IdleSleep::new)),
         Tuple.of(2, Combinators.combine(p.vms(), p.workers()).as(Command.TrafficWake::new)),
+        Tuple.of(3, Combinators.combine(p.vms(), p.users(), p.names(), p.vms(), p.workers(), p.times())
+            .as((id, owner, name, source, worker, at) -> new Command.AddSnapshot(
+                new Snapshot("s-" + id, owner, name, source, "src", worker, 1, 512, 10, at)))),
+        Tuple.of(1, p.vms().map(id -> new Command.RemoveSnapshot("s-" + id))),
+        Tuple.of(3, Combinators.combine(p.vms(), p.vms(), p.names(), p.ips(), p.publicIps(), p.times())
+            .as((vm, snap, name, ip, publicIp, at) -> new Command.CreateFromSnapshot(vm, "s-" + snap, name, ip, publicIp, at))),
         Tuple.of(1, p.vms().map(Command.Reboot::new)),
         Tuple.of(4, p.vms().map(Command.DestroyVm::new)),
         Tuple.of(2, Combinators.combine(p.vms(), p.workers(), observed).as(Command.ReportObserved::new)),

@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
+import java.util.List;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.core.state.Command.CreateVm;
 import dev.boxd.core.state.Command.DestroyVm;
@@ -126,6 +127,38 @@ class FsmTest {
     ClusterState stopped = next(s, new SetDesiredPower("vm1", DesiredPower.STOPPED)).state();
     assertRejected(next(stopped, new Command.IdleSleep("vm1", "w1", DesiredPower.STANDBY)), ErrorCode.FAILED_PRECONDITION,
         "is to be stopped now");
+  }
+
+  @Test
+  void snapshotsAreNamedPerAccountLimitedAndOutliveTheirVm() {
+    ClusterState s = given(user("u1"), user("u2"), worker("w1"), vm("vm1", "u1", "app", "10.77.0.1"));
+    var snap = new Snapshot("s1", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, T0);
+    s = next(s, new Command.AddSnapshot(snap)).state();
+    assertRejected(next(s, new Command.AddSnapshot(new Snapshot("s2", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, T0))),
+        ErrorCode.ALREADY_EXISTS, "a snapshot named \"base\" already exists");
+    assertThat(next(s, new Command.AddSnapshot(new Snapshot("s2", "u2", "base", "vm1", "app", "w1", 2, 1024, 100, T0))).result().isOk())
+        .as("names are per account").isTrue();
+    assertRejected(next(s, new Command.AddSnapshot(new Snapshot("s2", "u1", "Bad", "vm1", "app", "w1", 2, 1024, 100, T0))),
+        ErrorCode.INVALID_ARGUMENT, "invalid snapshot name");
+    ClusterState full = s;
+    for (int i = 2; i <= ClusterState.MAX_SNAPSHOTS; i++) {
+      full = next(full, new Command.AddSnapshot(new Snapshot("s" + i, "u1", "n" + i, "vm1", "app", "w1", 2, 1024, 100, T0))).state();
+    }
+    assertRejected(next(full, new Command.AddSnapshot(new Snapshot("s99", "u1", "more", "vm1", "app", "w1", 2, 1024, 100, T0))),
+        ErrorCode.RESOURCE_EXHAUSTED, "snapshot limit reached: 10 of 10");
+
+    s = next(next(s, new DestroyVm("vm1")).state(), new RemoveVm("vm1", "w1")).state();
+    for (String id : List.of("vm2", "vm3")) {
+      s = next(s, new Command.CreateFromSnapshot(id, "s1", "from-" + id, Ipv4.parse(id.equals("vm2") ? "10.77.0.2" : "10.77.0.3"),
+          Ipv4.parse(id.equals("vm2") ? "203.0.113.2" : "203.0.113.3"), T0)).state();
+      Vm made = s.vm(id).orElseThrow();
+      assertThat(made.fromSnapshot()).isEqualTo("s1");
+      assertThat(made.ownerId()).isEqualTo("u1");
+      assertThat(made.workerId()).isEqualTo("w1");
+    }
+    assertThat(next(s, new Command.RemoveSnapshot("s1")).state().snapshotsOf("u1")).isEmpty();
+    assertRejected(next(s, new Command.CreateFromSnapshot("vm4", "nope", "x", Ipv4.parse("10.77.0.4"), Ipv4.parse("203.0.113.4"), T0)),
+        ErrorCode.NOT_FOUND, "no snapshot with id \"nope\"");
   }
 
   @Test

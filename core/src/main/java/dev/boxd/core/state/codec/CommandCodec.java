@@ -54,6 +54,13 @@ public final class CommandCodec {
       case SetAutoSuspend c -> out.u16(15).string(c.vmId()).i32(c.seconds());
       case IdleSleep c -> RecordWire.desired(out.u16(16).string(c.vmId()).string(c.workerId()), c.power());
       case TrafficWake c -> out.u16(17).string(c.vmId()).string(c.workerId());
+      case Command.AddSnapshot c -> {
+        out.u16(18);
+        RecordWire.snapshot(out, c.snapshot());
+      }
+      case Command.RemoveSnapshot c -> out.u16(19).string(c.snapshotId());
+      case Command.CreateFromSnapshot c -> out.u16(20).string(c.vmId()).string(c.snapshotId()).string(c.name()).ipv4(c.ip())
+          .ipv4(c.publicIp()).instant(c.at());
       case ForkVm c -> out.u16(14).string(c.vmId()).string(c.sourceVmId()).string(c.name()).ipv4(c.ip()).ipv4(c.publicIp())
           .instant(c.at());
     }
@@ -85,6 +92,9 @@ public final class CommandCodec {
       case 15 -> new SetAutoSuspend(in.string(), in.i32());
       case 16 -> new IdleSleep(in.string(), in.string(), RecordWire.desired(in));
       case 17 -> new TrafficWake(in.string(), in.string());
+      case 18 -> new Command.AddSnapshot(RecordWire.snapshot(in));
+      case 19 -> new Command.RemoveSnapshot(in.string());
+      case 20 -> new Command.CreateFromSnapshot(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
       case 14 -> new ForkVm(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
       default -> throw in.corrupt("unknown command tag " + tag + " (written by a newer boxd?)");
     };

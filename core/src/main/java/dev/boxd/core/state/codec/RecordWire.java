@@ -4,6 +4,7 @@ import dev.boxd.core.state.DesiredPower;
 import dev.boxd.core.state.Registration;
 import dev.boxd.core.state.SshKey;
 import dev.boxd.core.state.User;
+import dev.boxd.core.state.Snapshot;
 import dev.boxd.core.state.Vm;
 import dev.boxd.core.state.VmObserved;
 import dev.boxd.core.state.VmStatus;
@@ -117,12 +118,23 @@ final class RecordWire {
     observed(out, value.observed());
     out.string(value.forkedFrom());
     out.i32(value.autoSuspendSecs());
+    out.string(value.fromSnapshot());
   }
 
-  /** A VM as snapshot format {@code version} wrote it (version 1 had no forks, 2 no auto-suspend). */
+  static void snapshot(WireWriter out, Snapshot value) {
+    out.string(value.id()).string(value.ownerId()).string(value.name()).string(value.sourceVmId()).string(value.sourceVmName())
+        .string(value.workerId()).i32(value.vcpus()).i64(value.memoryMib()).i64(value.diskGb()).instant(value.createdAt());
+  }
+
+  static Snapshot snapshot(WireReader in) {
+    return new Snapshot(in.string(), in.string(), in.string(), in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(),
+        in.instant());
+  }
+
+  /** A VM as snapshot format {@code version} wrote it (1 had no forks, 2 no auto-suspend or snapshots). */
   static Vm vm(WireReader in, int version) {
     return new Vm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(), in.ipv4(),
         in.string(), in.instant(), desired(in), in.i64(), observed(in), version >= 2 ? in.string() : "",
-        version >= 3 ? in.i32() : Vm.DEFAULT_AUTO_SUSPEND_SECS);
+        version >= 3 ? in.i32() : Vm.DEFAULT_AUTO_SUSPEND_SECS, version >= 3 ? in.string() : "");
   }
 }

@@ -4,6 +4,7 @@ import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.Registration;
 import dev.boxd.core.state.SshKey;
 import dev.boxd.core.state.User;
+import dev.boxd.core.state.Snapshot;
 import dev.boxd.core.state.Vm;
 import dev.boxd.core.state.Worker;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,8 @@ import java.util.function.Function;
 
 /**
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
- * 3; 1 had no forkedFrom, 2 no autoSuspendSecs), the applied index, then users, keys, registrations, workers and VMs, each as a count (i32)
+ * 3; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots), the applied index,
+ * then users, keys, registrations, workers, VMs and (from 3) snapshots, each as a count (i32)
  * and records in sorted order, so one state always gives the same bytes. Indexes are rebuilt on
  * decoding, never stored. A newer format gets a new version; this class keeps reading the old.
  */
@@ -33,6 +35,7 @@ public final class SnapshotCodec {
     section(out, state.registrations(), RecordWire::registration);
     section(out, state.workers(), RecordWire::worker);
     section(out, state.vms(), RecordWire::vm);
+    section(out, state.snapshots(), RecordWire::snapshot);
     return out.toBytes();
   }
 
@@ -51,9 +54,10 @@ public final class SnapshotCodec {
     List<Registration> registrations = section(in, RecordWire::registration);
     List<Worker> workers = section(in, RecordWire::worker);
     List<Vm> vms = section(in, r -> RecordWire.vm(r, version));
+    List<Snapshot> snapshots = version >= 3 ? section(in, RecordWire::snapshot) : List.of();
     in.end();
     try {
-      return ClusterState.restore(index, users, keys, registrations, workers, vms);
+      return ClusterState.restore(index, users, keys, registrations, workers, vms, snapshots);
     } catch (IllegalArgumentException e) {
       throw new CorruptDataException("corrupt snapshot at index " + index + ": " + e.getMessage());
     }

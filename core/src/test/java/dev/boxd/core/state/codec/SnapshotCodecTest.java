@@ -30,7 +30,7 @@ class SnapshotCodecTest {
           + "0000000275310000000361707000000002000000000000040000000000000000640a4d0005cb00710700000002773100"
           + "000000695735a5000000060100000000000000000100000000000000000000000000000000695735a500000006000000"
           + "0000000000";
-  // Version 3 adds autoSuspendSecs (30 here) at the end of each VM.
+  // Version 3 adds autoSuspendSecs (30 here) and fromSnapshot (empty) to each VM, and a snapshots section (none).
   private static final String GOLDEN_V3 =
       "424f5844534e4150000300000000000000050000000100000002753100000005616c69636500000000695735a5000000"
           + "060000000a00000001000000095348413235363a66670000000275310000000373736800000000695735a50000000600"
@@ -38,7 +38,7 @@ class SnapshotCodecTest {
           + "0277310000000668313a37303000000004000000000000200000000000695735a5000000060000000100000003766d31"
           + "0000000275310000000361707000000002000000000000040000000000000000640a4d0005cb00710700000002773100"
           + "000000695735a5000000060100000000000000000100000000000000000000000000000000695735a500000006000000"
-          + "0000000000000000000000001e";
+          + "0000000000000000000000001e0000000000000000";
   // Version 2 adds forkedFrom (empty here) at the end of each VM.
   private static final String GOLDEN_V2 =
       "424f5844534e4150000200000000000000050000000100000002753100000005616c69636500000000695735a5000000"
@@ -86,11 +86,12 @@ class SnapshotCodecTest {
 
     Vm vm = sample().vm("vm1").orElseThrow();
     Vm twin = new Vm("vm2", vm.ownerId(), "other", 1, 1, 1, vm.ip(), vm.publicIp(), vm.workerId(), AT,
-        DesiredPower.RUNNING, 0, VmObserved.initial(AT), "", 30);
+        DesiredPower.RUNNING, 0, VmObserved.initial(AT), "", 30, "");
     WireWriter out = new WireWriter().raw("BOXDSNAP".getBytes(StandardCharsets.US_ASCII)).u16(3).i64(9)
         .i32(0).i32(0).i32(0).i32(0).i32(2);
     RecordWire.vm(out, vm);
     RecordWire.vm(out, twin);
+    out.i32(0); // no snapshots
     assertThatThrownBy(() -> SnapshotCodec.decode(out.toBytes()))
         .isInstanceOf(CorruptDataException.class)
         .hasMessageContaining("corrupt snapshot at index 9")
