@@ -10,6 +10,7 @@ import dev.boxd.ssh.PlatformKey;
 import dev.boxd.ssh.VmGateway;
 import dev.boxd.vmm.MachineShape;
 import dev.boxd.worker.gateway.GuestGateway;
+import dev.boxd.worker.reconcile.IdleWatch;
 import dev.boxd.worker.reconcile.Reconciler;
 import dev.boxd.worker.runtime.LocalVmRuntime;
 import dev.boxd.worker.runtime.RuntimeConfig;
@@ -61,6 +62,10 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--subnet", defaultValue = "10.77.0.0/16", description = "VM address pool (default ${DEFAULT-VALUE})")
   String subnet;
 
+  @Option(names = "--hibernate-after", defaultValue = "3600",
+      description = "seconds in standby after which a VM is hibernated: memory to disk, VMM ended (default ${DEFAULT-VALUE})")
+  long hibernateAfterSecs;
+
   @Override
   public Integer call() throws Exception {
     Path dataDir = Paths.dataDir(data);
@@ -74,6 +79,8 @@ final class ServerCommand implements Callable<Integer> {
     var runtime = new LocalVmRuntime(new RuntimeConfig(dataDir.resolve("worker"), dataDir, Paths.recipeDir(),
         new NetworkConfig(netns, "boxd0", vmSubnet, Optional.empty())).withPlatformKey(platformKey.publicKey()));
     var reconciler = new Reconciler(WORKER_ID, raft, runtime, clock);
+    // Before the reconciler re-attaches VMs, so that sleeping ones are watched for traffic at once.
+    IdleWatch idle = new IdleWatch(WORKER_ID, raft, runtime, reconciler, java.time.Duration.ofSeconds(hibernateAfterSecs)).start();
     reconciler.start("127.0.0.1", Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
     var workers = new LocalWorkers(WORKER_ID, runtime, reconciler);
     var baseConfig = ControlConfig.singleNode(vmSubnet, shape);
@@ -111,6 +118,7 @@ final class ServerCommand implements Callable<Integer> {
       routes.close();
       gateway.close();
       admin.close();
+      idle.close();
       reconciler.close();
       runtime.close(); // VMs keep running; the next server re-attaches
       raft.close();

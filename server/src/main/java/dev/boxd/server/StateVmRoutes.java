@@ -115,8 +115,8 @@ final class StateVmRoutes implements VmRoutes, AutoCloseable {
     switch (vm.desired()) {
       case STOPPED -> throw BoxdException.precondition("VM " + vm.name() + " is stopped; start it first");
       case DESTROYED -> throw BoxdException.notFound("VM " + vm.name() + " is being destroyed");
-      // An SSH connection is inbound traffic: it wakes a VM in standby, as any packet would.
-      case STANDBY -> new ControlOperations(vm.ownerId(), store, workers, config, clock).resume(vm.id());
+      // An SSH connection is inbound traffic: it wakes a sleeping VM, as any packet would.
+      case STANDBY, HIBERNATED -> new ControlOperations(vm.ownerId(), store, workers, config, clock).resume(vm.id());
       default -> { }
     }
     return workers.runtime(vm.workerId()).connect(vm.id(), SSH_PORT, timeout);

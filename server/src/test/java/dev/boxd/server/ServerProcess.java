@@ -28,6 +28,7 @@ final class ServerProcess implements AutoCloseable {
   final String namespace;
   final String subnet;
   private Process process;
+  private final List<String> extraArgs = new ArrayList<>();
 
   ServerProcess() throws IOException {
     dataDir = Files.createTempDirectory("boxd-server-test-");
@@ -47,6 +48,12 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
+  /** More {@code boxd server} options, for the next {@link #start}. */
+  ServerProcess withArgs(String... args) {
+    extraArgs.addAll(List.of(args));
+    return this;
+  }
+
   /** Starts the server and returns once its front door listens. */
   ServerProcess start() throws IOException {
     List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
@@ -54,6 +61,7 @@ final class ServerProcess implements AutoCloseable {
         "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
         "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--vm-ssh-port", Integer.toString(vmSshPort), "--raft-port", Integer.toString(raftPort),
         "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet));
+    command.addAll(extraArgs);
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("BOXD_LOG_LEVEL", "WARN");
     Path log = dataDir.resolve("server.log");

@@ -61,6 +61,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final ImageStore images;
   private final Map<String, ManagedVm> vms = new ConcurrentHashMap<>();
   private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
+  private final List<Consumer<String>> wakeListeners = new CopyOnWriteArrayList<>();
   private final Map<MachineShape, Golden> goldens = new ConcurrentHashMap<>();
   private final DnsForwarder dns;
 
@@ -200,6 +201,43 @@ public final class LocalVmRuntime implements VmRuntime {
   }
 
   @Override
+  public InboundActivity inboundActivity(String vmId) {
+    ManagedVm vm = vm(vmId);
+    return new InboundActivity(network.inboundFrames(nic(vm.record)), vm.sessionsStarted.get(), vm.sessionsOpen.get());
+  }
+
+  @Override
+  public void onInboundWhileAsleep(Consumer<String> wake) {
+    wakeListeners.add(wake);
+  }
+
+  // Armed before the VM stops reading its tap (standby) or once nobody holds the tap (hibernated,
+  // holding it so the bridge keeps delivering): a frame that arrives in between is not missed.
+  private void armWakeWatch(ManagedVm vm, boolean holdTap) {
+    disarmWakeWatch(vm);
+    if (wakeListeners.isEmpty()) {
+      return;
+    }
+    String id = vm.record.id();
+    try {
+      vm.wakeWatch = network.watchInbound(nic(vm.record), holdTap, () -> {
+        for (var listener : wakeListeners) {
+          listener.accept(id);
+        }
+      });
+    } catch (RuntimeException e) {
+      log.warn("VM {}: cannot watch its tap to wake it on traffic: {}", id, e.getMessage());
+    }
+  }
+
+  /** Stops watching; returns the frames a tap-holding watch kept, to hand to the VM once it reads its tap. */
+  private List<byte[]> disarmWakeWatch(ManagedVm vm) {
+    var watch = vm.wakeWatch;
+    vm.wakeWatch = null;
+    return watch == null ? List.of() : watch.release();
+  }
+
+  @Override
   public VmInfo hibernate(String vmId) {
     ManagedVm vm = vm(vmId);
     vm.lock.lock();
@@ -225,6 +263,7 @@ public final class LocalVmRuntime implements VmRuntime {
       qemu.kill();
       qemu.close();
       vm.qemu = null;
+      armWakeWatch(vm, true);
       setState(vm, VmState.HIBERNATED, null);
       log.info("VM {} hibernated in {} ms (save {} ms)", vmId, (System.nanoTime() - t0) / 1_000_000, (saved - t0) / 1_000_000);
       return vm.info();
@@ -237,8 +276,10 @@ public final class LocalVmRuntime implements VmRuntime {
   private PauseTiming wakeFromHibernation(ManagedVm vm) {
     long t0 = System.nanoTime();
     network.attach(nic(vm.record));
+    List<byte[]> waiting = disarmWakeWatch(vm); // QEMU must be the tap's only holder
     QemuVm qemu = driver.restoreFrom(vm.files.hibernation(), machine(vm), goldenOf(vm.record), network.namespace().enterPrefix());
     adopt(vm, qemu);
+    network.deliver(nic(vm.record), waiting); // the frames that woke it, answered instead of retransmitted
     try {
       qemu.agent(AGENT_TIMEOUT).setTime(Instant.now(), IDENTITY_TIMEOUT);
     } catch (RuntimeException e) {
@@ -347,11 +388,16 @@ public final class LocalVmRuntime implements VmRuntime {
         Optional<QemuVm> qemu = QemuVm.attach(files.runDir());
         if (qemu.isPresent()) {
           adopt(vm, qemu.get());
-          setState(vm, "paused".equals(qemu.get().status()) ? VmState.STANDBY : VmState.RUNNING, null);
+          boolean paused = "paused".equals(qemu.get().status());
+          if (paused) {
+            armWakeWatch(vm, false);
+          }
+          setState(vm, paused ? VmState.STANDBY : VmState.RUNNING, null);
           log.info("re-attached to VM {} (QEMU pid {})", record.id(), qemu.get().pid());
         } else if (!record.powered()) {
           setState(vm, VmState.STOPPED, null);
         } else if (files.isHibernated()) {
+          armWakeWatch(vm, true);
           setState(vm, VmState.HIBERNATED, null);
         } else {
           setState(vm, VmState.FAILED, "QEMU was not running when the supervisor started: " + files.runDir().qemuLogTail(500).strip());
@@ -396,14 +442,24 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public ExecSession exec(String vmId, ExecRequest request, OutputStream stdout, OutputStream stderr) {
-    return agentOf(vm(vmId)).exec(request, stdout, stderr);
+    ManagedVm vm = vm(vmId);
+    var session = vm.session();
+    try {
+      ExecSession exec = agentOf(vm).exec(request, stdout, stderr);
+      exec.exitCode().whenComplete((code, error) -> session.close());
+      return exec;
+    } catch (RuntimeException e) {
+      session.close();
+      throw e;
+    }
   }
 
   @Override
   public long upload(String vmId, String path, int mode, InputStream data) {
     requirePath(path);
-    try {
-      return agentOf(vm(vmId)).put(path, mode, "boxd", true, data);
+    ManagedVm vm = vm(vmId);
+    try (var session = vm.session()) {
+      return agentOf(vm).put(path, mode, "boxd", true, data);
     } catch (AgentException e) {
       throw fileError(e);
     } catch (IOException e) {
@@ -414,8 +470,9 @@ public final class LocalVmRuntime implements VmRuntime {
   @Override
   public FileInfo download(String vmId, String path, OutputStream sink) {
     requirePath(path);
-    try {
-      return agentOf(vm(vmId)).get(path, "boxd", sink);
+    ManagedVm vm = vm(vmId);
+    try (var session = vm.session()) {
+      return agentOf(vm).get(path, "boxd", sink);
     } catch (AgentException e) {
       throw fileError(e);
     }
@@ -462,6 +519,7 @@ public final class LocalVmRuntime implements VmRuntime {
       throw BoxdException.precondition("VM " + vm.record.name() + " is " + state.label() + ", not running");
     }
     var target = new InetSocketAddress(InetAddress.getByName(vm.record.ip()), port);
+    vm.session().close(); // a connection's traffic then counts as frames
     return network.namespace().connect(target, timeout);
   }
 
@@ -486,6 +544,7 @@ public final class LocalVmRuntime implements VmRuntime {
       if (vm.state != VmState.RUNNING) {
         throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ", not running");
       }
+      armWakeWatch(vm, false);
       long t0 = System.nanoTime();
       vm.qemu.pause();
       long micros = (System.nanoTime() - t0) / 1000;
@@ -514,6 +573,7 @@ public final class LocalVmRuntime implements VmRuntime {
       long t0 = System.nanoTime();
       QemuVm qemu = vm.qemu;
       qemu.resume();
+      disarmWakeWatch(vm);
       long micros = (System.nanoTime() - t0) / 1000;
       setState(vm, VmState.RUNNING, null);
       if (Duration.ofNanos(t0 - vm.pausedAtNanos).compareTo(CLOCK_TOLERANCE) < 0) {
@@ -544,6 +604,7 @@ public final class LocalVmRuntime implements VmRuntime {
       vm.record = vm.record.withPowered(false);
       vm.files.write(vm.record);
       if (vm.state == VmState.HIBERNATED) {
+        disarmWakeWatch(vm);
         dev.boxd.os.Trees.delete(vm.files.hibernation()); // the saved memory is what stop discards
       } else {
         powerOff(vm);
@@ -653,6 +714,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   // Each step is safe when its part never existed, so a half-created VM is removed the same way.
   private void cleanUp(ManagedVm vm) {
+    disarmWakeWatch(vm);
     QemuVm qemu = vm.qemu;
     if (qemu != null) {
       vm.expectingExit = true;
@@ -712,6 +774,7 @@ public final class LocalVmRuntime implements VmRuntime {
   @Override
   public void close() {
     dns.close();
+    vms.values().forEach(this::disarmWakeWatch);
     for (ManagedVm vm : vms.values()) {
       QemuVm qemu = vm.qemu;
       if (qemu != null) {

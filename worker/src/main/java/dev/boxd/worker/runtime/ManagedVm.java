@@ -20,6 +20,29 @@ final class ManagedVm {
   volatile boolean expectingExit;
   /** When the VM was last frozen (System.nanoTime), to judge how far its clock fell behind. */
   volatile long pausedAtNanos;
+  /** Watches the tap for the first frame while the VM sleeps; null while it runs. */
+  volatile dev.boxd.net.InboundWatch wakeWatch;
+  /** Data-plane sessions (exec, copy, connect) started, and those still open: inbound activity. */
+  final java.util.concurrent.atomic.AtomicLong sessionsStarted = new java.util.concurrent.atomic.AtomicLong();
+  final java.util.concurrent.atomic.AtomicInteger sessionsOpen = new java.util.concurrent.atomic.AtomicInteger();
+
+  /** Counts a session from now until the returned handle is closed. */
+  SafeCloseable session() {
+    sessionsStarted.incrementAndGet();
+    sessionsOpen.incrementAndGet();
+    var closed = new java.util.concurrent.atomic.AtomicBoolean();
+    return () -> {
+      if (closed.compareAndSet(false, true)) {
+        sessionsOpen.decrementAndGet();
+      }
+    };
+  }
+
+  /** An AutoCloseable that throws nothing. */
+  interface SafeCloseable extends AutoCloseable {
+    @Override
+    void close();
+  }
 
   ManagedVm(VmDirectory files, VmDirectory.Record record, VmState state) {
     this.files = files;

@@ -36,6 +36,15 @@ public interface VmRuntime extends AutoCloseable {
    */
   VmInfo hibernate(String vmId);
 
+  /** What reached the VM from outside so far: frames and data-plane sessions (for idle detection). */
+  InboundActivity inboundActivity(String vmId);
+
+  /**
+   * Asks to hear of the first inbound frame for each VM that goes to sleep (standby or
+   * hibernated), with the VM's id, on a thread that must not block; waking it is the caller's.
+   */
+  void onInboundWhileAsleep(java.util.function.Consumer<String> wake);
+
   /** Re-attaches to every VM this worker's state directory knows; run once at start. */
   List<VmInfo> recover();
 

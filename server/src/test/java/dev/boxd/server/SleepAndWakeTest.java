@@ -1,0 +1,155 @@
+package dev.boxd.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Auto-suspend, hibernation and waking by traffic against a real server (hibernating after 6 s
+ * of standby instead of an hour): idle VMs sleep after their timeout and not before, a VM with
+ * auto-suspend 0 never does, a TCP connection wakes a sleeping VM and is answered, and a
+ * hibernated VM wakes with its processes, files and a right clock.
+ */
+class SleepAndWakeTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final int HIBERNATE_AFTER_SECS = 6;
+  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
+      + " >/dev/null 2>&1 </dev/null &";
+  static ServerProcess server;
+  static SshUser alice;
+
+  @TempDir
+  static Path keys;
+
+  @RegisterExtension
+  static final TestWatcher dumpLog = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      System.out.println("=== server log ===\n" + server.log());
+    }
+  };
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = new ServerProcess().withArgs("--hibernate-after", Integer.toString(HIBERNATE_AFTER_SECS)).start();
+    alice = new SshUser(keys, "alice", server.sshPort);
+    SshUser.addKey(server, alice, "alice");
+  }
+
+  @AfterAll
+  static void stopServer() throws Exception {
+    server.close();
+  }
+
+  static JsonNode json(SshUser.Run run) throws Exception {
+    assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
+    return JSON.readTree(run.out());
+  }
+
+  static String status(String vm) throws Exception {
+    return json(alice.run("info", vm, "--json")).path("status").asText();
+  }
+
+  /** Polls {@code info} until the VM has {@code wanted}; returns how long that took. */
+  static Duration awaitStatus(String vm, String wanted, Duration limit) throws Exception {
+    long start = System.nanoTime();
+    String seen;
+    while (!(seen = status(vm)).equals(wanted)) {
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("%s still %s, waiting for %s", vm, seen, wanted).isLessThan(limit);
+      Thread.sleep(100);
+    }
+    return Duration.ofNanos(System.nanoTime() - start);
+  }
+
+  /** From inside {@code from}: connects to {@code to}'s sshd and prints its banner. */
+  static String sshBannerFrom(String from, String toIp) throws Exception {
+    SshUser.Run run = alice.run("exec", from, "--", """
+        python3 -c 'import socket, sys
+        s = socket.create_connection((sys.argv[1], 22), timeout=20)
+        print(s.recv(64).decode().split("-")[0])' %s""".formatted(toIp));
+    assertThat(run.exit()).as(run.err()).isZero();
+    return run.out().strip();
+  }
+
+  @Test
+  void anIdleVmSleepsAfterItsTimeoutAndATcpConnectionWakesIt() throws Exception {
+    long created = System.nanoTime();
+    JsonNode idle = json(alice.run("new", "--name=idle", "--auto-suspend-timeout=3", "--json"));
+    json(alice.run("new", "--name=awake", "--auto-suspend-timeout=0", "--json"));
+    try {
+      assertThat(idle.path("auto_suspend_timeout").asInt()).isEqualTo(3);
+      assertThat(json(alice.run("info", "awake", "--json")).path("auto_suspend_timeout").asInt()).isZero();
+      assertThat(alice.run("info", "idle").out()).contains("auto-suspend: after 3 s idle");
+
+      awaitStatus("idle", "standby", Duration.ofSeconds(40));
+      assertThat(Duration.ofNanos(System.nanoTime() - created)).as("not before its timeout").isGreaterThanOrEqualTo(Duration.ofSeconds(3));
+
+      // A bare TCP connection from another VM reaches the sleeping VM's sshd and gets its banner.
+      assertThat(sshBannerFrom("awake", idle.path("ip").asText())).isEqualTo("SSH");
+      assertThat(status("idle")).as("woken by the connection").isEqualTo("running");
+
+      awaitStatus("idle", "standby", Duration.ofSeconds(40));
+      assertThat(status("awake")).as("auto-suspend 0: never").isEqualTo("running");
+
+      // Turned off, the woken VM stays up.
+      json(alice.run("auto-suspend", "idle", "0", "--json"));
+      assertThat(alice.run("exec", "idle", "--", "true").exit()).as("exec wakes it").isZero();
+      Thread.sleep(5_000);
+      assertThat(status("idle")).isEqualTo("running");
+      assertThat(alice.run("auto-suspend", "idle", "-5").exit()).isEqualTo(dev.boxd.core.ErrorCode.INVALID_ARGUMENT.exitCode());
+    } finally {
+      alice.run("destroy", "-y", "idle");
+      alice.run("destroy", "-y", "awake");
+    }
+  }
+
+  @Test
+  void aHibernatedVmWakesWithItsProcessesFilesAndClock() throws Exception {
+    JsonNode sleeper = json(alice.run("new", "--name=sleeper", "--auto-suspend-timeout=2", "--json"));
+    json(alice.run("new", "--name=caller", "--auto-suspend-timeout=0", "--json"));
+    try {
+      assertThat(alice.run("exec", "sleeper", "--", COUNTER + " echo kept > kept.txt; sync").exit()).isZero();
+      Thread.sleep(500);
+      long before = Long.parseLong(alice.run("exec", "sleeper", "--", "cat /tmp/counter").out().strip());
+      int qemusAwake = server.qemuPids().size();
+
+      // Idle, then long in standby: hibernated on its own, with its QEMU gone.
+      awaitStatus("sleeper", "hibernated", Duration.ofSeconds(60));
+      assertThat(server.qemuPids()).hasSize(qemusAwake - 1);
+
+      // Traffic wakes it: a TCP connection from another VM is answered.
+      assertThat(sshBannerFrom("caller", sleeper.path("ip").asText())).isEqualTo("SSH");
+      assertThat(status("sleeper")).isIn("running", "standby");
+      long first = Long.parseLong(alice.run("exec", "sleeper", "--", "cat /tmp/counter").out().strip());
+      assertThat(first).as("the counter goes on from where it was").isGreaterThanOrEqualTo(before);
+      Thread.sleep(1_000);
+      SshUser.Run after = alice.run("exec", "sleeper", "--", "cat /tmp/counter kept.txt; date +%s");
+      List<String> lines = List.of(after.out().strip().split("\n"));
+      assertThat(Long.parseLong(lines.get(0))).as("the counter process lives on").isGreaterThan(first);
+      assertThat(lines.get(1)).isEqualTo("kept");
+      assertThat(Math.abs(Long.parseLong(lines.get(2)) - System.currentTimeMillis() / 1000)).as("guest clock after waking")
+          .isLessThanOrEqualTo(2);
+
+      // Asked for, and woken by a verb.
+      json(alice.run("auto-suspend", "sleeper", "0", "--json"));
+      assertThat(json(alice.run("hibernate", "sleeper", "--json")).path("status").asText()).isEqualTo("hibernated");
+      assertThat(alice.run("exec", "sleeper", "--", "cat kept.txt").out()).isEqualTo("kept\n");
+      assertThat(status("sleeper")).isEqualTo("running");
+    } finally {
+      alice.run("destroy", "-y", "sleeper");
+      alice.run("destroy", "-y", "caller");
+    }
+    assertThat(server.qemuPids()).isEmpty();
+  }
+}
