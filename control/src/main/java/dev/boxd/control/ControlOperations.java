@@ -7,6 +7,7 @@ import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.Command;
 import dev.boxd.core.state.DesiredPower;
 import dev.boxd.core.state.Result;
+import dev.boxd.core.state.Snapshot;
 import dev.boxd.core.state.SshKey;
 import dev.boxd.core.state.StateStore;
 import dev.boxd.core.state.User;
@@ -75,6 +76,9 @@ public final class ControlOperations implements Operations {
 
   @Override
   public VmView create(NewRequest request) {
+    if (request.fromSnapshot().isPresent()) {
+      return createFromSnapshot(request);
+    }
     long started = System.nanoTime();
     MachineShape shape = shapeOf(request);
     String name = request.name().map(n -> Names.requireValid("VM name", n)).orElseGet(this::freshName);
@@ -83,6 +87,64 @@ public final class ControlOperations implements Operations {
         clock.instant()));
     request.autoSuspendSecs().ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
     return view(awaitMade(vm, "new", started), (System.nanoTime() - started) / 1_000_000);
+  }
+
+  private VmView createFromSnapshot(NewRequest request) {
+    long started = System.nanoTime();
+    String snapshotName = request.fromSnapshot().orElseThrow();
+    Snapshot snapshot = store.read().snapshotByName(userId, snapshotName)
+        .orElseThrow(() -> BoxdException.notFound("no snapshot named " + Names.quote(snapshotName)));
+    String name = request.name().map(n -> Names.requireValid("VM name", n)).orElseGet(this::freshName);
+    Vm vm = propose(name, (vmId, state) -> new Command.CreateFromSnapshot(vmId, snapshot.id(), name, Placement.privateIp(state, config),
+        Placement.publicIp(state, userId, config), clock.instant()));
+    request.autoSuspendSecs().ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
+    return view(awaitMade(vm, "new --from-snapshot", started), (System.nanoTime() - started) / 1_000_000);
+  }
+
+  @Override
+  public SnapshotView saveSnapshot(String vmRef, String name) {
+    Names.requireValid("snapshot name", name);
+    ClusterState state = store.read();
+    if (state.snapshotByName(userId, name).isPresent()) {
+      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "a snapshot named " + Names.quote(name) + " already exists");
+    }
+    if (state.snapshotsOf(userId).size() >= ClusterState.MAX_SNAPSHOTS) {
+      throw new BoxdException(ErrorCode.RESOURCE_EXHAUSTED, "snapshot limit reached: " + ClusterState.MAX_SNAPSHOTS
+          + " of " + ClusterState.MAX_SNAPSHOTS + "; remove one with snapshot rm");
+    }
+    Vm vm = find(vmRef);
+    requireNotGone(vm);
+    if (vm.desired() == DesiredPower.STOPPED) {
+      throw BoxdException.precondition("VM " + vm.name() + " is stopped: there is no memory to save");
+    }
+    if (vm.desired() == DesiredPower.HIBERNATED) {
+      vm = usable(vmRef); // its memory is on disk: wake it to save it
+    }
+    String id = HexFormat.of().formatHex(randomBytes(8));
+    var runtime = workers.runtime(vm.workerId());
+    long bytes = runtime.saveSnapshot(vm.id(), id);
+    var snapshot = new Snapshot(id, userId, name, vm.id(), vm.name(), vm.workerId(), vm.vcpus(), vm.memoryMib(), vm.diskGb(),
+        clock.instant());
+    Result result = store.propose(new Command.AddSnapshot(snapshot));
+    if (result instanceof Result.Rejected) {
+      runtime.deleteSnapshot(id); // the log said no (a name or the limit taken meanwhile): keep nothing
+      result.orThrow();
+    }
+    return new SnapshotView(id, name, vm.name(), snapshot.createdAt().toString(), bytes);
+  }
+
+  @Override
+  public List<SnapshotView> snapshots() {
+    return store.read().snapshotsOf(userId).stream()
+        .map(s -> new SnapshotView(s.id(), s.name(), s.sourceVmName(), s.createdAt().toString(), 0)).toList();
+  }
+
+  @Override
+  public void removeSnapshot(String name) {
+    Snapshot snapshot = store.read().snapshotByName(userId, name)
+        .orElseThrow(() -> BoxdException.notFound("no snapshot named " + Names.quote(name)));
+    store.propose(new Command.RemoveSnapshot(snapshot.id())).orThrow();
+    workers.runtime(snapshot.workerId()).deleteSnapshot(snapshot.id());
   }
 
   // Set before the worker makes the VM, so the timeout holds from its first second.

@@ -192,6 +192,21 @@ final class FakeOperations implements dev.boxd.verbs.Operations {
   }
 
   @Override
+  public SnapshotView saveSnapshot(String vm, String name) {
+    throw dev.boxd.core.BoxdException.precondition("snapshots are not part of this test");
+  }
+
+  @Override
+  public java.util.List<SnapshotView> snapshots() {
+    throw dev.boxd.core.BoxdException.precondition("snapshots are not part of this test");
+  }
+
+  @Override
+  public void removeSnapshot(String name) {
+    throw dev.boxd.core.BoxdException.precondition("snapshots are not part of this test");
+  }
+
+  @Override
   public VmView hibernate(String vm) {
     throw dev.boxd.core.BoxdException.precondition("hibernate is not part of this test");
   }

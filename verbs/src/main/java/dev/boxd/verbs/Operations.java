@@ -31,11 +31,24 @@ public interface Operations {
   record VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
       long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs) {}
 
-  record NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib, Optional<Integer> autoSuspendSecs) {
+  /** {@code fromSnapshot}: a snapshot's name; the VM then has the snapshot's size, memory and disk. */
+  record NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib, Optional<Integer> autoSuspendSecs,
+      Optional<String> fromSnapshot) {
     public NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib) {
-      this(name, vcpus, memoryMib, Optional.empty());
+      this(name, vcpus, memoryMib, Optional.empty(), Optional.empty());
     }
   }
+
+  /** A named snapshot (SPEC §3): its name, the VM it was taken of, when; size only right after saving (else 0). */
+  record SnapshotView(String id, String name, String vm, String createdAt, long sizeBytes) {}
+
+  /** Saves the VM's memory, disk and processes as snapshot {@code name}; the VM pauses briefly and runs on. */
+  SnapshotView saveSnapshot(String vm, String name);
+
+  /** The caller's snapshots, by name. */
+  List<SnapshotView> snapshots();
+
+  void removeSnapshot(String name);
 
   /** Creates a VM and returns once it is running and exec-ready. */
   VmView create(NewRequest request);

@@ -21,6 +21,7 @@ final class VmVerbs {
             Flag.value("vcpu", "N", "virtual CPUs"),
             Flag.value("memory", "SIZE", "RAM: MiB (1024) or with a unit (512M, 2G)"),
             AUTO_SUSPEND,
+            Flag.value("from-snapshot", "SNAPSHOT", "start from a snapshot (its size, memory, disk and processes)"),
             Syntax.JSON),
         "");
     return new Verb(syntax, VmVerbs::create);
@@ -32,7 +33,11 @@ final class VmVerbs {
         args.value("name").map(n -> Names.requireValid("VM name", n)),
         args.value("vcpu").map(v -> Values.vcpus("vcpu", v)),
         args.value("memory").map(v -> Values.memoryMib("memory", v)),
-        args.value("auto-suspend-timeout").map(v -> Values.autoSuspend("--auto-suspend-timeout", v)));
+        args.value("auto-suspend-timeout").map(v -> Values.autoSuspend("--auto-suspend-timeout", v)),
+        args.value("from-snapshot").map(n -> Names.requireValid("snapshot name", n)));
+    if (request.fromSnapshot().isPresent() && (request.vcpus().isPresent() || request.memoryMib().isPresent())) {
+      throw BoxdException.invalid("--from-snapshot takes the snapshot's size: drop --vcpu and --memory");
+    }
     var vm = call.ops().create(request);
     if (call.json()) {
       call.printJson(Json.vm(vm));

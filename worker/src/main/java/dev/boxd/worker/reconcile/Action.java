@@ -19,6 +19,13 @@ public sealed interface Action {
     }
   }
 
+  /** Make the VM from snapshot {@code snapshotId}, saved on this worker. */
+  record Restore(VmSpec spec, String snapshotId) implements Action {
+    public String vmId() {
+      return spec.id();
+    }
+  }
+
   record Start(String vmId) implements Action {}
 
   record Stop(String vmId) implements Action {}

@@ -9,10 +9,15 @@ import dev.boxd.worker.runtime.VmSpec;
  *
  * @param rebootSeq incremented by each reboot request; the worker reboots when it has seen less
  * @param forkedFrom the VM it is a copy of; it is made by forking that VM, not from the image
+ * @param fromSnapshot the snapshot it starts from; it is made by restoring that, not from the image
  */
-public record DesiredVm(VmSpec spec, Power power, long rebootSeq, Optional<String> forkedFrom) {
+public record DesiredVm(VmSpec spec, Power power, long rebootSeq, Optional<String> forkedFrom, Optional<String> fromSnapshot) {
   public DesiredVm(VmSpec spec, Power power, long rebootSeq) {
-    this(spec, power, rebootSeq, Optional.empty());
+    this(spec, power, rebootSeq, Optional.empty(), Optional.empty());
+  }
+
+  public DesiredVm(VmSpec spec, Power power, long rebootSeq, Optional<String> forkedFrom) {
+    this(spec, power, rebootSeq, forkedFrom, Optional.empty());
   }
 
   public enum Power { RUNNING, STANDBY, HIBERNATED, STOPPED, DESTROYED }

@@ -29,6 +29,7 @@ public final class Planner {
     }
     if (local.isEmpty()) {
       Action make = want.forkedFrom().<Action>map(source -> new Action.Fork(want.spec(), source))
+          .or(() -> want.fromSnapshot().map(snapshot -> new Action.Restore(want.spec(), snapshot)))
           .orElseGet(() -> new Action.Create(want.spec()));
       List<Action> create = new java.util.ArrayList<>(List.of(make));
       if (want.power() == DesiredVm.Power.STOPPED) {

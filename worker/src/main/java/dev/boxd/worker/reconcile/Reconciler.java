@@ -181,7 +181,8 @@ public final class Reconciler implements AutoCloseable {
       case STOPPED -> DesiredVm.Power.STOPPED;
       case DESTROYED -> DesiredVm.Power.DESTROYED;
     };
-    return new DesiredVm(spec, power, vm.rebootSeq(), vm.isFork() ? Optional.of(vm.forkedFrom()) : Optional.empty());
+    return new DesiredVm(spec, power, vm.rebootSeq(), vm.isFork() ? Optional.of(vm.forkedFrom()) : Optional.empty(),
+        vm.isFromSnapshot() ? Optional.of(vm.fromSnapshot()) : Optional.empty());
   }
 
   private long carryOut(Action action, long rebootDone) {
@@ -189,6 +190,7 @@ public final class Reconciler implements AutoCloseable {
     switch (action) {
       case Action.Create create -> runtime.create(create.spec());
       case Action.Fork fork -> runtime.fork(fork.sourceVmId(), fork.spec());
+      case Action.Restore restore -> runtime.createFromSnapshot(restore.snapshotId(), restore.spec());
       case Action.Start start -> runtime.start(id);
       case Action.Stop stop -> runtime.stop(id);
       case Action.Pause pause -> pauseTimings.computeIfAbsent(id, k -> new long[2])[0] = runtime.pause(id).micros();

@@ -201,6 +201,112 @@ public final class LocalVmRuntime implements VmRuntime {
   }
 
   @Override
+  public long saveSnapshot(String vmId, String snapshotId) {
+    requireSnapshotId(snapshotId);
+    ManagedVm vm = vm(vmId);
+    SnapshotFiles snap = new SnapshotFiles(config.snapshotsDir().resolve(snapshotId));
+    vm.lock.lock();
+    try {
+      if (vm.qemu == null || !(vm.state == VmState.RUNNING || vm.state == VmState.STANDBY)) {
+        throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ": only a running or paused VM can be saved");
+      }
+      if (Files.exists(snap.dir())) {
+        throw new BoxdException(ErrorCode.ALREADY_EXISTS, "snapshot " + snapshotId + " already exists on this worker");
+      }
+      long t0 = System.nanoTime();
+      Path newTop = vm.files.dir().resolve("disk-" + VmDirectory.newMachineId().substring(0, 12) + ".qcow2");
+      try {
+        Files.createDirectories(snap.dir());
+        dev.boxd.vmm.SavedSnapshot saved;
+        try {
+          saved = driver.save(vm.qemu, goldenOf(vm.record), snap.dir(), newTop, false);
+        } finally {
+          followDisk(vm);
+        }
+        var r = vm.record;
+        snap.write(new SnapshotFiles.Meta(r.id(), r.goldenDir(), r.ramFile(), r.imageDir(), r.vcpus(), r.memoryMib(), r.layers()));
+        long bytes = directorySize(snap.dir());
+        log.info("saved VM {} as snapshot {} in {} ms: {} MiB, VM stopped {} ms", vmId, snapshotId, (System.nanoTime() - t0) / 1_000_000,
+            bytes >> 20, saved.downtime().toMillis());
+        return bytes;
+      } catch (IOException | RuntimeException e) {
+        dev.boxd.os.Trees.delete(snap.dir());
+        String why = e.getMessage() == null ? e.toString() : e.getMessage();
+        if (why.contains("No space left")) {
+          throw new BoxdException(ErrorCode.RESOURCE_EXHAUSTED, "saving VM " + vm.record.name() + " failed: the worker's disk is full");
+        }
+        throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "saving VM " + vm.record.name() + " failed: " + why, e);
+      }
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  @Override
+  public void deleteSnapshot(String snapshotId) {
+    requireSnapshotId(snapshotId);
+    dev.boxd.os.Trees.delete(config.snapshotsDir().resolve(snapshotId));
+    sweepLayers(null);
+  }
+
+  @Override
+  public VmInfo createFromSnapshot(String snapshotId, VmSpec spec) {
+    requireSnapshotId(snapshotId);
+    SnapshotFiles snap = new SnapshotFiles(config.snapshotsDir().resolve(snapshotId));
+    if (!snap.complete()) {
+      throw BoxdException.notFound("snapshot " + snapshotId + " is not on this worker");
+    }
+    SnapshotFiles.Meta meta = snap.read();
+    if (!config.network().subnet().contains(spec.ip()) || spec.ip().equals(config.network().subnet().gateway())) {
+      throw BoxdException.invalid("address " + spec.ip() + " is not a VM address of " + config.network().subnet());
+    }
+    VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
+    var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), meta.vcpus(), meta.memoryMib(), spec.ip().toString(),
+        VmDirectory.newMachineId(), meta.goldenDir(), meta.ramFile(), meta.imageDir(), true, files.disk().toString(), meta.layers());
+    ManagedVm vm = new ManagedVm(files, record, VmState.CREATING);
+    if (vms.putIfAbsent(spec.id(), vm) != null || files.exists()) {
+      vms.remove(spec.id(), vm);
+      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "a VM with id " + spec.id() + " already exists on this worker");
+    }
+    vm.lock.lock();
+    try {
+      long t0 = System.nanoTime();
+      files.write(record);
+      files.generateHostKey("root@" + spec.name());
+      network.attach(nic(record));
+      QemuVm qemu = driver.restoreFrom(snap.dir(), machine(vm), goldenOf(record), network.namespace().enterPrefix());
+      adopt(vm, qemu);
+      giveIdentity(vm, qemu);
+      setState(vm, VmState.RUNNING, null);
+      log.info("created VM {} from snapshot {} in {} ms", spec.id(), snapshotId, (System.nanoTime() - t0) / 1_000_000);
+      return vm.info();
+    } catch (RuntimeException e) {
+      log.warn("create of {} from snapshot {} failed, removing what was made: {}", spec.id(), snapshotId, e.getMessage());
+      cleanUp(vm);
+      vms.remove(spec.id());
+      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "creating VM " + spec.name() + " failed: " + e.getMessage(), e);
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  private static void requireSnapshotId(String snapshotId) {
+    if (snapshotId == null || !snapshotId.matches("[a-z0-9][a-z0-9-]{0,39}")) {
+      throw BoxdException.invalid("invalid snapshot id " + dev.boxd.core.Names.quote(snapshotId));
+    }
+  }
+
+  private static long directorySize(Path dir) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
+      long total = 0;
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        total += Files.size(f);
+      }
+      return total;
+    }
+  }
+
+  @Override
   public InboundActivity inboundActivity(String vmId) {
     ManagedVm vm = vm(vmId);
     return new InboundActivity(network.inboundFrames(nic(vm.record)), vm.sessionsStarted.get(), vm.sessionsOpen.get());
@@ -736,16 +842,39 @@ public final class LocalVmRuntime implements VmRuntime {
    * without {@code vm.json}, until the last VM over them is destroyed.
    */
   private void deleteKeepingSharedLayers(ManagedVm gone) {
+    sweepLayers(gone);
+  }
+
+  /**
+   * Deletes {@code gone}'s directory (if given) and every directory of a VM destroyed earlier,
+   * except the disk layers that a live VM's chain or a snapshot still reads.
+   */
+  private synchronized void sweepLayers(ManagedVm gone) {
     java.util.Set<Path> inUse = new java.util.HashSet<>();
     for (ManagedVm other : vms.values()) {
       if (other != gone) {
         other.record.layers().forEach(layer -> inUse.add(Path.of(layer)));
       }
     }
+    if (Files.isDirectory(config.snapshotsDir())) {
+      try (var snaps = Files.list(config.snapshotsDir())) {
+        for (Path dir : snaps.toList()) {
+          SnapshotFiles snap = new SnapshotFiles(dir);
+          if (snap.complete()) {
+            snap.read().layers().forEach(layer -> inUse.add(Path.of(layer)));
+          }
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("cannot list " + config.snapshotsDir(), e);
+      }
+    }
+    if (!Files.isDirectory(config.vmsDir())) {
+      return;
+    }
     try (var dirs = Files.list(config.vmsDir())) {
       for (Path dir : dirs.toList()) {
         boolean orphan = !Files.exists(dir.resolve("vm.json"));
-        if (!dir.equals(gone.files.dir()) && !orphan) {
+        if ((gone == null || !dir.equals(gone.files.dir())) && !orphan) {
           continue;
         }
         boolean keep = inUse.stream().anyMatch(layer -> layer.startsWith(dir));
@@ -762,7 +891,7 @@ public final class LocalVmRuntime implements VmRuntime {
         }
       }
     } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("cannot clean up " + gone.files.dir(), e);
+      throw new java.io.UncheckedIOException("cannot clean up " + config.vmsDir(), e);
     }
   }
 

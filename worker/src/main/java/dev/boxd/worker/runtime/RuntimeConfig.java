@@ -30,6 +30,11 @@ public record RuntimeConfig(Path stateDir, Path cacheDir, Path recipeDir, Networ
     return stateDir.resolve("vms");
   }
 
+  /** Named snapshots kept on this worker ({@code snapshots/<id>/}). */
+  public Path snapshotsDir() {
+    return stateDir.resolve("snapshots");
+  }
+
   public Path imagesDir() {
     return cacheDir.resolve("images");
   }

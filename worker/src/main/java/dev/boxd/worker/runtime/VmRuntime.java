@@ -36,6 +36,19 @@ public interface VmRuntime extends AutoCloseable {
    */
   VmInfo hibernate(String vmId);
 
+  /**
+   * Saves the VM (memory, devices, disk) as snapshot {@code snapshotId} on this worker, where it
+   * stays until {@link #deleteSnapshot}; the VM pauses briefly and runs on. Returns the bytes
+   * written. On failure (a full disk) nothing of the snapshot remains and the VM runs as before.
+   */
+  long saveSnapshot(String vmId, String snapshotId);
+
+  /** Removes a snapshot's files (and disk layers nothing else needs); absent is fine. */
+  void deleteSnapshot(String snapshotId);
+
+  /** Creates a VM from a snapshot saved on this worker, with {@code spec}'s identity; size from the snapshot. */
+  VmInfo createFromSnapshot(String snapshotId, VmSpec spec);
+
   /** What reached the VM from outside so far: frames and data-plane sessions (for idle detection). */
   InboundActivity inboundActivity(String vmId);
 
