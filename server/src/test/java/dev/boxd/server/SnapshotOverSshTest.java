@@ -1,0 +1,173 @@
+package dev.boxd.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxd.core.ErrorCode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Snapshots through the SSH front door of a real server: saved from a running VM, started any
+ * number of times with the VM's processes and files, outliving the VM; and the failure cases
+ * (names, absent snapshots, a source destroyed while it is forked) leave nothing behind.
+ */
+class SnapshotOverSshTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
+      + " >/dev/null 2>&1 </dev/null &";
+  static ServerProcess server;
+  static SshUser alice;
+
+  @TempDir
+  static Path keys;
+
+  @RegisterExtension
+  static final TestWatcher dumpLog = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      System.out.println("=== server log ===\n" + server.log());
+    }
+  };
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = new ServerProcess().start();
+    alice = new SshUser(keys, "alice", server.sshPort);
+    SshUser.addKey(server, alice, "alice");
+  }
+
+  @AfterAll
+  static void stopServer() throws Exception {
+    server.close();
+  }
+
+  static JsonNode json(SshUser.Run run) throws Exception {
+    assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
+    return JSON.readTree(run.out());
+  }
+
+  static String exec(String vm, String command) throws Exception {
+    SshUser.Run run = alice.run("exec", vm, "--", command);
+    assertThat(run.exit()).as("%s in %s: %s", command, vm, run.err()).isZero();
+    return run.out().strip();
+  }
+
+  static void assertNothingLeft() throws Exception {
+    assertThat(json(alice.run("list", "--json"))).isEmpty();
+    assertThat(server.qemuPids()).isEmpty();
+    Path worker = server.dataDir.resolve("worker");
+    for (String dir : List.of("vms", "snapshots")) {
+      if (Files.isDirectory(worker.resolve(dir))) {
+        try (var left = Files.list(worker.resolve(dir))) {
+          assertThat(left.toList()).as("left in %s", dir).isEmpty();
+        }
+      }
+    }
+  }
+
+  @Test
+  void aSnapshotStartsVmsAnyNumberOfTimesAndOutlivesItsVm() throws Exception {
+    List<String> made = new ArrayList<>(List.of("src"));
+    json(alice.run("new", "--name=src", "--json"));
+    try {
+      exec("src", COUNTER);
+      exec("src", "echo saved > state.txt && sync");
+      long before = Long.parseLong(exec("src", "sleep 0.5; cat /tmp/counter"));
+
+      JsonNode saved = json(alice.run("snapshot", "save", "src", "base", "--json"));
+      assertThat(saved.path("name").asText()).isEqualTo("base");
+      assertThat(saved.path("vm").asText()).isEqualTo("src");
+      assertThat(saved.path("size_bytes").asLong()).isPositive();
+      assertThat(exec("src", "echo after-save > later.txt; cat state.txt")).as("the source runs on").isEqualTo("saved");
+      JsonNode list = json(alice.run("snapshot", "list", "--json"));
+      assertThat(list).extracting(n -> n.path("name").asText()).containsExactly("base");
+
+      for (String name : List.of("c1", "c2")) {
+        JsonNode vm = json(alice.run("new", "--from-snapshot=base", "--name=" + name, "--json"));
+        made.add(name);
+        assertThat(vm.path("status").asText()).isEqualTo("running");
+        assertThat(exec(name, "hostname")).isEqualTo(name);
+        assertThat(exec(name, "cat state.txt")).isEqualTo("saved");
+        assertThat(exec(name, "test -e later.txt && echo yes || echo no")).as("taken before that").isEqualTo("no");
+        long counter = Long.parseLong(exec(name, "cat /tmp/counter"));
+        assertThat(counter).as("the counter process goes on in %s", name).isGreaterThanOrEqualTo(before);
+        assertThat(Long.parseLong(exec(name, "sleep 0.6; cat /tmp/counter"))).isGreaterThan(counter);
+      }
+      exec("c1", "echo mine > own.txt");
+      assertThat(exec("c2", "test -e own.txt && echo yes || echo no")).isEqualTo("no");
+
+      // The VM goes; the snapshot stays and still starts VMs; its removal keeps what they need.
+      assertThat(alice.run("destroy", "-y", "src").exit()).isZero();
+      made.remove("src");
+      json(alice.run("new", "--from-snapshot=base", "--name=c3", "--json"));
+      made.add("c3");
+      assertThat(exec("c3", "cat state.txt")).isEqualTo("saved");
+      assertThat(json(alice.run("snapshot", "rm", "base", "--json")).path("removed").asBoolean()).isTrue();
+      assertThat(json(alice.run("snapshot", "list", "--json"))).isEmpty();
+      json(alice.run("reboot", "c1", "--json"));
+      assertThat(exec("c1", "cat state.txt own.txt")).isEqualTo("saved\nmine");
+    } finally {
+      for (String vm : made) {
+        alice.run("destroy", "-y", vm);
+      }
+    }
+    assertNothingLeft();
+  }
+
+  @Test
+  void badNamesAbsentSnapshotsAndARacingDestroyLeaveNothingBehind() throws Exception {
+    json(alice.run("new", "--name=one", "--json"));
+    try {
+      SshUser.Run bad = alice.run("snapshot", "save", "one", "Bad_Name");
+      assertThat(bad.exit()).isEqualTo(ErrorCode.INVALID_ARGUMENT.exitCode());
+      assertThat(bad.err()).contains("invalid snapshot name \"Bad_Name\"");
+      assertThat(alice.run("snapshot", "save", "nope", "s").exit()).isEqualTo(ErrorCode.NOT_FOUND.exitCode());
+      assertThat(alice.run("snapshot", "frobnicate").err()).contains("unknown snapshot action \"frobnicate\"");
+      json(alice.run("snapshot", "save", "one", "s1", "--json"));
+      SshUser.Run taken = alice.run("snapshot", "save", "one", "s1");
+      assertThat(taken.exit()).isEqualTo(ErrorCode.ALREADY_EXISTS.exitCode());
+      assertThat(alice.run("snapshot", "rm", "nope").exit()).isEqualTo(ErrorCode.NOT_FOUND.exitCode());
+      SshUser.Run absent = alice.run("new", "--from-snapshot=nope", "--name=x");
+      assertThat(absent.exit()).isEqualTo(ErrorCode.NOT_FOUND.exitCode());
+      assertThat(absent.err()).contains("no snapshot named \"nope\"");
+      assertThat(alice.run("new", "--from-snapshot=s1", "--vcpu=1").err()).contains("takes the snapshot's size");
+      assertThat(json(alice.run("list", "--json"))).extracting(n -> n.path("name").asText()).containsExactly("one");
+      json(alice.run("snapshot", "rm", "s1", "--json"));
+
+      // The source is destroyed while it is being forked: either order is fine, but nothing is half-made.
+      CompletableFuture<SshUser.Run> fork = CompletableFuture.supplyAsync(() -> {
+        try {
+          return alice.run("fork", "one", "--name=racer");
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      SshUser.Run destroyed = alice.run("destroy", "-y", "one");
+      assertThat(destroyed.exit()).as(destroyed.err()).isZero();
+      SshUser.Run forked = fork.get();
+      if (forked.exit() == 0) {
+        assertThat(exec("racer", "hostname")).isEqualTo("racer");
+        assertThat(alice.run("destroy", "-y", "racer").exit()).isZero();
+      } else {
+        assertThat(forked.err()).startsWith("error: ");
+        assertThat(json(alice.run("list", "--json"))).extracting(n -> n.path("name").asText()).doesNotContain("racer");
+      }
+    } finally {
+      alice.run("destroy", "-y", "one");
+      alice.run("destroy", "-y", "racer");
+    }
+    assertNothingLeft();
+  }
+}
