@@ -131,4 +131,32 @@ class ForkOverSshTest {
       assertThat(left.toList()).as("every VM directory and shared disk layer is gone").isEmpty();
     }
   }
+
+  @Test
+  void aForkBeyondTheQuotaIsRefusedAndLeavesNothing() throws Exception {
+    SshUser quinn = new SshUser(keys, "quinn", server.sshPort);
+    SshUser.addKey(server, quinn, "quinn");
+    List<String> names = new java.util.ArrayList<>();
+    try {
+      assertThat(quinn.run("new", "--name=q0").exit()).isZero();
+      names.add("q0");
+      for (int i = 1; i < 10; i++) {
+        SshUser.Run forked = quinn.run("fork", "q0", "--name=q" + i);
+        assertThat(forked.exit()).as(forked.err()).isZero();
+        names.add("q" + i);
+      }
+      SshUser.Run refused = quinn.run("fork", "q0", "--json");
+      assertThat(refused.exit()).isEqualTo(ErrorCode.RESOURCE_EXHAUSTED.exitCode());
+      assertThat(JSON.readTree(refused.out()).path("error").path("message").asText()).contains("quota reached: 10 of 10");
+      assertThat(JSON.readTree(quinn.run("list", "--json").out())).hasSize(10);
+    } finally {
+      for (String name : names) {
+        quinn.run("destroy", "-y", name);
+      }
+    }
+    assertThat(server.qemuPids()).isEmpty();
+    try (var left = java.nio.file.Files.list(server.dataDir.resolve("worker").resolve("vms"))) {
+      assertThat(left.toList()).isEmpty();
+    }
+  }
 }
