@@ -110,6 +110,13 @@ class ForkOverSshTest {
       json(alice.run("fork", "src", "--name=from-paused", "--json"));
       assertThat(exec("from-paused", "cat after.txt")).isEqualTo("only-in-src");
       assertThat(json(alice.run("info", "src", "--json")).path("status").asText()).isEqualTo("standby");
+      // A hibernated VM is copied from its saved memory; it sleeps on.
+      exec("from-paused", "echo in-from-paused > hib.txt");
+      json(alice.run("hibernate", "from-paused", "--json"));
+      json(alice.run("fork", "from-paused", "--name=from-hibernated", "--json"));
+      assertThat(exec("from-hibernated", "cat hib.txt; hostname")).isEqualTo("in-from-paused\nfrom-hibernated");
+      assertThat(counter("from-hibernated")).isGreaterThanOrEqualTo(before);
+      assertThat(json(alice.run("info", "from-paused", "--json")).path("status").asText()).isEqualTo("hibernated");
 
       SshUser.Run taken = alice.run("fork", "src", "--name=gen2");
       assertThat(taken.exit()).isEqualTo(ErrorCode.ALREADY_EXISTS.exitCode());
@@ -122,7 +129,7 @@ class ForkOverSshTest {
       json(alice.run("reboot", "gen2", "--json"));
       assertThat(exec("gen2", "cat shared.txt after.txt")).isEqualTo("before\nonly-in-fork");
     } finally {
-      for (String vm : List.of("from-paused", "gen2", "src-fork", "src")) {
+      for (String vm : List.of("from-hibernated", "from-paused", "gen2", "src-fork", "src")) {
         alice.run("destroy", "-y", vm);
       }
     }

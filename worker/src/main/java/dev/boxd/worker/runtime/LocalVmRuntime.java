@@ -159,8 +159,11 @@ public final class LocalVmRuntime implements VmRuntime {
     vm.lock.lock();
     try {
       long t0 = System.nanoTime();
+      if (source.state == VmState.HIBERNATED) {
+        return forkHibernated(source, vm, golden, t0);
+      }
       if (source.qemu == null || !(source.state == VmState.RUNNING || source.state == VmState.STANDBY)) {
-        throw BoxdException.precondition("VM " + from.name() + " is " + source.state.name().toLowerCase() + ": only a running or paused VM can be forked");
+        throw BoxdException.precondition("VM " + from.name() + " is " + source.state.name().toLowerCase() + ": only a running, paused or hibernated VM can be forked");
       }
       files.write(record);
       files.generateHostKey("root@" + spec.name());
@@ -396,6 +399,23 @@ public final class LocalVmRuntime implements VmRuntime {
     setState(vm, VmState.RUNNING, null);
     log.info("VM {} woke from hibernation in {} ms", vm.record.id(), micros / 1000);
     return new PauseTiming(micros);
+  }
+
+  /**
+   * A hibernated VM is already saved: the copy is restored from its hibernation files over a new
+   * overlay of the layer it was saved at, and the source sleeps on, untouched.
+   */
+  private VmInfo forkHibernated(ManagedVm source, ManagedVm vm, Golden golden, long t0) {
+    vm.record = vm.record.withDisk(vm.files.disk(), source.record.layers());
+    vm.files.write(vm.record);
+    vm.files.generateHostKey("root@" + vm.record.name());
+    network.attach(nic(vm.record));
+    QemuVm child = driver.restoreFrom(source.files.hibernation(), machine(vm), golden, network.namespace().enterPrefix());
+    adopt(vm, child);
+    giveIdentity(vm, child);
+    setState(vm, VmState.RUNNING, null);
+    log.info("forked VM {} from hibernated {} in {} ms", vm.record.id(), source.record.id(), (System.nanoTime() - t0) / 1_000_000);
+    return vm.info();
   }
 
   /**
@@ -757,6 +777,8 @@ public final class LocalVmRuntime implements VmRuntime {
   }
 
   private VmInfo boot(ManagedVm vm) {
+    disarmWakeWatch(vm); // QEMU must be the tap's only holder
+    dev.boxd.os.Trees.delete(vm.files.hibernation()); // a cold boot discards any saved memory
     vm.record = vm.record.withPowered(true);
     vm.files.write(vm.record);
     setState(vm, VmState.BOOTING, null);
