@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Wake benchmark, side by side: time from a TCP connect to a VM's sshd until its banner arrives,
+# Wake benchmark, side by side: time for a TCP connect to a VM's sshd (the handshake: the guest
+# kernel's answer to the first packet) and until its banner arrives (sshd's first bytes),
 #  - for a running VM (the anchor),
 #  - for the same VM in standby (paused: the first packet wakes it),
 #  - for the same VM hibernated (memory on disk, QEMU gone), with 256 MiB of its 1 GiB written,
@@ -12,15 +13,18 @@ source "$root/bench/lib/server.sh"
 start_server 2294 bxbenchwk 10.254.0.0/24 7794
 boxd_ssh() { ssh "${opts[@]}" -p 2294 127.0.0.1 "$@"; }
 
-# One connect → banner, in microseconds, from the namespace (the gateway's side of the bridge).
+# One connect, in microseconds: "HANDSHAKE BANNER", from the namespace (the gateway's side of the bridge).
 banner_us() {
   ip netns exec bxbenchwk python3 -c '
 import socket, sys, time
 t = time.perf_counter()
 s = socket.create_connection((sys.argv[1], 22), timeout=30)
+c = time.perf_counter()
 s.recv(64)
-print(int((time.perf_counter() - t) * 1e6))' "$1"
+print(int((c - t) * 1e6), int((time.perf_counter() - t) * 1e6))' "$1"
 }
+first() { awk '{ print $1 }'; }
+second() { awk '{ print $2 }'; }
 percentiles() {
   sort -n | awk '{ v[NR] = $1 } END { printf "p50 %.2f ms  p90 %.2f ms  (n=%d)", v[int((NR + 1) / 2)] / 1000, v[int((NR * 9 + 9) / 10)] / 1000, NR }'
 }
@@ -39,11 +43,14 @@ hibernated=$(for _ in $(seq 1 "$runs"); do
   boxd_ssh hibernate w >/dev/null
   banner_us "$ip"
 done)
-echo "connect → SSH banner of a 1 GiB VM (256 MiB written):"
-echo "  running (anchor): $(percentiles <<< "$running")"
-echo "  standby:          $(percentiles <<< "$standby")"
-echo "  hibernated:       $(percentiles <<< "$hibernated")"
-awk -v a="$(p50 <<< "$standby")" -v h="$(p50 <<< "$hibernated")" -v r="$(p50 <<< "$running")" 'BEGIN {
-  printf "  added by waking, p50: standby %.2f ms, hibernation %.0f ms\n", (a - r) / 1000, (h - r) / 1000 }'
-grep -E "woken by inbound traffic|woke from hibernation|hibernated in" "$work/server.log" | tail -n 4 | sed 's/^/  log: /'
+for what in "TCP handshake:first" "SSH banner:second"; do
+  label=${what%%:*}; pick=${what##*:}
+  echo "$label, 1 GiB VM with 256 MiB written:"
+  echo "  running (anchor): $($pick <<< "$running" | percentiles)"
+  echo "  standby:          $($pick <<< "$standby" | percentiles)"
+  echo "  hibernated:       $($pick <<< "$hibernated" | percentiles)"
+  awk -v a="$($pick <<< "$standby" | p50)" -v h="$($pick <<< "$hibernated" | p50)" -v r="$($pick <<< "$running" | p50)" 'BEGIN {
+    printf "  added by waking, p50: standby %.2f ms, hibernation %.0f ms\n", (a - r) / 1000, (h - r) / 1000 }'
+done
+grep -E "woken by inbound traffic|woke from hibernation|hibernated in" "$work/server.log" | tail -n 6 | sed 's/^/  log: /'
 boxd_ssh destroy -y w >/dev/null

@@ -53,13 +53,15 @@ public final class Planner {
         case STOPPED, FAILED -> List.of(new Action.Start(id));
         default -> List.of();
       };
+      // A VM the runtime woke for traffic is awake ahead of the log's TrafficWake: leave it.
       case STANDBY -> switch (state) {
-        case RUNNING -> List.of(new Action.Pause(id));
+        case RUNNING -> local.get().wokenByTraffic() ? List.of() : List.of(new Action.Pause(id));
         case STOPPED, FAILED -> List.of(new Action.Start(id), new Action.Pause(id));
         default -> List.of();
       };
       case HIBERNATED -> switch (state) {
-        case RUNNING, STANDBY -> List.of(new Action.Hibernate(id));
+        case RUNNING -> local.get().wokenByTraffic() ? List.of() : List.of(new Action.Hibernate(id));
+        case STANDBY -> List.of(new Action.Hibernate(id));
         case STOPPED, FAILED -> List.of(new Action.Start(id), new Action.Hibernate(id));
         default -> List.of();
       };

@@ -310,6 +310,27 @@ public final class LocalVmRuntime implements VmRuntime {
   }
 
   @Override
+  public boolean wakeForTraffic(String vmId) {
+    ManagedVm vm = vm(vmId);
+    vm.lock.lock();
+    try {
+      if (vm.state != VmState.STANDBY) {
+        return false;
+      }
+      vm.wokenByTraffic = true;
+      resume(vmId);
+      return true;
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  @Override
+  public void trafficWakeRecorded(String vmId) {
+    vm(vmId).wokenByTraffic = false;
+  }
+
+  @Override
   public InboundActivity inboundActivity(String vmId) {
     ManagedVm vm = vm(vmId);
     return new InboundActivity(network.inboundFrames(nic(vm.record)), vm.sessionsStarted.get(), vm.sessionsOpen.get());
@@ -671,6 +692,7 @@ public final class LocalVmRuntime implements VmRuntime {
         throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ", not running");
       }
       armWakeWatch(vm, false);
+      vm.wokenByTraffic = false;
       long t0 = System.nanoTime();
       vm.qemu.pause();
       long micros = (System.nanoTime() - t0) / 1000;

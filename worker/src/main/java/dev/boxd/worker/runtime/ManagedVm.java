@@ -20,6 +20,8 @@ final class ManagedVm {
   volatile boolean expectingExit;
   /** When the VM was last frozen (System.nanoTime), to judge how far its clock fell behind. */
   volatile long pausedAtNanos;
+  /** Resumed for inbound traffic ahead of the log's TrafficWake; the planner must not pause it meanwhile. */
+  volatile boolean wokenByTraffic;
   /** Watches the tap for the first frame while the VM sleeps; null while it runs. */
   volatile dev.boxd.net.InboundWatch wakeWatch;
   /** Data-plane sessions (exec, copy, connect) started, and those still open: inbound activity. */
@@ -54,6 +56,6 @@ final class ManagedVm {
     QemuVm q = qemu;
     Ipv4 ip = Ipv4.parse(record.ip());
     return new VmInfo(record.id(), record.name(), record.owner(), state, ip, ip.derivedMac(),
-        q != null && q.isAlive() ? q.pid() : 0, Optional.ofNullable(failure));
+        q != null && q.isAlive() ? q.pid() : 0, Optional.ofNullable(failure), wokenByTraffic);
   }
 }

@@ -3,5 +3,14 @@ package dev.boxd.worker.runtime;
 import dev.boxd.core.net.Ipv4;
 import java.util.Optional;
 
-/** A VM as this worker observes it. {@code pid} is 0 when no QEMU runs for it. */
-public record VmInfo(String id, String name, String owner, VmState state, Ipv4 ip, String mac, long pid, Optional<String> failure) {}
+/**
+ * A VM as this worker observes it. {@code pid} is 0 when no QEMU runs for it.
+ * {@code wokenByTraffic}: the runtime resumed it for inbound traffic before the log says so.
+ */
+public record VmInfo(String id, String name, String owner, VmState state, Ipv4 ip, String mac, long pid, Optional<String> failure,
+    boolean wokenByTraffic) {
+
+  public VmInfo(String id, String name, String owner, VmState state, Ipv4 ip, String mac, long pid, Optional<String> failure) {
+    this(id, name, owner, state, ip, mac, pid, failure, false);
+  }
+}

@@ -58,6 +58,16 @@ public interface VmRuntime extends AutoCloseable {
    */
   void onInboundWhileAsleep(java.util.function.Consumer<String> wake);
 
+  /**
+   * Resumes a VM in standby at once, for inbound traffic, ahead of the log: it is marked
+   * {@link VmInfo#wokenByTraffic} until {@link #trafficWakeRecorded}. False if it was not in standby
+   * (a hibernated VM is woken through the log only: restoring it takes long anyway).
+   */
+  boolean wakeForTraffic(String vmId);
+
+  /** The log now has the traffic wake (or refused it): the VM follows the log again. */
+  void trafficWakeRecorded(String vmId);
+
   /** Re-attaches to every VM this worker's state directory knows; run once at start. */
   List<VmInfo> recover();
 

@@ -48,6 +48,14 @@ class PlannerTest {
   }
 
   @Test
+  void aVmWokenByTrafficIsNotPutBackToSleepBeforeTheLogSaysSo() {
+    var woken = Optional.of(new VmInfo("vm1", "app", "alice", VmState.RUNNING, SPEC.ip(), SPEC.ip().derivedMac(), 42, Optional.empty(), true));
+    assertThat(Planner.plan(want(DesiredVm.Power.STANDBY, 0), woken, 0)).isEmpty();
+    assertThat(Planner.plan(want(DesiredVm.Power.HIBERNATED, 0), woken, 0)).isEmpty();
+    assertThat(Planner.plan(want(DesiredVm.Power.STANDBY, 0), have(VmState.RUNNING), 0)).containsExactly(new Action.Pause("vm1"));
+  }
+
+  @Test
   void destroyedIsRemovedThenConfirmed() {
     assertThat(Planner.plan(want(DesiredVm.Power.DESTROYED, 0), have(VmState.STANDBY), 0))
         .containsExactly(new Action.Destroy("vm1"), new Action.ConfirmRemoved("vm1"));
