@@ -12,6 +12,7 @@ cleanup() {
   for c in "${extra_cleanup[@]}"; do eval "$c" || true; done
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   [ -n "$bench_netns" ] && ip netns delete "$bench_netns" 2>/dev/null || true
+  cp "$work/server.log" /tmp/boxd-bench-server.log 2>/dev/null || true   # kept for a look afterwards
   rm -rf "$work"
 }
 trap cleanup EXIT

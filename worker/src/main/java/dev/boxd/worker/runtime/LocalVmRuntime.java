@@ -391,6 +391,7 @@ public final class LocalVmRuntime implements VmRuntime {
       long saved = System.nanoTime();
       vm.expectingExit = true;
       qemu.kill();
+      qemu.awaitExitOrKill(Duration.ofSeconds(10)); // its tap is free only once the process is gone
       qemu.close();
       vm.qemu = null;
       armWakeWatch(vm, true);
@@ -721,7 +722,12 @@ public final class LocalVmRuntime implements VmRuntime {
       long t0 = System.nanoTime();
       QemuVm qemu = vm.qemu;
       qemu.resume();
-      disarmWakeWatch(vm);
+      // The tap watch of a standby VM only listens: let it go without waiting for its thread.
+      var watch = vm.wakeWatch;
+      vm.wakeWatch = null;
+      if (watch != null) {
+        Thread.ofVirtual().start(watch::close);
+      }
       long micros = (System.nanoTime() - t0) / 1000;
       setState(vm, VmState.RUNNING, null);
       if (Duration.ofNanos(t0 - vm.pausedAtNanos).compareTo(CLOCK_TOLERANCE) < 0) {
