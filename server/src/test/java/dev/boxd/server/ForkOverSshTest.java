@@ -1,19 +1,15 @@
 package dev.boxd.server;
 
+import static dev.boxd.server.LiveServer.COUNTER;
+import static dev.boxd.server.LiveServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxd.core.ErrorCode;
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code fork} through the SSH front door of a real server: the copy carries on the source's
@@ -21,44 +17,21 @@ import org.junit.jupiter.api.io.TempDir;
  * of paused VMs work; the source's destroy does not take its copies' disks along.
  */
 class ForkOverSshTest {
-  static final ObjectMapper JSON = new ObjectMapper();
-  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
-      + " >/dev/null 2>&1 </dev/null &";
-  static ServerProcess server;
+  @RegisterExtension
+  static final LiveServer live = new LiveServer();
   static SshUser alice;
 
-  @TempDir
-  static Path keys;
-
-  @RegisterExtension
-  static final TestWatcher dumpLog = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      System.out.println("=== server log ===\n" + server.log());
-    }
-  };
-
   @BeforeAll
-  static void startServer() throws Exception {
-    server = new ServerProcess().start();
-    alice = new SshUser(keys, "alice", server.sshPort);
-    SshUser.addKey(server, alice, "alice");
+  static void users() throws Exception {
+    alice = live.user("alice");
   }
 
-  @AfterAll
-  static void stopServer() throws Exception {
-    server.close();
-  }
+  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
+      + " >/dev/null 2>&1 </dev/null &";
 
-  static JsonNode json(SshUser.Run run) throws Exception {
-    assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
-    return JSON.readTree(run.out());
-  }
 
   static String exec(String vm, String command) throws Exception {
-    SshUser.Run run = alice.run("exec", vm, "--", command);
-    assertThat(run.exit()).as("%s in %s: %s", command, vm, run.err()).isZero();
-    return run.out().strip();
+    return LiveServer.exec(alice, vm, command);
   }
 
   static long counter(String vm) throws Exception {
@@ -133,16 +106,15 @@ class ForkOverSshTest {
         alice.run("destroy", "-y", vm);
       }
     }
-    assertThat(server.qemuPids()).isEmpty();
-    try (var left = java.nio.file.Files.list(server.dataDir.resolve("worker").resolve("vms"))) {
+    assertThat(live.server().qemuPids()).isEmpty();
+    try (var left = java.nio.file.Files.list(live.server().dataDir.resolve("worker").resolve("vms"))) {
       assertThat(left.toList()).as("every VM directory and shared disk layer is gone").isEmpty();
     }
   }
 
   @Test
   void aForkBeyondTheQuotaIsRefusedAndLeavesNothing() throws Exception {
-    SshUser quinn = new SshUser(keys, "quinn", server.sshPort);
-    SshUser.addKey(server, quinn, "quinn");
+    SshUser quinn = live.user("quinn");
     List<String> names = new java.util.ArrayList<>();
     try {
       assertThat(quinn.run("new", "--name=q0").exit()).isZero();
@@ -154,15 +126,15 @@ class ForkOverSshTest {
       }
       SshUser.Run refused = quinn.run("fork", "q0", "--json");
       assertThat(refused.exit()).isEqualTo(ErrorCode.RESOURCE_EXHAUSTED.exitCode());
-      assertThat(JSON.readTree(refused.out()).path("error").path("message").asText()).contains("quota reached: 10 of 10");
-      assertThat(JSON.readTree(quinn.run("list", "--json").out())).hasSize(10);
+      assertThat(LiveServer.JSON.readTree(refused.out()).path("error").path("message").asText()).contains("quota reached: 10 of 10");
+      assertThat(LiveServer.JSON.readTree(quinn.run("list", "--json").out())).hasSize(10);
     } finally {
       for (String name : names) {
         quinn.run("destroy", "-y", name);
       }
     }
-    assertThat(server.qemuPids()).isEmpty();
-    try (var left = java.nio.file.Files.list(server.dataDir.resolve("worker").resolve("vms"))) {
+    assertThat(live.server().qemuPids()).isEmpty();
+    try (var left = java.nio.file.Files.list(live.server().dataDir.resolve("worker").resolve("vms"))) {
       assertThat(left.toList()).isEmpty();
     }
   }

@@ -1,20 +1,15 @@
 package dev.boxd.server;
 
+import static dev.boxd.server.LiveServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxd.core.ErrorCode;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The in-VM {@code boxd} CLI against a real server: commands typed inside a VM (reached with
@@ -22,44 +17,22 @@ import org.junit.jupiter.api.io.TempDir;
  * token or configuration in the guest; the gateway knows the VM by its address.
  */
 class InVmCliTest {
-  static final ObjectMapper JSON = new ObjectMapper();
-  static ServerProcess server;
+  @RegisterExtension
+  static final LiveServer live = new LiveServer();
   static SshUser alice;
   static SshUser bob;
 
-  @TempDir
-  static Path keys;
-
-  @RegisterExtension
-  static final TestWatcher dumpLog = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      System.out.println("=== server log ===\n" + server.log());
-    }
-  };
-
   @BeforeAll
-  static void startServer() throws Exception {
-    server = new ServerProcess().start();
-    alice = new SshUser(keys, "alice", server.sshPort);
-    bob = new SshUser(keys, "bob", server.sshPort);
-    SshUser.addKey(server, alice, "alice");
-    SshUser.addKey(server, bob, "bob");
+  static void users() throws Exception {
+    alice = live.user("alice");
+    bob = live.user("bob");
   }
 
-  @AfterAll
-  static void stopServer() throws Exception {
-    server.close();
-  }
+
 
   /** Runs a shell script inside {@code vm} as user boxd, as the user's own shell there would. */
   static SshUser.Run inside(SshUser user, String vm, String script) throws Exception {
     return user.run("exec", vm, "--", script);
-  }
-
-  static JsonNode json(SshUser.Run run) throws Exception {
-    assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
-    return JSON.readTree(run.out());
   }
 
   @Test
@@ -139,7 +112,7 @@ class InVmCliTest {
       String[] lines = fanOut.out().split("\n", 4);
       assertThat(lines).hasSize(4);
       assertThat(List.of(lines[0], lines[1], lines[2])).containsExactly("result-of-w1", "result-of-w2", "result-of-w3");
-      assertThat(JSON.readTree(lines[3])).extracting(n -> n.path("name").asText()).containsExactly("fan");
+      assertThat(LiveServer.JSON.readTree(lines[3])).extracting(n -> n.path("name").asText()).containsExactly("fan");
     } finally {
       for (String name : List.of("w1", "w2", "w3", "fan")) {
         alice.run("destroy", "-y", name);
@@ -197,7 +170,7 @@ class InVmCliTest {
       assertThat(lines[0]).isEqualTo("state before the fork");
       assertThat(lines[1]).as("the job ran in the copy").isEqualTo("helper");
       assertThat(lines[2]).as("forked from the agent; info inside the copy names the copy").isEqualTo("agent helper");
-      assertThat(JSON.readTree(lines[3])).extracting(n -> n.path("name").asText()).containsExactly("agent");
+      assertThat(LiveServer.JSON.readTree(lines[3])).extracting(n -> n.path("name").asText()).containsExactly("agent");
     } finally {
       alice.run("destroy", "-y", "helper");
       alice.run("destroy", "-y", "agent");

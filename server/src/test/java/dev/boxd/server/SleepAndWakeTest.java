@@ -1,19 +1,15 @@
 package dev.boxd.server;
 
+import static dev.boxd.server.LiveServer.COUNTER;
+import static dev.boxd.server.LiveServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Auto-suspend, hibernation and waking by traffic against a real server (hibernating after 6 s
@@ -22,40 +18,19 @@ import org.junit.jupiter.api.io.TempDir;
  * hibernated VM wakes with its processes, files and a right clock.
  */
 class SleepAndWakeTest {
-  static final ObjectMapper JSON = new ObjectMapper();
   static final int HIBERNATE_AFTER_SECS = 6;
-  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
-      + " >/dev/null 2>&1 </dev/null &";
-  static ServerProcess server;
+  @RegisterExtension
+  static final LiveServer live = new LiveServer("--hibernate-after", Integer.toString(HIBERNATE_AFTER_SECS));
   static SshUser alice;
 
-  @TempDir
-  static Path keys;
-
-  @RegisterExtension
-  static final TestWatcher dumpLog = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      System.out.println("=== server log ===\n" + server.log());
-    }
-  };
-
   @BeforeAll
-  static void startServer() throws Exception {
-    server = new ServerProcess().withArgs("--hibernate-after", Integer.toString(HIBERNATE_AFTER_SECS)).start();
-    alice = new SshUser(keys, "alice", server.sshPort);
-    SshUser.addKey(server, alice, "alice");
+  static void users() throws Exception {
+    alice = live.user("alice");
   }
 
-  @AfterAll
-  static void stopServer() throws Exception {
-    server.close();
-  }
+  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
+      + " >/dev/null 2>&1 </dev/null &";
 
-  static JsonNode json(SshUser.Run run) throws Exception {
-    assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
-    return JSON.readTree(run.out());
-  }
 
   static String status(String vm) throws Exception {
     return json(alice.run("info", vm, "--json")).path("status").asText();
@@ -122,11 +97,11 @@ class SleepAndWakeTest {
       assertThat(alice.run("exec", "sleeper", "--", COUNTER + " echo kept > kept.txt; sync").exit()).isZero();
       Thread.sleep(500);
       long before = Long.parseLong(alice.run("exec", "sleeper", "--", "cat /tmp/counter").out().strip());
-      int qemusAwake = server.qemuPids().size();
+      int qemusAwake = live.server().qemuPids().size();
 
       // Idle, then long in standby: hibernated on its own, with its QEMU gone.
       awaitStatus("sleeper", "hibernated", Duration.ofSeconds(60));
-      assertThat(server.qemuPids()).hasSize(qemusAwake - 1);
+      assertThat(live.server().qemuPids()).hasSize(qemusAwake - 1);
 
       // Traffic wakes it: a TCP connection from another VM is answered.
       assertThat(sshBannerFrom("caller", sleeper.path("ip").asText())).isEqualTo("SSH");
@@ -150,6 +125,6 @@ class SleepAndWakeTest {
       alice.run("destroy", "-y", "sleeper");
       alice.run("destroy", "-y", "caller");
     }
-    assertThat(server.qemuPids()).isEmpty();
+    assertThat(live.server().qemuPids()).isEmpty();
   }
 }

@@ -1,22 +1,19 @@
 package dev.boxd.server;
 
+import static dev.boxd.server.LiveServer.COUNTER;
+import static dev.boxd.server.LiveServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxd.core.ErrorCode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Snapshots through the SSH front door of a real server: saved from a running VM, started any
@@ -24,50 +21,27 @@ import org.junit.jupiter.api.io.TempDir;
  * (names, absent snapshots, a source destroyed while it is forked) leave nothing behind.
  */
 class SnapshotOverSshTest {
-  static final ObjectMapper JSON = new ObjectMapper();
-  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
-      + " >/dev/null 2>&1 </dev/null &";
-  static ServerProcess server;
+  @RegisterExtension
+  static final LiveServer live = new LiveServer();
   static SshUser alice;
 
-  @TempDir
-  static Path keys;
-
-  @RegisterExtension
-  static final TestWatcher dumpLog = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      System.out.println("=== server log ===\n" + server.log());
-    }
-  };
-
   @BeforeAll
-  static void startServer() throws Exception {
-    server = new ServerProcess().start();
-    alice = new SshUser(keys, "alice", server.sshPort);
-    SshUser.addKey(server, alice, "alice");
+  static void users() throws Exception {
+    alice = live.user("alice");
   }
 
-  @AfterAll
-  static void stopServer() throws Exception {
-    server.close();
-  }
+  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
+      + " >/dev/null 2>&1 </dev/null &";
 
-  static JsonNode json(SshUser.Run run) throws Exception {
-    assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
-    return JSON.readTree(run.out());
-  }
 
   static String exec(String vm, String command) throws Exception {
-    SshUser.Run run = alice.run("exec", vm, "--", command);
-    assertThat(run.exit()).as("%s in %s: %s", command, vm, run.err()).isZero();
-    return run.out().strip();
+    return LiveServer.exec(alice, vm, command);
   }
 
   static void assertNothingLeft() throws Exception {
     assertThat(json(alice.run("list", "--json"))).isEmpty();
-    assertThat(server.qemuPids()).isEmpty();
-    Path worker = server.dataDir.resolve("worker");
+    assertThat(live.server().qemuPids()).isEmpty();
+    Path worker = live.server().dataDir.resolve("worker");
     for (String dir : List.of("vms", "snapshots")) {
       if (Files.isDirectory(worker.resolve(dir))) {
         try (var left = Files.list(worker.resolve(dir))) {

@@ -1,0 +1,81 @@
+package dev.boxd.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestWatcher;
+
+/**
+ * A real {@code boxd server} for one test class, with users who reach it through OpenSSH:
+ * {@code @RegisterExtension static final LiveServer live = new LiveServer();}. It starts before
+ * the class, prints its log when a test fails, and is stopped and removed after the class.
+ */
+final class LiveServer implements BeforeAllCallback, AfterAllCallback, TestWatcher {
+  static final ObjectMapper JSON = new ObjectMapper();
+  /** A guest process that counts five times a second into /tmp/counter: running processes made visible. */
+  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
+      + " >/dev/null 2>&1 </dev/null &";
+
+  private final String[] serverArgs;
+  private ServerProcess server;
+  private Path keys;
+
+  /** @param serverArgs more {@code boxd server} options */
+  LiveServer(String... serverArgs) {
+    this.serverArgs = serverArgs;
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) throws IOException {
+    keys = Files.createTempDirectory("boxd-test-keys-");
+    server = new ServerProcess().withArgs(serverArgs).start();
+  }
+
+  @Override
+  public void testFailed(ExtensionContext context, Throwable cause) {
+    System.out.println("=== server log ===\n" + server.log());
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) throws Exception {
+    server.close();
+    try (Stream<Path> walk = Files.walk(keys)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  ServerProcess server() {
+    return server;
+  }
+
+  /** A user with a fresh key, linked by the operator to an account named {@code name}. */
+  SshUser user(String name) throws IOException, InterruptedException {
+    SshUser user = new SshUser(keys, name, server.sshPort);
+    SshUser.addKey(server, user, name);
+    return user;
+  }
+
+  /** The JSON a verb printed, after checking it succeeded. */
+  static JsonNode json(SshUser.Run run) throws IOException {
+    assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
+    return JSON.readTree(run.out());
+  }
+
+  /** Runs a command in {@code vm} as {@code user}, checks it succeeded, and returns its stripped stdout. */
+  static String exec(SshUser user, String vm, String command) throws IOException, InterruptedException {
+    SshUser.Run run = user.run("exec", vm, "--", command);
+    assertThat(run.exit()).as("%s in %s: %s", command, vm, run.err()).isZero();
+    return run.out().strip();
+  }
+}
