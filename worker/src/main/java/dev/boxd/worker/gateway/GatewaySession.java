@@ -32,6 +32,7 @@ final class GatewaySession implements Terminal {
   private final OutputStream socketOut;
   private final BlockingQueue<byte[]> input = new ArrayBlockingQueue<>(64);
   private final AtomicBoolean inputRequested = new AtomicBoolean();
+  private volatile boolean finished;
   private final SubmissionPublisher<WindowSize> resizes = new SubmissionPublisher<>();
   private final InputStream in = new FrameInput();
   private final OutputStream out = new FrameOutput(GatewayFrames.STDOUT);
@@ -49,7 +50,13 @@ final class GatewaySession implements Terminal {
         if (!inputRequested.get()) {
           return false;
         }
-        input.put(frame.payload().length == 0 ? END : frame.payload());
+        byte[] chunk = frame.payload().length == 0 ? END : frame.payload();
+        // A verb that ended without reading all of its input must not leave this thread waiting.
+        while (!input.offer(chunk, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+          if (finished) {
+            return true;
+          }
+        }
         return true;
       }
       case GatewayFrames.WINDOW -> {
@@ -70,6 +77,7 @@ final class GatewaySession implements Terminal {
   }
 
   void exit(int code) throws IOException {
+    finished = true;
     send(GatewayFrames.EXIT, ByteBuffer.allocate(4).putInt(code).array());
   }
 

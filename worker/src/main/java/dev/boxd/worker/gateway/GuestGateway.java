@@ -74,6 +74,11 @@ public final class GuestGateway implements AutoCloseable {
     }
   }
 
+  /** Connections being served now. */
+  int openConnections() {
+    return open.size();
+  }
+
   private void acceptLoop() {
     while (!closed) {
       SocketChannel connection;

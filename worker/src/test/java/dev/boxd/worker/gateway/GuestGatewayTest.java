@@ -154,6 +154,43 @@ class GuestGatewayTest {
   }
 
   @Test
+  void aVerbThatStopsReadingEndsTheSessionWhileTheClientStillSends() throws Exception {
+    try (Socket socket = connect("/", "", "exec", "app", "--", "first-byte")) {
+      var in = new DataInputStream(socket.getInputStream());
+      assertThat((char) in.read()).isEqualTo('N');
+      in.readInt();
+      Thread flood = Thread.ofVirtual().start(() -> {
+        byte[] chunk = new byte[64 * 1024];
+        try {
+          for (int i = 0; i < 1024; i++) { // 64 MiB, far more than the gateway queues
+            frame(socket.getOutputStream(), 'I', chunk);
+          }
+        } catch (IOException e) {
+          // the gateway closed: expected
+        }
+      });
+      Integer exit = null;
+      int type;
+      while ((type = in.read()) != -1) {
+        byte[] payload = in.readNBytes(in.readInt());
+        if (type == 'X') {
+          exit = ByteBuffer.wrap(payload).getInt();
+          break;
+        }
+      }
+      assertThat(exit).isZero();
+      socket.close();
+      flood.join(10_000);
+      assertThat(flood.isAlive()).isFalse();
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (gateway.openConnections() > 0 && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertThat(gateway.openConnections()).as("the session's threads ended").isZero();
+  }
+
+  @Test
   void aClientThatLeavesInterruptsItsVerb() throws Exception {
     try (Socket socket = connect("/", "", "exec", "app", "--", "sleep")) {
       var in = new DataInputStream(socket.getInputStream());
@@ -183,6 +220,15 @@ class GuestGatewayTest {
     public int exec(String vm, ExecSpec spec, InputStream stdin, OutputStream stdout, OutputStream stderr) {
       calls.add("exec " + vm + " " + spec.command());
       try {
+        if (spec.command().equals("first-byte")) {
+          int first = stdin.read();
+          try {
+            Thread.sleep(500); // long enough for the client's flood to fill the gateway's input queue
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return first >= 0 ? 0 : 1;
+        }
         if (spec.command().equals("sleep")) {
           try {
             stdin.read();
