@@ -79,7 +79,7 @@ public final class QemuDriver {
 
   /** Where the time of one fork went, in microseconds. */
   public record ForkTimings(long launchChildUs, long stopUs, long saveDevicesUs, long scanPagesUs, long copyPagesUs,
-      long snapshotDiskUs, long contUs, long writeDeltaUs, long loadDevicesUs) {}
+      long snapshotDiskUs, long contUs, long writeDeltaUs, long loadDevicesUs, String precopy, long precopyUs, long precopyBytes) {}
 
   /**
    * A fork's outcome: the running child, the disk layer parent and child now share (frozen,

@@ -19,6 +19,8 @@ final class PageMap {
   static final long PRESENT = 1L << 63;
   static final long SWAPPED = 1L << 62;
   static final long FILE_OR_SHARED = 1L << 61;
+  /** Written since the last {@code echo 4 > /proc/PID/clear_refs} (only with CONFIG_MEM_SOFT_DIRTY). */
+  static final long SOFT_DIRTY = 1L << 55;
   /** Entries read per system call: 512 KiB of pagemap describes 256 MiB of RAM. */
   private static final int BATCH = 1 << 16;
 
@@ -28,9 +30,24 @@ final class PageMap {
     return (entry & (PRESENT | SWAPPED)) != 0 && (entry & FILE_OR_SHARED) == 0;
   }
 
+  /** Receives one pagemap entry per page of a mapping, in ascending guest RAM offset order. */
+  interface Visitor {
+    void page(long offset, long entry);
+  }
+
   /** The private pages of {@code mapping}, as runs of guest RAM offsets (sorted, coalesced). */
   static Runs privateRuns(GuestRamMapping mapping) {
     Runs runs = new Runs();
+    scan(mapping, (offset, entry) -> {
+      if (isPrivate(entry)) {
+        runs.add(offset, GuestRamMapping.PAGE_SIZE);
+      }
+    });
+    return runs;
+  }
+
+  /** Reads the pagemap entry of every page of {@code mapping}. */
+  static void scan(GuestRamMapping mapping, Visitor visitor) {
     ByteBuffer buffer = ByteBuffer.allocateDirect(BATCH * 8).order(ByteOrder.nativeOrder());
     try (FileChannel pagemap = FileChannel.open(Path.of("/proc/" + mapping.pid() + "/pagemap"), StandardOpenOption.READ)) {
       for (GuestRamMapping.Region region : mapping.regions()) {
@@ -48,9 +65,7 @@ final class PageMap {
           }
           buffer.flip();
           for (int i = 0; i < count; i++) {
-            if (isPrivate(buffer.getLong(i * 8))) {
-              runs.add(region.fileOffset() + (done + i) * GuestRamMapping.PAGE_SIZE, GuestRamMapping.PAGE_SIZE);
-            }
+            visitor.page(region.fileOffset() + (done + i) * GuestRamMapping.PAGE_SIZE, buffer.getLong(i * 8));
           }
           done += count;
         }
@@ -58,6 +73,5 @@ final class PageMap {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the pagemap of process " + mapping.pid() + ": " + e.getMessage(), e);
     }
-    return runs;
   }
 }
