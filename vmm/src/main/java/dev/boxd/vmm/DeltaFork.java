@@ -20,12 +20,14 @@ import org.slf4j.LoggerFactory;
  * parent stops; while the parent is stopped only its device state, its private pages and a disk
  * snapshot are taken; the child gets the pages and the device state after the parent runs again.
  *
- * <p>With pre-copy (where the kernel keeps soft-dirty bits), the parent's private pages are
+ * <p>With pre-copy (where writes can be tracked: QEMU started with the userfaultfd preload
+ * library, see {@link QemuDriver#trackForkWrites}, or a kernel keeping soft-dirty bits), the
+ * parent's private pages are
  * copied into the child while the parent still runs, and only the pages written since are read
  * while it is stopped and written after: the downtime then no longer grows with the delta. The
  * system property {@value #PRECOPY_PROPERTY} chooses: {@code auto} (the default: pre-copy where
- * soft-dirty works), {@code on} (always; without soft-dirty every private page is read again at
- * the stop, which only moves work around: for tests) or {@code off}.
+ * writes can be tracked), {@code on} (always; without tracking every private page is read again
+ * at the stop, which only moves work around: for tests) or {@code off}.
  */
 final class DeltaFork {
   private static final Logger log = LoggerFactory.getLogger(DeltaFork.class);
@@ -54,11 +56,11 @@ final class DeltaFork {
       Disks.createOverlayOnLive(frozen, parentDisk, Disks.STANDARD_SIZE);
       Disks.createOverlayOnLive(frozen, child.disk(), Disks.STANDARD_SIZE);
       childVm = QemuVm.launch(driver.launchOf(child, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.DEVICES_ONLY),
-          enterPrefix);
+          enterPrefix, driver.launchEnvironment());
       childVm.connectAgentSocket();
       GuestRamMapping childRam = GuestRamMapping.of(childVm.pid(), golden.ramFile());
       GuestRamMapping parentRam = GuestRamMapping.of(parent.pid(), golden.ramFile());
-      PreCopy.Tracking tracking = precopyTracking();
+      PreCopy.Tracking tracking = precopyTracking(parent.pid());
       long launched = System.nanoTime();
 
       Capture.Taken taken;
@@ -117,14 +119,13 @@ final class DeltaFork {
     }
   }
 
-  /** The tracking a pre-copy uses, or null for none (see the class comment). */
-  static PreCopy.Tracking precopyTracking() {
+  /** The tracking a pre-copy of process {@code pid} uses, or null for no pre-copy (see the class comment). */
+  static PreCopy.Tracking precopyTracking(long pid) {
     String mode = System.getProperty(PRECOPY_PROPERTY, "auto");
-    boolean softDirty = !mode.equals("off") && PreCopy.softDirtyAvailable();
     return switch (mode) {
       case "off" -> null;
-      case "on" -> softDirty ? PreCopy.Tracking.SOFT_DIRTY : PreCopy.Tracking.NONE;
-      case "auto" -> softDirty ? PreCopy.Tracking.SOFT_DIRTY : null;
+      case "on" -> PreCopy.bestFor(pid);
+      case "auto" -> PreCopy.bestFor(pid) == PreCopy.Tracking.NONE ? null : PreCopy.bestFor(pid);
       default -> throw new IllegalArgumentException(PRECOPY_PROPERTY + " must be auto, on or off, not " + mode);
     };
   }

@@ -13,7 +13,9 @@ import java.nio.file.StandardOpenOption;
  * {@code /proc/PID/pagemap} (one 64-bit entry per page; see the kernel's
  * {@code admin-guide/mm/pagemap.rst}). In a private mapping of a file, a page the process wrote
  * became an anonymous copy: present (bit 63) and not file-backed (bit 61 clear), or swapped out
- * (bit 62). A present file-backed page, or a page not present at all, still reads as the file.
+ * (bit 62) but for a PTE marker (swap type 31, left by userfaultfd write-protection where no
+ * page is mapped). A present file-backed page, or a page not present at all, still reads as the
+ * file.
  */
 final class PageMap {
   static final long PRESENT = 1L << 63;
@@ -26,8 +28,19 @@ final class PageMap {
 
   private PageMap() {}
 
+  /** The swap type of a swapped entry (shown to root only; 0 otherwise). */
+  static final long SWAP_TYPE = 0x1f;
+  /**
+   * The swap type of a PTE marker ({@code SWP_PTE_MARKER}, the last type with 5 type bits): not
+   * a page, but what userfaultfd write-protection leaves in place of a page not yet mapped.
+   */
+  static final long PTE_MARKER = 31;
+
   static boolean isPrivate(long entry) {
-    return (entry & (PRESENT | SWAPPED)) != 0 && (entry & FILE_OR_SHARED) == 0;
+    if ((entry & FILE_OR_SHARED) != 0) {
+      return false;
+    }
+    return (entry & PRESENT) != 0 || (entry & SWAPPED) != 0 && (entry & SWAP_TYPE) != PTE_MARKER;
   }
 
   /** Receives one pagemap entry per page of a mapping, in ascending guest RAM offset order. */

@@ -11,24 +11,30 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Copies a running VM's private pages into another process mapping the same template before the
- * VM stops, so that while it is stopped only what changed since has to be read. The first pass
- * reads every private page of the running source and writes it straight into the target, in
- * chunks; {@link #finish} (source stopped) scans the pagemap again and reads the pages written
- * since the first pass (soft-dirty), the pages that became private since, and the pages copied
- * before that are no longer private (they read as the template again). Writing those over the
- * first pass gives the target the source's RAM at the stop.
+ * VM stops, so that while it is stopped only what changed since has to be read. Write tracking
+ * starts; the first pass reads every private page of the running source and writes it straight
+ * into the target, in chunks; {@link #finish} (source stopped) scans the pagemap again and reads
+ * the pages written since tracking started, the pages that became private since, and the pages
+ * copied before that are no longer private (they read as the template again). Writing those over
+ * the first pass gives the target the source's RAM at the stop.
  *
- * <p>Soft-dirty bits are per process and cleared for all of it: one pre-copy per source process
- * at a time (a second waits), and nothing else may clear them meanwhile.
+ * <p>One pre-copy per source process at a time (a second waits): soft-dirty bits are cleared for
+ * the whole process, and a userfaultfd range is registered once.
  */
 public final class PreCopy implements AutoCloseable {
   /** How the pages written since the first pass are found. */
   public enum Tracking {
+    /**
+     * Asynchronous userfaultfd write-protection (Linux 6.7+), through the descriptor the preload
+     * library ({@link #preloadLibrary}) gives QEMU: only pages written since.
+     */
+    USERFAULTFD,
     /** The kernel's soft-dirty bits ({@code CONFIG_MEM_SOFT_DIRTY}): only pages written since. */
     SOFT_DIRTY,
     /** None: every page private at the stop is read again (as without pre-copy); for kernels without soft-dirty, and tests. */
@@ -44,14 +50,16 @@ public final class PreCopy implements AutoCloseable {
   private final long[] copied;
   private final ReentrantLock lock;
   private final MemoryDelta.Reservation reservation;
+  private final UserfaultWp userfault;
   private final long copiedBytes;
   private final int copiedRuns;
   private final long firstPassNanos;
   private boolean closed;
 
-  private PreCopy(GuestRamMapping source, Tracking tracking, long[] copied, ReentrantLock lock, MemoryDelta.Reservation reservation,
-      long copiedBytes, int copiedRuns, long firstPassNanos) {
+  private PreCopy(GuestRamMapping source, Tracking tracking, UserfaultWp userfault, long[] copied, ReentrantLock lock,
+      MemoryDelta.Reservation reservation, long copiedBytes, int copiedRuns, long firstPassNanos) {
     this.source = source;
+    this.userfault = userfault;
     this.tracking = tracking;
     this.copied = copied;
     this.lock = lock;
@@ -59,6 +67,22 @@ public final class PreCopy implements AutoCloseable {
     this.copiedBytes = copiedBytes;
     this.copiedRuns = copiedRuns;
     this.firstPassNanos = firstPassNanos;
+  }
+
+  /**
+   * Builds (once) the library that, preloaded into QEMU ({@code LD_PRELOAD}), gives it the
+   * userfaultfd {@link Tracking#USERFAULTFD} uses; empty if it cannot be built (no C compiler).
+   */
+  public static Optional<Path> preloadLibrary(Path dir) {
+    return UserfaultWp.buildPreload(dir);
+  }
+
+  /** The best tracking for a process: userfaultfd if it has one, soft-dirty if the kernel keeps it, else none. */
+  public static Tracking bestFor(long pid) {
+    if (UserfaultWp.findInProcess(pid).isPresent()) {
+      return Tracking.USERFAULTFD;
+    }
+    return softDirtyAvailable() ? Tracking.SOFT_DIRTY : Tracking.NONE;
   }
 
   /** Whether this kernel keeps soft-dirty bits (probed once on this process's own memory). */
@@ -117,25 +141,25 @@ public final class PreCopy implements AutoCloseable {
     }
     ReentrantLock lock = LOCKS.computeIfAbsent(source.pid(), pid -> new ReentrantLock());
     lock.lock();
+    UserfaultWp userfault = null;
     try {
       long t0 = System.nanoTime();
       if (tracking == Tracking.SOFT_DIRTY) {
         clearSoftDirty(Long.toString(source.pid()));
+      } else if (tracking == Tracking.USERFAULTFD) {
+        userfault = UserfaultWp.of(source).orElseThrow(() -> new IllegalStateException("process " + source.pid()
+            + " has no userfaultfd (QEMU not started with the preload library)"));
+        userfault.protect();
       }
       Runs runs = PageMap.privateRuns(source);
       long end = source.regions().stream().mapToLong(r -> r.fileOffset() + r.length()).max().orElse(0);
-      long[] copied = new long[(int) ((end / GuestRamMapping.PAGE_SIZE + 63) / 64)];
-      for (int i = 0; i < runs.size(); i++) {
-        for (long o = runs.offset(i); o < runs.offset(i) + runs.length(i); o += GuestRamMapping.PAGE_SIZE) {
-          long page = o / GuestRamMapping.PAGE_SIZE;
-          copied[(int) (page >>> 6)] |= 1L << (page & 63);
-        }
-      }
+      long[] copied = bitmap(runs, (int) ((end / GuestRamMapping.PAGE_SIZE + 63) / 64));
       copyAcross(source, target, runs);
       long again = tracking == Tracking.NONE ? runs.bytes() + runs.bytes() / 4 : runs.bytes() / 8;
       var reservation = MemoryDelta.Reservation.touched(Math.min(source.length(), again + (16L << 20)));
       try {
-        var precopy = new PreCopy(source, tracking, copied, lock, reservation, runs.bytes(), runs.size(), System.nanoTime() - t0);
+        var precopy = new PreCopy(source, tracking, userfault, copied, lock, reservation, runs.bytes(), runs.size(),
+            System.nanoTime() - t0);
         // Once while the source runs, so that the scan in finish() runs compiled code (measured: a
         // cold scan of 1 GiB took 42 ms against 5 ms warm).
         precopy.changed();
@@ -145,6 +169,9 @@ public final class PreCopy implements AutoCloseable {
         throw e;
       }
     } catch (RuntimeException | Error e) {
+      if (userfault != null) {
+        userfault.close();
+      }
       lock.unlock();
       throw e;
     }
@@ -189,16 +216,33 @@ public final class PreCopy implements AutoCloseable {
   }
 
   private Runs changed() {
+    long[] dirty = userfault == null ? null : bitmap(userfault.written(), copied.length);
     Runs runs = new Runs();
     PageMap.scan(source, (offset, entry) -> {
       long page = offset / GuestRamMapping.PAGE_SIZE;
       boolean before = (copied[(int) (page >>> 6)] & (1L << (page & 63))) != 0;
-      boolean written = tracking == Tracking.NONE || (entry & PageMap.SOFT_DIRTY) != 0;
+      boolean written = switch (tracking) {
+        case USERFAULTFD -> (dirty[(int) (page >>> 6)] & (1L << (page & 63))) != 0;
+        case SOFT_DIRTY -> (entry & PageMap.SOFT_DIRTY) != 0;
+        case NONE -> true;
+      };
       if (PageMap.isPrivate(entry) ? written || !before : before) {
         runs.add(offset, GuestRamMapping.PAGE_SIZE);
       }
     });
     return runs;
+  }
+
+  /** One bit per page (by guest RAM offset) for the pages of {@code runs}. */
+  private static long[] bitmap(Runs runs, int words) {
+    long[] bits = new long[words];
+    for (int i = 0; i < runs.size(); i++) {
+      for (long o = runs.offset(i); o < runs.offset(i) + runs.length(i); o += GuestRamMapping.PAGE_SIZE) {
+        long page = o / GuestRamMapping.PAGE_SIZE;
+        bits[(int) (page >>> 6)] |= 1L << (page & 63);
+      }
+    }
+    return bits;
   }
 
   /** Bytes the first pass copied while the source ran. */
@@ -223,8 +267,14 @@ public final class PreCopy implements AutoCloseable {
   public void close() {
     if (!closed) {
       closed = true;
-      reservation.close();
-      lock.unlock();
+      try {
+        if (userfault != null) {
+          userfault.close();
+        }
+        reservation.close();
+      } finally {
+        lock.unlock();
+      }
     }
   }
 }
