@@ -216,16 +216,22 @@ public final class PreCopy implements AutoCloseable {
   }
 
   private Runs changed() {
-    long[] dirty = userfault == null ? null : bitmap(userfault.written(), copied.length);
+    if (userfault != null) {
+      // Two kernel-side scans instead of reading every pagemap entry: the pages written since,
+      // and the pages copied before that are no longer present private copies (dropped, or
+      // swapped: read again either way). A page cannot become private without being written.
+      long[] again = bitmap(userfault.written(), copied.length);
+      long[] present = bitmap(userfault.presentAnonymous(), copied.length);
+      for (int i = 0; i < again.length; i++) {
+        again[i] |= copied[i] & ~present[i];
+      }
+      return runsOf(again);
+    }
     Runs runs = new Runs();
     PageMap.scan(source, (offset, entry) -> {
       long page = offset / GuestRamMapping.PAGE_SIZE;
       boolean before = (copied[(int) (page >>> 6)] & (1L << (page & 63))) != 0;
-      boolean written = switch (tracking) {
-        case USERFAULTFD -> (dirty[(int) (page >>> 6)] & (1L << (page & 63))) != 0;
-        case SOFT_DIRTY -> (entry & PageMap.SOFT_DIRTY) != 0;
-        case NONE -> true;
-      };
+      boolean written = tracking == Tracking.NONE || (entry & PageMap.SOFT_DIRTY) != 0;
       if (PageMap.isPrivate(entry) ? written || !before : before) {
         runs.add(offset, GuestRamMapping.PAGE_SIZE);
       }
@@ -243,6 +249,20 @@ public final class PreCopy implements AutoCloseable {
       }
     }
     return bits;
+  }
+
+  /** The runs of pages whose bits are set. */
+  private static Runs runsOf(long[] bits) {
+    Runs runs = new Runs();
+    for (int w = 0; w < bits.length; w++) {
+      long word = bits[w];
+      while (word != 0) {
+        int bit = Long.numberOfTrailingZeros(word);
+        runs.add(((long) w * 64 + bit) * GuestRamMapping.PAGE_SIZE, GuestRamMapping.PAGE_SIZE);
+        word &= word - 1;
+      }
+    }
+    return runs;
   }
 
   /** Bytes the first pass copied while the source ran. */

@@ -42,6 +42,8 @@ final class UserfaultWp implements AutoCloseable {
   private static final long PAGEMAP_SCAN = 0xc0606610L;
   private static final long PM_SCAN_CHECK_WPASYNC = 1 << 1;
   private static final long PAGE_IS_WRITTEN = 1 << 1;
+  private static final long PAGE_IS_FILE = 1 << 2;
+  private static final long PAGE_IS_PRESENT = 1 << 3;
   private static final int REGIONS = 4096;
   private static final String RESOURCE = "boxd-uffd.c";
 
@@ -116,19 +118,24 @@ final class UserfaultWp implements AutoCloseable {
     }
   }
 
-  /** The number of one of the process's file descriptors that is a userfaultfd, if it has one. */
+  /**
+   * The lowest-numbered userfaultfd of the process, if it has one: the preload library's, made
+   * before QEMU opened anything (QEMU makes its own only for postcopy or background snapshots).
+   */
   static Optional<Integer> findInProcess(long pid) {
+    Optional<Integer> lowest = Optional.empty();
     try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/" + pid + "/fd"))) {
       for (Path fd : fds) {
         try {
-          if (Files.readSymbolicLink(fd).toString().equals("anon_inode:[userfaultfd]")) {
-            return Optional.of(Integer.parseInt(fd.getFileName().toString()));
+          int n = Integer.parseInt(fd.getFileName().toString());
+          if ((lowest.isEmpty() || n < lowest.get()) && Files.readSymbolicLink(fd).toString().equals("anon_inode:[userfaultfd]")) {
+            lowest = Optional.of(n);
           }
-        } catch (IOException e) {
+        } catch (IOException | NumberFormatException e) {
           // closed meanwhile
         }
       }
-      return Optional.empty();
+      return lowest;
     } catch (IOException e) {
       return Optional.empty();
     }
@@ -202,12 +209,23 @@ final class UserfaultWp implements AutoCloseable {
 
   /** The pages written since {@link #protect}, as runs of guest RAM offsets. */
   Runs written() {
+    return scan(PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN);
+  }
+
+  /** The pages present and anonymous (private copies; swapped ones are not included). */
+  Runs presentAnonymous() {
+    return scan(PAGE_IS_PRESENT | PAGE_IS_FILE, PAGE_IS_FILE, PAGE_IS_PRESENT);
+  }
+
+  /** {@code PAGEMAP_SCAN}: the pages whose categories (after inverting {@code inverted}) include all of {@code mask}. */
+  private Runs scan(long mask, long inverted, long returned) {
     Runs runs = new Runs();
     try (Arena a = Arena.ofConfined()) {
       MemorySegment vec = a.allocate(24L * REGIONS, 8);
       MemorySegment arg = a.allocate(96, 8);
       for (GuestRamMapping.Region r : mapping.regions()) {
         long end = r.address() + r.length();
+        long done = r.address();
         for (long start = r.address(); start < end; ) {
           arg.fill((byte) 0);
           arg.set(ValueLayout.JAVA_LONG, 0, 96);
@@ -216,8 +234,9 @@ final class UserfaultWp implements AutoCloseable {
           arg.set(ValueLayout.JAVA_LONG, 24, end);
           arg.set(ValueLayout.JAVA_LONG, 40, vec.address());
           arg.set(ValueLayout.JAVA_LONG, 48, REGIONS);
-          arg.set(ValueLayout.JAVA_LONG, 72, PAGE_IS_WRITTEN);
-          arg.set(ValueLayout.JAVA_LONG, 88, PAGE_IS_WRITTEN);
+          arg.set(ValueLayout.JAVA_LONG, 64, inverted);
+          arg.set(ValueLayout.JAVA_LONG, 72, mask);
+          arg.set(ValueLayout.JAVA_LONG, 88, returned);
           int n;
           try {
             n = (int) IOCTL.invokeExact(capture, pagemap, PAGEMAP_SCAN, arg);
@@ -228,9 +247,14 @@ final class UserfaultWp implements AutoCloseable {
             throw t instanceof RuntimeException re ? re : new IllegalStateException(t);
           }
           for (int i = 0; i < n; i++) {
-            long from = vec.get(ValueLayout.JAVA_LONG, 24L * i);
+            // A call that fills the vector may end inside a region that the next call returns
+            // again from its start: keep only what is new (the result is a set of pages).
+            long from = Math.max(vec.get(ValueLayout.JAVA_LONG, 24L * i), done);
             long to = vec.get(ValueLayout.JAVA_LONG, 24L * i + 8);
-            runs.add(r.fileOffset() + from - r.address(), to - from);
+            if (to > from) {
+              runs.add(r.fileOffset() + from - r.address(), to - from);
+              done = to;
+            }
           }
           long walkEnd = arg.get(ValueLayout.JAVA_LONG, 32);
           if (walkEnd <= start) {
