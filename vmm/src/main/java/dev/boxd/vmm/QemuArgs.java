@@ -35,6 +35,8 @@ public final class QemuArgs {
     a.addAll(List.of("-device", "virtio-blk-device,drive=root"));
     a.addAll(List.of("-netdev", l.tap().map(t -> "tap,id=net0,ifname=" + t + ",script=no,downscript=no").orElse("hubport,id=net0,hubid=0")));
     a.addAll(List.of("-device", "virtio-net-device,netdev=net0,mac=" + l.mac()));
+    // No device that discards guest RAM (virtio-balloon, virtio-mem): fork pre-copy (PreCopy)
+    // relies on pages not being dropped in the moment before the parent stops.
     a.addAll(List.of("-device", "virtio-serial-device,max_ports=2"));
     a.addAll(List.of("-chardev", "socket,id=agent,path=" + run.agentSocket() + ",server=on,wait=off"));
     a.addAll(List.of("-device", "virtserialport,chardev=agent,name=boxd.agent"));
