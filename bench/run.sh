@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs a benchmark: bench/run.sh runtime [iterations] | log | fork [MiB,MiB,...] [iterations] [memory-forks]. Needs root and a built guest image.
+# fork: boxd with pre-copy, boxd without, and the raw recipe side by side; BOXD_BENCH_KSM=1 also measures the forks'
+# memory with KSM on (BOXD_BENCH_KSM_PAGES, BOXD_BENCH_KSM_SLEEP_MS; the host's KSM settings are restored afterwards).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export JAVA_HOME=$(ls -d /usr/lib/jvm/temurin-25-jdk-amd64 2>/dev/null || ls -d /usr/lib/jvm/*25* | head -n 1)

@@ -8,6 +8,7 @@ import dev.boxd.vmm.Disks;
 import dev.boxd.vmm.Golden;
 import dev.boxd.vmm.KernelArgs;
 import dev.boxd.vmm.MachineShape;
+import dev.boxd.vmm.MemoryMerging;
 import dev.boxd.vmm.QemuArgs;
 import dev.boxd.vmm.QemuDriver;
 import dev.boxd.vmm.QemuLaunch;
@@ -28,9 +29,10 @@ import java.util.Optional;
 /**
  * Forks at several guest RAM sizes with about half the RAM written in the guest, first and second
  * generation: parent downtime, child running and child exec-ready (first agent exec answered),
- * counted from the parent's stop, beside the same recipe done by hand ({@link RawFork}). Then the
- * host memory that ten forks of one VM add. Run with {@code bench/run.sh fork [MiB,MiB,...]
- * [iterations] [memory-forks]}.
+ * counted from the parent's stop, for boxd with pre-copy (write tracking), boxd without, and the
+ * same recipe done by hand ({@link RawFork}). Then the host memory that ten forks of one VM add,
+ * and with {@code BOXD_BENCH_KSM=1} what is left of it once KSM has merged the forks' pages.
+ * Run with {@code bench/run.sh fork [MiB,MiB,...] [iterations] [memory-forks]}.
  */
 public final class ForkBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -67,7 +69,9 @@ public final class ForkBench {
       for (int mib : sizes) {
         MachineShape shape = new MachineShape(1, mib);
         Golden golden = runtime.golden(shape, line -> System.err.println("[golden] " + line));
-        bench.timeForks(golden, iterations);
+        if (iterations > 0) {
+          bench.timeForks(golden, iterations);
+        }
         if (mib == 1024 && memoryForks > 0) {
           bench.memory(golden, memoryForks);
         }
@@ -110,16 +114,28 @@ public final class ForkBench {
   private record Sample(long downUs, long runningUs, long execUs, long deltaBytes) {}
 
   private Sample boxdFork(Vm parent, List<Vm> keep) throws IOException {
+    return boxdFork(parent, keep, "auto");
+  }
+
+  /** A fork by boxd; {@code precopy} is {@code boxd.fork.precopy} for it (auto: with write tracking, off: without pre-copy). */
+  private Sample boxdFork(Vm parent, List<Vm> keep, String precopy) throws IOException {
     Path dir = newDir();
     QemuDriver.Machine m = machine(dir, goldenOf.shape());
+    System.setProperty("boxd.fork.precopy", precopy);
     long call = System.nanoTime();
-    QemuDriver.ForkResult r = driver.fork(parent.vm(), parent.dir().resolve("disk-" + names + ".qcow2"), m, goldenOf, enter);
+    QemuDriver.ForkResult r;
+    try {
+      r = driver.fork(parent.vm(), parent.dir().resolve("disk-" + names + ".qcow2"), m, goldenOf, enter);
+    } finally {
+      System.clearProperty("boxd.fork.precopy");
+    }
     long stop = call + (r.childRunningAfterCall().toNanos() - r.childRunningAfterStop().toNanos());
-    System.err.printf("[fork] delta %d MiB in %d runs: %s%n", r.deltaBytes() >> 20, r.deltaRuns(), r.timings());
+    System.err.printf("[fork %s] delta after the stop %d MiB in %d runs: %s%n", precopy, r.deltaBytes() >> 20, r.deltaRuns(), r.timings());
     r.child().agent(AGENT).run(ExecRequest.of("true"), AGENT);
     long exec = System.nanoTime() - stop;
     keep.add(new Vm(r.child(), dir));
-    return new Sample(r.parentDowntime().toNanos() / 1000, r.childRunningAfterStop().toNanos() / 1000, exec / 1000, r.deltaBytes());
+    return new Sample(r.parentDowntime().toNanos() / 1000, r.childRunningAfterStop().toNanos() / 1000, exec / 1000,
+        r.deltaBytes() + r.timings().precopyBytes());
   }
 
 
@@ -169,14 +185,27 @@ public final class ForkBench {
       RawParent rawParent = new RawParent(qmpOf(parent.vm()), parent.vm().pid(), new Path[] {parent.vm().activeDisk()}, parent.dir());
       for (int gen = 1; gen <= 2; gen++) {
         List<Sample> boxd = new ArrayList<>();
+        List<Sample> plain = new ArrayList<>();
         List<Sample> raw = new ArrayList<>();
         List<RawParent> rawChildren = new ArrayList<>();
         int keptBefore = boxdVms.size();
         for (int i = 0; i < iterations; i++) {
-          boxd.add(boxdFork(parent, boxdVms));
+          // Only the first pre-copied and the first raw child live on (the next generation's
+          // parents); the others go at once, or a 2 GiB run would hold a dozen GiB of children.
+          List<Vm> discard = new ArrayList<>();
+          boxd.add(boxdFork(parent, i == 0 ? boxdVms : discard, "auto"));
+          plain.add(boxdFork(parent, discard, "off"));
+          for (Vm vm : discard) {
+            vm.vm().kill();
+            vm.vm().close();
+          }
           raw.add(rawFork(rawParent, raws, rawChildren));
+          if (i > 0) {
+            raws.removeLast().close();
+            rawChildren.removeLast();
+          }
         }
-        print(golden.shape().memoryMib(), gen, boxd, raw);
+        print(golden.shape().memoryMib(), gen, boxd, plain, raw);
         // The next generation forks the first child of this one, on both sides.
         parent = boxdVms.get(keptBefore);
         rawParent = rawChildren.getFirst();
@@ -194,16 +223,17 @@ public final class ForkBench {
     }
   }
 
-  private static void print(int mib, int gen, List<Sample> boxd, List<Sample> raw) {
-    System.out.printf("%n%d MiB guest, generation %d, delta %d MiB (boxd) / %d MiB (raw):%n", mib, gen,
-        median(boxd, Sample::deltaBytes) >> 20, median(raw, Sample::deltaBytes) >> 20);
-    line("parent downtime", median(boxd, Sample::downUs), median(raw, Sample::downUs));
-    line("child running", median(boxd, Sample::runningUs), median(raw, Sample::runningUs));
-    line("child exec-ready", median(boxd, Sample::execUs), median(raw, Sample::execUs));
+  private static void print(int mib, int gen, List<Sample> boxd, List<Sample> plain, List<Sample> raw) {
+    System.out.printf("%n%d MiB guest, generation %d, private memory %d MiB (boxd) / %d MiB (raw); p50 of %d:%n", mib, gen,
+        median(boxd, Sample::deltaBytes) >> 20, median(raw, Sample::deltaBytes) >> 20, boxd.size());
+    System.out.printf("  %-18s %16s %18s %14s %10s%n", "", "boxd pre-copy", "boxd no pre-copy", "raw recipe", "pre/raw");
+    line("parent downtime", median(boxd, Sample::downUs), median(plain, Sample::downUs), median(raw, Sample::downUs));
+    line("child running", median(boxd, Sample::runningUs), median(plain, Sample::runningUs), median(raw, Sample::runningUs));
+    line("child exec-ready", median(boxd, Sample::execUs), median(plain, Sample::execUs), median(raw, Sample::execUs));
   }
 
-  private static void line(String what, long boxdUs, long rawUs) {
-    System.out.printf("  %-18s boxd p50 %8.1f ms | raw recipe p50 %8.1f ms | ratio %.2fx%n", what, boxdUs / 1000.0, rawUs / 1000.0,
+  private static void line(String what, long boxdUs, long plainUs, long rawUs) {
+    System.out.printf("  %-18s %13.1f ms %15.1f ms %11.1f ms %9.2fx%n", what, boxdUs / 1000.0, plainUs / 1000.0, rawUs / 1000.0,
         (double) boxdUs / Math.max(1, rawUs));
   }
 
@@ -212,41 +242,130 @@ public final class ForkBench {
     return v[v.length / 2];
   }
 
-  /** Host memory added by {@code forks} forks of one VM: Rss and Pss of the children, MemAvailable drop. */
+  /**
+   * Host memory added by {@code forks} forks of one VM: Rss and Pss of the children, the parent's
+   * Pss, MemAvailable drop. With {@code BOXD_BENCH_KSM=1}, then again once KSM has merged what it
+   * can ({@code BOXD_BENCH_KSM_PAGES} pages every {@code BOXD_BENCH_KSM_SLEEP_MS}; default 4000
+   * every 20 ms): how long that took and the CPU ksmd used. The KSM settings are restored.
+   */
   void memory(Golden golden, int forks) throws Exception {
     goldenOf = golden;
     List<Vm> vms = new ArrayList<>();
+    MemoryMerging ksm = MemoryMerging.host();
+    MemoryMerging.Settings ksmBefore = null;
     try {
       Vm parent = restoreFilled(golden);
       vms.add(parent);
       Thread.sleep(2000);
       long availBefore = memAvailableKib();
-      long parentPssBefore = rollup(parent.vm().pid(), "Pss:");
+      long parentPssBefore = rollup(parent.vm().pid(), "Pss_Anon:");
       List<Vm> children = new ArrayList<>();
       for (int i = 0; i < forks; i++) {
         boxdFork(parent, children);
       }
       vms.addAll(children);
       Thread.sleep(3000);
-      long rss = 0;
-      long pss = 0;
-      for (Vm c : children) {
-        rss += rollup(c.vm().pid(), "Rss:");
-        pss += rollup(c.vm().pid(), "Pss:");
-      }
-      long parentPssAfter = rollup(parent.vm().pid(), "Pss:");
-      long availAfter = memAvailableKib();
       System.out.printf("%n%d forks of a %d MiB VM with %d MiB written:%n", forks, golden.shape().memoryMib(),
           golden.shape().memoryMib() / 2);
-      System.out.printf("  children: Rss %d MiB, Pss %d MiB in total (%d MiB Pss each); parent Pss %d -> %d MiB;"
-          + " host MemAvailable fell %d MiB%n", rss >> 10, pss >> 10, (pss / forks) >> 10, parentPssBefore >> 10, parentPssAfter >> 10,
-          (availBefore - availAfter) >> 10);
+      printMemory("KSM off", parent, children, parentPssBefore, availBefore);
+      if (!"1".equals(System.getenv("BOXD_BENCH_KSM"))) {
+        return;
+      }
+      if (!ksm.available()) {
+        System.out.println("  KSM: not available on this host");
+        return;
+      }
+      int pages = Integer.parseInt(Optional.ofNullable(System.getenv("BOXD_BENCH_KSM_PAGES")).orElse("4000"));
+      int sleep = Integer.parseInt(Optional.ofNullable(System.getenv("BOXD_BENCH_KSM_SLEEP_MS")).orElse("20"));
+      long cpu0 = MemoryMerging.ksmdCpuMillis();
+      long t0 = System.nanoTime();
+      ksmBefore = ksm.enable(pages, sleep);
+      long scans0 = ksm.stats().fullScans();
+      List<Long> sharing = new ArrayList<>();
+      long settledAt = -1;
+      while ((System.nanoTime() - t0) / 1_000_000_000L < 900) {
+        Thread.sleep(2000);
+        MemoryMerging.Stats st = ksm.stats();
+        sharing.add(st.pagesSharing());
+        int n = sharing.size();
+        System.err.printf("[ksm] %3d s: sharing %d MiB, shared %d MiB, full scans %d, ksmd cpu %d ms%n", (System.nanoTime() - t0) / 1_000_000_000L,
+            st.pagesSharing() >> 8, st.pagesShared() >> 8, st.fullScans() - scans0, MemoryMerging.ksmdCpuMillis() - cpu0);
+        // Settled: two full scans done and no growth of more than 1 % over the last three readings.
+        if (st.fullScans() - scans0 >= 2 && n >= 4 && sharing.get(n - 1) - sharing.get(n - 4) <= sharing.get(n - 1) / 100) {
+          settledAt = System.nanoTime();
+          break;
+        }
+      }
+      long cpu = MemoryMerging.ksmdCpuMillis() - cpu0;
+      double secs = ((settledAt > 0 ? settledAt : System.nanoTime()) - t0) / 1e9;
+      MemoryMerging.Stats st = ksm.stats();
+      printMemory("KSM on", parent, children, parentPssBefore, availBefore);
+      System.out.printf("  %-8s KSM saves %d MiB host-wide (%d pages shared, %d sharing)%n", "", st.savedBytes() >> 20, st.pagesShared(),
+          st.pagesSharing());
+      System.out.printf("  KSM (%d pages every %d ms) %s after %.0f s; ksmd used %.1f s of CPU (%.0f %% of one core meanwhile)%n", pages,
+          sleep, settledAt > 0 ? "settled" : "had not settled", secs, cpu / 1000.0, 100.0 * cpu / 1000.0 / secs);
+      long idleCpu0 = MemoryMerging.ksmdCpuMillis();
+      Thread.sleep(10_000);
+      System.out.printf("  ksmd once settled: %.0f %% of one core%n", (MemoryMerging.ksmdCpuMillis() - idleCpu0) / 100.0);
     } finally {
+      if (ksmBefore != null) {
+        ksm.apply(ksmBefore);
+      }
       for (Vm vm : vms) {
         vm.vm().kill();
         vm.vm().close();
       }
     }
+  }
+
+  /**
+   * Prints the memory lines and returns the host memory the forks added (KiB): the children's
+   * anonymous Pss and the growth of the parent's (the RAM template is tmpfs, paid for once
+   * whoever maps it). Split into guest RAM (the template mapping's private pages) and QEMU's own.
+   */
+  private long printMemory(String label, Vm parent, List<Vm> children, long parentAnonBefore, long availBefore) throws IOException {
+    long rss = 0;
+    long anon = 0;
+    long ramAnon = 0;
+    for (Vm c : children) {
+      rss += rollup(c.vm().pid(), "Rss:");
+      anon += rollup(c.vm().pid(), "Pss_Anon:");
+      ramAnon += ramAnonPss(c.vm().pid());
+    }
+    long parentAnon = rollup(parent.vm().pid(), "Pss_Anon:");
+    long availAfter = memAvailableKib();
+    long added = anon + parentAnon - parentAnonBefore;
+    System.out.printf("  %-8s children Rss %d MiB, anonymous Pss %d MiB (%d MiB each: guest RAM %d, QEMU itself %d); parent anonymous"
+        + " Pss %d -> %d MiB; host MemAvailable fell %d MiB%n", label, rss >> 10, anon >> 10, (anon / children.size()) >> 10,
+        (ramAnon / children.size()) >> 10, ((anon - ramAnon) / children.size()) >> 10, parentAnonBefore >> 10, parentAnon >> 10,
+        (availBefore - availAfter) >> 10);
+    long written = goldenOf.shape().memoryMib() / 2 * 1024L;
+    System.out.printf("  %-8s added %d MiB = %.0f %% of one VM's written memory; guest RAM alone %d MiB = %.0f %%%n", "", added >> 10,
+        100.0 * added / written, (ramAnon + parentAnon - parentAnonBefore) >> 10,
+        100.0 * (ramAnon + parentAnon - parentAnonBefore) / written);
+    return added;
+  }
+
+  /** Pss of the guest RAM mapping's anonymous (private) pages, from /proc/PID/smaps (KiB). */
+  private long ramAnonPss(long pid) throws IOException {
+    String ram = goldenOf.ramFile().toString();
+    boolean in = false;
+    long pss = 0;
+    long rss = 0;
+    long anonymous = 0;
+    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps"))) {
+      if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+        in = line.endsWith(" " + ram);
+      } else if (in && line.startsWith("Pss:")) {
+        pss += Long.parseLong(line.replaceAll("\\D", ""));
+      } else if (in && line.startsWith("Rss:")) {
+        rss += Long.parseLong(line.replaceAll("\\D", ""));
+      } else if (in && line.startsWith("Anonymous:")) {
+        anonymous += Long.parseLong(line.replaceAll("\\D", ""));
+      }
+    }
+    // The mapping's Pss in proportion to its anonymous share of Rss (template pages are the rest).
+    return rss == 0 ? 0 : pss * anonymous / rss;
   }
 
   private static long rollup(long pid, String field) throws IOException {

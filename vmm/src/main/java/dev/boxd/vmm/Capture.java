@@ -1,15 +1,15 @@
 package dev.boxd.vmm;
 
-import dev.boxd.vmm.memory.GuestRamMapping;
 import dev.boxd.vmm.memory.MemoryDelta;
-import dev.boxd.vmm.memory.ProcessMemory;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The part of a fork or a saved snapshot that needs the VM stopped, kept as short as it can be:
- * stop, device state to a file, private RAM pages into a reserved buffer, disk snapshot, cont.
+ * stop, device state to a file, the RAM pages the caller reads (all private pages into a reserved
+ * buffer, or what changed since a pre-copy), disk snapshot, cont.
  * Whatever fails, a VM that was running runs again.
  */
 final class Capture {
@@ -31,10 +31,11 @@ final class Capture {
   private Capture() {}
 
   /**
+   * @param readMemory reads the VM's RAM pages while it is stopped
    * @param newTop an existing empty overlay over the VM's current top, which the VM writes from now on
    * @param resume whether a running VM is continued afterwards (a VM that was paused stays paused)
    */
-  static Taken take(QemuVm vm, GuestRamMapping ram, MemoryDelta.Reservation reservation, Path devices, Path newTop,
+  static Taken take(QemuVm vm, Supplier<MemoryDelta> readMemory, Path devices, Path newTop,
       boolean resume, DiskMoved diskMoved) {
     boolean wasRunning = "running".equals(vm.status());
     boolean stopped = false;
@@ -48,7 +49,7 @@ final class Capture {
       long stoppedAt = System.nanoTime();
       vm.saveDeviceState(devices);
       long devicesAt = System.nanoTime();
-      delta = MemoryDelta.read(ram, reservation, ProcessMemory.Method.PROCESS_VM);
+      delta = readMemory.get();
       long readAt = System.nanoTime();
       vm.snapshotDisk(newTop);
       diskMoved.moved = true;

@@ -66,6 +66,11 @@ public final class QemuVm implements AutoCloseable {
 
   /** Starts QEMU and returns once its QMP socket answers. {@code enterPrefix} runs it in the VM namespace. */
   public static QemuVm launch(QemuLaunch launch, List<String> enterPrefix) {
+    return launch(launch, enterPrefix, java.util.Map.of());
+  }
+
+  /** As {@link #launch(QemuLaunch, List)}, with {@code environment} added to QEMU's (not in the argv file). */
+  public static QemuVm launch(QemuLaunch launch, List<String> enterPrefix, java.util.Map<String, String> environment) {
     RunDir run = launch.runDir();
     run.create();
     List<String> argv = QemuArgs.build(launch);
@@ -74,6 +79,11 @@ public final class QemuVm implements AutoCloseable {
     if (!enterPrefix.isEmpty()) {
       command.addAll(enterPrefix);
       command.add("--");
+    }
+    if (!environment.isEmpty()) {
+      // For QEMU alone, not setsid and nsenter before it (a preload library acts where it loads).
+      command.add("env");
+      environment.forEach((k, v) -> command.add(k + "=" + v));
     }
     command.addAll(argv);
     try {

@@ -4,6 +4,7 @@ import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.vmm.memory.GuestRamMapping;
 import dev.boxd.vmm.memory.MemoryDelta;
+import dev.boxd.vmm.memory.ProcessMemory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -35,7 +36,8 @@ final class Snapshots {
       GuestRamMapping ram = GuestRamMapping.of(vm.pid(), golden.ramFile());
       Capture.Taken taken;
       try (MemoryDelta.Reservation reservation = MemoryDelta.reserve(ram)) {
-        taken = Capture.take(vm, ram, reservation, SavedSnapshot.deviceState(dir), newTop, !leaveStopped, moved);
+        taken = Capture.take(vm, () -> MemoryDelta.read(ram, reservation, ProcessMemory.Method.PROCESS_VM), SavedSnapshot.deviceState(dir),
+            newTop, !leaveStopped, moved);
       }
       try (MemoryDelta delta = taken.delta()) {
         delta.save(SavedSnapshot.memoryDelta(dir));
@@ -73,7 +75,8 @@ final class Snapshots {
       if (!diskExisted) {
         Disks.createOverlay(saved.frozenDisk(), "qcow2", m.disk(), Disks.STANDARD_SIZE);
       }
-      vm = QemuVm.launch(driver.launchOf(m, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.DEVICES_ONLY), enterPrefix);
+      vm = QemuVm.launch(driver.launchOf(m, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.DEVICES_ONLY), enterPrefix,
+          driver.launchEnvironment());
       vm.connectAgentSocket();
       try (MemoryDelta delta = MemoryDelta.load(saved.memoryDelta())) {
         delta.writeInto(GuestRamMapping.of(vm.pid(), golden.ramFile()));

@@ -76,6 +76,21 @@ public final class MemoryDelta implements AutoCloseable {
       this.buffer = buffer;
     }
 
+    /** A touched buffer of {@code size} bytes (zeroing it touches every page). */
+    static Reservation touched(long size) {
+      Arena arena = Arena.ofShared();
+      try {
+        return new Reservation(arena, arena.allocate(Math.max(1, size), GuestRamMapping.PAGE_SIZE));
+      } catch (RuntimeException | Error e) {
+        arena.close();
+        throw e;
+      }
+    }
+
+    MemorySegment buffer() {
+      return buffer;
+    }
+
     public long bytes() {
       return buffer.byteSize();
     }
@@ -113,6 +128,11 @@ public final class MemoryDelta implements AutoCloseable {
   public static MemoryDelta read(GuestRamMapping mapping, Reservation reservation, ProcessMemory.Method method) {
     long t0 = System.nanoTime();
     Runs runs = PageMap.privateRuns(mapping);
+    return read(mapping, runs, reservation, method, System.nanoTime() - t0);
+  }
+
+  /** Reads {@code runs} of a process's guest RAM, into the reserved buffer if they fit. */
+  static MemoryDelta read(GuestRamMapping mapping, Runs runs, Reservation reservation, ProcessMemory.Method method, long scanNanos) {
     long t1 = System.nanoTime();
     boolean fits = !reservation.taken && Math.max(1, runs.bytes()) <= reservation.buffer.byteSize();
     Arena arena = fits ? reservation.arena : Arena.ofShared();
@@ -121,7 +141,7 @@ public final class MemoryDelta implements AutoCloseable {
           : arena.allocate(Math.max(1, runs.bytes()), GuestRamMapping.PAGE_SIZE);
       ProcessMemory.read(mapping, runs, data, method);
       MemoryDelta delta = new MemoryDelta(runs, mapping.length(), arena, data);
-      delta.scanNanos = t1 - t0;
+      delta.scanNanos = scanNanos;
       delta.copyNanos = System.nanoTime() - t1;
       reservation.taken |= fits;
       return delta;

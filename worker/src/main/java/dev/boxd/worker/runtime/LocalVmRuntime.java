@@ -69,6 +69,8 @@ public final class LocalVmRuntime implements VmRuntime {
     this.config = config;
     this.network = new HostNetwork(config.network());
     this.driver = new QemuDriver(Accelerator.detect());
+    // Forks copy memory ahead while the parent runs when QEMU's writes can be tracked.
+    driver.trackForkWrites(config.hostLibDir());
     this.images = new ImageStore(config.imagesDir(), config.recipeDir());
     network.setUp();
     var upstreams = config.network().dnsUpstreams().isEmpty() ? DnsForwarder.hostResolvers() : config.network().dnsUpstreams();

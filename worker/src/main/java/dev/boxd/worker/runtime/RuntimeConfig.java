@@ -42,4 +42,9 @@ public record RuntimeConfig(Path stateDir, Path cacheDir, Path recipeDir, Networ
   public Path goldenDir() {
     return cacheDir.resolve("golden");
   }
+
+  /** Host-side helpers built on this machine (the QEMU preload library for fork write tracking). */
+  public Path hostLibDir() {
+    return cacheDir.resolve("host");
+  }
 }

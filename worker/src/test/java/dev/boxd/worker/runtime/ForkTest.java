@@ -34,6 +34,46 @@ class ForkTest {
   private static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
       + " >/dev/null 2>&1 </dev/null &";
 
+  /**
+   * Rewrites a 64 MiB file in the guest's tmpfs (mapped) over and over, each pass with the next
+   * generation number in every 8-byte word, in ascending order, and records each finished pass in
+   * a second file: at any instant the big file is a prefix of generation g+1 and the rest g,
+   * where g is the recorded one, but for the block being written (memcpy need not store in
+   * ascending order: its bytes are each either generation's).
+   */
+  private static final String WRITER = """
+      import mmap, os, struct
+      N = 64 << 20
+      fd = os.open('/dev/shm/big', os.O_RDWR | os.O_CREAT); os.ftruncate(fd, N)
+      gd = os.open('/dev/shm/gen', os.O_RDWR | os.O_CREAT); os.ftruncate(gd, 4096)
+      m = mmap.mmap(fd, N); gm = mmap.mmap(gd, 4096)
+      open('/dev/shm/writer.pid', 'w').write(str(os.getpid()))
+      g = 0
+      while True:
+          g += 1
+          block = struct.pack('<Q', g) * 512
+          for off in range(0, N, 4096):
+              m[off:off + 4096] = block
+          gm[0:8] = struct.pack('<Q', g)
+      """;
+  /** Checks the writer's invariant; prints "ok GEN BLOCK" or "bad ...". */
+  private static final String CHECK = """
+      import struct
+      d = open('/dev/shm/big', 'rb').read()
+      g = struct.unpack('<Q', open('/dev/shm/gen', 'rb').read(8))[0]
+      hb, lb = struct.pack('<Q', g + 1) * 512, struct.pack('<Q', g) * 512
+      n = len(d) // 4096
+      i = 0
+      while i < n and d[i * 4096:(i + 1) * 4096] == hb:
+          i += 1
+      bad = [k for k in range(i + 1, n) if d[k * 4096:(k + 1) * 4096] != lb]
+      if i < n:
+          b = d[i * 4096:(i + 1) * 4096]
+          if any(b[c] != hb[c] and b[c] != lb[c] for c in range(4096)):
+              bad.insert(0, i)
+      print(('ok %d %d' % (g, i)) if not bad and n == 16384 else 'bad gen %d at block %d: %d wrong blocks %s' % (g, i, len(bad), bad[:8]))
+      """;
+
   private static Golden golden;
   private static QemuDriver driver;
   private static Path root;
@@ -136,6 +176,69 @@ class ForkTest {
     sh(grandchild, "echo g > /root/after-grandchild");
     assertThat(sh(child, "ls /root")).doesNotContain("after-grandchild");
     assertThat(sh(parent, "echo alive")).isEqualTo("alive");
+  }
+
+  /** Starts {@link #WRITER} in the guest and waits until its first pass is done. */
+  private static void startWriter(QemuVm vm) throws InterruptedException {
+    sh(vm, "cat > /root/writer.py <<'EOF'\n" + WRITER + "EOF\ncat > /root/check.py <<'EOF'\n" + CHECK + "EOF\n"
+        + "setsid nohup python3 /root/writer.py >/dev/null 2>/root/writer.err </dev/null &");
+    for (int i = 0; i < 600 && generation(vm) < 1; i++) {
+      Thread.sleep(100);
+    }
+    assertThat(generation(vm)).isPositive();
+  }
+
+  private static long generation(QemuVm vm) {
+    String out = sh(vm, "test -f /dev/shm/gen && od -An -tu8 -N8 /dev/shm/gen || echo 0").strip();
+    return Long.parseLong(out);
+  }
+
+  /** Stops the writer, checks what it wrote, and lets it go on. */
+  private static String checkWriter(QemuVm vm) {
+    return sh(vm, "p=$(cat /dev/shm/writer.pid); kill -STOP $p; python3 /root/check.py; kill -CONT $p");
+  }
+
+  private QemuDriver.ForkResult forkWhileWriting(String mode) throws Exception {
+    String before = System.getProperty("boxd.fork.precopy");
+    System.setProperty("boxd.fork.precopy", mode);
+    try {
+      QemuVm parent = restore("w" + mode);
+      startWriter(parent);
+      long genBefore = generation(parent);
+      QemuDriver.ForkResult result = fork(parent, "wc" + mode);
+      QemuVm child = result.child();
+      String childCheck = checkWriter(child);
+      String parentCheck = checkWriter(parent);
+      System.out.printf("precopy %s: writer at generation %d before the fork; child: %s; parent: %s%n", mode, genBefore, childCheck,
+          parentCheck);
+      assertThat(childCheck).startsWith("ok ");
+      assertThat(parentCheck).startsWith("ok ");
+      assertThat(Long.parseLong(childCheck.split(" ")[1])).isGreaterThanOrEqualTo(genBefore);
+      // Both go on writing, each its own copy.
+      long childGen = generation(child);
+      Thread.sleep(3000);
+      assertThat(generation(child)).isGreaterThan(childGen);
+      assertThat(checkWriter(child)).startsWith("ok ");
+      assertThat(checkWriter(parent)).startsWith("ok ");
+      return result;
+    } finally {
+      if (before == null) {
+        System.clearProperty("boxd.fork.precopy");
+      } else {
+        System.setProperty("boxd.fork.precopy", before);
+      }
+    }
+  }
+
+  /** Pre-copy with write tracking (the fixture's QEMUs have the userfaultfd preload library). */
+  @Test
+  void aPreCopiedChildOfAParentWritingMemoryThroughoutTheForkIsConsistent() throws Exception {
+    assertThat(forkWhileWriting("auto").timings().precopy()).isEqualTo("userfaultfd");
+  }
+
+  @Test
+  void aChildOfAParentWritingMemoryThroughoutTheForkIsConsistentWithoutPreCopy() throws Exception {
+    assertThat(forkWhileWriting("off").timings().precopy()).isEqualTo("off");
   }
 
   @Test

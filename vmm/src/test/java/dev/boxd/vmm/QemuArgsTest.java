@@ -1,0 +1,52 @@
+package dev.boxd.vmm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The QEMU command line, word for word. A change here is a change to what every VM runs: check
+ * whether it changes the golden (device state, RAM layout) and, if it does, bump
+ * {@link QemuDriver#GOLDEN_FORMAT}. Host-only options (such as {@code merge=on}) do not.
+ */
+class QemuArgsTest {
+  private static QemuLaunch launch(boolean ramShared, Optional<String> tap, QemuLaunch.Incoming incoming) {
+    return new QemuLaunch("vm1", Accelerator.TCG, new MachineShape(2, 1024), Path.of("/img/vmlinux"), Path.of("/img/initrd"),
+        "console=ttyS0", Path.of("/dev/shm/golden.ram"), ramShared, Path.of("/vms/vm1/disk.qcow2"), tap, "02:b0:00:00:00:01",
+        new RunDir(Path.of("/run/vm1")), incoming);
+  }
+
+  @Test
+  void aForkChildsCommandLine() {
+    assertThat(QemuArgs.build(launch(false, Optional.of("tap1"), QemuLaunch.Incoming.DEVICES_ONLY))).containsExactly(
+        "qemu-system-x86_64", "-name", "vm1",
+        "-machine", "microvm,acpi=on,rtc=on,memory-backend=mem",
+        "-accel", "tcg,thread=multi,tb-size=256", "-cpu", "max", "-smp", "2", "-m", "1024M",
+        "-object", "memory-backend-file,id=mem,size=1024M,mem-path=/dev/shm/golden.ram,share=off,prealloc=off,merge=on",
+        "-nodefaults", "-no-user-config", "-display", "none",
+        "-kernel", "/img/vmlinux", "-initrd", "/img/initrd", "-append", "console=ttyS0",
+        "-chardev", "file,id=serial,path=/run/vm1/serial.log,append=on", "-serial", "chardev:serial",
+        "-drive", "id=root,node-name=disk0,file=/vms/vm1/disk.qcow2,format=qcow2,if=none,cache=writeback,discard=unmap,detect-zeroes=unmap",
+        "-device", "virtio-blk-device,drive=root",
+        "-netdev", "tap,id=net0,ifname=tap1,script=no,downscript=no",
+        "-device", "virtio-net-device,netdev=net0,mac=02:b0:00:00:00:01",
+        "-device", "virtio-serial-device,max_ports=2",
+        "-chardev", "socket,id=agent,path=/run/vm1/agent.sock,server=on,wait=off",
+        "-device", "virtserialport,chardev=agent,name=boxd.agent",
+        "-qmp", "unix:/run/vm1/qmp.sock,server=on,wait=off",
+        "-pidfile", "/run/vm1/qemu.pid",
+        "-global", "migration.send-configuration=off",
+        "-incoming", "defer");
+  }
+
+  @Test
+  void theGoldensBootMapsItsRamSharedAndWaitsForNothing() {
+    List<String> argv = QemuArgs.build(launch(true, Optional.empty(), QemuLaunch.Incoming.NONE));
+    assertThat(argv).contains("memory-backend-file,id=mem,size=1024M,mem-path=/dev/shm/golden.ram,share=on,prealloc=off,merge=on",
+        "hubport,id=net0,hubid=0");
+    assertThat(argv).doesNotContain("-incoming", "-global");
+  }
+}
