@@ -22,8 +22,8 @@ import org.junit.jupiter.api.extension.TestWatcher;
 final class LiveServer implements BeforeAllCallback, AfterAllCallback, TestWatcher {
   static final ObjectMapper JSON = new ObjectMapper();
   /** A guest process that counts five times a second into /tmp/counter: running processes made visible. */
-  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
-      + " >/dev/null 2>&1 </dev/null &";
+  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter.new; mv /tmp/counter.new /tmp/counter;"
+      + " sleep 0.2; done' >/dev/null 2>&1 </dev/null &";
 
   private final String[] serverArgs;
   private ServerProcess server;

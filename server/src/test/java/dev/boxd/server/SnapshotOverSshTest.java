@@ -30,8 +30,6 @@ class SnapshotOverSshTest {
     alice = live.user("alice");
   }
 
-  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
-      + " >/dev/null 2>&1 </dev/null &";
 
 
   static String exec(String vm, String command) throws Exception {

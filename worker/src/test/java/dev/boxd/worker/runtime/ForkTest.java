@@ -31,8 +31,8 @@ class ForkTest {
   static final RuntimeFixture fixture = new RuntimeFixture();
   private static final Duration AGENT = Duration.ofSeconds(60);
   private static final AtomicInteger names = new AtomicInteger();
-  private static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done'"
-      + " >/dev/null 2>&1 </dev/null &";
+  private static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter.new; mv /tmp/counter.new /tmp/counter;"
+      + " sleep 0.2; done' >/dev/null 2>&1 </dev/null &";
 
   /**
    * Rewrites a 64 MiB file in the guest's tmpfs (mapped) over and over, each pass with the next
