@@ -3,6 +3,7 @@ package dev.boxd.control;
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.core.Names;
+import dev.boxd.verbs.ShellWords;
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecResult;
 import dev.boxd.vmm.agent.ExecSession;
@@ -51,7 +52,7 @@ final class VmToVmCopy {
 
   /** "dir", or "file MODE" (octal); anything else is the user's error. */
   private static String probe(Side src) {
-    String p = quote(src.path());
+    String p = ShellWords.quote(src.path());
     ExecResult result = run(src, ExecRequest.of(
         "if [ -d " + p + " ]; then echo dir; elif [ -f " + p + " ]; then echo file $(stat -c %a -- " + p + ");"
             + " elif [ -e " + p + " ]; then echo other; else echo none; fi").withTimeout(PROBE_TIMEOUT));
@@ -69,8 +70,8 @@ final class VmToVmCopy {
   }
 
   private static long withinVm(Side src, Side dst, boolean tree) {
-    String s = quote(src.path());
-    String d = quote(dst.path());
+    String s = ShellWords.quote(src.path());
+    String d = ShellWords.quote(dst.path());
     String command = tree
         ? "mkdir -p -- " + d + " && tar -c -C " + s + " -f - . | tar -x --no-same-owner -C " + d + " -f -"
         : "cp --preserve=mode -- " + s + " " + d + " && stat -c %s -- " + d;
@@ -129,7 +130,7 @@ final class VmToVmCopy {
     var dstErr = new ByteArrayOutputStream();
     var srcErr = new ByteArrayOutputStream();
     var moved = new AtomicLong();
-    String d = quote(dst.path());
+    String d = ShellWords.quote(dst.path());
     try (ExecSession unpack = dst.runtime().exec(dst.vmId(),
         ExecRequest.of("mkdir -p -- " + d + " && tar -x --no-same-owner -C " + d + " -f -"), OutputStream.nullOutputStream(), dstErr);
         var pipeIn = new PipedInputStream(PIPE_BUFFER); var pipeOut = new PipedOutputStream(pipeIn)) {
@@ -149,7 +150,7 @@ final class VmToVmCopy {
         }
       });
       int packed;
-      try (ExecSession pack = src.runtime().exec(src.vmId(), ExecRequest.of("tar -c -C " + quote(src.path()) + " -f - ."), pipeOut,
+      try (ExecSession pack = src.runtime().exec(src.vmId(), ExecRequest.of("tar -c -C " + ShellWords.quote(src.path()) + " -f - ."), pipeOut,
           srcErr)) {
         pack.stdin().close();
         packed = pack.awaitExit(NO_LIMIT);
@@ -189,9 +190,5 @@ final class VmToVmCopy {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-  }
-
-  static String quote(String s) {
-    return "'" + s.replace("'", "'\\''") + "'";
   }
 }

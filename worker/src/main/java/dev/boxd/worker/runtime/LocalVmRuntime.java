@@ -96,22 +96,11 @@ public final class LocalVmRuntime implements VmRuntime {
   @Override
   public VmInfo create(VmSpec spec) {
     Golden golden = golden(spec.shape(), line -> log.info("{}", line));
-    if (!config.network().subnet().contains(spec.ip()) || spec.ip().equals(config.network().subnet().gateway())) {
-      throw BoxdException.invalid("address " + spec.ip() + " is not a VM address of " + config.network().subnet());
-    }
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
         spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
         golden.image().dir().toString(), true, files.disk().toString(), List.of());
-    ManagedVm vm = new ManagedVm(files, record, VmState.CREATING);
-    if (vms.putIfAbsent(spec.id(), vm) != null || files.exists()) {
-      vms.remove(spec.id(), vm);
-      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "a VM with id " + spec.id() + " already exists on this worker");
-    }
-    if (vms.values().stream().anyMatch(other -> other != vm && other.record.ip().equals(record.ip()))) {
-      vms.remove(spec.id());
-      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "address " + spec.ip() + " is already used by another VM");
-    }
+    ManagedVm vm = register(files, record);
     vm.lock.lock();
     try {
       long t0 = System.nanoTime();
@@ -131,10 +120,7 @@ public final class LocalVmRuntime implements VmRuntime {
           (t4 - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
       return vm.info();
     } catch (RuntimeException e) {
-      log.warn("create of {} failed, removing what was made: {}", spec.id(), e.getMessage());
-      cleanUp(vm);
-      vms.remove(spec.id());
-      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "creating VM " + spec.name() + " failed: " + e.getMessage(), e);
+      throw abandon(vm, "creating", e);
     } finally {
       vm.lock.unlock();
     }
@@ -143,20 +129,13 @@ public final class LocalVmRuntime implements VmRuntime {
   @Override
   public VmInfo fork(String sourceVmId, VmSpec spec) {
     ManagedVm source = vm(sourceVmId);
-    if (!config.network().subnet().contains(spec.ip()) || spec.ip().equals(config.network().subnet().gateway())) {
-      throw BoxdException.invalid("address " + spec.ip() + " is not a VM address of " + config.network().subnet());
-    }
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     VmDirectory.Record from = source.record;
     // The copy runs on the source's golden (its RAM template), whatever generation that is.
     Golden golden = goldenOf(from);
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), from.vcpus(), from.memoryMib(), spec.ip().toString(),
         VmDirectory.newMachineId(), from.goldenDir(), from.ramFile(), from.imageDir(), true, files.disk().toString(), List.of());
-    ManagedVm vm = new ManagedVm(files, record, VmState.CREATING);
-    if (vms.putIfAbsent(spec.id(), vm) != null || files.exists()) {
-      vms.remove(spec.id(), vm);
-      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "a VM with id " + spec.id() + " already exists on this worker");
-    }
+    ManagedVm vm = register(files, record);
     source.lock.lock();
     vm.lock.lock();
     try {
@@ -170,7 +149,7 @@ public final class LocalVmRuntime implements VmRuntime {
       files.write(record);
       files.generateHostKey("root@" + spec.name());
       network.attach(nic(record));
-      Path parentTop = source.files.dir().resolve("disk-" + VmDirectory.newMachineId().substring(0, 12) + ".qcow2");
+      Path parentTop = source.files.newTopLayer();
       QemuDriver.ForkResult forked;
       try {
         forked = driver.fork(source.qemu, parentTop, machine(vm), golden, network.namespace().enterPrefix());
@@ -188,10 +167,7 @@ public final class LocalVmRuntime implements VmRuntime {
           forked.childRunningAfterCall().toMillis(), forked.deltaBytes() >> 20, (System.nanoTime() - t1) / 1_000_000);
       return vm.info();
     } catch (RuntimeException e) {
-      log.warn("fork of {} into {} failed, removing what was made: {}", sourceVmId, spec.id(), e.getMessage());
-      cleanUp(vm);
-      vms.remove(spec.id());
-      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "forking VM " + from.name() + " failed: " + e.getMessage(), e);
+      throw abandon(vm, "forking " + from.name() + " into", e);
     } finally {
       vm.lock.unlock();
       source.lock.unlock();
@@ -219,7 +195,7 @@ public final class LocalVmRuntime implements VmRuntime {
         throw new BoxdException(ErrorCode.ALREADY_EXISTS, "snapshot " + snapshotId + " already exists on this worker");
       }
       long t0 = System.nanoTime();
-      Path newTop = vm.files.dir().resolve("disk-" + VmDirectory.newMachineId().substring(0, 12) + ".qcow2");
+      Path newTop = vm.files.newTopLayer();
       try {
         Files.createDirectories(snap.dir());
         dev.boxd.vmm.SavedSnapshot saved;
@@ -262,17 +238,10 @@ public final class LocalVmRuntime implements VmRuntime {
       throw BoxdException.notFound("snapshot " + snapshotId + " is not on this worker");
     }
     SnapshotFiles.Meta meta = snap.read();
-    if (!config.network().subnet().contains(spec.ip()) || spec.ip().equals(config.network().subnet().gateway())) {
-      throw BoxdException.invalid("address " + spec.ip() + " is not a VM address of " + config.network().subnet());
-    }
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), meta.vcpus(), meta.memoryMib(), spec.ip().toString(),
         VmDirectory.newMachineId(), meta.goldenDir(), meta.ramFile(), meta.imageDir(), true, files.disk().toString(), meta.layers());
-    ManagedVm vm = new ManagedVm(files, record, VmState.CREATING);
-    if (vms.putIfAbsent(spec.id(), vm) != null || files.exists()) {
-      vms.remove(spec.id(), vm);
-      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "a VM with id " + spec.id() + " already exists on this worker");
-    }
+    ManagedVm vm = register(files, record);
     vm.lock.lock();
     try {
       long t0 = System.nanoTime();
@@ -286,10 +255,7 @@ public final class LocalVmRuntime implements VmRuntime {
       log.info("created VM {} from snapshot {} in {} ms", spec.id(), snapshotId, (System.nanoTime() - t0) / 1_000_000);
       return vm.info();
     } catch (RuntimeException e) {
-      log.warn("create of {} from snapshot {} failed, removing what was made: {}", spec.id(), snapshotId, e.getMessage());
-      cleanUp(vm);
-      vms.remove(spec.id());
-      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "creating VM " + spec.name() + " failed: " + e.getMessage(), e);
+      throw abandon(vm, "creating from snapshot " + snapshotId, e);
     } finally {
       vm.lock.unlock();
     }
@@ -384,7 +350,7 @@ public final class LocalVmRuntime implements VmRuntime {
       Path dir = vm.files.hibernation();
       dev.boxd.os.Trees.delete(dir); // a save that never completed
       QemuVm qemu = vm.qemu;
-      Path newTop = vm.files.dir().resolve("disk-" + VmDirectory.newMachineId().substring(0, 12) + ".qcow2");
+      Path newTop = vm.files.newTopLayer();
       try {
         driver.save(qemu, goldenOf(vm.record), dir, newTop, true);
       } finally {
@@ -460,6 +426,36 @@ public final class LocalVmRuntime implements VmRuntime {
       vm.record = vm.record.withDisk(active, layers);
       vm.files.write(vm.record);
     }
+  }
+
+  /**
+   * Takes a VM about to be made into this runtime's table; refuses an id or an address that a VM
+   * here already has, or an address outside this worker's network.
+   */
+  private ManagedVm register(VmDirectory files, VmDirectory.Record record) {
+    var subnet = config.network().subnet();
+    Ipv4 ip = Ipv4.parse(record.ip());
+    if (!subnet.contains(ip) || ip.equals(subnet.gateway())) {
+      throw BoxdException.invalid("address " + ip + " is not a VM address of " + subnet);
+    }
+    ManagedVm vm = new ManagedVm(files, record, VmState.CREATING);
+    if (vms.putIfAbsent(record.id(), vm) != null || files.exists()) {
+      vms.remove(record.id(), vm);
+      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "a VM with id " + record.id() + " already exists on this worker");
+    }
+    if (vms.values().stream().anyMatch(other -> other != vm && other.record.ip().equals(record.ip()))) {
+      vms.remove(record.id());
+      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "address " + ip + " is already used by another VM");
+    }
+    return vm;
+  }
+
+  /** A VM whose making failed: everything made for it goes, and the error to throw says what failed. */
+  private BoxdException abandon(ManagedVm vm, String doing, RuntimeException e) {
+    log.warn("{} VM {} failed, removing what was made: {}", doing, vm.record.id(), e.getMessage());
+    cleanUp(vm);
+    vms.remove(vm.record.id());
+    return e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, doing + " VM " + vm.record.name() + " failed: " + e.getMessage(), e);
   }
 
   private QemuDriver.Machine machine(ManagedVm vm) {

@@ -3,6 +3,7 @@ package dev.boxd.worker.runtime;
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.os.Trees;
+import dev.boxd.verbs.ShellWords;
 import dev.boxd.vmm.agent.AgentClient;
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecSession;
@@ -34,7 +35,7 @@ final class TreeCopy {
   /** Unpacks {@code localDir} into {@code remoteDir} in the guest, creating it; as user boxd. */
   static void upload(AgentClient agent, Path localDir, String remoteDir) {
     var stderr = new ByteArrayOutputStream();
-    String dir = shellQuote(remoteDir);
+    String dir = ShellWords.quote(remoteDir);
     try (ExecSession tar = agent.exec(ExecRequest.of("mkdir -p -- " + dir + " && tar -x --no-same-owner -C " + dir + " -f -"),
         OutputStream.nullOutputStream(), stderr)) {
       try (OutputStream in = tar.stdin()) {
@@ -53,7 +54,7 @@ final class TreeCopy {
     var stderr = new ByteArrayOutputStream();
     boolean existed = Files.exists(localDir);
     try (PipedInputStream tarIn = new PipedInputStream(1 << 20); PipedOutputStream tarOut = new PipedOutputStream(tarIn)) {
-      ExecSession tar = agent.exec(ExecRequest.of("tar -c -C " + shellQuote(remoteDir) + " -f - ."), tarOut, stderr);
+      ExecSession tar = agent.exec(ExecRequest.of("tar -c -C " + ShellWords.quote(remoteDir) + " -f - ."), tarOut, stderr);
       tar.stdin().close();
       tar.exitCode().whenComplete((code, error) -> {
         try {
@@ -74,10 +75,6 @@ final class TreeCopy {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  static String shellQuote(String s) {
-    return "'" + s.replace("'", "'\\''") + "'";
   }
 
   static void writeTar(Path root, OutputStream out) throws IOException {

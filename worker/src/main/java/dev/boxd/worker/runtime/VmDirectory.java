@@ -68,6 +68,11 @@ record VmDirectory(Path dir) {
     return Files.isRegularFile(dev.boxd.vmm.SavedSnapshot.manifest(hibernation()));
   }
 
+  /** A fresh name for the layer the VM writes next, when a fork or a save freezes the current one. */
+  Path newTopLayer() {
+    return dir.resolve("disk-" + newMachineId().substring(0, 12) + ".qcow2");
+  }
+
   /** The layer the VM writes now. */
   Path topDisk(Record record) {
     return record.disk() == null ? disk() : Path.of(record.disk());
