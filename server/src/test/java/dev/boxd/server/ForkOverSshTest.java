@@ -42,7 +42,7 @@ class ForkOverSshTest {
     try {
       exec("src", COUNTER);
       exec("src", "echo before > shared.txt && sync");
-      long before = counter("src");
+      long before = LiveServer.counterAbove(alice, "src", 0);
 
       JsonNode fork = json(alice.run("fork", "src", "--json"));
       assertThat(fork.path("name").asText()).as("the default name").isEqualTo("src-fork");

@@ -61,15 +61,30 @@ final class LiveServer implements BeforeAllCallback, AfterAllCallback, TestWatch
 
   /** A user with a fresh key, linked by the operator to an account named {@code name}. */
   SshUser user(String name) throws IOException, InterruptedException {
-    SshUser user = new SshUser(keys, name, server.sshPort);
+    SshUser user = stranger(name);
     SshUser.addKey(server, user, name);
     return user;
+  }
+
+  /** Someone with a fresh key that no account knows yet. */
+  SshUser stranger(String name) throws IOException, InterruptedException {
+    return new SshUser(keys, name, server.sshPort);
   }
 
   /** The JSON a verb printed, after checking it succeeded. */
   static JsonNode json(SshUser.Run run) throws IOException {
     assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
     return JSON.readTree(run.out());
+  }
+
+  /**
+   * Waits, inside {@code vm}, until the {@link #COUNTER} there has counted past {@code value}, and
+   * returns what it read; fails if that takes more than 30 s.
+   */
+  static long counterAbove(SshUser user, String vm, long value) throws IOException, InterruptedException {
+    return Long.parseLong(exec(user, vm, "for i in $(seq 300); do c=$(cat /tmp/counter 2>/dev/null);"
+        + " [ -n \"$c\" ] && [ \"$c\" -gt " + value + " ] && { echo $c; exit 0; }; sleep 0.1; done;"
+        + " echo \"counter still at ${c:-nothing}, not above " + value + "\" >&2; exit 1"));
   }
 
   /** Runs a command in {@code vm} as {@code user}, checks it succeeded, and returns its stripped stdout. */

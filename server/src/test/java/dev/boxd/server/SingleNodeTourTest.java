@@ -1,9 +1,9 @@
 package dev.boxd.server;
 
+import static dev.boxd.server.LiveServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxd.testkit.PtyClient;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,13 +14,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,40 +24,18 @@ import org.junit.jupiter.api.io.TempDir;
  * through the OpenSSH client.
  */
 class SingleNodeTourTest {
-  static final ObjectMapper JSON = new ObjectMapper();
-  static ServerProcess server;
+  @RegisterExtension
+  static final LiveServer live = new LiveServer();
   static SshUser alice;
   static SshUser bob;
 
-  @TempDir
-  static Path keys;
-
-  @RegisterExtension
-  static final TestWatcher dumpLog = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      System.out.println("=== server log ===\n" + server.log());
-    }
-  };
-
   @BeforeAll
-  static void startServer() throws Exception {
-    server = new ServerProcess().start();
-    alice = new SshUser(keys, "alice", server.sshPort);
-    bob = new SshUser(keys, "bob", server.sshPort);
-    SshUser.addKey(server, alice, "alice");
-    SshUser.addKey(server, bob, "bob");
+  static void users() throws Exception {
+    alice = live.user("alice");
+    bob = live.user("bob");
   }
 
-  @AfterAll
-  static void stopServer() throws Exception {
-    server.close();
-  }
 
-  static JsonNode json(SshUser.Run run) throws Exception {
-    assertThat(run.exit()).as("exit code of a --json verb; stderr: %s", run.err()).isZero();
-    return JSON.readTree(run.out());
-  }
 
   @Test
   void theWholeTour(@TempDir Path tmp) throws Exception {
@@ -86,7 +60,7 @@ class SingleNodeTourTest {
         .isEqualTo("HELLO FROM STDIN\n");
     SshUser.Run execRun = alice.run("exec", "app", "--json", "--", "echo hi; echo oops >&2; exit 3");
     assertThat(execRun.exit()).as("the remote exit code, with --json too").isEqualTo(3);
-    JsonNode execJson = JSON.readTree(execRun.out());
+    JsonNode execJson = LiveServer.JSON.readTree(execRun.out());
     assertThat(execJson.path("exit_code").asInt()).isEqualTo(3);
     assertThat(execJson.path("stdout").asText()).isEqualTo("hi\n");
     assertThat(execJson.path("stderr").asText()).isEqualTo("oops\n");
@@ -120,7 +94,7 @@ class SingleNodeTourTest {
 
     assertThat(alice.run("destroy", "-y", "app").exit()).isZero();
     assertThat(json(alice.run("list", "--json"))).isEmpty();
-    assertThat(server.qemuPids()).isEmpty();
+    assertThat(live.server().qemuPids()).isEmpty();
   }
 
   @Test
@@ -139,7 +113,7 @@ class SingleNodeTourTest {
 
   @Test
   void anUnknownKeyIsToldHowToRegisterAndTheOperatorApprovesIt() throws Exception {
-    SshUser stranger = new SshUser(keys, "stranger", server.sshPort);
+    SshUser stranger = live.stranger("stranger");
     SshUser.Run run = stranger.run("list");
     assertThat(run.exit()).isEqualTo(1);
     assertThat(run.err()).contains("register?code=").contains("boxd admin approve");
@@ -147,7 +121,7 @@ class SingleNodeTourTest {
     assertThat(code.find()).isTrue();
 
     Process approve = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "-cp", System.getProperty("java.class.path"),
-        Main.class.getName(), "admin", "--data", server.dataDir.toString(), "approve", code.group(1), "--user", "dana")
+        Main.class.getName(), "admin", "--data", live.server().dataDir.toString(), "approve", code.group(1), "--user", "dana")
         .redirectErrorStream(true).start();
     String said = new String(approve.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(approve.waitFor()).as(said).isZero();
@@ -172,8 +146,7 @@ class SingleNodeTourTest {
 
   @Test
   void theEleventhVmIsRefused() throws Exception {
-    SshUser carol = new SshUser(keys, "carol", server.sshPort);
-    SshUser.addKey(server, carol, "carol");
+    SshUser carol = live.user("carol");
     List<String> names = new ArrayList<>();
     try {
       for (int i = 1; i <= 10; i++) {
@@ -182,7 +155,7 @@ class SingleNodeTourTest {
       }
       SshUser.Run eleventh = carol.run("new", "--name=q11", "--json");
       assertThat(eleventh.exit()).isEqualTo(dev.boxd.core.ErrorCode.RESOURCE_EXHAUSTED.exitCode());
-      JsonNode error = JSON.readTree(eleventh.out()).path("error");
+      JsonNode error = LiveServer.JSON.readTree(eleventh.out()).path("error");
       assertThat(error.path("code").asText()).isEqualTo("RESOURCE_EXHAUSTED");
       assertThat(error.path("message").asText()).contains("10");
       assertThat(json(carol.run("list", "--json"))).hasSize(10);
@@ -201,7 +174,7 @@ class SingleNodeTourTest {
     assertThat(alice.run("new", "--bogus-flag").exit()).isEqualTo(2);
     SshUser.Run badName = alice.run("new", "--name=Not_Valid", "--json");
     assertThat(badName.exit()).isEqualTo(2);
-    assertThat(JSON.readTree(badName.out()).path("error").path("code").asText()).isEqualTo("INVALID_ARGUMENT");
+    assertThat(LiveServer.JSON.readTree(badName.out()).path("error").path("code").asText()).isEqualTo("INVALID_ARGUMENT");
     assertThat(alice.run("info", "x".repeat(100_000)).exit()).isNotZero();
     assertThat(alice.run("exec", "\u0001\u001b[31m\u00ff", "--", "true").exit()).isNotZero();
     assertThat(json(alice.run("list", "--json"))).isEmpty();

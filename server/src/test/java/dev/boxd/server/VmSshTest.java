@@ -1,9 +1,9 @@
 package dev.boxd.server;
 
+import static dev.boxd.server.LiveServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxd.testkit.PtyClient;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,12 +14,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,47 +24,24 @@ import org.junit.jupiter.api.io.TempDir;
  * OpenSSH ssh, scp and sftp against the VM SSH gateway on the VMs' public addresses.
  */
 class VmSshTest {
-  static final ObjectMapper JSON = new ObjectMapper();
-  static ServerProcess server;
+  @RegisterExtension
+  static final LiveServer live = new LiveServer();
   static SshUser alice;
   static SshUser bob;
   static SshUser carol;
 
-  @TempDir
-  static Path keys;
-
-  @RegisterExtension
-  static final TestWatcher dumpLog = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      System.out.println("=== server log ===\n" + server.log());
-    }
-  };
-
   @BeforeAll
-  static void startServer() throws Exception {
-    server = new ServerProcess().start();
-    alice = new SshUser(keys, "alice", server.sshPort);
-    bob = new SshUser(keys, "bob", server.sshPort);
-    carol = new SshUser(keys, "carol", server.sshPort);
-    SshUser.addKey(server, alice, "alice");
-    SshUser.addKey(server, bob, "bob");
-    SshUser.addKey(server, carol, "carol");
+  static void users() throws Exception {
+    alice = live.user("alice");
+    bob = live.user("bob");
+    carol = live.user("carol");
   }
 
-  @AfterAll
-  static void stopServer() throws Exception {
-    server.close();
-  }
 
-  static JsonNode json(SshUser.Run run) throws Exception {
-    assertThat(run.exit()).as("exit code of a --json verb; stderr: %s", run.err()).isZero();
-    return JSON.readTree(run.out());
-  }
 
   /** ssh to the VM gateway at {@code address}. */
   static SshUser.Run intoVm(SshUser user, String address, String... command) throws Exception {
-    return SshUser.run(user.command(server.vmSshPort, "boxd@" + address, command), InputStream.nullInputStream(),
+    return SshUser.run(user.command(live.server().vmSshPort, "boxd@" + address, command), InputStream.nullInputStream(),
         SshUser.OutputStreamSink.capture());
   }
 
@@ -90,7 +64,7 @@ class VmSshTest {
     assertThat(first.out()).isEqualTo("boxd\napp\n");
     assertThat(first.err()).isEqualTo("to-stderr\n");
     long t2 = System.nanoTime();
-    SshUser.Run anyUser = SshUser.run(alice.command(server.vmSshPort, "any-name-goes@" + ip, "id -un"), InputStream.nullInputStream(),
+    SshUser.Run anyUser = SshUser.run(alice.command(live.server().vmSshPort, "any-name-goes@" + ip, "id -un"), InputStream.nullInputStream(),
         SshUser.OutputStreamSink.capture());
     assertThat(anyUser.out()).as("whatever the user name, the VM's user is boxd").isEqualTo("boxd\n");
     long againMs = (System.nanoTime() - t2) / 1_000_000;
@@ -109,12 +83,12 @@ class VmSshTest {
     SshUser.Run refused = intoVm(carol, ip, "true");
     assertThat(refused.exit()).isEqualTo(255);
     assertThat(refused.err()).contains("Permission denied (publickey)");
-    SshUser stranger = new SshUser(keys, "stranger", server.sshPort);
+    SshUser stranger = live.stranger("stranger");
     assertThat(intoVm(stranger, ip, "true").err()).contains("Permission denied (publickey)");
 
     // An interactive shell on a terminal.
     long t3 = System.nanoTime();
-    try (var tty = PtyClient.start(30, 100, PtyClient.withTty(alice.command(server.vmSshPort, "boxd@" + ip), "boxd@" + ip))) {
+    try (var tty = PtyClient.start(30, 100, PtyClient.withTty(alice.command(live.server().vmSshPort, "boxd@" + ip), "boxd@" + ip))) {
       tty.expect("boxd@app:");
       long promptMs = (System.nanoTime() - t3) / 1_000_000;
       System.out.printf("timing: shell prompt through the gateway %d ms%n", promptMs);
@@ -145,7 +119,7 @@ class VmSshTest {
       assertThat(Files.readAllBytes(back)).isEqualTo(data);
     }
     assertThat(intoVm(alice, ip, "sha256sum < copy-O.bin").out()).startsWith(SshUser.sha256(upload));
-    var sftp = new ArrayList<>(List.of("sftp", "-b", "-", "-P", Integer.toString(server.vmSshPort), "-i", alice.key.toString(),
+    var sftp = new ArrayList<>(List.of("sftp", "-b", "-", "-P", Integer.toString(live.server().vmSshPort), "-i", alice.key.toString(),
         "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
         "-o", "LogLevel=ERROR", "boxd@" + ip));
     SshUser.Run listing = SshUser.run(sftp, new java.io.ByteArrayInputStream("ls -l\n".getBytes(StandardCharsets.UTF_8)),
@@ -178,7 +152,7 @@ class VmSshTest {
       SshUser.Run config = carol.run("ssh-config");
       assertThat(config.exit()).as(config.err()).isZero();
       assertThat(config.out()).contains("Host web.localhost\n").contains("  User boxd\n")
-          .contains("  Port " + server.vmSshPort + "\n").contains("  HostName 127.77.");
+          .contains("  Port " + live.server().vmSshPort + "\n").contains("  HostName 127.77.");
       Path file = tmp.resolve("config");
       Files.writeString(file, config.out());
       // The known_hosts line the output names: the gateway's key under the alias every entry uses.
@@ -193,7 +167,7 @@ class VmSshTest {
       assertThat(run.out()).isEqualTo("web\n");
       JsonNode asJson = json(carol.run("ssh-config", "--json"));
       assertThat(asJson.path("hosts").get(0).path("host").asText()).isEqualTo("web.localhost");
-      assertThat(asJson.path("hosts").get(0).path("port").asInt()).isEqualTo(server.vmSshPort);
+      assertThat(asJson.path("hosts").get(0).path("port").asInt()).isEqualTo(live.server().vmSshPort);
     } finally {
       carol.run("destroy", "-y", "web");
     }
@@ -201,7 +175,7 @@ class VmSshTest {
   }
 
   static SshUser.Run scp(String mode, String from, String to) throws Exception {
-    List<String> argv = List.of("scp", mode, "-P", Integer.toString(server.vmSshPort), "-i", alice.key.toString(), "-o", "IdentitiesOnly=yes",
+    List<String> argv = List.of("scp", mode, "-P", Integer.toString(live.server().vmSshPort), "-i", alice.key.toString(), "-o", "IdentitiesOnly=yes",
         "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", from, to);
     SshUser.Run run = SshUser.run(argv, InputStream.nullInputStream(), SshUser.OutputStreamSink.capture());
     assertThat(run.exit()).as("scp %s %s %s: %s", mode, from, to, run.err()).isZero();
