@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
 public final class IdleWatch implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IdleWatch.class);
   private static final Duration TICK = Duration.ofSeconds(1);
-  private static final Duration WAKE_TIMEOUT = Duration.ofSeconds(60);
+  private static final Duration RECONCILE_TIMEOUT = Duration.ofSeconds(60);
 
   private final String workerId;
   private final StateStore store;
@@ -122,7 +122,7 @@ public final class IdleWatch implements AutoCloseable {
     Result result = store.propose(new Command.IdleSleep(vm.id(), workerId, power));
     if (result instanceof Result.Ok ok) {
       log.info("VM {} to {}: {}", vm.name(), power.name().toLowerCase(), why);
-      reconciler.reconcileNow(vm.id(), ok.index(), WAKE_TIMEOUT);
+      reconciler.reconcileNow(vm.id(), ok.index(), RECONCILE_TIMEOUT);
     }
     // A rejection means the user asked for something else meanwhile: their word stands.
   }
@@ -139,7 +139,7 @@ public final class IdleWatch implements AutoCloseable {
     }
     // Refused (the user asked for something else meanwhile): reconciling puts it where they want it.
     long index = result instanceof Result.Ok ok ? ok.index() : store.read().appliedIndex();
-    reconciler.reconcileNow(vmId, index, WAKE_TIMEOUT);
+    reconciler.reconcileNow(vmId, index, RECONCILE_TIMEOUT);
     log.info("VM {} woken by inbound traffic: {} in {} us, in the log and reconciled after {} us", vmId,
         resumed ? "resumed" : "woken through the log", (awake - started) / 1000, (System.nanoTime() - started) / 1000);
   }
