@@ -136,7 +136,7 @@ final class DeltaFork {
       dev.boxd.os.Trees.delete(run.dir());
       return;
     }
-    for (Path file : List.of(run.qmpSocket(), run.agentSocket(), run.pidFile(), run.argvFile(), run.serialLog(), run.qemuLog())) {
+    for (Path file : List.of(run.qmpSocket(), run.qmpCommandSocket(), run.agentSocket(), run.pidFile(), run.argvFile(), run.serialLog(), run.qemuLog())) {
       deleteQuietly(file);
     }
   }

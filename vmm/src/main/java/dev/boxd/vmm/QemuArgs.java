@@ -41,6 +41,7 @@ public final class QemuArgs {
     a.addAll(List.of("-chardev", "socket,id=agent,path=" + run.agentSocket() + ",server=on,wait=off"));
     a.addAll(List.of("-device", "virtserialport,chardev=agent,name=boxd.agent"));
     a.addAll(List.of("-qmp", "unix:" + run.qmpSocket() + ",server=on,wait=off"));
+    a.addAll(List.of("-qmp", "unix:" + run.qmpCommandSocket() + ",server=on,wait=off"));
     a.addAll(List.of("-pidfile", run.pidFile().toString()));
     if (l.incoming() == QemuLaunch.Incoming.DEVICES_ONLY) {
       a.addAll(List.of("-global", "migration.send-configuration=off"));

@@ -88,6 +88,7 @@ public final class QemuVm implements AutoCloseable {
     command.addAll(argv);
     try {
       Files.deleteIfExists(run.qmpSocket());
+      Files.deleteIfExists(run.qmpCommandSocket());
       Files.deleteIfExists(run.agentSocket());
       Files.deleteIfExists(run.pidFile());
       Files.writeString(run.argvFile(), String.join("\n", argv) + "\n");
@@ -101,9 +102,9 @@ public final class QemuVm implements AutoCloseable {
         if (!process.isAlive()) {
           throw new BoxdException(ErrorCode.INTERNAL, "QEMU exited at start (code " + process.exitValue() + "): " + run.qemuLogTail(2000).strip());
         }
-        if (Files.exists(run.qmpSocket()) && run.pid().isPresent()) {
+        if (Files.exists(run.qmpSocket()) && Files.exists(run.qmpCommandSocket()) && run.pid().isPresent()) {
           try {
-            QmpClient qmp = QmpClient.connect(run.qmpSocket(), Duration.ofSeconds(10));
+            QmpClient qmp = QmpClient.connect(run.qmpSocket(), run.qmpCommandSocket(), Duration.ofSeconds(10));
             return new QemuVm(run, run.pid().orElseThrow(), qmp);
           } catch (IOException e) {
             // not listening yet
@@ -133,7 +134,7 @@ public final class QemuVm implements AutoCloseable {
       return Optional.empty();
     }
     try {
-      return Optional.of(new QemuVm(run, pid.get(), QmpClient.connect(run.qmpSocket(), Duration.ofSeconds(10))));
+      return Optional.of(new QemuVm(run, pid.get(), QmpClient.connect(run.qmpSocket(), run.qmpCommandSocket(), Duration.ofSeconds(10))));
     } catch (IOException e) {
       log.warn("QEMU {} of {} is alive but its QMP socket does not answer: {}", pid.get(), run.dir(), e.getMessage());
       return Optional.empty();

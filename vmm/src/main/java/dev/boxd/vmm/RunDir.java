@@ -15,24 +15,30 @@ import java.util.Optional;
 public record RunDir(Path dir) {
   /** Unix socket paths are limited to 107 bytes plus the terminating NUL. */
   static final int MAX_SOCKET_PATH = 107;
+  private static final String LONGEST_SOCKET_NAME = "qmp-cmd.sock";
 
   public RunDir {
     dir = dir.toAbsolutePath();
-    if (agentSocketPath(dir).toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
+    if (dir.resolve(LONGEST_SOCKET_NAME).toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
       throw BoxdException.invalid("run directory path too long for Unix sockets (limit " + MAX_SOCKET_PATH + " bytes): " + dir);
     }
   }
 
-  private static Path agentSocketPath(Path dir) {
-    return dir.resolve("agent.sock");
-  }
-
+  /** QMP for events (and, for a QEMU started without {@link #qmpCommandSocket()}, commands too). */
   public Path qmpSocket() {
     return dir.resolve("qmp.sock");
   }
 
+  /**
+   * A second QMP monitor that only carries commands, each read back by its caller (see
+   * {@code QmpClient}); absent for a QEMU started before it existed.
+   */
+  public Path qmpCommandSocket() {
+    return dir.resolve(LONGEST_SOCKET_NAME);
+  }
+
   public Path agentSocket() {
-    return agentSocketPath(dir);
+    return dir.resolve("agent.sock");
   }
 
   public Path serialLog() {

@@ -37,6 +37,7 @@ class QemuArgsTest {
         "-chardev", "socket,id=agent,path=/run/vm1/agent.sock,server=on,wait=off",
         "-device", "virtserialport,chardev=agent,name=boxd.agent",
         "-qmp", "unix:/run/vm1/qmp.sock,server=on,wait=off",
+        "-qmp", "unix:/run/vm1/qmp-cmd.sock,server=on,wait=off",
         "-pidfile", "/run/vm1/qemu.pid",
         "-global", "migration.send-configuration=off",
         "-incoming", "defer");

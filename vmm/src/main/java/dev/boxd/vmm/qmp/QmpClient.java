@@ -12,9 +12,11 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -25,41 +27,59 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * The one control connection to a QEMU's QMP socket (QMP serves one client at a time, so a
- * supervisor keeps exactly one). Commands are matched to replies by id; events go to listeners.
- * When QEMU exits the socket closes and {@link #closed()} completes: that is how a dead VMM is
- * noticed at once.
+ * The control connections to a QEMU's QMP monitors. A QEMU started by boxd has two: one that a
+ * reader thread watches for events, and one for commands, where each caller writes its command
+ * and reads its own reply ({@link CommandMonitor}). Handing a reply from a reader thread to a
+ * waiting caller cost about 100 µs per command on a loaded 2-core host, more than QEMU took to
+ * answer {@code stop} or {@code cont}. A QEMU with only the one monitor (started by an older
+ * boxd and re-attached) gets its commands over the event connection, matched to replies by id.
+ *
+ * <p>When QEMU exits the event socket closes and {@link #closed()} completes: that is how a dead
+ * VMM is noticed at once.
  */
 public final class QmpClient implements Closeable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final SocketChannel channel;
+  private final SocketChannel events;
   private final BufferedReader in;
   private final OutputStream out;
+  private final Optional<CommandMonitor> commands;
   private final AtomicLong ids = new AtomicLong();
   private final Map<String, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<Consumer<JsonNode>> eventListeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-  private QmpClient(SocketChannel channel) {
-    this.channel = channel;
-    this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
-    this.out = Channels.newOutputStream(channel);
+  private QmpClient(SocketChannel events, Optional<CommandMonitor> commands) {
+    this.events = events;
+    this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(events), StandardCharsets.UTF_8));
+    this.out = Channels.newOutputStream(events);
+    this.commands = commands;
   }
 
-  /** Connects, reads the greeting and enters command mode. */
-  public static QmpClient connect(Path socket, Duration timeout) throws IOException {
-    SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket));
-    QmpClient client = new QmpClient(channel);
+  /**
+   * Connects to the event monitor at {@code socket} and, if it exists, the command monitor at
+   * {@code commandSocket}; reads the greetings and enters command mode on both.
+   */
+  public static QmpClient connect(Path socket, Path commandSocket, Duration timeout) throws IOException {
+    Optional<CommandMonitor> commands = Optional.empty();
+    if (Files.exists(commandSocket)) {
+      commands = Optional.of(CommandMonitor.connect(commandSocket, timeout));
+    }
+    SocketChannel channel;
+    try {
+      channel = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+    } catch (IOException e) {
+      commands.ifPresent(CommandMonitor::close);
+      throw e;
+    }
+    QmpClient client = new QmpClient(channel, commands);
     try {
       String greeting = client.in.readLine();
       if (greeting == null || !greeting.contains("\"QMP\"")) {
         throw new IOException("not a QMP greeting on " + socket + ": " + greeting);
       }
-      // A platform thread: a reply wakes the waiting caller directly, without first scheduling a
-      // virtual reader onto a carrier (measured: a third of a pause/resume round trip).
       Thread.ofPlatform().daemon().name("qmp-" + socket.getParent().getFileName()).start(client::readLoop);
-      client.execute("qmp_capabilities", Map.of(), timeout);
+      client.executeOnEventMonitor("qmp_capabilities", Map.of(), timeout);
       return client;
     } catch (IOException | RuntimeException e) {
       client.close();
@@ -86,24 +106,23 @@ public final class QmpClient implements Closeable {
 
   /** Runs a command and returns its {@code return} value; a QMP error becomes a {@link QmpException}. */
   public JsonNode execute(String command, Map<String, ?> arguments, Duration timeout) {
-    String id = Long.toString(ids.incrementAndGet());
-    ObjectNode request = JSON.createObjectNode().put("execute", command).put("id", id);
-    if (!arguments.isEmpty()) {
-      request.set("arguments", JSON.valueToTree(arguments));
+    if (commands.isPresent()) {
+      return returnValue(command, commands.get().call(command, arguments, timeout));
     }
+    return executeOnEventMonitor(command, arguments, timeout);
+  }
+
+  private JsonNode executeOnEventMonitor(String command, Map<String, ?> arguments, Duration timeout) {
+    String id = Long.toString(ids.incrementAndGet());
     CompletableFuture<JsonNode> reply = new CompletableFuture<>();
     pending.put(id, reply);
     try {
-      byte[] line = (JSON.writeValueAsString(request) + "\n").getBytes(StandardCharsets.UTF_8);
+      byte[] line = request(command, arguments, Optional.of(id));
       synchronized (out) {
         out.write(line);
         out.flush();
       }
-      JsonNode response = reply.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      if (response.has("error")) {
-        throw new QmpException(command, response.path("error").path("class").asText(), response.path("error").path("desc").asText());
-      }
-      return response.path("return");
+      return returnValue(command, reply.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
     } catch (IOException e) {
       throw new QmpException(command, "Disconnected", "QMP connection lost: " + e.getMessage());
     } catch (ExecutionException e) {
@@ -116,6 +135,26 @@ public final class QmpClient implements Closeable {
     } finally {
       pending.remove(id);
     }
+  }
+
+  static byte[] request(String command, Map<String, ?> arguments, Optional<String> id) {
+    ObjectNode request = JSON.createObjectNode().put("execute", command);
+    id.ifPresent(i -> request.put("id", i));
+    if (!arguments.isEmpty()) {
+      request.set("arguments", JSON.valueToTree(arguments));
+    }
+    try {
+      return (JSON.writeValueAsString(request) + "\n").getBytes(StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("arguments of " + command + " are not JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private static JsonNode returnValue(String command, JsonNode response) {
+    if (response.has("error")) {
+      throw new QmpException(command, response.path("error").path("class").asText(), response.path("error").path("desc").asText());
+    }
+    return response.path("return");
   }
 
   private void readLoop() {
@@ -145,8 +184,9 @@ public final class QmpClient implements Closeable {
 
   @Override
   public void close() {
+    commands.ifPresent(CommandMonitor::close);
     try {
-      channel.close();
+      events.close();
     } catch (IOException ignored) {
       // Closing a socket that is already gone.
     }
