@@ -60,10 +60,28 @@ public final class RuntimeBench {
         runtime.destroy(vm.id());
         rawCreate.add(rawRestore(golden, state.resolve("raw" + i)));
       }
-      row("create -> first exec", boxdCreate, rawCreate, "raw restore + agent round trip");
+      row("create -> first exec (cold)", boxdCreate, rawCreate, "raw restore + agent round trip");
+
+      // 1b. the same from the warm pool, each create taking a warm VM (the pool refills between)
+      runtime.keepWarm(SHAPE, 1);
+      Stats warmCreate = new Stats();
+      Stats rawCreate2 = new Stats();
+      for (int i = 0; i < iterations; i++) {
+        awaitWarmVm(runtime);
+        Ipv4 ip = subnet.allocate(used);
+        long t0 = System.nanoTime();
+        VmInfo vm = runtime.create(new VmSpec("warm" + i, "warm-" + i, "bench", SHAPE, ip));
+        execTrue(runtime, vm.id());
+        warmCreate.add((System.nanoTime() - t0) / 1000);
+        runtime.destroy(vm.id());
+        awaitWarmVm(runtime); // so that the pool's restore does not run beside the anchor's
+        rawCreate2.add(rawRestore(golden, state.resolve("rawb" + i)));
+      }
+      runtime.keepWarm(SHAPE, 0);
+      row("create -> first exec (warm)", warmCreate, rawCreate2, "raw restore + agent round trip");
 
       // 2. pause/resume, 3. exec true, 4. copy, 5. memory — on one warm VM
-      VmInfo vm = runtime.create(new VmSpec("warm", "warm", "bench", SHAPE, subnet.allocate(used)));
+      VmInfo vm = runtime.create(new VmSpec("steady", "steady", "bench", SHAPE, subnet.allocate(used)));
       // Both sides run warm, as a long-running worker would: JIT-compiled, sockets hot.
       for (int i = 0; i < WARMUP_CYCLES; i++) {
         runtime.pause(vm.id());
@@ -133,6 +151,16 @@ public final class RuntimeBench {
       runtime.close();
       runtime.network().tearDown();
       dev.boxd.os.Trees.delete(state);
+    }
+  }
+
+  private static void awaitWarmVm(LocalVmRuntime runtime) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+    while (runtime.warmVms() == 0) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("no warm VM within 5 minutes");
+      }
+      Thread.sleep(10);
     }
   }
 

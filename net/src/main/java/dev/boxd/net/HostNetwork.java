@@ -113,6 +113,32 @@ public final class HostNetwork {
     ns.nft(NftRules.attach(nic));
   }
 
+  /**
+   * A tap for a VM that has no address yet (a warm VM waiting in the pool): on no bridge, so
+   * nothing it sends goes anywhere. {@link #attachRenamed} later gives it its VM's name and rules.
+   */
+  public void createLoneTap(String tap) {
+    if (!ns.tryRun("ip", "link", "show", tap).ok()) {
+      ns.run("ip", "tuntap", "add", "dev", tap, "mode", "tap");
+    }
+  }
+
+  /**
+   * Renames a lone tap to {@code nic}'s and attaches it. The QEMU that holds the tap keeps it:
+   * a tap is held by its file descriptor, not its name.
+   */
+  public void attachRenamed(String loneTap, VmNic nic) {
+    ns.run("ip", "link", "set", "dev", loneTap, "name", nic.tap());
+    attach(nic);
+  }
+
+  /** Deletes a tap that was never attached; nothing if it is gone. */
+  public void deleteLoneTap(String tap) {
+    if (ns.tryRun("ip", "link", "show", tap).ok()) {
+      ns.run("ip", "link", "delete", tap);
+    }
+  }
+
   /** Removes the VM's rules and tap; safe to call for a VM that was never (fully) attached. */
   public void detach(VmNic nic) {
     if (ns.tryRun("nft", "list", "chain", "bridge", NftRules.BRIDGE_TABLE, "src_" + nic.tap()).ok()) {

@@ -64,6 +64,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final List<Consumer<String>> wakeListeners = new CopyOnWriteArrayList<>();
   private final Map<MachineShape, Golden> goldens = new ConcurrentHashMap<>();
   private final DnsForwarder dns;
+  private volatile Optional<WarmPool> pool = Optional.empty();
 
   public LocalVmRuntime(RuntimeConfig config) {
     this.config = config;
@@ -93,9 +94,34 @@ public final class LocalVmRuntime implements VmRuntime {
     });
   }
 
+  /**
+   * Keeps {@code size} VMs of {@code shape} restored, warmed and frozen for {@link #create} to
+   * take ({@link WarmPool}); call after {@link #recover()}. Size 0 keeps none.
+   */
+  public synchronized void keepWarm(MachineShape shape, int size) {
+    if (size < 0) {
+      throw BoxdException.invalid("warm pool size must be 0 or more, not " + size);
+    }
+    pool.ifPresent(WarmPool::close);
+    pool = Optional.empty();
+    if (size > 0) {
+      pool = Optional.of(new WarmPool(config.vmsDir(), driver, network, s -> golden(s, line -> log.info("{}", line)),
+          config.platformKey(), shape, size).start());
+    }
+  }
+
+  /** How many warm VMs wait to be taken now. */
+  public int warmVms() {
+    return pool.map(WarmPool::waitingCount).orElse(0);
+  }
+
   @Override
   public VmInfo create(VmSpec spec) {
     Golden golden = golden(spec.shape(), line -> log.info("{}", line));
+    Optional<WarmPool.Entry> warm = pool.flatMap(p -> p.take(spec.shape(), golden));
+    if (warm.isPresent()) {
+      return createFromWarm(spec, golden, warm.get());
+    }
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
         spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
@@ -121,6 +147,47 @@ public final class LocalVmRuntime implements VmRuntime {
       return vm.info();
     } catch (RuntimeException e) {
       throw abandon(vm, "creating", e);
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  /** {@link #create} with a VM from the warm pool: its directory, QEMU and tap become the VM's. */
+  private VmInfo createFromWarm(VmSpec spec, Golden golden, WarmPool.Entry warm) {
+    VmDirectory files = warm.files();
+    var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
+        spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
+        golden.image().dir().toString(), true, files.disk().toString(), List.of());
+    ManagedVm vm;
+    try {
+      vm = register(files, record);
+    } catch (RuntimeException e) {
+      pool.ifPresent(p -> p.giveBack(warm));
+      throw e;
+    }
+    vm.lock.lock();
+    try {
+      long t0 = System.nanoTime();
+      files.write(record);
+      Files.delete(files.dir().resolve(WarmPool.MARKER));
+      network.attachRenamed(warm.tap(), nic(record));
+      long t1 = System.nanoTime();
+      adopt(vm, warm.qemu());
+      warm.qemu().resume();
+      long t2 = System.nanoTime();
+      giveIdentity(vm, warm.qemu());
+      long t3 = System.nanoTime();
+      setState(vm, VmState.RUNNING, null);
+      log.info("created VM {} in {} ms from warm VM {}: files and network {} ms, resume {} ms, identity {} ms", spec.id(),
+          (t3 - t0) / 1_000_000, files.dir().getFileName(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
+      return vm.info();
+    } catch (IOException | RuntimeException e) {
+      network.deleteLoneTap(warm.tap()); // if it was not renamed yet; the VM's own tap goes with the VM
+      if (vm.qemu == null) {
+        warm.qemu().kill();
+        warm.qemu().close();
+      }
+      throw abandon(vm, "creating", e instanceof RuntimeException r ? r : new UncheckedIOException((IOException) e));
     } finally {
       vm.lock.unlock();
     }
@@ -522,6 +589,7 @@ public final class LocalVmRuntime implements VmRuntime {
     if (!Files.isDirectory(config.vmsDir())) {
       return recovered;
     }
+    WarmPool.removeLeftovers(config.vmsDir(), network);
     try (Stream<Path> dirs = Files.list(config.vmsDir())) {
       for (Path dir : dirs.sorted().toList()) {
         VmDirectory files = new VmDirectory(dir);
@@ -921,7 +989,7 @@ public final class LocalVmRuntime implements VmRuntime {
     }
     try (var dirs = Files.list(config.vmsDir())) {
       for (Path dir : dirs.toList()) {
-        boolean orphan = !Files.exists(dir.resolve("vm.json"));
+        boolean orphan = !Files.exists(dir.resolve("vm.json")) && !pool.map(p -> p.owns(dir)).orElse(false);
         if ((gone == null || !dir.equals(gone.files.dir())) && !orphan) {
           continue;
         }
@@ -950,6 +1018,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public void close() {
+    pool.ifPresent(WarmPool::close);
     dns.close();
     vms.values().forEach(this::disarmWakeWatch);
     for (ManagedVm vm : vms.values()) {
