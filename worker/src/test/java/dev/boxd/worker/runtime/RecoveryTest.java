@@ -52,6 +52,17 @@ class RecoveryTest {
     }
     assertThat(pids).hasSize(3);
     pids.values().forEach(pid -> assertThat(QemuVm.isProcessAlive(pid)).as("QEMU %d survives the supervisor", pid).isTrue());
+    // The first VM was the supervisor's warm VM (its directory keeps the pool's name); the next
+    // warm VM waits, and is the new supervisor's to remove.
+    List<Path> warmDirs;
+    try (var dirs = Files.list(config.vmsDir())) {
+      warmDirs = dirs.filter(d -> d.getFileName().toString().startsWith("pool-")).toList();
+    }
+    assertThat(warmDirs).as("a VM made from the pool and a waiting warm VM").hasSize(2);
+    Path waiting = warmDirs.stream().filter(d -> Files.exists(d.resolve(WarmPool.MARKER))).findFirst().orElseThrow();
+    long warmPid = new dev.boxd.vmm.RunDir(waiting.resolve("run")).pid().orElseThrow();
+    String warmTap = "bxp" + waiting.getFileName().toString().substring("pool-".length());
+    assertThat(QemuVm.isProcessAlive(warmPid)).isTrue();
 
     fixture.runtime().close();
     LocalVmRuntime restarted = fixture.restartedRuntime();
@@ -60,6 +71,9 @@ class RecoveryTest {
     restarted.observe(events::add);
     List<VmInfo> recovered = restarted.recover();
     assertThat(recovered).extracting(VmInfo::id).containsExactlyInAnyOrderElementsOf(pids.keySet());
+    assertThat(QemuVm.isProcessAlive(warmPid)).as("the dead supervisor's warm VM is ended").isFalse();
+    assertThat(restarted.network().taps()).doesNotContain(warmTap);
+    assertThat(waiting).doesNotExist();
     for (VmInfo vm : recovered) {
       assertThat(vm.state()).isEqualTo(VmState.RUNNING);
       assertThat(vm.pid()).as("same QEMU, not restarted").isEqualTo(pids.get(vm.id()));

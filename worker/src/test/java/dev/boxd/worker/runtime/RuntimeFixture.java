@@ -97,10 +97,20 @@ public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback
   public void testFailed(ExtensionContext context, Throwable cause) {
     System.out.println("=== " + context.getDisplayName() + " failed: VM logs follow ===");
     for (VmInfo vm : runtime.list()) {
-      Path run = config.vmsDir().resolve(vm.id()).resolve("run");
+      Path run = directoryOf(vm.id()).resolve("run");
       System.out.println("--- VM " + vm.name() + " (" + vm.id() + ") " + vm.state() + " " + vm.failure().orElse(""));
       dump(run.resolve("serial.log"));
       dump(run.resolve("qemu.log"));
+    }
+  }
+
+  /** A VM's directory: {@code vms/<id>}, or the warm VM's it was made from ({@code vms/pool-<hex>}). */
+  private Path directoryOf(String vmId) {
+    try (Stream<Path> dirs = Files.list(config.vmsDir())) {
+      return dirs.filter(d -> new VmDirectory(d).exists() && new VmDirectory(d).read().id().equals(vmId)).findFirst()
+          .orElse(config.vmsDir().resolve(vmId));
+    } catch (IOException e) {
+      return config.vmsDir().resolve(vmId);
     }
   }
 
