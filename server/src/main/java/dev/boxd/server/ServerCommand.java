@@ -66,6 +66,11 @@ final class ServerCommand implements Callable<Integer> {
       description = "seconds in standby after which a VM is hibernated: memory to disk, VMM ended (default ${DEFAULT-VALUE})")
   long hibernateAfterSecs;
 
+  @Option(names = "--warm-pool", defaultValue = "1",
+      description = "VMs of the default size kept restored, run once and frozen for `new` to take: a create then costs "
+          + "a resume and an identity instead of a restore (each holds its memory; 0 for none; default ${DEFAULT-VALUE})")
+  int warmPool;
+
   @Override
   public Integer call() throws Exception {
     Path dataDir = Paths.dataDir(data);
@@ -102,14 +107,19 @@ final class ServerCommand implements Callable<Integer> {
         runtime.network().namespace().listen(new InetSocketAddress(vmSubnet.gateway().toString(), GuestGateway.PORT)),
         new StateGuestCallers(raft, workers, config, clock));
 
-    // The first VM of a size waits for its golden; prepare the default one now.
-    Thread.ofVirtual().start(() -> {
-      try {
-        runtime.golden(shape, line -> log.info("{}", line));
-      } catch (RuntimeException e) {
-        log.error("cannot prepare the golden VM: {}", e.getMessage());
-      }
-    });
+    // The first VM of a size waits for its golden; prepare the default one now (the warm pool
+    // makes it for its first VM). After recovery: it removes warm VMs a previous server left.
+    if (warmPool > 0) {
+      runtime.keepWarm(shape, warmPool);
+    } else {
+      Thread.ofVirtual().start(() -> {
+        try {
+          runtime.golden(shape, line -> log.info("{}", line));
+        } catch (RuntimeException e) {
+          log.error("cannot prepare the golden VM: {}", e.getMessage());
+        }
+      });
+    }
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

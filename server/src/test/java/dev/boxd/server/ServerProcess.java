@@ -110,10 +110,36 @@ final class ServerProcess implements AutoCloseable {
   }
 
   /** QEMU processes this server's VMs run in (their command lines name the data directory). */
+  /** The QEMUs of this server's VMs: a warm VM waiting in the pool is not a VM (yet). */
   List<Long> qemuPids() {
+    return allQemus().filter(p -> !isWaitingWarmVm(p)).map(ProcessHandle::pid).toList();
+  }
+
+  private Stream<ProcessHandle> allQemus() {
     return ProcessHandle.allProcesses()
-        .filter(p -> p.info().commandLine().map(c -> c.contains("qemu-system") && c.contains(dataDir.toString())).orElse(false))
-        .map(ProcessHandle::pid).toList();
+        .filter(p -> p.info().commandLine().map(c -> c.contains("qemu-system") && c.contains(dataDir.toString())).orElse(false));
+  }
+
+  // Its argv names "-pidfile <VM directory>/run/qemu.pid"; a waiting warm VM's directory has pool.json.
+  private static boolean isWaitingWarmVm(ProcessHandle qemu) {
+    String[] args = qemu.info().arguments().orElse(new String[0]);
+    for (int i = 0; i + 1 < args.length; i++) {
+      if (args[i].equals("-pidfile")) {
+        return Files.exists(Path.of(args[i + 1]).getParent().getParent().resolve("pool.json"));
+      }
+    }
+    return false;
+  }
+
+  /** What is in the worker's {@code vms} directory, without warm VMs waiting in the pool. */
+  List<Path> vmDirectories() throws java.io.IOException {
+    Path vms = dataDir.resolve("worker").resolve("vms");
+    if (!Files.isDirectory(vms)) {
+      return List.of();
+    }
+    try (Stream<Path> dirs = Files.list(vms)) {
+      return dirs.filter(d -> !Files.exists(d.resolve("pool.json"))).toList();
+    }
   }
 
   /** Stops the server, then removes whatever it left: VMs, the namespace, the data directory. */
@@ -125,7 +151,7 @@ final class ServerProcess implements AutoCloseable {
         process.destroyForcibly().waitFor();
       }
     }
-    for (long pid : qemuPids()) {
+    for (long pid : allQemus().map(ProcessHandle::pid).toList()) {
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
     new ProcessBuilder("ip", "netns", "delete", namespace).start().waitFor();

@@ -39,12 +39,11 @@ class SnapshotOverSshTest {
   static void assertNothingLeft() throws Exception {
     assertThat(json(alice.run("list", "--json"))).isEmpty();
     assertThat(live.server().qemuPids()).isEmpty();
-    Path worker = live.server().dataDir.resolve("worker");
-    for (String dir : List.of("vms", "snapshots")) {
-      if (Files.isDirectory(worker.resolve(dir))) {
-        try (var left = Files.list(worker.resolve(dir))) {
-          assertThat(left.toList()).as("left in %s", dir).isEmpty();
-        }
+    assertThat(live.server().vmDirectories()).as("left in vms").isEmpty();
+    Path snapshots = live.server().dataDir.resolve("worker").resolve("snapshots");
+    if (Files.isDirectory(snapshots)) {
+      try (var left = Files.list(snapshots)) {
+        assertThat(left.toList()).as("left in snapshots").isEmpty();
       }
     }
   }

@@ -589,7 +589,7 @@ public final class LocalVmRuntime implements VmRuntime {
     if (!Files.isDirectory(config.vmsDir())) {
       return recovered;
     }
-    WarmPool.removeLeftovers(config.vmsDir(), network);
+    WarmPool.removeLeftovers(config.vmsDir(), network, dir -> pool.map(p -> p.owns(dir)).orElse(false));
     try (Stream<Path> dirs = Files.list(config.vmsDir())) {
       for (Path dir : dirs.sorted().toList()) {
         VmDirectory files = new VmDirectory(dir);

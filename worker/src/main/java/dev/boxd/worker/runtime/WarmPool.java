@@ -256,14 +256,14 @@ final class WarmPool implements AutoCloseable {
    * Removes the waiting VMs of a supervisor that is gone (their QEMU, tap and directory); a
    * directory that became a VM's just before then only loses its marker.
    */
-  static void removeLeftovers(Path vmsDir, HostNetwork network) {
+  static void removeLeftovers(Path vmsDir, HostNetwork network, java.util.function.Predicate<Path> live) {
     if (!Files.isDirectory(vmsDir)) {
       return;
     }
     try (var dirs = Files.list(vmsDir)) {
       for (Path dir : dirs.toList()) {
         Path marker = dir.resolve(MARKER);
-        if (!Files.exists(marker)) {
+        if (!Files.exists(marker) || live.test(dir)) {
           continue;
         }
         VmDirectory files = new VmDirectory(dir);
