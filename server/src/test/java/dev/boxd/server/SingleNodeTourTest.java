@@ -37,12 +37,34 @@ class SingleNodeTourTest {
 
 
 
+  static java.util.Optional<Path> warmVmReady(Path vms) throws java.io.IOException {
+    if (!Files.isDirectory(vms)) {
+      return java.util.Optional.empty();
+    }
+    try (var dirs = Files.list(vms)) {
+      for (Path dir : dirs.toList()) {
+        Path marker = dir.resolve("pool.json");
+        if (Files.exists(marker) && LiveServer.JSON.readTree(marker.toFile()).path("ready").asBoolean()) {
+          return java.util.Optional.of(dir);
+        }
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
   @Test
   void theWholeTour(@TempDir Path tmp) throws Exception {
+    // The server keeps a VM of the default size warm; once it waits, `new` takes it: the warm
+    // VM's directory becomes the new VM's.
+    Path vms = live.server().dataDir.resolve("worker").resolve("vms");
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(3)).until(() -> warmVmReady(vms).isPresent());
+    Path warm = warmVmReady(vms).orElseThrow();
     JsonNode created = json(alice.run("new", "--name=app", "--json"));
     assertThat(created.path("name").asText()).isEqualTo("app");
     assertThat(created.path("status").asText()).isEqualTo("running");
     String id = created.path("vm_id").asText();
+    assertThat(warm.resolve("pool.json")).doesNotExist();
+    assertThat(LiveServer.JSON.readTree(warm.resolve("vm.json").toFile()).path("id").asText()).isEqualTo(id);
 
     JsonNode list = json(alice.run("list", "--json"));
     assertThat(list.isArray()).isTrue();

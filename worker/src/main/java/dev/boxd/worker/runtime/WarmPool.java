@@ -56,7 +56,8 @@ final class WarmPool implements AutoCloseable {
   /** A VM waiting to be taken: frozen, with a placeholder identity and a lone tap. */
   record Entry(VmDirectory files, String tap, Golden golden, QemuVm qemu) {}
 
-  private record Marker(String tap) {}
+  /** {@link #MARKER}'s content: the tap to remove with the directory, and whether the VM waits ready. */
+  private record Marker(String tap, boolean ready) {}
 
   private final Path vmsDir;
   private final QemuDriver driver;
@@ -208,7 +209,7 @@ final class WarmPool implements AutoCloseable {
     Entry entry = new Entry(files, tap, golden, null);
     try {
       Files.createDirectories(files.dir());
-      JSON.writeValue(files.dir().resolve(MARKER).toFile(), new Marker(tap));
+      JSON.writeValue(files.dir().resolve(MARKER).toFile(), new Marker(tap, false));
       files.generateHostKey("root@boxd");
       Disks.createOverlay(golden.disk(), "qcow2", files.disk(), Disks.STANDARD_SIZE);
       network.createLoneTap(tap);
@@ -225,6 +226,7 @@ final class WarmPool implements AutoCloseable {
         agent.run(ExecRequest.of("true"), AGENT_TIMEOUT).orThrow("warming up");
       }
       qemu.pause();
+      JSON.writeValue(files.dir().resolve(MARKER).toFile(), new Marker(tap, true));
       log.info("warm VM {} ready in {} ms", files.dir().getFileName(), (System.nanoTime() - t0) / 1_000_000);
       return entry;
     } catch (IOException e) {
