@@ -123,9 +123,7 @@ public final class LocalVmRuntime implements VmRuntime {
       return createFromWarm(spec, golden, warm.get());
     }
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
-    var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
-        spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
-        golden.image().dir().toString(), true, files.disk().toString(), List.of());
+    var record = newRecord(spec, golden, files);
     ManagedVm vm = register(files, record);
     vm.lock.lock();
     try {
@@ -153,6 +151,13 @@ public final class LocalVmRuntime implements VmRuntime {
     }
   }
 
+  /** The record of a VM made from {@code golden}, powered on, its disk a single overlay. */
+  private static VmDirectory.Record newRecord(VmSpec spec, Golden golden, VmDirectory files) {
+    return new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
+        spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
+        golden.image().dir().toString(), true, files.disk().toString(), List.of());
+  }
+
   /** Runs the steps at once, each on a thread of its own; waits for all, then throws the first failure. */
   private static void sideBySide(Runnable... steps) {
     List<java.util.concurrent.CompletableFuture<Void>> running = Stream.of(steps)
@@ -170,9 +175,7 @@ public final class LocalVmRuntime implements VmRuntime {
   /** {@link #create} with a VM from the warm pool: its directory, QEMU and tap become the VM's. */
   private VmInfo createFromWarm(VmSpec spec, Golden golden, WarmPool.Entry warm) {
     VmDirectory files = warm.files();
-    var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
-        spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
-        golden.image().dir().toString(), true, files.disk().toString(), List.of());
+    var record = newRecord(spec, golden, files);
     ManagedVm vm;
     try {
       vm = register(files, record);
@@ -604,7 +607,10 @@ public final class LocalVmRuntime implements VmRuntime {
     if (!Files.isDirectory(config.vmsDir())) {
       return recovered;
     }
-    WarmPool.removeLeftovers(config.vmsDir(), network, dir -> pool.map(p -> p.owns(dir)).orElse(false));
+    if (pool.isPresent()) {
+      throw new IllegalStateException("recover() runs before keepWarm(): it removes warm VMs that no pool owns");
+    }
+    WarmPool.removeLeftovers(config.vmsDir(), network);
     try (Stream<Path> dirs = Files.list(config.vmsDir())) {
       for (Path dir : dirs.sorted().toList()) {
         VmDirectory files = new VmDirectory(dir);
@@ -1004,7 +1010,9 @@ public final class LocalVmRuntime implements VmRuntime {
     }
     try (var dirs = Files.list(config.vmsDir())) {
       for (Path dir : dirs.toList()) {
-        boolean orphan = !Files.exists(dir.resolve("vm.json")) && !pool.map(p -> p.owns(dir)).orElse(false);
+        // A warm VM's directory has pool.json until vm.json is written; leftovers of a dead
+        // supervisor's pool are removed by recover().
+        boolean orphan = !Files.exists(dir.resolve("vm.json")) && !Files.exists(dir.resolve(WarmPool.MARKER));
         if ((gone == null || !dir.equals(gone.files.dir())) && !orphan) {
           continue;
         }

@@ -67,8 +67,7 @@ final class WarmPool implements AutoCloseable {
   private final MachineShape shape;
   private final int size;
   private final Deque<Entry> waiting = new ArrayDeque<>();
-  private Optional<Path> filling = Optional.empty();
-  private long lastTakenNanos;
+  private long lastTakenNanos = System.nanoTime() - SETTLE.toNanos();
   private boolean closed;
   private final Thread filler;
 
@@ -87,10 +86,6 @@ final class WarmPool implements AutoCloseable {
   WarmPool start() {
     filler.start();
     return this;
-  }
-
-  MachineShape shape() {
-    return shape;
   }
 
   /** A waiting VM of this shape over this golden, if one is ready; the pool then makes another. */
@@ -126,11 +121,6 @@ final class WarmPool implements AutoCloseable {
 
   synchronized int waitingCount() {
     return waiting.size();
-  }
-
-  /** Whether {@code dir} is a waiting VM's, or one being made: not debris for the layer sweep. */
-  synchronized boolean owns(Path dir) {
-    return filling.filter(dir::equals).isPresent() || waiting.stream().anyMatch(e -> e.files().dir().equals(dir));
   }
 
   /** Stops making VMs and removes every waiting one. */
@@ -170,7 +160,6 @@ final class WarmPool implements AutoCloseable {
       try {
         Entry entry = make();
         synchronized (this) {
-          filling = Optional.empty();
           if (!closed) {
             waiting.add(entry);
             continue;
@@ -179,9 +168,6 @@ final class WarmPool implements AutoCloseable {
         discard(entry);
         return;
       } catch (RuntimeException e) {
-        synchronized (this) {
-          filling = Optional.empty();
-        }
         if (Thread.currentThread().isInterrupted()) {
           return;
         }
@@ -203,9 +189,6 @@ final class WarmPool implements AutoCloseable {
     String hex = HexFormat.of().formatHex(random);
     VmDirectory files = new VmDirectory(vmsDir.resolve("pool-" + hex));
     String tap = "bxp" + hex;
-    synchronized (this) {
-      filling = Optional.of(files.dir());
-    }
     Entry entry = new Entry(files, tap, golden, null);
     try {
       Files.createDirectories(files.dir());
@@ -258,14 +241,14 @@ final class WarmPool implements AutoCloseable {
    * Removes the waiting VMs of a supervisor that is gone (their QEMU, tap and directory); a
    * directory that became a VM's just before then only loses its marker.
    */
-  static void removeLeftovers(Path vmsDir, HostNetwork network, java.util.function.Predicate<Path> live) {
+  static void removeLeftovers(Path vmsDir, HostNetwork network) {
     if (!Files.isDirectory(vmsDir)) {
       return;
     }
     try (var dirs = Files.list(vmsDir)) {
       for (Path dir : dirs.toList()) {
         Path marker = dir.resolve(MARKER);
-        if (!Files.exists(marker) || live.test(dir)) {
+        if (!Files.exists(marker)) {
           continue;
         }
         VmDirectory files = new VmDirectory(dir);
