@@ -3,6 +3,7 @@ package dev.boxd.vmm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -14,7 +15,11 @@ import org.junit.jupiter.api.Test;
  */
 class QemuArgsTest {
   private static QemuLaunch launch(boolean ramShared, Optional<String> tap, QemuLaunch.Incoming incoming) {
-    return new QemuLaunch("vm1", Accelerator.TCG, new MachineShape(2, 1024), Path.of("/img/vmlinux"), Path.of("/img/initrd"),
+    return launch(Accelerator.TCG, ramShared, tap, incoming);
+  }
+
+  private static QemuLaunch launch(Accelerator accelerator, boolean ramShared, Optional<String> tap, QemuLaunch.Incoming incoming) {
+    return new QemuLaunch("vm1", accelerator, new MachineShape(2, 1024), Path.of("/img/vmlinux"), Path.of("/img/initrd"),
         "console=ttyS0", Path.of("/dev/shm/golden.ram"), ramShared, Path.of("/vms/vm1/disk.qcow2"), tap, "02:b0:00:00:00:01",
         new RunDir(Path.of("/run/vm1")), incoming);
   }
@@ -24,7 +29,7 @@ class QemuArgsTest {
     assertThat(QemuArgs.build(launch(false, Optional.of("tap1"), QemuLaunch.Incoming.DEVICES_ONLY))).containsExactly(
         "qemu-system-x86_64", "-name", "vm1",
         "-machine", "microvm,acpi=on,rtc=on,memory-backend=mem",
-        "-accel", "tcg,thread=multi,tb-size=256", "-cpu", "max", "-smp", "2", "-m", "1024M",
+        "-accel", "tcg,thread=multi,tb-size=32", "-cpu", "max", "-smp", "2", "-m", "1024M",
         "-object", "memory-backend-file,id=mem,size=1024M,mem-path=/dev/shm/golden.ram,share=off,prealloc=off,merge=on",
         "-nodefaults", "-no-user-config", "-display", "none",
         "-kernel", "/img/vmlinux", "-initrd", "/img/initrd", "-append", "console=ttyS0",
@@ -49,5 +54,16 @@ class QemuArgsTest {
     assertThat(argv).contains("memory-backend-file,id=mem,size=1024M,mem-path=/dev/shm/golden.ram,share=on,prealloc=off,merge=on",
         "hubport,id=net0,hubid=0");
     assertThat(argv).doesNotContain("-incoming", "-global");
+  }
+
+  @Test
+  void onlyTcgHasATranslationCacheSize() {
+    List<String> kvm = QemuArgs.build(launch(Accelerator.KVM, false, Optional.of("tap1"), QemuLaunch.Incoming.DEVICES_ONLY));
+    List<String> tcg = QemuArgs.build(launch(Accelerator.TCG, false, Optional.of("tap1"), QemuLaunch.Incoming.DEVICES_ONLY));
+    // The accelerator and the CPU model differ, nothing else: KVM has no translation cache to size.
+    List<String> expected = new ArrayList<>(tcg);
+    expected.set(tcg.indexOf("tcg,thread=multi,tb-size=32"), "kvm");
+    expected.set(tcg.indexOf("max"), "host");
+    assertThat(kvm).isEqualTo(expected);
   }
 }
