@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * Kernel samepage merging (KSM) on this host, opt-in: forks of one VM hold the same private pages
@@ -43,9 +44,21 @@ public final class MemoryMerging {
     return new MemoryMerging(Path.of("/sys/kernel/mm/ksm"));
   }
 
-  /** Whether the kernel has KSM (CONFIG_KSM). */
+  /** Whether the kernel has KSM (CONFIG_KSM) and this process may set it. */
   public boolean available() {
-    return Files.isWritable(dir.resolve("run"));
+    return unavailable().isEmpty();
+  }
+
+  /** Why KSM cannot be used here, or empty if it can. */
+  public Optional<String> unavailable() {
+    Path run = dir.resolve("run");
+    if (!Files.exists(run)) {
+      return Optional.of("this kernel has no KSM (" + run + " does not exist; it needs CONFIG_KSM)");
+    }
+    if (!Files.isWritable(run)) {
+      return Optional.of(run + " is not writable (KSM is set by root)");
+    }
+    return Optional.empty();
   }
 
   public Settings settings() {
