@@ -10,13 +10,15 @@ import java.nio.file.Path;
 public enum Accelerator {
   KVM("kvm", "host"),
   /**
-   * {@code tb-size}: the translation cache, in MiB. A guest process translates its code anew each
-   * time it runs (~1.7 MiB per {@code exec true}: each run is at other addresses), so every VM's
-   * cache fills up to this size and is then flushed and refilled. 32 MiB holds what a fork child
-   * runs when idle (~13 MiB) and a flush is rare (about one per dozen guest processes, ~50 ms); at
-   * 16 MiB and below the guest translates again almost constantly (measured in fork children:
-   * {@code exec true} took 35-41 ms with 32 MiB or more, 54 ms at 16, 138 ms at 8, 274 ms at 4). The default it replaces, 256 MiB, let
-   * every long-lived VM grow by that much. Host-only: not in the golden.
+   * {@code tb-size}: the translation cache, in MiB. A guest process's code is translated anew each
+   * time it runs (~1.7 MiB per {@code exec true}, none of it reused: presumably guest ASLR puts it
+   * at other addresses each time), so every VM's cache fills up to this size and is then flushed
+   * and refilled. 32 MiB holds what a fork child runs when idle (~13 MiB) and a flush is rare
+   * (about one per dozen guest processes, ~50 ms); at 16 MiB and below the guest translates again
+   * almost constantly (measured in fork children, {@code exec true} after a few commands: 34-38 ms
+   * at 32 MiB and more, 54 ms at 16; at 8 MiB 138 ms and at 4 MiB 274 ms from the start, against
+   * 41). The default it replaces, 256 MiB, let every long-lived VM grow by that much. Host-only:
+   * not in the golden.
    */
   TCG("tcg,thread=multi,tb-size=32", "max");
 

@@ -29,8 +29,8 @@ public final class HostMemoryMerging implements AutoCloseable {
   /**
    * 1000 pages (4 MiB) every 20 ms. Measured (fork bench, 2 cores, TCG): ten forks of a 1 GiB VM
    * with 512 MiB written merged in 92 s with ksmd using 19 % of one core meanwhile, then 3 % for as
-   * long as it runs (it keeps scanning: VMs write their memory). 4000 pages merge the same in 58 s
-   * for 23-30 % of one core, then 7 %.
+   * long as it runs (it keeps scanning: VMs write their memory). 4000 pages merge the same in
+   * 40-58 s for 23-43 % of one core, then 7-9 %.
    */
   public static final MemoryMerging.Settings DEFAULT = MemoryMerging.Settings.enabled(1000, 20);
 
