@@ -2219,27 +2219,18 @@ static void start_sshd(void)
     }
 }
 
-/* The platform's key for direct SSH into the VM (the gateway logs in as boxd with it):
- * ~boxd/.ssh (0700) and its authorized_keys (0600), both owned by boxd, written whole each time.
- * The directory is the user's: a symlink or a file in its place is refused, never followed. */
+/* The platform's key for direct SSH into the VM (the gateway logs in as boxd with it), written
+ * whole each time to a root-owned file that the image's sshd reads besides the user's own
+ * ~/.ssh/authorized_keys (sshd_config.d/boxd.conf).  Keys the user adds are theirs: writing the
+ * platform key into ~/.ssh/authorized_keys replaced them at every restore, fork and boot. */
+#define PLATFORM_KEYS_DIR "/etc/boxd/authorized_keys"
 static int id_authorized_keys(const char *keys, char *err, size_t n)
 {
-    struct user u;
-    if (lookup_user("boxd", &u) < 0)
-        return fail_msg(err, n, "authorized_keys: no user boxd: %s", errstr(errno));
-    char dir[PATH_MAX], file[PATH_MAX];
-    if ((size_t)snprintf(dir, sizeof dir, "%s/.ssh", u.home) >= sizeof dir
-        || (size_t)snprintf(file, sizeof file, "%s/authorized_keys", dir) >= sizeof file)
-        return fail_msg(err, n, "authorized_keys: home directory path too long");
-    struct stat st;
-    if (lstat(dir, &st) < 0) {
-        if (errno != ENOENT || mkdir(dir, 0700) < 0 || lchown(dir, u.uid, u.gid) < 0)
-            return fail_msg(err, n, "authorized_keys: %s: %s", dir, errstr(errno));
-    } else if (!S_ISDIR(st.st_mode)) {
-        return fail_msg(err, n, "authorized_keys: %s is not a directory", dir);
-    }
-    if (write_key_file(file, keys, 0600) < 0 || lchown(file, u.uid, u.gid) < 0)
-        return fail_msg(err, n, "authorized_keys: %s: %s", file, errstr(errno));
+    if ((mkdir("/etc/boxd", 0755) < 0 && errno != EEXIST) ||
+        (mkdir(PLATFORM_KEYS_DIR, 0755) < 0 && errno != EEXIST))
+        return fail_msg(err, n, "authorized_keys: %s: %s", PLATFORM_KEYS_DIR, errstr(errno));
+    if (write_key_file(PLATFORM_KEYS_DIR "/boxd", keys, 0644) < 0)
+        return fail_msg(err, n, "authorized_keys: %s/boxd: %s", PLATFORM_KEYS_DIR, errstr(errno));
     return 0;
 }
 

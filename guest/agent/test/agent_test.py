@@ -1173,6 +1173,10 @@ def identity(env, s):
     assert stat.S_IMODE(k.st_mode) == 0o600 and k.st_uid == 0
     assert open(etc + "/ssh/ssh_host_ed25519_key").read() == params["host_key_ed25519"] + "\n"
     assert open(etc + "/ssh/ssh_host_ed25519_key.pub").read() == params["host_key_ed25519_pub"]
+    platform = etc + "/boxd/authorized_keys/boxd"
+    assert open(platform).read() == params["authorized_keys"] + "\n"
+    p = os.stat(platform)
+    assert stat.S_IMODE(p.st_mode) == 0o644 and p.st_uid == 0, oct(p.st_mode)
     assert wait_until(lambda: os.path.exists(env.systemctl_log), 3)
     assert wait_until(lambda: open(env.systemctl_log).read() == "--no-block start ssh.service\n", 3), \
         open(env.systemctl_log).read()
@@ -1236,6 +1240,7 @@ def identity_params(**over):
         ("vm_name", "my vm"),
         ("host_key_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----"),
         ("host_key_ed25519_pub", "ssh-ed25519 AAAAC3Nza test@boxd\n"),
+        ("authorized_keys", "ssh-ed25519 AAAAC3Nzaplatform boxd-platform"),
         ("entropy", os.urandom(64).hex()), ("time_ns", str(time.time_ns())),
     ])
     params.update(over)

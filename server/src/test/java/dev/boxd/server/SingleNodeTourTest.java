@@ -110,9 +110,14 @@ class SingleNodeTourTest {
     JsonNode resumed = json(alice.run("resume", "app", "--json"));
     assertThat(resumed.path("resume_us").asLong()).isPositive();
 
-    assertThat(alice.run("exec", "app", "--", "echo before-reboot > kept.txt && sync").exit()).isZero();
+    // A key the user adds to ~/.ssh/authorized_keys stays: the identity, given again after the
+    // reboot, writes the platform's key elsewhere.
+    String userKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBoxdTourUserKeyOnlyForThisTest0000000000 me@laptop";
+    assertThat(alice.run("exec", "app", "--", "echo before-reboot > kept.txt && mkdir -p -m 700 .ssh && echo '" + userKey
+        + "' >> .ssh/authorized_keys && sync").exit()).isZero();
     json(alice.run("reboot", "app", "--json"));
     assertThat(alice.run("exec", "app", "--", "cat kept.txt").out()).isEqualTo("before-reboot\n");
+    assertThat(alice.run("exec", "app", "--", "cat .ssh/authorized_keys").out()).isEqualTo(userKey + "\n");
 
     assertThat(alice.run("destroy", "-y", "app").exit()).isZero();
     assertThat(json(alice.run("list", "--json"))).isEmpty();
