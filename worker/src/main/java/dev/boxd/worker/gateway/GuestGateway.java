@@ -19,9 +19,12 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,19 +47,37 @@ public final class GuestGateway implements AutoCloseable {
     Optional<Operations> byAddress(InetAddress source);
   }
 
+  /**
+   * What one VM may hold of the gateway: a connection must send its hello within
+   * {@code helloDeadline}, and one source address may have {@code connectionsPerAddress} open at
+   * once. Every connection is a thread and a socket on the host, and VMs are not trusted.
+   */
+  public record Limits(Duration helloDeadline, int connectionsPerAddress) {
+    /** Generous for a fan-out from one VM (each verb is one connection), small for the host. */
+    public static final Limits DEFAULT = new Limits(Duration.ofSeconds(10), 128);
+  }
+
   private final ServerSocketChannel listener;
   private final Callers callers;
+  private final Limits limits;
   private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
+  private final Map<InetAddress, AtomicInteger> openByAddress = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
-  private GuestGateway(ServerSocketChannel listener, Callers callers) {
+  private GuestGateway(ServerSocketChannel listener, Callers callers, Limits limits) {
     this.listener = listener;
     this.callers = callers;
+    this.limits = limits;
   }
 
   /** Starts serving on {@code listener}, already bound (in the VM network namespace). */
   public static GuestGateway serve(ServerSocketChannel listener, Callers callers) {
-    var gateway = new GuestGateway(listener, callers);
+    return serve(listener, callers, Limits.DEFAULT);
+  }
+
+  /** {@link #serve(ServerSocketChannel, Callers)} with other limits. */
+  public static GuestGateway serve(ServerSocketChannel listener, Callers callers, Limits limits) {
+    var gateway = new GuestGateway(listener, callers, limits);
     Thread.ofVirtual().name("gateway-accept").start(gateway::acceptLoop);
     try {
       log.info("in-VM gateway on {}", listener.getLocalAddress());
@@ -93,13 +114,23 @@ public final class GuestGateway implements AutoCloseable {
         continue;
       }
       open.add(connection);
-      Thread.ofVirtual().name("gateway-" + connection.socket().getInetAddress().getHostAddress()).start(() -> {
+      InetAddress source = connection.socket().getInetAddress();
+      AtomicInteger fromSource = openByAddress.computeIfAbsent(source, a -> new AtomicInteger());
+      int count = fromSource.incrementAndGet();
+      Thread.ofVirtual().name("gateway-" + source.getHostAddress()).start(() -> {
         try (connection) {
-          serve(connection);
+          if (count > limits.connectionsPerAddress()) {
+            refuse(new BufferedOutputStream(Channels.newOutputStream(connection)), ErrorCode.RESOURCE_EXHAUSTED,
+                "boxd gateway: " + source.getHostAddress() + " has " + limits.connectionsPerAddress()
+                    + " connections open, the most one VM may have; wait for some to end");
+          } else {
+            serve(connection);
+          }
         } catch (IOException e) {
           log.debug("gateway connection ended: {}", e.toString());
         } finally {
           open.remove(connection);
+          fromSource.decrementAndGet();
         }
       });
     }
@@ -111,11 +142,31 @@ public final class GuestGateway implements AutoCloseable {
     OutputStream out = new BufferedOutputStream(Channels.newOutputStream(connection), 64 * 1024);
     InetAddress source = connection.socket().getInetAddress();
     Hello hello;
+    // Whichever comes first, the hello or its deadline, decides; the other then does nothing.
+    var decided = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread deadline = Thread.ofVirtual().start(() -> {
+      try {
+        Thread.sleep(limits.helloDeadline());
+        if (decided.compareAndSet(false, true)) {
+          refuse(out, ErrorCode.DEADLINE_EXCEEDED, "boxd gateway: no hello within " + limits.helloDeadline().toSeconds() + " s");
+          connection.close(); // the read of the hello then fails
+        }
+      } catch (InterruptedException | IOException e) {
+        // the hello came, or the connection is gone
+      }
+    });
     try {
       hello = GatewayFrames.parseHello(GatewayFrames.read(in));
+      if (!decided.compareAndSet(false, true)) {
+        return; // too late: refused and closed already
+      }
     } catch (ProtocolException e) {
-      refuse(out, ErrorCode.INVALID_ARGUMENT, "boxd gateway: " + e.getMessage());
+      if (decided.compareAndSet(false, true)) {
+        refuse(out, ErrorCode.INVALID_ARGUMENT, "boxd gateway: " + e.getMessage());
+      }
       return;
+    } finally {
+      deadline.interrupt();
     }
     Optional<Operations> ops = callers.byAddress(source);
     if (ops.isEmpty()) {

@@ -134,6 +134,49 @@ class GuestGatewayTest {
     assertThat(calls).contains("copy app:out.txt self-id:/tmp/out.txt");
   }
 
+  /** A gateway of its own with other limits, on another port; closed by the test. */
+  private GuestGateway gatewayWith(GuestGateway.Limits limits) throws IOException {
+    var listener = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    return GuestGateway.serve(listener, source -> caller, limits);
+  }
+
+  @Test
+  void aClientThatSendsNoHelloIsToldSoAndDisconnected() throws IOException {
+    try (var strict = gatewayWith(new GuestGateway.Limits(java.time.Duration.ofMillis(300), 128));
+        var silent = new Socket(InetAddress.getLoopbackAddress(), strict.address().getPort())) {
+      Reply reply = collect(silent, new byte[0]); // returns at the end of the stream
+      assertThat(reply.err()).contains("no hello within");
+      assertThat(reply.exit()).isEqualTo(dev.boxd.core.ErrorCode.DEADLINE_EXCEEDED.exitCode());
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> strict.openConnections() == 0);
+    }
+  }
+
+  @Test
+  void oneAddressMayHoldOnlySoManyConnections() throws IOException {
+    try (var strict = gatewayWith(new GuestGateway.Limits(java.time.Duration.ofSeconds(30), 2));
+        var first = new Socket(InetAddress.getLoopbackAddress(), strict.address().getPort());
+        var second = new Socket(InetAddress.getLoopbackAddress(), strict.address().getPort())) {
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> strict.openConnections() == 2);
+      try (var third = new Socket(InetAddress.getLoopbackAddress(), strict.address().getPort())) {
+        Reply refused = collect(third, new byte[0]);
+        assertThat(refused.err()).contains("has 2 connections open, the most one VM may have");
+        assertThat(refused.exit()).isEqualTo(dev.boxd.core.ErrorCode.RESOURCE_EXHAUSTED.exitCode());
+      }
+      first.close(); // a slot comes free: the next connection is served
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> strict.openConnections() == 1);
+      var hello = new ByteArrayOutputStream();
+      for (String field : List.of("boxd-gateway/1", "/", "", "0", "0", "whoami")) {
+        hello.write((field + "\0").getBytes(StandardCharsets.UTF_8));
+      }
+      try (var fourth = new Socket(InetAddress.getLoopbackAddress(), strict.address().getPort())) {
+        frame(fourth.getOutputStream(), 'H', hello.toByteArray());
+        Reply served = collect(fourth, new byte[0]);
+        assertThat(served.exit()).isZero();
+        assertThat(served.out()).contains("alice");
+      }
+    }
+  }
+
   @Test
   void anAddressThatIsNoVmIsRefused() throws IOException {
     caller = Optional.empty();
