@@ -63,7 +63,9 @@ final class CommandMonitor {
       if (selector != null) {
         selector.close();
       }
-      throw e;
+      // Callers treat a monitor that does not answer (another client holds it, QEMU hangs) as
+      // they treat one that refuses the connection.
+      throw e instanceof IOException io ? io : new IOException("QMP on " + socket + " did not answer: " + e.getMessage(), e);
     }
   }
 

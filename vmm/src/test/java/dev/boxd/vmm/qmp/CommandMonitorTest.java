@@ -145,6 +145,21 @@ class CommandMonitorTest {
   }
 
   @Test
+  void aMonitorThatNeverGreetsIsAnIoErrorAfterTheTimeout() throws Exception {
+    Thread accept = Thread.ofVirtual().start(() -> {
+      try {
+        peer = server.accept(); // and says nothing, as a monitor another client holds
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    assertThatThrownBy(() -> CommandMonitor.connect(dir.resolve("qmp.sock"), Duration.ofMillis(200)))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("did not answer");
+    accept.join();
+  }
+
+  @Test
   void aClosedConnectionIsReportedAsDisconnected() throws Exception {
     CommandMonitor monitor = connect();
     peer.close();
