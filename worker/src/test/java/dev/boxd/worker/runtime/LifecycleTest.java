@@ -8,10 +8,7 @@ import dev.boxd.core.ErrorCode;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.guest.GuestImage;
 import dev.boxd.vmm.QemuVm;
-import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecResult;
-import java.io.ByteArrayOutputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,14 +22,7 @@ class LifecycleTest {
   static final RuntimeFixture fixture = new RuntimeFixture();
 
   static ExecResult run(VmInfo vm, String command) {
-    var out = new ByteArrayOutputStream();
-    var err = new ByteArrayOutputStream();
-    try (var session = fixture.runtime().exec(vm.id(), ExecRequest.of(command), out, err)) {
-      session.stdin().close();
-      return new ExecResult(session.awaitExit(Duration.ofSeconds(120)), out.toByteArray(), err.toByteArray());
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    return fixture.run(vm, command);
   }
 
   @Test

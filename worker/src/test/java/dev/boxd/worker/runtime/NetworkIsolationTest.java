@@ -5,12 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.boxd.net.NetworkConfig;
 import dev.boxd.net.NetworkNamespace;
 import dev.boxd.testkit.TestNetworks;
-import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecResult;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -64,14 +62,7 @@ class NetworkIsolationTest {
 
 
   static ExecResult capture(VmInfo vm, String command) {
-    var out = new java.io.ByteArrayOutputStream();
-    var err = new java.io.ByteArrayOutputStream();
-    try (var session = fixture.runtime().exec(vm.id(), ExecRequest.of(command), out, err)) {
-      session.stdin().close();
-      return new ExecResult(session.awaitExit(Duration.ofSeconds(120)), out.toByteArray(), err.toByteArray());
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    return fixture.run(vm, command);
   }
 
   static String identity(VmInfo vm) {

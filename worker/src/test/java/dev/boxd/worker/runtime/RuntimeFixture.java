@@ -84,6 +84,18 @@ public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback
     return runtime.create(spec(owner));
   }
 
+  /** Runs {@code command} in the VM (no stdin) and returns what it printed and its exit code. */
+  public dev.boxd.vmm.agent.ExecResult run(VmInfo vm, String command) {
+    var out = new java.io.ByteArrayOutputStream();
+    var err = new java.io.ByteArrayOutputStream();
+    try (var session = runtime.exec(vm.id(), dev.boxd.vmm.agent.ExecRequest.of(command), out, err)) {
+      session.stdin().close();
+      return new dev.boxd.vmm.agent.ExecResult(session.awaitExit(java.time.Duration.ofSeconds(120)), out.toByteArray(), err.toByteArray());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   /** A second runtime over the same state and network, as a restarted supervisor would be. */
   public LocalVmRuntime restartedRuntime() {
     return new LocalVmRuntime(config);

@@ -6,9 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.boxd.net.VmNic;
 import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.RunDir;
-import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecResult;
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,14 +24,7 @@ class WarmPoolTest {
   static final RuntimeFixture fixture = new RuntimeFixture();
 
   static ExecResult run(VmInfo vm, String command) {
-    var out = new ByteArrayOutputStream();
-    var err = new ByteArrayOutputStream();
-    try (var session = fixture.runtime().exec(vm.id(), ExecRequest.of(command), out, err)) {
-      session.stdin().close();
-      return new ExecResult(session.awaitExit(Duration.ofSeconds(120)), out.toByteArray(), err.toByteArray());
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    return fixture.run(vm, command);
   }
 
   static void awaitWarmVm() {
