@@ -114,6 +114,20 @@ public final class HostNetwork {
   }
 
   /**
+   * {@link #attach} for a VM whose tap and rules were never made (a new VM): three commands
+   * instead of up to six, since there is nothing to look for first. Each command is a process in
+   * the namespace (~5–8 ms), on the path of {@code new}.
+   */
+  public void attachNew(VmNic nic) {
+    if (!ns.tryRun("ip", "tuntap", "add", "dev", nic.tap(), "mode", "tap").ok()) {
+      attach(nic); // it exists after all (debris of a VM that had this address): the careful way
+      return;
+    }
+    ns.run("ip", "link", "set", nic.tap(), "master", config.bridge(), "up");
+    ns.nft(NftRules.counters(nic) + NftRules.attach(nic));
+  }
+
+  /**
    * A tap for a VM that has no address yet (a warm VM waiting in the pool): on no bridge, so
    * nothing it sends goes anywhere. {@link #attachRenamed} later gives it its VM's name and rules.
    */
@@ -128,8 +142,8 @@ public final class HostNetwork {
    * a tap is held by its file descriptor, not its name.
    */
   public void attachRenamed(String loneTap, VmNic nic) {
-    ns.run("ip", "link", "set", "dev", loneTap, "name", nic.tap());
-    attach(nic);
+    ns.run("ip", "link", "set", "dev", loneTap, "name", nic.tap(), "master", config.bridge(), "up");
+    ns.nft(NftRules.counters(nic) + NftRules.attach(nic));
   }
 
   /** Deletes a tap that was never attached; nothing if it is gone. */

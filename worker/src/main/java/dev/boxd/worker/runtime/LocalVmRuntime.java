@@ -133,7 +133,7 @@ public final class LocalVmRuntime implements VmRuntime {
       // made side by side they take as long as the slowest (the tap), not the sum.
       sideBySide(() -> files.generateHostKey("root@" + spec.name()),
           () -> Disks.createOverlay(golden.disk(), "qcow2", files.disk(), Disks.STANDARD_SIZE),
-          () -> network.attach(nic(record)));
+          () -> network.attachNew(nic(record)));
       long t1 = System.nanoTime();
       QemuVm qemu = driver.restore(machine(vm), golden, network.namespace().enterPrefix());
       adopt(vm, qemu);
