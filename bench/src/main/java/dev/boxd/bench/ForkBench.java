@@ -141,7 +141,6 @@ public final class ForkBench {
         r.deltaBytes() + r.timings().precopyBytes());
   }
 
-
   /** A raw parent: the boxd-launched VM spoken to through its QMP connection, or a raw child. */
   private record RawParent(RawFork.Qmp qmp, long pid, Path[] disk, Path dir) {}
 

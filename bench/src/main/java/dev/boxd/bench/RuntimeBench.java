@@ -189,7 +189,6 @@ public final class RuntimeBench {
         new RunDir(run), QemuLaunch.Incoming.MIGRATION));
   }
 
-
   /** Restore timed from process start to the agent's answer to one exec; the overhead is made untimed. */
   private static long rawRestore(Golden golden, Path run) throws Exception {
     List<String> argv = rawArgv(golden, run);
@@ -214,8 +213,6 @@ public final class RuntimeBench {
     System.out.printf("%-28s boxd p50 %9.2f ms p99 %9.2f ms | %s p50 %9.2f ms | ratio %.2fx%n", what,
         boxd.p50() / 1000.0, boxd.p99() / 1000.0, anchorName, anchor.p50() / 1000.0, (double) boxd.p50() / Math.max(1, anchor.p50()));
   }
-
-
 
   static final class ZeroStream extends InputStream {
     private long left;

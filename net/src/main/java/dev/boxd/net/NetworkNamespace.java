@@ -64,26 +64,16 @@ public record NetworkNamespace(String name) {
    */
   public SocketChannel connect(InetSocketAddress target, Duration timeout) throws IOException {
     int millis = (int) Math.clamp(timeout.toMillis(), 1, Integer.MAX_VALUE);
-    try {
-      return LinuxNamespaces.inNetworkNamespace(path(), () -> {
-        SocketChannel channel = SocketChannel.open();
-        try {
-          channel.socket().connect(target, millis);
-          return channel;
-        } catch (IOException | RuntimeException e) {
-          channel.close();
-          throw e;
-        }
-      });
-    } catch (IllegalStateException e) {
-      if (e.getCause() instanceof IOException io) {
-        throw io;
+    return inside(() -> {
+      SocketChannel channel = SocketChannel.open();
+      try {
+        channel.socket().connect(target, millis);
+        return channel;
+      } catch (IOException | RuntimeException e) {
+        channel.close();
+        throw e;
       }
-      if (e.getCause() instanceof InterruptedException) {
-        throw new java.io.InterruptedIOException("interrupted while connecting to " + target);
-      }
-      throw e;
-    }
+    }, "connecting to " + target);
   }
 
   /**
@@ -92,20 +82,31 @@ public record NetworkNamespace(String name) {
    * closes it.
    */
   public ServerSocketChannel listen(InetSocketAddress address) throws IOException {
+    return inside(() -> {
+      ServerSocketChannel channel = ServerSocketChannel.open();
+      try {
+        channel.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
+        return channel.bind(address, 128);
+      } catch (IOException | RuntimeException e) {
+        channel.close();
+        throw e;
+      }
+    }, "listening on " + address);
+  }
+
+  /**
+   * Runs {@code action} on a thread that has entered this namespace (a socket keeps the namespace
+   * it was made in); its I/O failure comes back as it was thrown.
+   */
+  private <T> T inside(java.util.concurrent.Callable<T> action, String doing) throws IOException {
     try {
-      return LinuxNamespaces.inNetworkNamespace(path(), () -> {
-        ServerSocketChannel channel = ServerSocketChannel.open();
-        try {
-          channel.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
-          return channel.bind(address, 128);
-        } catch (IOException | RuntimeException e) {
-          channel.close();
-          throw e;
-        }
-      });
+      return LinuxNamespaces.inNetworkNamespace(path(), action);
     } catch (IllegalStateException e) {
       if (e.getCause() instanceof IOException io) {
         throw io;
+      }
+      if (e.getCause() instanceof InterruptedException) {
+        throw new java.io.InterruptedIOException("interrupted while " + doing);
       }
       throw e;
     }

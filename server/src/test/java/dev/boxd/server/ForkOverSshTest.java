@@ -26,8 +26,6 @@ class ForkOverSshTest {
     alice = live.user("alice");
   }
 
-
-
   static String exec(String vm, String command) throws Exception {
     return LiveServer.exec(alice, vm, command);
   }

@@ -28,8 +28,6 @@ class InVmCliTest {
     bob = live.user("bob");
   }
 
-
-
   /** Runs a shell script inside {@code vm} as user boxd, as the user's own shell there would. */
   static SshUser.Run inside(SshUser user, String vm, String script) throws Exception {
     return user.run("exec", vm, "--", script);

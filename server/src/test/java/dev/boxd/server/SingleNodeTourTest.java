@@ -35,8 +35,6 @@ class SingleNodeTourTest {
     bob = live.user("bob");
   }
 
-
-
   static java.util.Optional<Path> warmVmReady(Path vms) throws java.io.IOException {
     if (!Files.isDirectory(vms)) {
       return java.util.Optional.empty();

@@ -28,8 +28,6 @@ class SleepAndWakeTest {
     alice = live.user("alice");
   }
 
-
-
   static String status(String vm) throws Exception {
     return json(alice.run("info", vm, "--json")).path("status").asText();
   }

@@ -30,8 +30,6 @@ class SnapshotOverSshTest {
     alice = live.user("alice");
   }
 
-
-
   static String exec(String vm, String command) throws Exception {
     return LiveServer.exec(alice, vm, command);
   }

@@ -37,8 +37,6 @@ class VmSshTest {
     carol = live.user("carol");
   }
 
-
-
   /** ssh to the VM gateway at {@code address}. */
   static SshUser.Run intoVm(SshUser user, String address, String... command) throws Exception {
     return SshUser.run(user.command(live.server().vmSshPort, "boxd@" + address, command), InputStream.nullInputStream(),

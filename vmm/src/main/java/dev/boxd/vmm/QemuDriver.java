@@ -247,8 +247,6 @@ public final class QemuDriver {
     }
   }
 
-
-
   private static void awaitMigration(QemuVm vm) {
     long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
     while (System.nanoTime() < deadline) {

@@ -187,7 +187,7 @@ public final class LocalVmRuntime implements VmRuntime {
     try {
       long t0 = System.nanoTime();
       files.write(record);
-      Files.delete(files.dir().resolve(WarmPool.MARKER));
+      WarmPool.handedOver(warm);
       network.attachRenamed(warm.tap(), nic(record));
       long t1 = System.nanoTime();
       adopt(vm, warm.qemu());
@@ -199,13 +199,13 @@ public final class LocalVmRuntime implements VmRuntime {
       log.info("created VM {} in {} ms from warm VM {}: files and network {} ms, resume {} ms, identity {} ms", spec.id(),
           (t3 - t0) / 1_000_000, files.dir().getFileName(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
       return vm.info();
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) {
       network.deleteLoneTap(warm.tap()); // if it was not renamed yet; the VM's own tap goes with the VM
       if (vm.qemu == null) {
         warm.qemu().kill();
         warm.qemu().close();
       }
-      throw abandon(vm, "creating", e instanceof RuntimeException r ? r : new UncheckedIOException((IOException) e));
+      throw abandon(vm, "creating", e);
     } finally {
       vm.lock.unlock();
     }

@@ -108,6 +108,15 @@ final class WarmPool implements AutoCloseable {
     }
   }
 
+  /** Called once {@code vm.json} is written: the directory is a VM's now, no longer a waiting one's. */
+  static void handedOver(Entry entry) {
+    try {
+      Files.delete(entry.files().dir().resolve(MARKER));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove " + MARKER + " of " + entry.files().dir() + ": " + e.getMessage(), e);
+    }
+  }
+
   /** Puts back a VM taken for a create that was refused before using it (a name or address taken). */
   void giveBack(Entry entry) {
     synchronized (this) {

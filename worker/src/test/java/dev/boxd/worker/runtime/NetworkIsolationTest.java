@@ -60,7 +60,6 @@ class NetworkIsolationTest {
     assertThat(upstreamDns.queries()).isPositive();
   }
 
-
   static ExecResult capture(VmInfo vm, String command) {
     return fixture.run(vm, command);
   }
