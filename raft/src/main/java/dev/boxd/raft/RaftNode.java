@@ -25,6 +25,8 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.raftlog.RaftLog;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.apache.ratis.util.ExitUtils;
@@ -52,12 +54,15 @@ public final class RaftNode implements StateStore {
   private final RaftServer server;
   private final RaftClient client;
   private final ReplicatedStateMachine stateMachine;
+  /** The log index this replica must have applied before its state is current: see {@link #awaitCurrent}. */
+  private final long indexAtStart;
 
-  private RaftNode(RaftConfig config, RaftServer server, RaftClient client, ReplicatedStateMachine stateMachine) {
+  private RaftNode(RaftConfig config, RaftServer server, RaftClient client, ReplicatedStateMachine stateMachine, long indexAtStart) {
     this.config = config;
     this.server = server;
     this.client = client;
     this.stateMachine = stateMachine;
+    this.indexAtStart = indexAtStart;
   }
 
   /**
@@ -90,13 +95,70 @@ public final class RaftNode implements StateStore {
           .setProperties(properties)
           .setRetryPolicy(RatisSettings.retryPolicy(config))
           .build();
-      log.info("Raft node {} started on {} as {} (data in {}, state at index {})", config.nodeId(),
-          config.self().address(), config.self().role(), config.dataDir(), stateMachine.state().appliedIndex());
-      return new RaftNode(config, server, client, stateMachine);
+      long indexAtStart = indexToReplay(config, server);
+      log.info("Raft node {} started on {} as {} (data in {}, state at index {}, log to index {})", config.nodeId(),
+          config.self().address(), config.self().role(), config.dataDir(), stateMachine.state().appliedIndex(), indexAtStart);
+      return new RaftNode(config, server, client, stateMachine, indexAtStart);
     } catch (IOException | RuntimeException e) {
       closeQuietly(server);
       throw new BoxdException(ErrorCode.UNAVAILABLE, "cannot start Raft node " + config.nodeId() + " on "
           + config.self().address() + " with data in " + config.dataDir() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * What this node's replica must reach before it is as current as when the node stopped. The
+   * sole voter of a group commits everything in its log once it leads again, so that is its last
+   * entry; any other node waits for the commit index it had recovered.
+   */
+  private static long indexToReplay(RaftConfig config, RaftServer server) throws IOException {
+    RaftLog raftLog = server.getDivision(RatisSettings.GROUP_ID).getRaftLog();
+    boolean soleVoter = config.voters().size() == 1 && config.self().isVoter();
+    if (soleVoter) {
+      TermIndex last = raftLog.getLastEntryTermIndex();
+      return last == null ? 0 : last.getIndex();
+    }
+    return raftLog.getLastCommittedIndex();
+  }
+
+  /**
+   * Waits until this replica has applied every entry the log held when the node started, and the
+   * group has a leader, and returns that state. Until then {@link #read()} holds only the last
+   * snapshot (the entries after it are applied again once a leader commits them, ~0.5 s after a
+   * restart): nothing may act on it — a reconciler would see VMs made since as missing and VMs
+   * destroyed since as wanted. Call once after {@link #start} before anything reads the state.
+   */
+  public ClusterState awaitCurrent(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      while (true) {
+        Optional<DivisionInfo> info = division();
+        boolean led = info.map(i -> i.isLeader() ? i.isLeaderReady() : i.getLeaderId() != null).orElse(false);
+        if (led) {
+          long target = Math.max(indexAtStart, committedIndex());
+          ClusterState state = stateMachine.awaitApplied(target, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+          if (state != null) {
+            return state;
+          }
+        }
+        if (System.nanoTime() >= deadline) {
+          throw new BoxdException(ErrorCode.UNAVAILABLE, "Raft node " + config.nodeId() + " did not catch up within "
+              + timeout.toSeconds() + " s: " + (led ? "applied up to " + stateMachine.state().appliedIndex() + " of " + indexAtStart
+              : "no leader elected (are the other control nodes up?)"));
+        }
+        Thread.sleep(10); // Ratis offers no wait for leadership; this runs once per start
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BoxdException(ErrorCode.UNAVAILABLE, "interrupted while Raft node " + config.nodeId() + " caught up", e);
+    }
+  }
+
+  private long committedIndex() {
+    try {
+      return server.getDivision(RatisSettings.GROUP_ID).getRaftLog().getLastCommittedIndex();
+    } catch (IOException e) {
+      return indexAtStart;
     }
   }
 

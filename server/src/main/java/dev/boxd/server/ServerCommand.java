@@ -96,6 +96,9 @@ final class ServerCommand implements Callable<Integer> {
     // The key the VM SSH gateway logs into VMs with; every VM authorizes it for boxd.
     PlatformKey platformKey = PlatformKey.loadOrCreate(dataDir.resolve("platform_ed25519_key"));
     RaftNode raft = RaftNode.start(RaftConfig.singleNode(dataDir.resolve("raft"), "127.0.0.1:" + raftPort));
+    // Nothing reads the state before it is as current as when the server stopped: after a kill
+    // it holds only the last snapshot until the log after it is applied again.
+    raft.awaitCurrent(java.time.Duration.ofSeconds(60));
     var runtime = new LocalVmRuntime(new RuntimeConfig(workerDir, dataDir, Paths.recipeDir(),
         new NetworkConfig(netns, "boxd0", vmSubnet, Optional.empty())).withPlatformKey(platformKey.publicKey()));
     var reconciler = new Reconciler(WORKER_ID, raft, runtime, clock);
