@@ -42,6 +42,13 @@ public sealed interface Action {
 
   record Destroy(String vmId) implements Action {}
 
+  /**
+   * This host runs a VM the log does not place here. It is kept as it is and reported, never
+   * destroyed on sight: a replica that is behind, or a log restored from an old backup, would
+   * otherwise cost a user their disk. The operator decides (`boxd admin unclaimed`).
+   */
+  record Unclaimed(String vmId) implements Action {}
+
   /** The VM is gone from this worker: tell the log so its name and addresses are freed. */
   record ConfirmRemoved(String vmId) implements Action {}
 }

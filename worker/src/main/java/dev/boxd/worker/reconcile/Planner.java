@@ -14,13 +14,13 @@ public final class Planner {
   private Planner() {}
 
   /**
-   * @param desired the VM as the log has it, empty if the log no longer knows it
+   * @param desired the VM as the log has it, empty if the log does not place it on this host
    * @param local the VM as this host runs it, empty if it has none
    * @param rebootSeqDone the last reboot request this worker carried out for the VM
    */
   public static List<Action> plan(Optional<DesiredVm> desired, Optional<VmInfo> local, long rebootSeqDone) {
     if (desired.isEmpty()) {
-      return local.map(l -> List.<Action>of(new Action.Destroy(l.id()))).orElse(List.of());
+      return local.map(l -> List.<Action>of(new Action.Unclaimed(l.id()))).orElse(List.of());
     }
     DesiredVm want = desired.get();
     String id = want.spec().id();

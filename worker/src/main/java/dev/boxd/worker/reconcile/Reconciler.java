@@ -46,6 +46,7 @@ public final class Reconciler implements AutoCloseable {
   private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
   private final Map<String, long[]> pauseTimings = new ConcurrentHashMap<>();
   private final Map<String, Vm> lastSeen = new HashMap<>();
+  private final Set<String> unclaimed = ConcurrentHashMap.newKeySet();
   private final List<Thread> threads = new ArrayList<>();
   private volatile boolean closed;
 
@@ -56,10 +57,15 @@ public final class Reconciler implements AutoCloseable {
     this.clock = clock;
   }
 
-  /** Re-attaches to running VMs, registers the worker, then reconciles everything and keeps watching. */
+  /**
+   * Re-attaches to running VMs, registers the worker, then reconciles everything and keeps watching.
+   * The store must be current first (a restarted Raft node holds only its last snapshot until it
+   * has applied the log after it): the plans made here would otherwise follow a stale state.
+   */
   public void start(String address, int vcpus, long memoryMib) {
     runtime.recover();
     ClusterState state = store.read();
+    removeUnloggedSnapshots(state);
     if (state.worker(workerId).isEmpty()) {
       store.propose(new Command.RegisterWorker(workerId, address, vcpus, memoryMib, clock.instant())).orThrow();
     }
@@ -70,6 +76,17 @@ public final class Reconciler implements AutoCloseable {
     }
     onApplied(store.read());
     runtime.list().forEach(vm -> enqueue(vm.id()));
+  }
+
+  // A save acknowledged is in the log; one the control plane made but could not record before a
+  // crash is not, and nothing would ever name it again.
+  private void removeUnloggedSnapshots(ClusterState state) {
+    for (String id : runtime.snapshotIds()) {
+      if (state.snapshots().stream().noneMatch(s -> s.id().equals(id))) {
+        log.warn("removing snapshot {} from this worker: the log does not know it (its save was not recorded)", id);
+        runtime.deleteSnapshot(id);
+      }
+    }
   }
 
   // Runs on the log's apply thread: only compare and enqueue.
@@ -134,6 +151,9 @@ public final class Reconciler implements AutoCloseable {
       Optional<VmInfo> local = localInfo(vmId);
       long rebootDone = placed.map(vm -> vm.observed().rebootSeqSeen()).orElse(0L);
       List<Action> plan = Planner.plan(placed.map(Reconciler::desired), local, rebootDone);
+      if (placed.isPresent() || local.isEmpty()) {
+        unclaimed.remove(vmId);
+      }
       List<Action> done = new ArrayList<>();
       String failure = "";
       for (Action action : plan) {
@@ -205,6 +225,12 @@ public final class Reconciler implements AutoCloseable {
         pauseTimings.remove(id);
       }
       case Action.ConfirmRemoved removed -> store.propose(new Command.RemoveVm(id, workerId));
+      case Action.Unclaimed unclaimed -> {
+        if (this.unclaimed.add(id)) {
+          log.warn("VM {} runs on this worker but the log does not place it here: kept as it is (QEMU pid {}, files in the"
+              + " worker's vms/ directory); `boxd admin unclaimed` lists such VMs", id, runtime.info(id).pid());
+        }
+      }
     }
     return rebootDone;
   }
@@ -231,6 +257,11 @@ public final class Reconciler implements AutoCloseable {
       store.propose(new Command.ReportObserved(vm.id(), workerId,
           new VmObserved(VmStatus.FAILED, 0, detail, clock.instant(), before.rebootSeqSeen())));
     }
+  }
+
+  /** VMs this host runs that the log does not place here: kept, reported, left to the operator. */
+  public List<VmInfo> unclaimed() {
+    return unclaimed.stream().map(this::localInfo).flatMap(Optional::stream).sorted(java.util.Comparator.comparing(VmInfo::id)).toList();
   }
 
   @Override

@@ -140,7 +140,7 @@ public final class LocalVmRuntime implements VmRuntime {
       long t2 = System.nanoTime();
       giveIdentity(vm, qemu);
       long t3 = System.nanoTime();
-      setState(vm, VmState.RUNNING, null);
+      finishMaking(vm);
       log.info("created VM {} in {} ms: files and network {} ms, restore {} ms, identity {} ms", spec.id(),
           (t3 - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
       return vm.info();
@@ -155,7 +155,14 @@ public final class LocalVmRuntime implements VmRuntime {
   private static VmDirectory.Record newRecord(VmSpec spec, Golden golden, VmDirectory files) {
     return new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
         spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
-        golden.image().dir().toString(), true, files.disk().toString(), List.of());
+        golden.image().dir().toString(), true, files.disk().toString(), List.of(), VmDirectory.Pending.MAKE);
+  }
+
+  /** The VM has its own identity: from now on a crash leaves it as it is, and it runs. */
+  private void finishMaking(ManagedVm vm) {
+    vm.record = vm.record.withPending(null);
+    vm.files.write(vm.record);
+    setState(vm, VmState.RUNNING, null);
   }
 
   /** Runs the steps at once, each on a thread of its own; waits for all, then throws the first failure. */
@@ -195,7 +202,7 @@ public final class LocalVmRuntime implements VmRuntime {
       long t2 = System.nanoTime();
       giveIdentity(vm, warm.qemu());
       long t3 = System.nanoTime();
-      setState(vm, VmState.RUNNING, null);
+      finishMaking(vm);
       log.info("created VM {} in {} ms from warm VM {}: files and network {} ms, resume {} ms, identity {} ms", spec.id(),
           (t3 - t0) / 1_000_000, files.dir().getFileName(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
       return vm.info();
@@ -219,7 +226,8 @@ public final class LocalVmRuntime implements VmRuntime {
     // The copy runs on the source's golden (its RAM template), whatever generation that is.
     Golden golden = goldenOf(from);
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), from.vcpus(), from.memoryMib(), spec.ip().toString(),
-        VmDirectory.newMachineId(), from.goldenDir(), from.ramFile(), from.imageDir(), true, files.disk().toString(), List.of());
+        VmDirectory.newMachineId(), from.goldenDir(), from.ramFile(), from.imageDir(), true, files.disk().toString(), List.of(),
+        VmDirectory.Pending.MAKE);
     ManagedVm vm = register(files, record);
     source.lock.lock();
     vm.lock.lock();
@@ -246,7 +254,7 @@ public final class LocalVmRuntime implements VmRuntime {
       adopt(vm, forked.child());
       long t1 = System.nanoTime();
       giveIdentity(vm, forked.child());
-      setState(vm, VmState.RUNNING, null);
+      finishMaking(vm);
       log.info("forked VM {} from {} in {} ms: source stopped {} ms, child running after {} ms, delta {} MiB, identity {} ms",
           spec.id(), sourceVmId, (System.nanoTime() - t0) / 1_000_000, forked.parentDowntime().toMillis(),
           forked.childRunningAfterCall().toMillis(), forked.deltaBytes() >> 20, (System.nanoTime() - t1) / 1_000_000);
@@ -325,7 +333,8 @@ public final class LocalVmRuntime implements VmRuntime {
     SnapshotFiles.Meta meta = snap.read();
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), meta.vcpus(), meta.memoryMib(), spec.ip().toString(),
-        VmDirectory.newMachineId(), meta.goldenDir(), meta.ramFile(), meta.imageDir(), true, files.disk().toString(), meta.layers());
+        VmDirectory.newMachineId(), meta.goldenDir(), meta.ramFile(), meta.imageDir(), true, files.disk().toString(), meta.layers(),
+        VmDirectory.Pending.MAKE);
     ManagedVm vm = register(files, record);
     vm.lock.lock();
     try {
@@ -336,7 +345,7 @@ public final class LocalVmRuntime implements VmRuntime {
       QemuVm qemu = driver.restoreFrom(snap.dir(), machine(vm), goldenOf(record), network.namespace().enterPrefix());
       adopt(vm, qemu);
       giveIdentity(vm, qemu);
-      setState(vm, VmState.RUNNING, null);
+      finishMaking(vm);
       log.info("created VM {} from snapshot {} in {} ms", spec.id(), snapshotId, (System.nanoTime() - t0) / 1_000_000);
       return vm.info();
     } catch (RuntimeException e) {
@@ -488,7 +497,7 @@ public final class LocalVmRuntime implements VmRuntime {
     QemuVm child = driver.restoreFrom(source.files.hibernation(), machine(vm), golden, network.namespace().enterPrefix());
     adopt(vm, child);
     giveIdentity(vm, child);
-    setState(vm, VmState.RUNNING, null);
+    finishMaking(vm);
     log.info("forked VM {} from hibernated {} in {} ms", vm.record.id(), source.record.id(), (System.nanoTime() - t0) / 1_000_000);
     return vm.info();
   }
@@ -615,34 +624,112 @@ public final class LocalVmRuntime implements VmRuntime {
       for (Path dir : dirs.sorted().toList()) {
         VmDirectory files = new VmDirectory(dir);
         if (!files.exists()) {
-          continue;
+          continue; // a directory whose record was never written: swept below
         }
         VmDirectory.Record record = files.read();
-        ManagedVm vm = vms.computeIfAbsent(record.id(), id -> new ManagedVm(files, record, VmState.CREATING));
-        network.attach(nic(record));
-        Optional<QemuVm> qemu = QemuVm.attach(files.runDir());
-        if (qemu.isPresent()) {
-          adopt(vm, qemu.get());
-          boolean paused = "paused".equals(qemu.get().status());
-          if (paused) {
-            armWakeWatch(vm, false);
-          }
-          setState(vm, paused ? VmState.STANDBY : VmState.RUNNING, null);
-          log.info("re-attached to VM {} (QEMU pid {})", record.id(), qemu.get().pid());
-        } else if (!record.powered()) {
-          setState(vm, VmState.STOPPED, null);
-        } else if (files.isHibernated()) {
-          armWakeWatch(vm, true);
-          setState(vm, VmState.HIBERNATED, null);
-        } else {
-          setState(vm, VmState.FAILED, "QEMU was not running when the supervisor started: " + files.runDir().qemuLogTail(500).strip());
+        if (record.pending() == VmDirectory.Pending.MAKE) {
+          undoMaking(files, record);
+          continue;
         }
-        recovered.add(vm.info());
+        recovered.add(reattach(files, record).info());
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    removeUnfinishedSnapshots();
+    sweepLayers(null);
     return recovered;
+  }
+
+  /**
+   * A VM whose making a crash interrupted (before it had its identity, it is not the VM that was
+   * asked for: a restore with the golden's hostname and key, or a fork child still waiting for its
+   * memory): everything made for it goes, and the reconciler makes it again from the log.
+   */
+  private void undoMaking(VmDirectory files, VmDirectory.Record record) {
+    log.warn("VM {} was being made when the supervisor stopped: removing what was made; it will be made again", record.id());
+    files.killRecordedQemu();
+    network.detach(nic(record));
+    files.delete();
+  }
+
+  private ManagedVm reattach(VmDirectory files, VmDirectory.Record record) {
+    ManagedVm vm = vms.computeIfAbsent(record.id(), id -> new ManagedVm(files, record, VmState.CREATING));
+    network.attach(nic(record));
+    Optional<QemuVm> qemu = QemuVm.attach(files.runDir());
+    String status = qemu.map(QemuVm::status).orElse("");
+    if (qemu.isPresent() && (status.equals("inmigrate") || status.equals("prelaunch"))) {
+      // A restore (waking from hibernation) cut short: this QEMU never got the VM's memory.
+      log.warn("VM {}: QEMU pid {} was still waiting for the VM's memory; ending it", record.id(), qemu.get().pid());
+      qemu.get().kill();
+      qemu.get().close();
+      qemu = Optional.empty();
+    }
+    if (qemu.isPresent()) {
+      adopt(vm, qemu.get());
+      followDisk(vm); // a fork or save cut short may have moved the VM onto a new top layer
+      if (record.pending() == VmDirectory.Pending.IDENTITY) {
+        setState(vm, VmState.BOOTING, null);
+        finishBootInBackground(vm, qemu.get());
+      } else {
+        boolean paused = "paused".equals(status);
+        if (paused) {
+          armWakeWatch(vm, false);
+        }
+        setState(vm, paused ? VmState.STANDBY : VmState.RUNNING, null);
+      }
+      log.info("re-attached to VM {} (QEMU pid {})", record.id(), qemu.get().pid());
+    } else if (!record.powered()) {
+      setState(vm, VmState.STOPPED, null);
+    } else if (files.isHibernated()) {
+      armWakeWatch(vm, true);
+      setState(vm, VmState.HIBERNATED, null);
+    } else {
+      String log = files.runDir().qemuLogTail(500).strip();
+      setState(vm, VmState.FAILED, "QEMU was not running when the supervisor started" + (log.isEmpty() ? "" : ": " + log));
+    }
+    return vm;
+  }
+
+  // A cold boot the supervisor's stop interrupted: the guest runs its own disk, still without
+  // its identity (address, keys) for this boot. Finished without holding up recovery.
+  private void finishBootInBackground(ManagedVm vm, QemuVm qemu) {
+    Thread.ofVirtual().name("boot-" + vm.record.id()).start(() -> {
+      vm.lock.lock();
+      try {
+        if (vm.qemu == qemu && vm.state == VmState.BOOTING) {
+          awaitIdentity(vm, qemu);
+        }
+      } catch (RuntimeException e) {
+        log.warn("VM {}: {}", vm.record.id(), bootFailed(vm, qemu, e).getMessage());
+      } finally {
+        vm.lock.unlock();
+      }
+    });
+  }
+
+  // A save the supervisor's stop interrupted has no manifest: it was never acknowledged.
+  private void removeUnfinishedSnapshots() {
+    for (String id : snapshotIds(false)) {
+      log.warn("removing snapshot {}: its save never completed", id);
+      dev.boxd.os.Trees.delete(config.snapshotsDir().resolve(id));
+    }
+  }
+
+  @Override
+  public List<String> snapshotIds() {
+    return snapshotIds(true);
+  }
+
+  private List<String> snapshotIds(boolean complete) {
+    if (!Files.isDirectory(config.snapshotsDir())) {
+      return List.of();
+    }
+    try (Stream<Path> dirs = Files.list(config.snapshotsDir())) {
+      return dirs.filter(dir -> new SnapshotFiles(dir).complete() == complete).map(dir -> dir.getFileName().toString()).sorted().toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + config.snapshotsDir(), e);
+    }
   }
 
   private ManagedVm vm(String vmId) {
@@ -891,28 +978,45 @@ public final class LocalVmRuntime implements VmRuntime {
     }
   }
 
+  // Whatever fails after BOOTING leaves the VM FAILED with the reason, never BOOTING for ever:
+  // the planner waits for a VM that is booting, and a start that finds it so would report success.
   private VmInfo boot(ManagedVm vm) {
     disarmWakeWatch(vm); // QEMU must be the tap's only holder
     dev.boxd.os.Trees.delete(vm.files.hibernation()); // a cold boot discards any saved memory
-    vm.record = vm.record.withPowered(true);
+    vm.record = vm.record.withPowered(true).withPending(VmDirectory.Pending.IDENTITY);
     vm.files.write(vm.record);
     setState(vm, VmState.BOOTING, null);
-    Golden golden = golden(new MachineShape(vm.record.vcpus(), vm.record.memoryMib()), line -> log.info("{}", line));
-    network.attach(nic(vm.record));
-    QemuVm qemu = driver.coldBoot(machine(vm), golden, network.namespace().enterPrefix());
-    adopt(vm, qemu);
+    QemuVm qemu = null;
     try {
-      qemu.agent(BOOT_TIMEOUT);
-      giveIdentity(vm, qemu);
-      setState(vm, VmState.RUNNING, null);
+      Golden golden = golden(new MachineShape(vm.record.vcpus(), vm.record.memoryMib()), line -> log.info("{}", line));
+      network.attach(nic(vm.record));
+      qemu = driver.coldBoot(machine(vm), golden, network.namespace().enterPrefix());
+      adopt(vm, qemu);
+      awaitIdentity(vm, qemu);
       return vm.info();
     } catch (RuntimeException e) {
-      vm.expectingExit = true;
-      qemu.kill();
-      String reason = "boot failed: " + e.getMessage() + "; serial console: " + vm.files.runDir().serialTail(1500);
-      setState(vm, VmState.FAILED, reason);
-      throw new BoxdException(ErrorCode.INTERNAL, reason, e);
+      throw bootFailed(vm, qemu, e);
     }
+  }
+
+  /** Waits for a booting guest's agent, gives the VM its identity, and marks it running. */
+  private void awaitIdentity(ManagedVm vm, QemuVm qemu) {
+    qemu.agent(BOOT_TIMEOUT);
+    giveIdentity(vm, qemu);
+    finishMaking(vm);
+  }
+
+  private BoxdException bootFailed(ManagedVm vm, QemuVm qemu, RuntimeException e) {
+    vm.expectingExit = true;
+    if (qemu != null) {
+      qemu.kill();
+      qemu.close();
+    }
+    vm.qemu = null;
+    String why = e.getMessage() == null || e.getMessage().isBlank() ? e.toString() : e.getMessage();
+    String reason = "boot failed: " + why + "; serial console: " + vm.files.runDir().serialTail(1500);
+    setState(vm, VmState.FAILED, reason);
+    return new BoxdException(ErrorCode.INTERNAL, reason, e);
   }
 
   @Override
@@ -966,8 +1070,7 @@ public final class LocalVmRuntime implements VmRuntime {
       vm.qemu = null;
     } else {
       // A QEMU may run that this runtime never attached to (recovery failed to reach it).
-      vm.files.runDir().pid().filter(pid -> QemuVm.isQemuOf(pid, vm.files.runDir()))
-          .ifPresent(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+      vm.files.killRecordedQemu();
     }
     network.detach(nic(vm.record));
     deleteKeepingSharedLayers(vm);
@@ -1012,7 +1115,9 @@ public final class LocalVmRuntime implements VmRuntime {
       for (Path dir : dirs.toList()) {
         // A warm VM's directory has pool.json until vm.json is written; leftovers of a dead
         // supervisor's pool are removed by recover().
-        boolean orphan = !Files.exists(dir.resolve("vm.json")) && !Files.exists(dir.resolve(WarmPool.MARKER));
+        // A VM being made is registered before its record is written: its directory is no orphan.
+        boolean orphan = !Files.exists(dir.resolve("vm.json")) && !Files.exists(dir.resolve(WarmPool.MARKER))
+            && vms.values().stream().noneMatch(vm -> vm != gone && vm.files.dir().equals(dir));
         if ((gone == null || !dir.equals(gone.files.dir())) && !orphan) {
           continue;
         }

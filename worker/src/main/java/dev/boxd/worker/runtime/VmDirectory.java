@@ -29,10 +29,11 @@ record VmDirectory(Path dir) {
    * can tell a stopped VM from one whose QEMU died. {@code disk} is the top layer the VM writes
    * (null in records from before forks: {@code disk.qcow2}); {@code layers} are the frozen layers
    * under it that forks made, newest first, which may live in another VM's directory and are kept
-   * while any VM's chain holds them.
+   * while any VM's chain holds them. {@code pending} is what a crash would leave unfinished (null
+   * when nothing is): recovery finishes or undoes it.
    */
   record Record(String id, String name, String owner, int vcpus, int memoryMib, String ip, String machineId,
-      String goldenDir, String ramFile, String imageDir, boolean powered, String disk, List<String> layers) {
+      String goldenDir, String ramFile, String imageDir, boolean powered, String disk, List<String> layers, Pending pending) {
 
     Record {
       layers = layers == null ? List.of() : List.copyOf(layers);
@@ -43,14 +44,33 @@ record VmDirectory(Path dir) {
     }
 
     Record withPowered(boolean value) {
-      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, value, disk, layers);
+      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, value, disk, layers, pending);
+    }
+
+    Record withPending(Pending value) {
+      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, powered, disk, layers, value);
     }
 
     /** After a fork froze the current top layer: the VM writes {@code newTop}, over {@code layers}. */
     Record withDisk(Path newTop, List<String> newLayers) {
       return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, powered, newTop.toString(),
-          newLayers);
+          newLayers, pending);
     }
+  }
+
+  /** A step in progress that a crash would leave half done; written before the step, cleared after it. */
+  enum Pending {
+    /**
+     * The VM is being made (create, warm-pool take, fork, restore from a snapshot): until its
+     * identity is given it is not the VM the user asked for. Recovery removes what was made and
+     * the reconciler makes it again.
+     */
+    MAKE,
+    /**
+     * The VM's own disk (or memory) runs but has not been given its identity yet (a cold boot):
+     * recovery waits for its agent and gives it again.
+     */
+    IDENTITY
   }
 
   /** The first disk of a VM made from the image. */
@@ -131,6 +151,24 @@ record VmDirectory(Path dir) {
 
   void delete() {
     dev.boxd.os.Trees.delete(dir);
+  }
+
+  /**
+   * Ends the QEMU this directory's pid file names, if that process still is this VM's QEMU, and
+   * waits until it is gone (its tap and disk locks are free only then). For a QEMU the runtime
+   * holds no connection to: a dead supervisor's, or one recovery could not reach.
+   */
+  void killRecordedQemu() {
+    runDir().pid().filter(pid -> dev.boxd.vmm.QemuVm.isQemuOf(pid, runDir())).flatMap(ProcessHandle::of).ifPresent(process -> {
+      process.destroyForcibly();
+      try {
+        process.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        throw new IllegalStateException("QEMU pid " + process.pid() + " of " + dir + " did not exit within 10 s of SIGKILL", e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
   }
 
 }

@@ -68,8 +68,16 @@ public interface VmRuntime extends AutoCloseable {
   /** The log now has the traffic wake (or refused it): the VM follows the log again. */
   void trafficWakeRecorded(String vmId);
 
-  /** Re-attaches to every VM this worker's state directory knows; run once at start. */
+  /**
+   * Re-attaches to every VM this worker's state directory knows; run once at start. What a crash
+   * left half done is finished or undone: a VM still being made is removed (the reconciler makes
+   * it again), a cold boot gets its identity, a restore that never got its memory is ended, an
+   * unfinished snapshot save is deleted, and files no VM or snapshot uses are swept.
+   */
   List<VmInfo> recover();
+
+  /** Ids of the snapshots saved completely on this worker. */
+  List<String> snapshotIds();
 
   VmInfo info(String vmId);
 

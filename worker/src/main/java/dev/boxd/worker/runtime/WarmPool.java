@@ -212,7 +212,7 @@ final class WarmPool implements AutoCloseable {
       AgentClient agent = qemu.agent(AGENT_TIMEOUT);
       var record = new VmDirectory.Record("pool-" + hex, "pool-" + hex, "", shape.vcpus(), shape.memoryMib(), placeholder.toString(),
           VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(), golden.image().dir().toString(), true,
-          files.disk().toString(), List.of());
+          files.disk().toString(), List.of(), null);
       agent.identity(GuestIdentity.of(record, files, PLACEHOLDER_NET, platformKey), AGENT_TIMEOUT);
       for (int i = 0; i < 2; i++) { // the first run is the cold one
         agent.run(ExecRequest.of("true"), AGENT_TIMEOUT).orThrow("warming up");
@@ -236,14 +236,9 @@ final class WarmPool implements AutoCloseable {
       entry.qemu().kill();
       entry.qemu().close();
     }
-    killQemuOf(entry.files());
+    entry.files().killRecordedQemu();
     network.deleteLoneTap(entry.tap());
     dev.boxd.os.Trees.delete(entry.files().dir());
-  }
-
-  private static void killQemuOf(VmDirectory files) {
-    files.runDir().pid().filter(pid -> QemuVm.isQemuOf(pid, files.runDir()))
-        .ifPresent(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
   }
 
   /**
@@ -265,7 +260,7 @@ final class WarmPool implements AutoCloseable {
           Files.delete(marker);
           continue;
         }
-        killQemuOf(files);
+        files.killRecordedQemu();
         try {
           network.deleteLoneTap(JSON.readValue(marker.toFile(), Marker.class).tap());
         } catch (IOException unreadable) {
