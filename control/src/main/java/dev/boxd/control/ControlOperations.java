@@ -449,6 +449,6 @@ public final class ControlOperations implements Operations {
     String status = vm.desired() == DesiredPower.DESTROYED ? "destroying" : vm.observed().status().name().toLowerCase();
     return new VmView(vm.id(), vm.name(), status, vm.ip().toString(), vm.publicIp().toString(), IMAGE,
         "https://" + vm.name() + "." + config.zone(), bootTimeMs, vm.vcpus(), (int) vm.memoryMib(), (int) vm.diskGb(),
-        vm.createdAt().toString(), vm.autoSuspendSecs());
+        vm.createdAt().toString(), vm.autoSuspendSecs(), vm.observed().detail());
   }
 }

@@ -36,6 +36,9 @@ final class Json {
     m.put("disk_gb", vm.diskGb());
     m.put("created_at", vm.createdAt());
     m.put("auto_suspend_timeout", vm.autoSuspendSecs());
+    if (!vm.detail().isEmpty()) {
+      m.put("detail", vm.detail());
+    }
     return m;
   }
 

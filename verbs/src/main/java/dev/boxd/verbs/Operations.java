@@ -28,8 +28,18 @@ public interface Operations {
    * A VM as users see it (SPEC §3 JSON). Nullable: ip, publicIp, url, image, createdAt.
    * {@code autoSuspendSecs}: idle seconds before standby, 0 = never.
    */
+  /** {@code detail}: why a VM failed, or what the supervisor restarted it after; empty when there is nothing to say. */
   record VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
-      long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs) {}
+      long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs, String detail) {
+    public VmView {
+      detail = detail == null ? "" : detail;
+    }
+
+    public VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
+        long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs) {
+      this(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs, "");
+    }
+  }
 
   /** {@code fromSnapshot}: a snapshot's name; the VM then has the snapshot's size, memory and disk. */
   record NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib, Optional<Integer> autoSuspendSecs,

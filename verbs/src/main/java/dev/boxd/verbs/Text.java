@@ -76,7 +76,7 @@ final class Text {
   }
 
   private static List<String[]> vmRows(Operations.VmView vm) {
-    return List.of(
+    List<String[]> rows = new java.util.ArrayList<>(List.of(
         new String[] {"name", vm.name()},
         new String[] {"id", vm.id()},
         new String[] {"status", vm.status()},
@@ -89,7 +89,11 @@ final class Text {
         new String[] {"disk", vm.diskGb() + " GB"},
         new String[] {"boot time", vm.bootTimeMs() + " ms"},
         new String[] {"created", vm.createdAt()},
-        new String[] {"auto-suspend", autoSuspend(vm.autoSuspendSecs())});
+        new String[] {"auto-suspend", autoSuspend(vm.autoSuspendSecs())}));
+    if (!vm.detail().isEmpty()) {
+      rows.add(new String[] {"detail", vm.detail()});
+    }
+    return rows;
   }
 
   /** {@code after 30 s idle}, or {@code off}. */

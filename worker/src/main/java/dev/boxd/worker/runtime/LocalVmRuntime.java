@@ -638,7 +638,33 @@ public final class LocalVmRuntime implements VmRuntime {
     }
     removeUnfinishedSnapshots();
     sweepLayers(null);
+    removeUnusedTopLayers();
     return recovered;
+  }
+
+  /**
+   * A fork, save or hibernation makes the VM's next top layer before the disk snapshot that moves
+   * the VM onto it; cut short in between, the file stays in the VM's directory, unused. Only at
+   * recovery: at any other time such a file may belong to an operation under way.
+   */
+  private void removeUnusedTopLayers() {
+    java.util.Set<Path> inUse = layersInUse(null);
+    for (ManagedVm vm : vms.values()) {
+      inUse.add(vm.files.topDisk(vm.record));
+    }
+    for (ManagedVm vm : vms.values()) {
+      try (Stream<Path> files = Files.list(vm.files.dir())) {
+        for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".qcow2")).toList()) {
+          if (!inUse.contains(file)) {
+            log.warn("VM {}: removing disk layer {}, which no VM or snapshot uses (left by an operation cut short)",
+                vm.record.id(), file.getFileName());
+            Files.deleteIfExists(file);
+          }
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot list " + vm.files.dir(), e);
+      }
+    }
   }
 
   /**
@@ -972,6 +998,10 @@ public final class LocalVmRuntime implements VmRuntime {
       if (vm.state == VmState.RUNNING || vm.state == VmState.STANDBY) {
         return vm.info();
       }
+      if (vm.state == VmState.FAILED) {
+        vm.restarts++;
+        vm.lastFailure = vm.failure;
+      }
       return boot(vm);
     } finally {
       vm.lock.unlock();
@@ -1090,24 +1120,7 @@ public final class LocalVmRuntime implements VmRuntime {
    * except the disk layers that a live VM's chain or a snapshot still reads.
    */
   private synchronized void sweepLayers(ManagedVm gone) {
-    java.util.Set<Path> inUse = new java.util.HashSet<>();
-    for (ManagedVm other : vms.values()) {
-      if (other != gone) {
-        other.record.layers().forEach(layer -> inUse.add(Path.of(layer)));
-      }
-    }
-    if (Files.isDirectory(config.snapshotsDir())) {
-      try (var snaps = Files.list(config.snapshotsDir())) {
-        for (Path dir : snaps.toList()) {
-          SnapshotFiles snap = new SnapshotFiles(dir);
-          if (snap.complete()) {
-            snap.read().layers().forEach(layer -> inUse.add(Path.of(layer)));
-          }
-        }
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException("cannot list " + config.snapshotsDir(), e);
-      }
-    }
+    java.util.Set<Path> inUse = layersInUse(gone);
     if (!Files.isDirectory(config.vmsDir())) {
       return;
     }
@@ -1137,6 +1150,29 @@ public final class LocalVmRuntime implements VmRuntime {
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("cannot clean up " + config.vmsDir(), e);
     }
+  }
+
+  /** The frozen disk layers that VMs (but {@code gone}) and snapshots read. */
+  private java.util.Set<Path> layersInUse(ManagedVm gone) {
+    java.util.Set<Path> inUse = new java.util.HashSet<>();
+    for (ManagedVm other : vms.values()) {
+      if (other != gone) {
+        other.record.layers().forEach(layer -> inUse.add(Path.of(layer)));
+      }
+    }
+    if (Files.isDirectory(config.snapshotsDir())) {
+      try (var snaps = Files.list(config.snapshotsDir())) {
+        for (Path dir : snaps.toList()) {
+          SnapshotFiles snap = new SnapshotFiles(dir);
+          if (snap.complete()) {
+            snap.read().layers().forEach(layer -> inUse.add(Path.of(layer)));
+          }
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("cannot list " + config.snapshotsDir(), e);
+      }
+    }
+    return inUse;
   }
 
   @Override

@@ -16,6 +16,9 @@ final class ManagedVm {
   volatile QemuVm qemu;
   volatile VmState state;
   volatile String failure;
+  /** Times the VM was started again after it had failed, and why it failed the last time. */
+  volatile int restarts;
+  volatile String lastFailure;
   /** Set while the runtime itself stops QEMU, so that exit is not reported as a failure. */
   volatile boolean expectingExit;
   /** When the VM was last frozen (System.nanoTime), to judge how far its clock fell behind. */
@@ -56,6 +59,15 @@ final class ManagedVm {
     QemuVm q = qemu;
     Ipv4 ip = Ipv4.parse(record.ip());
     return new VmInfo(record.id(), record.name(), record.owner(), state, ip, ip.derivedMac(),
-        q != null && q.isAlive() ? q.pid() : 0, Optional.ofNullable(failure), wokenByTraffic);
+        q != null && q.isAlive() ? q.pid() : 0, Optional.ofNullable(detail()), wokenByTraffic);
+  }
+
+  // A failed VM says why; one started again after failing says how often, and the last reason.
+  private String detail() {
+    if (state == VmState.FAILED) {
+      return failure;
+    }
+    return restarts == 0 ? null : "started again after a failure (" + restarts + (restarts == 1 ? " time" : " times") + "); last failure: "
+        + lastFailure;
   }
 }

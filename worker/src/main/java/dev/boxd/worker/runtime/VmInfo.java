@@ -4,7 +4,9 @@ import dev.boxd.core.net.Ipv4;
 import java.util.Optional;
 
 /**
- * A VM as this worker observes it. {@code pid} is 0 when no QEMU runs for it.
+ * A VM as this worker observes it. {@code pid} is 0 when no QEMU runs for it. {@code failure}: why
+ * a failed VM failed, or, for one the worker started again after a failure, how often and the
+ * last reason (reported to the log as the VM's observed detail).
  * {@code wokenByTraffic}: the runtime resumed it for inbound traffic before the log says so.
  */
 public record VmInfo(String id, String name, String owner, VmState state, Ipv4 ip, String mac, long pid, Optional<String> failure,
