@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "admin", description = "Operator commands for a running server.", subcommands = {AdminCommand.Approve.class, AdminCommand.AddKey.class})
+@Command(name = "admin", description = "Operator commands for a running server.", subcommands = {AdminCommand.Approve.class, AdminCommand.AddKey.class,
+    AdminCommand.Unclaimed.class, AdminCommand.RemoveUnclaimed.class})
 final class AdminCommand {
   @Option(names = "--data", description = "data directory of the server (default ~/.local/share/boxd)")
   Path data;
@@ -80,6 +81,33 @@ final class AdminCommand {
       String key = Files.readString(keyFile).lines().filter(l -> !l.isBlank()).findFirst()
           .orElseThrow(() -> BoxdException.invalid("key file " + keyFile + " is empty"));
       System.out.println(admin.send("add-key " + user + " " + key.strip()));
+      return 0;
+    }
+  }
+
+  @Command(name = "unclaimed", description = "List VMs this host runs that the state does not know (kept, never destroyed on sight).")
+  static final class Unclaimed implements Callable<Integer> {
+    @ParentCommand
+    AdminCommand admin;
+
+    @Override
+    public Integer call() {
+      System.out.println(admin.send("unclaimed"));
+      return 0;
+    }
+  }
+
+  @Command(name = "remove-unclaimed", description = "End an unclaimed VM and delete its disk (see: boxd admin unclaimed).")
+  static final class RemoveUnclaimed implements Callable<Integer> {
+    @ParentCommand
+    AdminCommand admin;
+
+    @Parameters(index = "0", paramLabel = "VM-ID")
+    String vmId;
+
+    @Override
+    public Integer call() {
+      System.out.println(admin.send("remove-unclaimed " + vmId));
       return 0;
     }
   }

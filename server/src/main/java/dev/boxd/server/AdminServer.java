@@ -28,8 +28,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Operator commands for a running server, on a Unix socket in the data directory readable only
- * by its owner: {@code approve CODE [USER]} and {@code add-key USER KEY-LINE}. One request line,
- * one answer line: {@code ok …} or {@code error CODE message}.
+ * by its owner: {@code approve CODE [USER]}, {@code add-key USER KEY-LINE}, {@code unclaimed} and
+ * {@code remove-unclaimed VM-ID}. One request line, one answer line: {@code ok …} or
+ * {@code error CODE message}.
  */
 final class AdminServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
@@ -39,24 +40,35 @@ final class AdminServer implements AutoCloseable {
   private final Path socket;
   private final StateStore store;
   private final Clock clock;
+  private final UnclaimedVms unclaimed;
 
-  private AdminServer(ServerSocketChannel server, Path socket, StateStore store, Clock clock) {
+  /** VMs this host runs that the log does not place here: the worker keeps them until the operator decides. */
+  interface UnclaimedVms {
+    /** One line per VM: id, state, QEMU pid. */
+    java.util.List<String> describe();
+
+    /** Ends the VM and deletes its files; only a VM that is unclaimed. */
+    void remove(String vmId);
+  }
+
+  private AdminServer(ServerSocketChannel server, Path socket, StateStore store, Clock clock, UnclaimedVms unclaimed) {
     this.server = server;
     this.socket = socket;
     this.store = store;
     this.clock = clock;
+    this.unclaimed = unclaimed;
   }
 
   static Path socketOf(Path dataDir) {
     return dataDir.resolve("admin.sock");
   }
 
-  static AdminServer start(Path dataDir, StateStore store, Clock clock) throws IOException {
+  static AdminServer start(Path dataDir, StateStore store, Clock clock, UnclaimedVms unclaimed) throws IOException {
     Path socket = socketOf(dataDir);
     Files.deleteIfExists(socket);
     ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX).bind(UnixDomainSocketAddress.of(socket));
     Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
-    var admin = new AdminServer(server, socket, store, clock);
+    var admin = new AdminServer(server, socket, store, clock, unclaimed);
     Thread.ofVirtual().name("admin").start(admin::serve);
     return admin;
   }
@@ -99,7 +111,19 @@ final class AdminServer implements AutoCloseable {
         }
         yield addKey(words[1], words[2]);
       }
-      default -> throw BoxdException.invalid("unknown admin command " + dev.boxd.core.Names.quote(words[0]) + ": expected approve or add-key");
+      case "unclaimed" -> {
+        var vms = unclaimed.describe();
+        yield vms.isEmpty() ? "no unclaimed VMs" : vms.size() + " unclaimed: " + String.join("; ", vms);
+      }
+      case "remove-unclaimed" -> {
+        if (words.length < 2) {
+          throw BoxdException.invalid("usage: remove-unclaimed VM-ID (ids from: boxd admin unclaimed)");
+        }
+        unclaimed.remove(words[1]);
+        yield "VM " + words[1] + " removed";
+      }
+      default -> throw BoxdException.invalid("unknown admin command " + dev.boxd.core.Names.quote(words[0])
+          + ": expected approve, add-key, unclaimed or remove-unclaimed");
     };
   }
 

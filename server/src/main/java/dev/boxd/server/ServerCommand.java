@@ -119,7 +119,18 @@ final class ServerCommand implements Callable<Integer> {
         .listen(listen, sshPort)
         .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
         .start();
-    AdminServer admin = AdminServer.start(dataDir, raft, clock);
+    AdminServer admin = AdminServer.start(dataDir, raft, clock, new AdminServer.UnclaimedVms() {
+      @Override
+      public java.util.List<String> describe() {
+        return reconciler.unclaimed().stream().map(vm -> vm.id() + " (" + vm.name() + ", " + vm.state().label() + ", QEMU pid "
+            + vm.pid() + ")").toList();
+      }
+
+      @Override
+      public void remove(String vmId) {
+        reconciler.removeUnclaimed(vmId);
+      }
+    });
     // The in-VM CLI's gateway, on the bridge address inside the VM network: only VMs reach it.
     GuestGateway guestGateway = GuestGateway.serve(
         runtime.network().namespace().listen(new InetSocketAddress(vmSubnet.gateway().toString(), GuestGateway.PORT)),

@@ -101,6 +101,17 @@ final class ServerProcess implements AutoCloseable {
     process.waitFor(30, TimeUnit.SECONDS);
   }
 
+  /** Runs {@code boxd admin ARGS} against this server; returns what it printed (stdout and stderr). */
+  String admin(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "admin", "--data", dataDir.toString()));
+    command.addAll(List.of(args));
+    Process admin = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(admin.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    admin.waitFor();
+    return out;
+  }
+
   String log() {
     try {
       return Files.readString(dataDir.resolve("server.log"));

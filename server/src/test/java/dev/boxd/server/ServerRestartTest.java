@@ -44,4 +44,46 @@ class ServerRestartTest {
       }
     }
   }
+
+  /**
+   * A server whose log lost a VM (here: the log deleted, as a restore from an old backup would)
+   * keeps the VM it finds running, reports it, and removes it only at the operator's word.
+   */
+  @Test
+  void aVmTheLogDoesNotKnowIsKeptAndReportedNotDestroyed(@TempDir Path keys) throws Exception {
+    try (ServerProcess server = new ServerProcess().withArgs("--warm-pool", "0").start()) {
+      try {
+        SshUser alice = new SshUser(keys, "alice", server.sshPort);
+        SshUser.addKey(server, alice, "alice");
+        String id = JSON.readTree(alice.run("new", "--name=kept", "--json").out()).path("vm_id").asText();
+        List<Long> before = server.qemuPids();
+        assertThat(before).hasSize(1);
+
+        server.kill9();
+        deleteTree(server.dataDir.resolve("raft"));
+        server.start();
+        SshUser.addKey(server, alice, "alice");
+
+        assertThat(JSON.readTree(alice.run("list", "--json").out())).isEmpty();
+        assertThat(server.qemuPids()).as("the VM runs on, untouched").isEqualTo(before);
+        assertThat(server.admin("unclaimed")).contains("1 unclaimed: " + id + " (kept, running, QEMU pid " + before.get(0) + ")");
+        assertThat(server.admin("remove-unclaimed", "nosuchvm")).contains("no unclaimed VM \"nosuchvm\"");
+        assertThat(server.admin("remove-unclaimed", id)).contains("VM " + id + " removed");
+        assertThat(server.qemuPids()).isEmpty();
+        assertThat(server.vmDirectories()).isEmpty();
+        assertThat(server.admin("unclaimed")).contains("no unclaimed VMs");
+      } catch (AssertionError | Exception e) {
+        System.out.println("=== server log ===\n" + server.log());
+        throw e;
+      }
+    }
+  }
+
+  private static void deleteTree(Path dir) throws java.io.IOException {
+    try (var walk = java.nio.file.Files.walk(dir)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.delete(p);
+      }
+    }
+  }
 }

@@ -259,6 +259,22 @@ public final class Reconciler implements AutoCloseable {
     }
   }
 
+  /** Ends an unclaimed VM and deletes its files, at the operator's word; refuses a VM the log places here. */
+  public void removeUnclaimed(String vmId) {
+    ReentrantLock lock = locks.computeIfAbsent(vmId, id -> new ReentrantLock());
+    lock.lock();
+    try {
+      if (!unclaimed.contains(vmId) || store.read().vm(vmId).filter(vm -> vm.workerId().equals(workerId)).isPresent()) {
+        throw BoxdException.notFound("no unclaimed VM " + dev.boxd.core.Names.quote(vmId) + " on this worker (see: boxd admin unclaimed)");
+      }
+      runtime.destroy(vmId);
+      unclaimed.remove(vmId);
+      log.warn("removed unclaimed VM {} at the operator's request", vmId);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** VMs this host runs that the log does not place here: kept, reported, left to the operator. */
   public List<VmInfo> unclaimed() {
     return unclaimed.stream().map(this::localInfo).flatMap(Optional::stream).sorted(java.util.Comparator.comparing(VmInfo::id)).toList();
