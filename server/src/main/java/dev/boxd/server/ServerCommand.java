@@ -79,6 +79,8 @@ final class ServerCommand implements Callable<Integer> {
           + " at shutdown")
   boolean mergeMemory;
 
+  private static final java.time.Duration LAYER_MERGE_EVERY = java.time.Duration.ofMinutes(10);
+
   @Override
   public Integer call() throws Exception {
     Path dataDir = Paths.dataDir(data);
@@ -150,6 +152,11 @@ final class ServerCommand implements Callable<Integer> {
       });
     }
 
+    // Forks, saves and hibernations add a disk layer each; merge the private ones now and then.
+    var layerMerges = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("layer-merge").factory());
+    layerMerges.scheduleWithFixedDelay(runtime::mergeAllLayers, LAYER_MERGE_EVERY.toMinutes(), LAYER_MERGE_EVERY.toMinutes(),
+        java.util.concurrent.TimeUnit.MINUTES);
+
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       door.close();
@@ -158,6 +165,7 @@ final class ServerCommand implements Callable<Integer> {
       gateway.close();
       admin.close();
       idle.close();
+      layerMerges.shutdownNow();
       reconciler.close();
       runtime.close(); // VMs keep running; the next server re-attaches
       raft.close();
