@@ -238,7 +238,26 @@ class CrashSafetyTest {
       assertThat(referenced).as("every disk layer is some VM's or snapshot's").containsAll(layers);
     }
     assertThat(server.qemuPids()).as("one QEMU per VM").hasSize(vmIds.size());
-    assertThat(taps(server)).as("one tap per VM").hasSize(vmIds.size());
+    List<String> taps = taps(server);
+    assertThat(taps).as("one tap per VM").hasSize(vmIds.size());
+    assertThat(setElements(server)).as("nftables map and owner-set elements name only live VMs' taps").allMatch(taps::contains);
+  }
+
+  /** The tap names in the VM network's nftables maps and owner sets. */
+  private static List<String> setElements(ServerProcess server) throws Exception {
+    Process nft = new ProcessBuilder("ip", "netns", "exec", server.namespace, "nft", "-j", "list", "table", "bridge", "boxd")
+        .redirectErrorStream(true).start();
+    JsonNode table = JSON.readTree(nft.getInputStream().readAllBytes());
+    nft.waitFor();
+    List<String> elements = new ArrayList<>();
+    for (JsonNode item : table.path("nftables")) {
+      JsonNode set = item.has("map") ? item.path("map") : item.path("set");
+      for (JsonNode element : set.path("elem")) {
+        JsonNode key = element.isArray() ? element.get(0) : element;
+        elements.add(key.isTextual() ? key.asText() : key.toString());
+      }
+    }
+    return elements;
   }
 
   private void make(ServerProcess server, SshUser owner, String name) throws Exception {
