@@ -193,9 +193,18 @@ public final class ControlOperations implements Operations {
         vm.workerId(), (System.nanoTime() - committed) / 1_000_000);
     Vm made = store.read().vm(vm.id()).orElseThrow();
     if (made.observed().status() != VmStatus.RUNNING) {
-      throw new BoxdException(ErrorCode.INTERNAL, "VM " + vm.name() + " did not come up: " + made.observed().detail());
+      throw new BoxdException(ErrorCode.INTERNAL, notUp(made));
     }
     return made;
+  }
+
+  /** Why a VM is not running after its worker made it; never without a cause, even when the worker gave none. */
+  static String notUp(Vm vm) {
+    String status = vm.observed().status().name().toLowerCase(java.util.Locale.ROOT);
+    String detail = vm.observed().detail().strip();
+    return "VM " + vm.name() + " did not come up: " + (detail.isEmpty()
+        ? "it is " + status + " and worker " + vm.workerId() + " reported no reason (see the server log)"
+        : detail + " (" + status + ")");
   }
 
   private MachineShape shapeOf(NewRequest request) {

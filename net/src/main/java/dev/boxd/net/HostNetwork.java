@@ -41,9 +41,16 @@ public final class HostNetwork {
     return ns;
   }
 
-  /** Creates (or re-checks) the namespace, bridge, gateway address, uplink and base rules. */
-  public void setUp() {
+  /**
+   * Creates (or re-checks) the namespace, bridge, gateway address, uplink and base rules, for the
+   * server whose state is in {@code stateDir}: one server owns a namespace ({@link NamespaceOwner}).
+   * A namespace of another server that still runs, or whose VMs still run in it, is refused
+   * (FAILED_PRECONDITION, naming it, its owner and what to do); the leftovers of one that is gone
+   * are removed first.
+   */
+  public void setUp(Path stateDir) {
     closeNetDev(); // the namespace may be a new one
+    NamespaceOwner.claim(ns, stateDir);
     ns.create();
     String br = config.bridge();
     if (!ns.tryRun("ip", "link", "show", br).ok()) {
@@ -62,7 +69,28 @@ public final class HostNetwork {
     config.uplink().ifPresent(this::setUpUplink);
     ns.nft("add table bridge " + NftRules.BRIDGE_TABLE + "\nadd table ip " + NftRules.IP_TABLE + "\n"
         + "delete table ip " + NftRules.IP_TABLE + "\n" + baseWithoutVmState());
+    dropElementsOfGoneTaps();
     log.info("VM network ready: namespace {}, bridge {}, gateway {}", ns.name(), br, config.subnet().gateway());
+  }
+
+  // A detach cut short (a crash) can leave a tap's name in its owner's set after the tap is gone;
+  // a new VM given that address later would join the old owner's set. Drop such names now.
+  private void dropElementsOfGoneTaps() {
+    var listed = ns.tryRun("nft", "list", "sets", "bridge");
+    if (!listed.ok()) {
+      return;
+    }
+    List<String> taps = taps();
+    StringBuilder script = new StringBuilder();
+    for (String tap : NftRules.elementsOf(listed.stdout())) {
+      if (!taps.contains(tap)) {
+        script.append(NftRules.removeFromSets(NftRules.setsHolding(listed.stdout(), tap), tap));
+      }
+    }
+    if (!script.isEmpty()) {
+      log.warn("removing owner-set elements of taps that are gone from {}:\n{}", ns.name(), script);
+      ns.nft(script.toString());
+    }
   }
 
   // The bridge table holds per-VM maps and chains that must survive a worker restart, so only
@@ -110,12 +138,29 @@ public final class HostNetwork {
     if (!ns.tryRun("nft", "list", "counter", "bridge", NftRules.BRIDGE_TABLE, "spoof_" + nic.tap()).ok()) {
       ns.nft(NftRules.counters(nic));
     }
-    ns.nft(NftRules.attach(nic));
+    ns.nft(staleMemberships(nic) + NftRules.attach(nic));
+  }
+
+  // The tap is named by the address: an owner set that still holds it (a VM that had the address
+  // before, whose detach did not finish) would let that owner's VMs reach this one. Out first.
+  // Only where the tap already exists: detach takes a tap out of its set before deleting it, and
+  // setUp drops elements of taps that are gone, so a tap made afresh is in no set.
+  private String staleMemberships(VmNic nic) {
+    var listed = ns.tryRun("nft", "list", "sets", "bridge");
+    if (!listed.ok()) {
+      return "";
+    }
+    List<String> stale = new java.util.ArrayList<>(NftRules.setsHolding(listed.stdout(), nic.tap()));
+    stale.remove(NftRules.ownerSet(nic.owner()));
+    if (!stale.isEmpty()) {
+      log.warn("tap {} was still in the owner sets {}: removed before giving it to {}", nic.tap(), stale, nic.ip());
+    }
+    return NftRules.removeFromSets(stale, nic.tap());
   }
 
   /**
    * {@link #attach} for a VM whose tap and rules were never made (a new VM): three commands
-   * instead of up to six, since there is nothing to look for first. Each command is a process in
+   * instead of up to seven, since there is nothing to look for first. Each command is a process in
    * the namespace (~5–8 ms), on the path of {@code new}.
    */
   public void attachNew(VmNic nic) {
@@ -308,5 +353,6 @@ public final class HostNetwork {
       }
     });
     ns.delete();
+    NamespaceOwner.release(ns.name());
   }
 }

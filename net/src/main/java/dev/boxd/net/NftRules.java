@@ -70,6 +70,62 @@ final class NftRules {
         + "add counter bridge " + BRIDGE_TABLE + " isolate_" + nic.tap() + "\n";
   }
 
+  /**
+   * The owner sets that hold {@code tap}, from {@code nft list sets bridge} output: set blocks
+   * ({@code set NAME { ... elements = { "tap", ... } }}) whose quoted elements include it.
+   */
+  static java.util.List<String> setsHolding(String listing, String tap) {
+    java.util.List<String> sets = new java.util.ArrayList<>();
+    String table = null;
+    String set = null;
+    for (String line : listing.lines().map(String::trim).toList()) {
+      if (line.startsWith("table ")) {
+        table = line;
+      } else if (line.startsWith("set ") && line.endsWith("{")) {
+        set = line.substring(4, line.length() - 1).trim();
+      } else if (line.equals("}")) {
+        set = null;
+      } else if (set != null && ("table bridge " + BRIDGE_TABLE + " {").equals(table) && line.contains("\"" + tap + "\"")
+          && !sets.contains(set)) {
+        sets.add(set);
+      }
+    }
+    return sets;
+  }
+
+  /** Every quoted element of the owner sets in {@code nft list sets bridge} output. */
+  static java.util.Set<String> elementsOf(String listing) {
+    java.util.Set<String> elements = new java.util.TreeSet<>();
+    boolean inSet = false;
+    boolean ours = false;
+    for (String line : listing.lines().map(String::trim).toList()) {
+      if (line.startsWith("table ")) {
+        ours = line.equals("table bridge " + BRIDGE_TABLE + " {");
+      } else if (line.startsWith("set ") && line.endsWith("{")) {
+        inSet = true;
+      } else if (line.equals("}")) {
+        inSet = false;
+      } else if (inSet && ours) {
+        var m = ELEMENT.matcher(line);
+        while (m.find()) {
+          elements.add(m.group(1));
+        }
+      }
+    }
+    return elements;
+  }
+
+  private static final java.util.regex.Pattern ELEMENT = java.util.regex.Pattern.compile("\"([^\"]+)\"");
+
+  /** Takes {@code tap} out of each of {@code sets}. */
+  static String removeFromSets(java.util.List<String> sets, String tap) {
+    StringBuilder s = new StringBuilder();
+    for (String set : sets) {
+      s.append("delete element bridge ").append(BRIDGE_TABLE).append(' ').append(set).append(" { \"").append(tap).append("\" }\n");
+    }
+    return s.toString();
+  }
+
   static String detach(VmNic nic) {
     String t = nic.tap();
     return "delete element bridge " + BRIDGE_TABLE + " vm_source { \"" + t + "\" }\n"

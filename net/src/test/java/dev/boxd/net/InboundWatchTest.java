@@ -50,7 +50,7 @@ class InboundWatchTest {
 
   @BeforeAll
   static void network() throws IOException {
-    network.setUp();
+    network.setUp(Path.of("/tmp", namespace.name())); // names the owner; nothing is written there
     network.attach(vmA);
     network.attach(vmB);
     // Bound to the gateway address so the kernel sends from the bridge, as the host would.

@@ -5,13 +5,16 @@ import dev.boxd.control.ControlOperations;
 import dev.boxd.control.Workers;
 import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.Command;
+import dev.boxd.core.state.PendingRegistrations;
 import dev.boxd.core.state.Registration;
+import dev.boxd.core.state.Result;
 import dev.boxd.core.state.StateStore;
 import dev.boxd.ssh.Accounts;
 import dev.boxd.verbs.Operations;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 
 /** Accounts as the replicated state holds them: keys link to users; unknown keys get a registration. */
@@ -37,15 +40,24 @@ final class StateAccounts implements Accounts {
     return store.read().userByKey(fingerprint).map(dev.boxd.core.state.User::id);
   }
 
+  /**
+   * A key that reconnects while its registration is pending gets the same code and writes
+   * nothing; one refused by the caps ({@link Registration#MAX_PENDING}) writes nothing either.
+   * One registration is written at a time: unauthenticated clients cannot make the log
+   * grow faster than one entry per commit, and two connections of one key cannot both write.
+   */
   @Override
-  public String openRegistration(String fingerprint, String publicKey) {
+  public synchronized String openRegistration(String fingerprint, String publicKey, String source) {
+    Instant now = clock.instant();
     ClusterState state = store.read();
-    Optional<Registration> open = state.registrationOfKey(fingerprint).filter(r -> !r.expiredAt(clock.instant()));
+    Optional<Registration> open = state.registrationOfKey(fingerprint).filter(r -> !r.expiredAt(now));
     if (open.isPresent()) {
       return open.get().code();
     }
+    // Refused here already, a stranger over the caps adds nothing to the log.
+    PendingRegistrations.of(state, fingerprint, source, now).refusal(source).ifPresent(Result::orThrow);
     String code = newCode();
-    store.propose(new Command.OpenRegistration(code, fingerprint, publicKey, clock.instant().plus(REGISTRATION_LIFETIME))).orThrow();
+    store.propose(new Command.OpenRegistrationFrom(code, fingerprint, publicKey, source, now, now.plus(REGISTRATION_LIFETIME))).orThrow();
     return code;
   }
 

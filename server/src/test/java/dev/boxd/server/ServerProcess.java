@@ -25,7 +25,7 @@ final class ServerProcess implements AutoCloseable {
   final int sshPort;
   final int vmSshPort;
   final int raftPort;
-  final String namespace;
+  String namespace;
   final String subnet;
   private Process process;
   private final List<String> extraArgs = new ArrayList<>();
@@ -46,6 +46,12 @@ final class ServerProcess implements AutoCloseable {
     try (var socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
     }
+  }
+
+  /** The VM namespace of {@code other} instead of one of its own (to see the second server refused). */
+  ServerProcess sharingNamespaceOf(ServerProcess other) {
+    namespace = other.namespace;
+    return this;
   }
 
   /** More {@code boxd server} options, for the next {@link #start}. */
@@ -166,6 +172,7 @@ final class ServerProcess implements AutoCloseable {
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
     new ProcessBuilder("ip", "netns", "delete", namespace).start().waitFor();
+    Files.deleteIfExists(Path.of("/run/boxd", "netns-" + namespace + ".owner"));
     try (Stream<Path> walk = Files.walk(dataDir)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);

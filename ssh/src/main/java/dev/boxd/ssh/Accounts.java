@@ -18,9 +18,11 @@ public interface Accounts {
    * Opens a pending registration for a key no account has, or returns the one already open for
    * that key, and returns its code: the user takes it to {@code /register?code=CODE} or to the
    * operator ({@code boxd admin approve CODE}). The user proved they hold the private key of
-   * {@code publicKey} (authorized_keys form, {@code ssh-ed25519 AAAA...}).
+   * {@code publicKey} (authorized_keys form, {@code ssh-ed25519 AAAA...}) and connected from the
+   * IP address {@code source}. Throws RESOURCE_EXHAUSTED when too many registrations are pending
+   * (in all, or from {@code source}).
    */
-  String openRegistration(String fingerprint, String publicKey);
+  String openRegistration(String fingerprint, String publicKey, String source);
 
   /** What the account may do, bound to it. */
   Operations operations(String accountId);

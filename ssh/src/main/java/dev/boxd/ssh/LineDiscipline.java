@@ -22,7 +22,10 @@ import java.util.Optional;
  * runs the interrupt handler (which interrupts the running verb).
  */
 final class LineDiscipline implements AutoCloseable {
-  /** Longest line, as a tty's canonical buffer; keys past it ring the bell. */
+  /**
+   * Longest line, as a tty's canonical buffer; keys past it ring the bell and make the line
+   * overlong: {@link #readLine} refuses it whole rather than return what fitted.
+   */
   static final int MAX_LINE = 4096;
   /** Input queued for a reader that does not read; the pump (and so the SSH window) waits past it. */
   private static final int MAX_QUEUED = 1 << 20;
@@ -43,6 +46,9 @@ final class LineDiscipline implements AutoCloseable {
   private final Object lock = new Object();
   private final byte[] line = new byte[MAX_LINE];
   private int lineLength;
+  private boolean lineOverflowed; // keys were dropped from the line being edited
+  // Finished lines that lost keys past MAX_LINE (by identity): readLine refuses them.
+  private final java.util.Set<byte[]> overlong = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   private final ArrayDeque<byte[]> cooked = new ArrayDeque<>();
   private int cookedPos;
   private final ArrayDeque<byte[]> rawQueue = new ArrayDeque<>();
@@ -120,6 +126,10 @@ final class LineDiscipline implements AutoCloseable {
             if (head == EOF) {
               cooked.poll();
               return got.size() == 0 ? Optional.empty() : Optional.of(got.toString(StandardCharsets.UTF_8));
+            }
+            if (overlong.remove(head)) {
+              consumeCooked(head.length - cookedPos);
+              throw Prompt.lineTooLong(MAX_LINE);
             }
             int nl = indexOf(head, cookedPos, (byte) '\n');
             int end = nl < 0 ? head.length : nl;
@@ -299,11 +309,12 @@ final class LineDiscipline implements AutoCloseable {
     switch (b) {
       case CTRL_C -> {
         lineLength = 0;
+        lineOverflowed = false;
         echoed.writeBytes(INTERRUPT_ECHO);
         staged.add(INTR);
       }
       case CTRL_D -> {
-        staged.add(lineLength == 0 ? EOF : Arrays.copyOf(line, lineLength));
+        staged.add(lineLength == 0 ? EOF : finishLine(Arrays.copyOf(line, lineLength)));
         lineLength = 0;
       }
       case '\r', '\n' -> {
@@ -313,13 +324,14 @@ final class LineDiscipline implements AutoCloseable {
         byte[] done = Arrays.copyOf(line, lineLength + 1);
         done[lineLength] = '\n';
         lineLength = 0;
-        staged.add(done);
+        staged.add(finishLine(done));
       }
       case DEL, BS -> eraseChar(echoed);
       case CTRL_U -> {
         while (lineLength > 0) {
           eraseChar(echoed);
         }
+        lineOverflowed = false;
       }
       case CTRL_W -> {
         while (lineLength > 0 && line[lineLength - 1] == ' ') {
@@ -336,12 +348,22 @@ final class LineDiscipline implements AutoCloseable {
         }
         if (lineLength == MAX_LINE) {
           echoed.write(0x07);
+          lineOverflowed = true;
           return;
         }
         line[lineLength++] = b;
         echoed.write(b);
       }
     }
+  }
+
+  // A line that lost keys is remembered as overlong; the next line starts afresh.
+  private byte[] finishLine(byte[] done) {
+    if (lineOverflowed) {
+      overlong.add(done);
+      lineOverflowed = false;
+    }
+    return done;
   }
 
   // Arrow and function keys arrive as ESC [ ... final, ESC O x, or ESC x: swallow them whole.
@@ -369,7 +391,7 @@ final class LineDiscipline implements AutoCloseable {
     cookedPos += n;
     queued -= n;
     if (cookedPos >= head.length) {
-      cooked.poll();
+      overlong.remove(cooked.poll()); // read as stdin: a command's input is not refused
       cookedPos = 0;
     }
     lock.notifyAll();

@@ -26,10 +26,22 @@ final class Prompt {
     return "boxd " + Verbs.version() + ": forkable microVMs. Type help for the verbs, exit to leave.\n";
   }
 
+  /** The error for a prompt line over {@code limit} bytes: nothing of it runs. */
+  static BoxdException lineTooLong(int limit) {
+    return BoxdException.invalid("line is longer than the prompt's limit of " + limit
+        + " bytes; nothing was run. Shorten the command (copy long input in with cp)");
+  }
+
   static int run(Terminal terminal, Runner runner) throws IOException {
     terminal.out().write(banner().getBytes(StandardCharsets.UTF_8));
     while (true) {
-      Optional<String> line = terminal.readLine(PROMPT);
+      Optional<String> line;
+      try {
+        line = terminal.readLine(PROMPT);
+      } catch (BoxdException e) { // a line too long: refused whole, and the prompt goes on
+        Verbs.report(terminal, false, e.code(), e.getMessage());
+        continue;
+      }
       if (line.isEmpty()) {
         terminal.out().write('\n');
         return 0;

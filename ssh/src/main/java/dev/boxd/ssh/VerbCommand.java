@@ -143,7 +143,7 @@ final class VerbCommand implements Command {
     try {
       Optional<String> account = accounts.accountOf(key.fingerprint());
       if (account.isEmpty()) {
-        return register(key, terminal);
+        return register(key, sourceOf(channel), terminal);
       }
       ops = accounts.operations(account.get());
     } catch (BoxdException e) {
@@ -167,8 +167,14 @@ final class VerbCommand implements Command {
     return runVerb(argv, ops, terminal);
   }
 
-  private int register(UserKey key, Terminal terminal) throws IOException {
-    String code = accounts.openRegistration(key.fingerprint(), key.publicKey());
+  // The client's IP address, as registrations are counted per address.
+  private static String sourceOf(ChannelSession channel) {
+    return channel.getSession().getClientAddress() instanceof java.net.InetSocketAddress address
+        ? address.getAddress().getHostAddress() : String.valueOf(channel.getSession().getClientAddress());
+  }
+
+  private int register(UserKey key, String source, Terminal terminal) throws IOException {
+    String code = accounts.openRegistration(key.fingerprint(), key.publicKey(), source);
     log.info("unknown SSH key {}: registration {} opened", key.fingerprint(), code);
     String line = "This SSH key (" + key.fingerprint() + ") is not linked to a boxd account. Register it at http://"
         + webHost + "/register?code=" + code + " or ask the operator: boxd admin approve " + code + "\n";

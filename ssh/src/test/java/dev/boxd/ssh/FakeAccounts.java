@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 class FakeAccounts implements Accounts {
   final Map<String, String> accountByFingerprint = new ConcurrentHashMap<>();
   final Map<String, String> registrations = new ConcurrentHashMap<>();
+  final Map<String, String> sources = new ConcurrentHashMap<>();
   final Operations operations;
 
   FakeAccounts(Operations operations) {
@@ -21,8 +22,9 @@ class FakeAccounts implements Accounts {
   }
 
   @Override
-  public String openRegistration(String fingerprint, String publicKey) {
+  public String openRegistration(String fingerprint, String publicKey, String source) {
     registrations.put(fingerprint, publicKey);
+    sources.put(fingerprint, source);
     return codeFor(fingerprint);
   }
 

@@ -32,6 +32,7 @@ class FrontDoorAccountsTest {
       String pub = Files.readString(Path.of(door.strangerKey + ".pub"));
       String[] fields = pub.split(" ");
       assertThat(door.accounts.registrations.get(fingerprint)).startsWith(fields[0] + " " + fields[1]);
+      assertThat(door.accounts.sources.get(fingerprint)).as("the client's address").isEqualTo("127.0.0.1");
       assertThat(door.ops.calls).isEmpty();
 
       r = SshClient.run(door.stranger.argv(List.of("-T")), "list\n".getBytes());

@@ -172,6 +172,38 @@ class FrontDoorPromptTest {
     assertThat(r.out()).contains("boxd> ");
   }
 
+  @Test
+  void overlongPromptLinesAreRefusedWholeAndThePromptGoesOn() {
+    String overlong = "exec app echo " + "x".repeat(70 * 1024) + "\n";
+    var input = new StringBuilder();
+    for (int i = 0; i < 100; i++) {
+      input.append(overlong);
+    }
+    input.append("exec app echo short\nexit\n");
+    door.ops.calls.clear();
+    var r = SshClient.run(door.ssh.argv(List.of("-T")), input.toString().getBytes(StandardCharsets.UTF_8));
+    assertThat(r.exit()).isZero();
+    String error = "error: line is longer than the prompt's limit of 65536 bytes; nothing was run. Shorten the command"
+        + " (copy long input in with cp)\n";
+    assertThat(r.err()).isEqualTo(error.repeat(100));
+    assertThat(door.ops.calls).as("nothing of an overlong line ran").containsExactly("exec app echo short");
+  }
+
+  @Test
+  void anOverlongLineOnATerminalIsRefusedWhole() {
+    try (var t = terminal(24, 80)) {
+      t.expect("boxd> ");
+      door.ops.calls.clear();
+      t.send("exec app echo " + "y".repeat(LineDiscipline.MAX_LINE) + "\r");
+      assertThat(t.expect("boxd> ")).contains("error: line is longer than the prompt's limit of 4096 bytes; nothing was run");
+      t.send("exec app echo fits\r");
+      assertThat(t.expect("boxd> ")).contains("fits\r\n");
+      assertThat(door.ops.calls).containsExactly("exec app echo fits");
+      t.send("exit\r");
+      assertThat(t.waitFor()).isZero();
+    }
+  }
+
   private static void sleep(Duration d) {
     try {
       Thread.sleep(d);

@@ -41,13 +41,34 @@ public sealed interface Command {
   /**
    * Records an unknown key that connected and was handed a URL with {@code code}. A newer
    * registration for the same key replaces the older one, so an impatient user who reconnects
-   * leaves one pending registration, not many.
+   * leaves one pending registration, not many. No longer proposed (it has no cap and no source):
+   * {@link OpenRegistrationFrom} took its place.
    */
   record OpenRegistration(String code, String fingerprint, String publicKey, Instant expiresAt) implements Command {
     public OpenRegistration {
       Objects.requireNonNull(code, "code");
       Objects.requireNonNull(fingerprint, "fingerprint");
       Objects.requireNonNull(publicKey, "publicKey");
+      Objects.requireNonNull(expiresAt, "expiresAt");
+    }
+  }
+
+  /**
+   * Records an unknown key that connected from {@code source} (the client's IP address) at
+   * {@code at} and was handed a URL with {@code code}, pending until {@code expiresAt}. Every
+   * registration expired at {@code at} is dropped first; a registration for the same key is
+   * replaced. Rejected with RESOURCE_EXHAUSTED when {@link Registration#MAX_PENDING} are pending,
+   * or {@link Registration#MAX_PENDING_PER_SOURCE} from {@code source}. Supersedes
+   * {@link OpenRegistration}, which stays so that old logs replay.
+   */
+  record OpenRegistrationFrom(String code, String fingerprint, String publicKey, String source, Instant at, Instant expiresAt)
+      implements Command {
+    public OpenRegistrationFrom {
+      Objects.requireNonNull(code, "code");
+      Objects.requireNonNull(fingerprint, "fingerprint");
+      Objects.requireNonNull(publicKey, "publicKey");
+      Objects.requireNonNull(source, "source");
+      Objects.requireNonNull(at, "at");
       Objects.requireNonNull(expiresAt, "expiresAt");
     }
   }

@@ -36,6 +36,7 @@ public final class Fsm {
       case AddKey c -> UserCommands.addKey(at, c);
       case RemoveKey c -> UserCommands.removeKey(at, c);
       case OpenRegistration c -> UserCommands.openRegistration(at, c);
+      case Command.OpenRegistrationFrom c -> UserCommands.openRegistration(at, c);
       case ApproveRegistration c -> UserCommands.approveRegistration(at, c);
       case SetUserQuota c -> UserCommands.setQuota(at, c);
       case RegisterWorker c -> WorkerCommands.register(at, c);

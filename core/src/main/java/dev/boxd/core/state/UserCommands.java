@@ -69,6 +69,23 @@ final class UserCommands {
         .withRegistration(new Registration(c.code(), c.fingerprint(), c.publicKey(), c.expiresAt())));
   }
 
+  static Applied openRegistration(ClusterState s, Command.OpenRegistrationFrom c) {
+    if (s.registration(c.code()).isPresent()) {
+      return reject(s, ErrorCode.ALREADY_EXISTS, "registration code " + quote(c.code()) + " is already in use");
+    }
+    String linked = alreadyLinked(s, c.fingerprint(), null);
+    if (linked != null) {
+      return reject(s, ErrorCode.ALREADY_EXISTS, linked);
+    }
+    PendingRegistrations pending = PendingRegistrations.of(s, c.fingerprint(), c.source(), c.at());
+    Result.Rejected refused = pending.refusal(c.source()).orElse(null);
+    if (refused != null) {
+      return new Applied(s, refused);
+    }
+    return ok(s.withoutRegistrations(pending.dropped())
+        .withRegistration(new Registration(c.code(), c.fingerprint(), c.publicKey(), c.expiresAt(), c.source())));
+  }
+
   static Applied approveRegistration(ClusterState s, ApproveRegistration c) {
     Registration registration = s.registration(c.code()).orElse(null);
     if (registration == null) {

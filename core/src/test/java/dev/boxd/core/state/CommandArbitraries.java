@@ -84,6 +84,9 @@ final class CommandArbitraries {
         Tuple.of(2, Combinators.combine(p.users(), p.fingerprints(), p.names(), p.times()).as(Command.AddKey::new)),
         Tuple.of(1, p.fingerprints().map(Command.RemoveKey::new)),
         Tuple.of(2, Combinators.combine(p.codes(), p.fingerprints(), p.names(), p.times()).as(Command.OpenRegistration::new)),
+        Tuple.of(2, Combinators.combine(p.codes(), p.fingerprints(), p.names(), Arbitraries.of("192.0.2.1", "192.0.2.2"), p.times())
+            .as((code, fingerprint, key, source, at) -> new Command.OpenRegistrationFrom(code, fingerprint, key, source, at,
+                at.plusSeconds(3600)))),
         Tuple.of(2, Combinators.combine(p.codes(), p.users(), p.names(), p.times()).as(Command.ApproveRegistration::new)),
         Tuple.of(2, Combinators.combine(p.workers(), p.names(), p.small(), p.sizes(), p.times()).as(Command.RegisterWorker::new)),
         Tuple.of(12, Combinators.combine(p.vms(), p.users(), p.names(), p.small(), p.sizes(), p.sizes(), p.ips(), p.publicIps())

@@ -66,6 +66,46 @@ class IdentityTest {
   }
 
   @Test
+  void registrationsExpireAtTheProposersTimeAndAreCappedPerAddressAndInAll() {
+    ClusterState s = ClusterState.empty();
+    for (int i = 0; i < Registration.MAX_PENDING_PER_SOURCE; i++) {
+      s = next(s, from("c" + i, "SHA256:k" + i, "192.0.2.1", T0)).state();
+    }
+    assertThat(s.registrations()).hasSize(Registration.MAX_PENDING_PER_SOURCE);
+
+    Applied overShare = next(s, from("x", "SHA256:x", "192.0.2.1", T0.plusSeconds(1)));
+    assertRejected(overShare, ErrorCode.RESOURCE_EXHAUSTED, "too many pending registrations from 192.0.2.1 ("
+        + Registration.MAX_PENDING_PER_SOURCE + ", the most one address may have)");
+    assertThat(overShare.state().registrations()).as("a rejection keeps nothing").hasSize(Registration.MAX_PENDING_PER_SOURCE);
+    assertThat(next(s, from("y", "SHA256:y", "192.0.2.2", T0.plusSeconds(1))).result().isOk()).as("another address").isTrue();
+    assertThat(next(s, from("z", "SHA256:k0", "192.0.2.1", T0.plusSeconds(1))).result().isOk())
+        .as("a key that has one replaces it").isTrue();
+
+    // An hour on, every one of them has expired: the next registration drops them all.
+    ClusterState later = next(s, from("late", "SHA256:late", "192.0.2.1", T0.plus(LIFETIME))).state();
+    assertThat(later.registrations()).extracting(Registration::code).containsExactly("late");
+  }
+
+  @Test
+  void theWholeClusterKeepsAtMostMaxPendingRegistrations() {
+    ClusterState s = ClusterState.empty();
+    for (int i = 0; i < Registration.MAX_PENDING; i++) {
+      s = next(s, from("c" + i, "SHA256:k" + i, "198.51.100." + (i % 250) + "/" + i, T0)).state();
+    }
+    assertRejected(next(s, from("one-more", "SHA256:more", "203.0.113.1", T0)), ErrorCode.RESOURCE_EXHAUSTED,
+        "too many pending registrations (" + Registration.MAX_PENDING + ", the most this cluster keeps); try again later");
+    ClusterState approved = next(s, new ApproveRegistration("c7", "u1", "alice", T0.plusSeconds(5))).state();
+    assertThat(next(approved, from("one-more", "SHA256:more", "203.0.113.1", T0.plusSeconds(6))).result().isOk())
+        .as("an approval makes room").isTrue();
+  }
+
+  private static final java.time.Duration LIFETIME = java.time.Duration.ofHours(1);
+
+  private static Command.OpenRegistrationFrom from(String code, String fingerprint, String source, java.time.Instant at) {
+    return new Command.OpenRegistrationFrom(code, fingerprint, KEY, source, at, at.plus(LIFETIME));
+  }
+
+  @Test
   void aKeyLinksToOneAccount() {
     ClusterState s = given(user("u1"), user("u2"), new AddKey("u1", "SHA256:abc", KEY, T0));
 

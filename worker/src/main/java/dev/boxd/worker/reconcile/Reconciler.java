@@ -161,13 +161,15 @@ public final class Reconciler implements AutoCloseable {
           rebootDone = carryOut(action, rebootDone);
           done.add(action);
         } catch (RuntimeException e) {
-          failure = action.getClass().getSimpleName().toLowerCase() + " failed: " + e.getMessage();
+          String why = e.getMessage() == null || e.getMessage().isBlank() ? e.toString() : e.getMessage();
+          failure = action.getClass().getSimpleName().toLowerCase() + " failed: " + why;
           log.warn("VM {}: {}", vmId, failure);
           break;
         }
       }
       long rebootSeen = rebootDone;
-      placed.ifPresent(vm -> report(vm, rebootSeen));
+      String failed = failure;
+      placed.ifPresent(vm -> report(vm, rebootSeen, failed));
       if (!failure.isEmpty() && placed.isPresent()) {
         reportFailure(placed.get(), failure);
       }
@@ -236,14 +238,15 @@ public final class Reconciler implements AutoCloseable {
   }
 
   // One writer per field: only this worker reports what it observes, and only when it changed.
-  private void report(Vm vm, long rebootDone) {
+  // A VM that is not running says why: its runtime's reason, else what failed in this pass.
+  private void report(Vm vm, long rebootDone, String failedNow) {
     Optional<VmInfo> local = localInfo(vm.id());
     if (local.isEmpty()) {
       return; // destroyed, or never created: nothing to observe
     }
     VmInfo info = local.get();
     VmStatus status = VmStatus.valueOf(info.state().name());
-    String detail = info.failure().orElse("");
+    String detail = info.failure().orElse(status == VmStatus.RUNNING ? "" : failedNow);
     VmObserved before = store.read().vm(vm.id()).map(Vm::observed).orElse(vm.observed());
     if (before.status() == status && before.pid() == info.pid() && before.detail().equals(detail) && before.rebootSeqSeen() == rebootDone) {
       return;

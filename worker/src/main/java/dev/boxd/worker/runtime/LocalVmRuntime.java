@@ -73,7 +73,7 @@ public final class LocalVmRuntime implements VmRuntime {
     // Forks copy memory ahead while the parent runs when QEMU's writes can be tracked.
     driver.trackForkWrites(config.hostLibDir());
     this.images = new ImageStore(config.imagesDir(), config.recipeDir());
-    network.setUp();
+    network.setUp(config.stateDir());
     var upstreams = config.network().dnsUpstreams().isEmpty() ? DnsForwarder.hostResolvers() : config.network().dnsUpstreams();
     this.dns = DnsForwarder.start(network.namespace(), new InetSocketAddress(config.network().subnet().gateway().toString(), 53), upstreams);
   }

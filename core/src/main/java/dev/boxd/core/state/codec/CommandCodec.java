@@ -61,6 +61,8 @@ public final class CommandCodec {
       case Command.RemoveSnapshot c -> out.u16(19).string(c.snapshotId());
       case Command.CreateFromSnapshot c -> out.u16(20).string(c.vmId()).string(c.snapshotId()).string(c.name()).ipv4(c.ip())
           .ipv4(c.publicIp()).instant(c.at());
+      case Command.OpenRegistrationFrom c -> out.u16(21).string(c.code()).string(c.fingerprint()).string(c.publicKey())
+          .string(c.source()).instant(c.at()).instant(c.expiresAt());
       case ForkVm c -> out.u16(14).string(c.vmId()).string(c.sourceVmId()).string(c.name()).ipv4(c.ip()).ipv4(c.publicIp())
           .instant(c.at());
     }
@@ -95,6 +97,7 @@ public final class CommandCodec {
       case 18 -> new Command.AddSnapshot(RecordWire.snapshot(in));
       case 19 -> new Command.RemoveSnapshot(in.string());
       case 20 -> new Command.CreateFromSnapshot(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
+      case 21 -> new Command.OpenRegistrationFrom(in.string(), in.string(), in.string(), in.string(), in.instant(), in.instant());
       case 14 -> new ForkVm(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
       default -> throw in.corrupt("unknown command tag " + tag + " (written by a newer boxd?)");
     };

@@ -94,11 +94,16 @@ final class RecordWire {
   }
 
   static void registration(WireWriter out, Registration value) {
-    out.string(value.code()).string(value.fingerprint()).string(value.publicKey()).instant(value.expiresAt());
+    out.string(value.code()).string(value.fingerprint()).string(value.publicKey()).instant(value.expiresAt()).string(value.source());
   }
 
-  static Registration registration(WireReader in) {
-    return new Registration(in.string(), in.string(), in.string(), in.instant());
+  /** Before snapshot version 4 a registration had no source. */
+  static Registration registration(WireReader in, int version) {
+    String code = in.string();
+    String fingerprint = in.string();
+    String publicKey = in.string();
+    java.time.Instant expiresAt = in.instant();
+    return new Registration(code, fingerprint, publicKey, expiresAt, version >= 4 ? in.string() : "");
   }
 
   static void worker(WireWriter out, Worker value) {

@@ -17,13 +17,13 @@ import java.util.function.Function;
 
 /**
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
- * 3; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots), the applied index,
+ * 4; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration source), the applied index,
  * then users, keys, registrations, workers, VMs and (from 3) snapshots, each as a count (i32)
  * and records in sorted order, so one state always gives the same bytes. Indexes are rebuilt on
  * decoding, never stored. A newer format gets a new version; this class keeps reading the old.
  */
 public final class SnapshotCodec {
-  static final int VERSION = 3;
+  static final int VERSION = 4;
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}
@@ -51,7 +51,7 @@ public final class SnapshotCodec {
     long index = in.i64();
     List<User> users = section(in, RecordWire::user);
     List<SshKey> keys = section(in, RecordWire::key);
-    List<Registration> registrations = section(in, RecordWire::registration);
+    List<Registration> registrations = section(in, r -> RecordWire.registration(r, version));
     List<Worker> workers = section(in, RecordWire::worker);
     List<Vm> vms = section(in, r -> RecordWire.vm(r, version));
     List<Snapshot> snapshots = version >= 3 ? section(in, RecordWire::snapshot) : List.of();
