@@ -49,6 +49,19 @@ final class AdminServer implements AutoCloseable {
 
     /** Ends the VM and deletes its files; only a VM that is unclaimed. */
     void remove(String vmId);
+
+    /** For a node without a worker role: it runs no VMs. */
+    UnclaimedVms NONE = new UnclaimedVms() {
+      @Override
+      public java.util.List<String> describe() {
+        return java.util.List.of();
+      }
+
+      @Override
+      public void remove(String vmId) {
+        throw BoxdException.notFound("no unclaimed VM " + dev.boxd.core.Names.quote(vmId) + ": this node runs no VMs");
+      }
+    };
   }
 
   private AdminServer(ServerSocketChannel server, Path socket, StateStore store, Clock clock, UnclaimedVms unclaimed) {

@@ -68,7 +68,7 @@ class RegistrationFloodTest {
     var config = ControlConfig.singleNode(Ipv4Subnet.parse("10.77.0.0/16"), new MachineShape(1, 512));
     door = FrontDoor.builder(new StateAccounts(raft, noWorkers(), config, clock)).listen("127.0.0.1", 0)
         .hostKey(dir.resolve("ssh_host_ed25519_key")).webHost("boxd.test").start();
-    admin = AdminServer.start(dir, raft, clock);
+    admin = AdminServer.start(dir, raft, clock, AdminServer.UnclaimedVms.NONE);
     client = SshClient.setUpDefaultClient();
     client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
     client.start();
