@@ -54,6 +54,17 @@ abstract class AgentChannel {
     return failure;
   }
 
+  /**
+   * Asks the agent to end this channel early, whatever it is doing: an exec's process group is
+   * killed, an upload's temporary file removed, a download stopped. The agent answers ERROR,
+   * which ends the channel here. Does not wait, so the reader thread may call it.
+   */
+  void abort() {
+    client.post(new Frame(Frame.SIGNAL, id, new byte[] {SIGKILL}));
+  }
+
+  static final byte SIGKILL = 9;
+
   void sendControl(int type, byte[] payload) throws IOException {
     client.send(new Frame(type, id, payload));
   }
