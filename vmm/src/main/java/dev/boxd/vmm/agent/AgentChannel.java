@@ -9,6 +9,8 @@ import java.util.concurrent.Semaphore;
  * {@link AgentClient#WINDOW} bytes unacknowledged, so one slow guest consumer stalls only itself.
  */
 abstract class AgentChannel {
+  static final byte SIGKILL = 9;
+
   private final AgentClient client;
   private final int id;
   private final Semaphore credit = new Semaphore(AgentClient.WINDOW);
@@ -62,8 +64,6 @@ abstract class AgentChannel {
   void abort() {
     client.post(new Frame(Frame.SIGNAL, id, new byte[] {SIGKILL}));
   }
-
-  static final byte SIGKILL = 9;
 
   void sendControl(int type, byte[] payload) throws IOException {
     client.send(new Frame(type, id, payload));

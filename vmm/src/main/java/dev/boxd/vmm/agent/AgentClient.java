@@ -184,7 +184,7 @@ public final class AgentClient implements Closeable {
   /** Starts a command; returns once the guest reports it running. */
   public ExecSession exec(ExecRequest request, OutputStream stdout, OutputStream stderr) {
     byte[] payload = Frame.map(request.toEntries());
-    requireFits(payload, "the command with its environment and working directory", "pass large data on stdin or in a file");
+    requireFits(payload, "the command, its environment and working directory", "pass large data on stdin or in a file");
     var channel = new ExecSession(this, nextChannel.getAndIncrement(), stdout, stderr);
     open(channel, new Frame(Frame.EXEC, channel.id(), payload));
     channel.awaitStarted();
@@ -211,7 +211,7 @@ public final class AgentClient implements Closeable {
       request.add(Map.entry("mkdirs", "1"));
     }
     byte[] payload = Frame.map(request);
-    requireFits(payload, "the path", "use a shorter path");
+    requireFits(payload, "the path and its options", "use a shorter path");
     var channel = new TransferChannel(this, nextChannel.getAndIncrement(), null);
     open(channel, new Frame(Frame.PUT, channel.id(), payload));
     OutputStream sink = channel.dataOut();
@@ -236,7 +236,7 @@ public final class AgentClient implements Closeable {
   /** Streams a guest file into {@code sink}; returns its mode and size. */
   public FileInfo get(String path, String user, OutputStream sink) {
     byte[] payload = Frame.map(List.of(Map.entry("path", path), Map.entry("user", user)));
-    requireFits(payload, "the path", "use a shorter path");
+    requireFits(payload, "the path and its options", "use a shorter path");
     var channel = new TransferChannel(this, nextChannel.getAndIncrement(), sink);
     open(channel, new Frame(Frame.GET, channel.id(), payload));
     long bytes = channel.awaitDone();
@@ -246,7 +246,7 @@ public final class AgentClient implements Closeable {
   /** Gives the guest its identity (network, names, keys, entropy, clock); see the protocol doc. */
   public void identity(Map<String, String> identity, Duration wait) {
     byte[] payload = Frame.map(identity);
-    requireFits(payload, "the identity", "send less");
+    requireFits(payload, "the identity's values", "send less");
     var channel = new TransferChannel(this, nextChannel.getAndIncrement(), null);
     open(channel, new Frame(Frame.IDENTITY, channel.id(), payload));
     channel.awaitDone(wait);
@@ -268,8 +268,8 @@ public final class AgentClient implements Closeable {
    */
   private static void requireFits(byte[] payload, String what, String instead) {
     if (payload.length > Frame.MAX_PAYLOAD) {
-      throw BoxdException.invalid(what + " take" + (what.startsWith("the path") ? "s " : " ") + payload.length
-          + " bytes; the guest agent accepts at most " + Frame.MAX_PAYLOAD + " bytes (64 KiB) per request: " + instead);
+      throw BoxdException.invalid(what + " come to " + payload.length + " bytes; the guest agent accepts at most "
+          + Frame.MAX_PAYLOAD + " bytes (64 KiB) per request: " + instead);
     }
   }
 

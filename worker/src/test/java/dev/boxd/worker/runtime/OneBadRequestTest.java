@@ -64,7 +64,7 @@ class OneBadRequestTest {
         .isInstanceOfSatisfying(BoxdException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT));
     assertThatThrownBy(() -> fixture.runtime().upload(vm.id(), "/tmp/" + big, 0644, InputStream.nullInputStream()))
         .isInstanceOfSatisfying(BoxdException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT))
-        .hasMessageContaining("the path takes");
+        .hasMessageContaining("the path and its options come to");
     bystander.finishesNormally();
   }
 
