@@ -110,6 +110,30 @@ class OneBadRequestTest {
         .as("neither the file nor a temporary file of it").isEqualTo("0");
   }
 
+  @Test
+  void aDownloadWhoseReaderLeftFailsAloneAndStopsTheGuestSending() throws Exception {
+    assertThat(fixture.run(vm, "head -c 64M /dev/zero > /home/boxd/big.bin").exitCode()).isZero();
+    Bystander bystander = Bystander.start();
+    var taken = new java.util.concurrent.atomic.AtomicLong();
+    OutputStream leaving = new OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        if (taken.addAndGet(len) > (1 << 20)) {
+          throw new IOException("the client went away");
+        }
+      }
+    };
+    assertThatThrownBy(() -> fixture.runtime().download(vm.id(), "/home/boxd/big.bin", leaving))
+        .hasMessageContaining("could not write the downloaded data: the client went away");
+    bystander.finishesNormally();
+    assertThat(fixture.run(vm, "rm /home/boxd/big.bin").exitCode()).isZero();
+  }
+
   /** Endless zeros; after {@code bytes} of them, each read first runs {@code then}. */
   private static final class Source extends InputStream {
     interface Step {
