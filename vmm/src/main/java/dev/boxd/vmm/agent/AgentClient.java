@@ -1,8 +1,8 @@
 package dev.boxd.vmm.agent;
 
+import dev.boxd.core.BoxdException;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
-import dev.boxd.core.BoxdException;
 import java.io.Closeable;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;

@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
 final class GatewaySession implements Terminal {
   /**
    * Stdin bytes one connection may hold for its verb. Two client frames: enough to keep a pipe
-   * busy, small enough that a VM's 128 connections cost the server only a few MiB.
+   * busy, small enough that a VM's 128 connections hold at most about 25 MiB of the server's heap
+   * (with a frame being read and the stream buffers).
    */
   static final int INPUT_CAPACITY = 128 * 1024;
 
