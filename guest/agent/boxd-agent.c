@@ -71,6 +71,7 @@ enum {
 
 #define OUT_HIGH_WATER (512u * 1024)    /* stop reading bulk producers above this much unsent */
 #define MAX_STDIN_QUEUE (8u << 20)      /* the host may have 1 MiB in flight; far more = host bug */
+#define MAX_SKIPPED_FRAME (16u << 20)   /* an oversized frame up to this is skipped, not fatal */
 #define CLOSED_RING 1024                /* remembered ids of finished channels (see is_closed) */
 #define TIMEOUT_GRACE_MS 500            /* after timeout_ms: how long to wait for pipe EOF */
 #define DISCONNECTED_FAST_MS 10         /* virtio re-poll period right after the host closed */
@@ -456,6 +457,7 @@ static struct {
     int sig_fd;               /* SIGCHLD, SIGIO */
     int connected;            /* the host side is open */
     int synced;               /* a HELLO arrived on this connection: frames are parsed */
+    uint32_t skip;            /* bytes still to discard of a refused oversized frame */
     uint64_t disconnected_at;
     struct buf in, out;
     struct channel **chans;
@@ -2377,6 +2379,8 @@ static void handle_frame(uint8_t type, uint32_t chan, const unsigned char *p, si
             exec_resize(c, p, n);
         else if (type == T_SIGNAL && c->kind == K_EXEC)
             exec_signal(c, p, n);
+        else if (type == T_SIGNAL)
+            fail_channel(c, "%s aborted by the host", c->kind == K_PUT ? "upload" : "download");
         else
             fail_channel(c, "%s is not valid on this channel", names[type]);
         return;
@@ -2396,7 +2400,25 @@ static int sync_scan(void)
     }
     buf_consume(&g.in, (size_t)(m - p));
     g.synced = 1;
+    g.skip = 0;
     return 1;
+}
+
+/* A frame that is well delimited but cannot be served (too large, or of a type we do not
+ * know) fails only its own channel: the others of the connection go on. */
+static void refuse_frame(uint32_t chan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse_frame(uint32_t chan, const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    struct channel *c = find_channel(chan);
+    if (c)
+        fail_channel(c, "%s", why);
+    else if (!is_closed(chan))
+        send_error(chan, "%s", why);
 }
 
 /* Parses and handles every complete frame in g.in.  Handlers never touch g.in (nor call
@@ -2406,23 +2428,49 @@ static void process_input(void)
     while (g.connected) {
         if (!g.synced && !sync_scan())
             return;
+        if (g.skip) {
+            size_t n = g.in.len < g.skip ? g.in.len : g.skip;
+            buf_consume(&g.in, n);
+            g.skip -= (uint32_t)n;
+            if (g.skip)
+                return;
+        }
         unsigned char *h = buf_head(&g.in);
         if (g.in.len < 4)
             return;
         uint32_t len = get_be32(h);
-        if (len < 5 || len > 5 + MAX_PAYLOAD) {
+        if (len < 5 || len > 5 + MAX_SKIPPED_FRAME) {
             protocol_error("bad frame length %u", len);
             continue;
         }
-        if (g.in.len < 5)
+        if (g.in.len < HDR_LEN)
             return;
-        if (h[4] < T_HELLO || h[4] > T_TIME) {
-            protocol_error("unknown frame type 0x%02x", h[4]);
+        uint8_t type = h[4];
+        uint32_t chan = get_be32(h + 5);
+        int known = type >= T_HELLO && type <= T_TIME;
+        /* Channel 0 is the connection and HELLO resynchronises it: no other frame can answer
+         * for a bad one there, so the connection starts over. */
+        if (chan == 0 || type == T_HELLO) {
+            if (!known) {
+                protocol_error("unknown frame type 0x%02x", type);
+                continue;
+            }
+            if (len > 5 + MAX_PAYLOAD) {
+                protocol_error("bad frame length %u", len);
+                continue;
+            }
+        } else if (len > 5 + MAX_PAYLOAD || !known) {
+            if (!known)
+                refuse_frame(chan, "unknown frame type 0x%02x", type);
+            else
+                refuse_frame(chan, "request of %u bytes exceeds the agent's limit of %u bytes per frame",
+                             len - 5, MAX_PAYLOAD);
+            g.skip = 4 + len;
             continue;
         }
         if (g.in.len < 4 + (size_t)len)
             return;
-        handle_frame(h[4], get_be32(h + 5), h + HDR_LEN, len - 5);
+        handle_frame(type, chan, h + HDR_LEN, len - 5);
         buf_consume(&g.in, 4 + (size_t)len);
     }
 }

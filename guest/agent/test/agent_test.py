@@ -887,7 +887,7 @@ def file_errors(env, s):
     # DATA on a GET, RESIZE on a PUT: the channel fails
     big = os.path.join(env.work, "big-for-get")
     with open(big, "wb") as f:
-        f.write(os.urandom(8 << 20))
+        f.write(os.urandom(32 << 20))
     g = s.get(big, sink=True)
     s.send(DATA, g.id, b"nope")
     s.wait(g)
@@ -1009,9 +1009,10 @@ def malformed_frames(env, s):
     pid = env.agent_pid
     cases = [
         ("length < 5", struct.pack(">IB", 3, EXEC) + b"\0\0\0"),
-        ("payload > 65536", struct.pack(">IBI", 5 + 65537, DATA, 1)),
-        ("unknown type", frame(0x42, 1, b"abc")),
-        ("guest->host type", frame(OUT, 1, b"abc")),
+        ("length beyond any frame", struct.pack(">IBI", 5 + (16 << 20) + 1, DATA, 1)),
+        ("payload > 65536 on channel 0", struct.pack(">IBI", 5 + 65537, IDENTITY, 0)),
+        ("unknown type on channel 0", frame(0x42, 0, b"abc")),
+        ("guest->host type on channel 0", frame(OUT, 0, b"abc")),
         ("EXEC on channel 0", frame(EXEC, 0, mkmap({"cmd": "true"}))),
         ("short HELLO", frame(HELLO, 0, b"short")),
     ]
@@ -1067,6 +1068,65 @@ def malformed_frames(env, s):
     assert os.path.exists("/proc/%d" % pid) and proc_stat(pid)[0] != "Z", "agent died"
     s.hello()
     expect_exit(s.run("exit 5"), 5)
+
+
+@test
+def one_bad_request_fails_only_itself(env, s):
+    running = s.exec("read line; echo got $line")
+    s.pump(lambda: running.pid is not None, 5, "STARTED")
+    # a request over the frame limit: refused on its channel, naming the limit
+    big = s.exec("echo " + "x" * (100 << 10))
+    s.wait(big, 10)
+    assert big.error == "request of %d bytes exceeds the agent's limit of 65536 bytes per frame" % (
+        len(mkmap([("cmd", "echo " + "x" * (100 << 10))] + ([("user", s.default_user)] if s.default_user else []))),
+    ), big.error
+    assert big.pid is None
+    # an oversized DATA frame fails the exec it was for, not its neighbour
+    victim = s.exec("sleep 100")
+    s.pump(lambda: victim.pid is not None, 5, "STARTED")
+    s.send_raw(frame(DATA, victim.id, b"y" * (MAX_PAYLOAD + 1)))
+    s.wait(victim, 10)
+    assert victim.error.startswith("request of 65537 bytes exceeds"), victim.error
+    assert wait_until(lambda: not group_members(victim.pid), 2), "the failed exec's group lives on"
+    # a frame type the agent does not know, on a channel
+    s.send(0x42, 4242, b"abc")
+    s.pump(lambda: "chan 4242: unknown frame type 0x42" in s.conn_errors, 5, "unknown type error")
+    # the running exec never noticed
+    assert not s.conn_errors or all(e.startswith("chan ") for e in s.conn_errors), s.conn_errors
+    s.stream_data(running, [b"hello\n"])
+    s.wait(running, 10)
+    expect_exit(running, 0)
+    assert running.out == b"got hello\n", running.out
+    expect_exit(s.run("echo still"), 0)
+
+
+@test
+def signal_aborts_a_transfer(env, s):
+    # an upload whose source failed: SIGNAL ends it, and no part of it becomes the file
+    target = os.path.join(env.work, "aborted")
+    c = s.new_chan("put")
+    s.send(PUT, c.id, mkmap(dict(path=target, user=env.user)))
+    s.send(DATA, c.id, b"x" * 1000)
+    c.sent = 1000
+    s.pump(lambda: c.acked == 1000, 5, "ACK")
+    s.send(SIGNAL, c.id, b"\x09")
+    s.wait(c, 5)
+    assert c.error == "upload aborted by the host", c.error
+    assert not os.path.exists(target)
+    assert not [n for n in os.listdir(env.work) if n.startswith(".boxd-put")], "temp file left"
+    # a download whose reader went away
+    src = os.path.join(env.work, "big-source")
+    with open(src, "wb") as f:
+        f.write(os.urandom(32 << 20))
+    os.chmod(src, 0o644)
+    g = s.get(src, sink=True)
+    s.pump(lambda: g.out_len > 0, 5, "GET data")
+    s.send(SIGNAL, g.id, b"\x09")
+    s.wait(g, 10)
+    assert g.error == "download aborted by the host", g.error
+    assert g.out_len < 32 << 20
+    os.unlink(src)
+    expect_exit(s.run("exit 4"), 4)
 
 
 @test

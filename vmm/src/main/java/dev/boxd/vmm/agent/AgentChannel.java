@@ -9,6 +9,8 @@ import java.util.concurrent.Semaphore;
  * {@link AgentClient#WINDOW} bytes unacknowledged, so one slow guest consumer stalls only itself.
  */
 abstract class AgentChannel {
+  static final byte SIGKILL = 9;
+
   private final AgentClient client;
   private final int id;
   private final Semaphore credit = new Semaphore(AgentClient.WINDOW);
@@ -52,6 +54,15 @@ abstract class AgentChannel {
 
   AgentException failure() {
     return failure;
+  }
+
+  /**
+   * Asks the agent to end this channel early, whatever it is doing: an exec's process group is
+   * killed, an upload's temporary file removed, a download stopped. The agent answers ERROR,
+   * which ends the channel here. Does not wait, so the reader thread may call it.
+   */
+  void abort() {
+    client.post(new Frame(Frame.SIGNAL, id, new byte[] {SIGKILL}));
   }
 
   void sendControl(int type, byte[] payload) throws IOException {

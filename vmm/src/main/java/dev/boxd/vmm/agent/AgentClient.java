@@ -1,5 +1,6 @@
 package dev.boxd.vmm.agent;
 
+import dev.boxd.core.BoxdException;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
@@ -7,6 +8,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -21,9 +23,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,7 +35,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The host end of one connection to {@code boxd-agent} over the VM's virtio-serial socket. Many
  * channels (execs, file transfers, identity changes) share it; see {@code docs/agent-protocol.md}.
- * Thread-safe: any thread may open channels; one reader thread delivers guest output.
+ * Thread-safe: any thread may open channels; one reader thread delivers guest output and one
+ * writer thread sends every frame.
+ *
+ * <p>Callers never write to the socket themselves: a socket channel closes when a thread blocked
+ * on it is interrupted, and callers are interrupted whenever their client goes away (a closed SSH
+ * channel, a killed in-VM CLI). Writing on the caller's thread would let one such interrupt drop
+ * the connection and with it every other exec and copy on the VM.
  */
 public final class AgentClient implements Closeable {
   static final int WINDOW = 1 << 20;
@@ -43,6 +53,8 @@ public final class AgentClient implements Closeable {
   private final Map<Integer, AgentChannel> channels = new ConcurrentHashMap<>();
   private final AtomicInteger nextChannel = new AtomicInteger(1);
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
+  private final BlockingQueue<Outgoing> outgoing = new LinkedBlockingQueue<>();
+  private final Thread writer;
   private volatile String agentVersion = "";
   private volatile boolean isSynced;
   private final Path socketPath;
@@ -52,6 +64,7 @@ public final class AgentClient implements Closeable {
     this.socketPath = socketPath;
     this.in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(socket), 1 << 16));
     this.out = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(socket), 1 << 16));
+    this.writer = Thread.ofVirtual().name("agent-writer-" + socketPath.getParent().getFileName()).start(this::writeLoop);
   }
 
   /**
@@ -170,8 +183,10 @@ public final class AgentClient implements Closeable {
 
   /** Starts a command; returns once the guest reports it running. */
   public ExecSession exec(ExecRequest request, OutputStream stdout, OutputStream stderr) {
+    byte[] payload = Frame.map(request.toEntries());
+    requireFits(payload, "the command, its environment and working directory", "pass large data on stdin or in a file");
     var channel = new ExecSession(this, nextChannel.getAndIncrement(), stdout, stderr);
-    open(channel, new Frame(Frame.EXEC, channel.id(), Frame.map(request.toEntries())));
+    open(channel, new Frame(Frame.EXEC, channel.id(), payload));
     channel.awaitStarted();
     return channel;
   }
@@ -191,32 +206,49 @@ public final class AgentClient implements Closeable {
 
   /** Streams {@code data} into a file in the guest; returns the bytes written. */
   public long put(String path, int mode, String user, boolean mkdirs, InputStream data) throws IOException {
-    var channel = new TransferChannel(this, nextChannel.getAndIncrement(), null);
     var request = new ArrayList<Map.Entry<String, String>>(List.of(Map.entry("path", path), Map.entry("mode", Integer.toOctalString(mode)), Map.entry("user", user)));
     if (mkdirs) {
       request.add(Map.entry("mkdirs", "1"));
     }
-    open(channel, new Frame(Frame.PUT, channel.id(), Frame.map(request)));
-    try (OutputStream sink = channel.dataOut()) {
+    byte[] payload = Frame.map(request);
+    requireFits(payload, "the path and its options", "use a shorter path");
+    var channel = new TransferChannel(this, nextChannel.getAndIncrement(), null);
+    open(channel, new Frame(Frame.PUT, channel.id(), payload));
+    OutputStream sink = channel.dataOut();
+    try {
       data.transferTo(sink);
+      if (Thread.currentThread().isInterrupted()) {
+        // The caller gave up (its client left), perhaps at what looked like the end of the data.
+        throw new InterruptedIOException("interrupted during the upload of " + path);
+      }
+      sink.close(); // end of data: the agent puts the file in place
     } catch (AgentException e) {
       // The agent failed the channel mid-stream (disk full, bad path): report its reason below.
+    } catch (IOException | RuntimeException e) {
+      // The data did not arrive whole (its client left): this upload alone ends, and no part of
+      // it becomes the file.
+      channel.abort();
+      throw e;
     }
     return channel.awaitDone();
   }
 
   /** Streams a guest file into {@code sink}; returns its mode and size. */
   public FileInfo get(String path, String user, OutputStream sink) {
+    byte[] payload = Frame.map(List.of(Map.entry("path", path), Map.entry("user", user)));
+    requireFits(payload, "the path and its options", "use a shorter path");
     var channel = new TransferChannel(this, nextChannel.getAndIncrement(), sink);
-    open(channel, new Frame(Frame.GET, channel.id(), Frame.map(List.of(Map.entry("path", path), Map.entry("user", user)))));
+    open(channel, new Frame(Frame.GET, channel.id(), payload));
     long bytes = channel.awaitDone();
     return new FileInfo(channel.mode(), bytes);
   }
 
   /** Gives the guest its identity (network, names, keys, entropy, clock); see the protocol doc. */
   public void identity(Map<String, String> identity, Duration wait) {
+    byte[] payload = Frame.map(identity);
+    requireFits(payload, "the identity's values", "send less");
     var channel = new TransferChannel(this, nextChannel.getAndIncrement(), null);
-    open(channel, new Frame(Frame.IDENTITY, channel.id(), Frame.map(identity)));
+    open(channel, new Frame(Frame.IDENTITY, channel.id(), payload));
     channel.awaitDone(wait);
   }
 
@@ -229,6 +261,17 @@ public final class AgentClient implements Closeable {
   }
 
   public record FileInfo(int mode, long size) {}
+
+  /**
+   * A request is one frame, and the agent takes at most {@link Frame#MAX_PAYLOAD} bytes per frame:
+   * a larger one is refused here, naming the limit, rather than sent.
+   */
+  private static void requireFits(byte[] payload, String what, String instead) {
+    if (payload.length > Frame.MAX_PAYLOAD) {
+      throw BoxdException.invalid(what + " come to " + payload.length + " bytes; the guest agent accepts at most "
+          + Frame.MAX_PAYLOAD + " bytes (64 KiB) per request: " + instead);
+    }
+  }
 
   private void open(AgentChannel channel, Frame request) {
     if (closed.isDone()) {
@@ -247,10 +290,72 @@ public final class AgentClient implements Closeable {
     channels.remove(channel.id());
   }
 
+  /**
+   * Sends one frame through the writer thread and waits until it is written. An interrupted
+   * caller stops waiting, but its frame is still written whole, so the stream stays in step.
+   */
   void send(Frame frame) throws IOException {
-    synchronized (out) {
-      frame.writeTo(out);
-      out.flush();
+    CompletableFuture<Void> written = post(frame);
+    while (true) {
+      try {
+        written.get(1, TimeUnit.SECONDS);
+        return;
+      } catch (TimeoutException e) {
+        // A guest that does not read its port holds the writer; a closed connection ends the wait.
+        if (!writer.isAlive()) {
+          throw new IOException("connection to the guest agent is closed");
+        }
+      } catch (ExecutionException e) {
+        throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while sending to the guest agent");
+      }
+    }
+  }
+
+  /** Queues one frame for the writer without waiting (safe on the reader thread). */
+  CompletableFuture<Void> post(Frame frame) {
+    var written = new CompletableFuture<Void>();
+    if (closed.isDone()) {
+      written.completeExceptionally(new IOException("connection to the guest agent is closed"));
+    } else {
+      outgoing.add(new Outgoing(frame, written));
+    }
+    return written;
+  }
+
+  private record Outgoing(Frame frame, CompletableFuture<Void> written) {}
+
+  // Writes frames in the order they were queued, a batch per flush. Only close() interrupts it.
+  private void writeLoop() {
+    List<Outgoing> batch = new ArrayList<>();
+    try {
+      while (true) {
+        batch.add(outgoing.take());
+        outgoing.drainTo(batch, 63);
+        try {
+          for (Outgoing o : batch) {
+            o.frame().writeTo(out);
+          }
+          out.flush();
+          batch.forEach(o -> o.written().complete(null));
+        } catch (IOException e) {
+          batch.forEach(o -> o.written().completeExceptionally(e));
+          close();
+          return;
+        }
+        batch.clear();
+      }
+    } catch (InterruptedException e) {
+      // closed
+    } finally {
+      var gone = new IOException("connection to the guest agent is closed");
+      batch.forEach(o -> o.written().completeExceptionally(gone));
+      Outgoing o;
+      while ((o = outgoing.poll()) != null) {
+        o.written().completeExceptionally(gone);
+      }
     }
   }
 
@@ -285,6 +390,10 @@ public final class AgentClient implements Closeable {
       socket.close();
     } catch (IOException ignored) {
       // already closed
+    }
+    closed.complete(null);
+    if (Thread.currentThread() != writer) {
+      writer.interrupt();
     }
   }
 }

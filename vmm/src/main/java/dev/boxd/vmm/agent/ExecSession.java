@@ -16,7 +16,6 @@ import java.util.concurrent.TimeoutException;
  * before the command ended kills its process group.
  */
 public final class ExecSession extends AgentChannel implements Closeable {
-  private static final int SIGKILL = 9;
   private final OutputStream stdout;
   private final OutputStream stderr;
   private final OutputStream stdin = dataOut();
@@ -105,11 +104,7 @@ public final class ExecSession extends AgentChannel implements Closeable {
       sink.write(data);
     } catch (IOException e) {
       sinkBroken = true;
-      try {
-        signal(SIGKILL);
-      } catch (IOException ignored) {
-        // connection gone too
-      }
+      abort();
     }
   }
 

@@ -37,6 +37,10 @@ final class TransferChannel extends AgentChannel {
       }
       return result;
     } catch (ExecutionException e) {
+      if (sinkFailure != null) {
+        // The agent's answer to our abort: the reason is on this side.
+        throw new AgentException("could not write the downloaded data: " + sinkFailure.getMessage(), sinkFailure);
+      }
       throw (e.getCause() instanceof AgentException a) ? a : new AgentException(e.getCause().getMessage(), e.getCause());
     } catch (TimeoutException e) {
       throw new AgentException("the guest agent did not finish within " + wait);
@@ -55,7 +59,9 @@ final class TransferChannel extends AgentChannel {
           try {
             sink.write(frame.payload());
           } catch (IOException e) {
+            // Whoever reads the download is gone: stop the guest sending the rest.
             sinkFailure = e;
+            abort();
           }
         }
       }

@@ -14,7 +14,10 @@ import java.util.List;
 /** The frames of the in-VM gateway protocol ({@code docs/gateway-protocol.md}): type, length, payload. */
 final class GatewayFrames {
   static final String VERSION = "boxd-gateway/1";
+  /** The most any frame carries: a hello with huge arguments, or output. */
   static final int MAX_PAYLOAD = 1 << 20;
+  /** The most a client frame after the hello carries ({@code I} frames are up to 64 KiB). */
+  static final int MAX_CLIENT_PAYLOAD = 64 * 1024;
 
   // client → gateway
   static final byte HELLO = 'H';
@@ -41,13 +44,18 @@ final class GatewayFrames {
 
   /** The next frame, or null at a clean end of the stream (between frames). */
   static Frame read(DataInputStream in) throws IOException {
+    return read(in, MAX_PAYLOAD);
+  }
+
+  /** The next frame of at most {@code limit} payload bytes, or null at a clean end of the stream. */
+  static Frame read(DataInputStream in, int limit) throws IOException {
     int type = in.read();
     if (type == -1) {
       return null;
     }
     int length = in.readInt();
-    if (length < 0 || length > MAX_PAYLOAD) {
-      throw new ProtocolException("frame of " + Integer.toUnsignedString(length) + " bytes exceeds " + MAX_PAYLOAD);
+    if (length < 0 || length > limit) {
+      throw new ProtocolException("frame of " + Integer.toUnsignedString(length) + " bytes exceeds " + limit);
     }
     byte[] payload = in.readNBytes(length);
     if (payload.length != length) {

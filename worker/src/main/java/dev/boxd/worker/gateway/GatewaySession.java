@@ -8,15 +8,14 @@ import dev.boxd.worker.gateway.GatewayFrames.Frame;
 import dev.boxd.worker.gateway.GatewayFrames.Hello;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.SubmissionPublisher;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One connection's terminal: stdout and stderr become frames, stdin arrives in frames once the verb
@@ -25,22 +24,29 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code exec --tty} switch it to raw for their duration.
  */
 final class GatewaySession implements Terminal {
-  /** Marks the end of input in the queue. */
-  private static final byte[] END = new byte[0];
+  /**
+   * Stdin bytes one connection may hold for its verb. Two client frames: enough to keep a pipe
+   * busy, small enough that a VM's 128 connections hold at most about 25 MiB of the server's heap
+   * (with a frame being read and the stream buffers).
+   */
+  static final int INPUT_CAPACITY = 128 * 1024;
+
+  /** How long a client's frame waits for room before the gateway checks the client is there. */
+  private static final Duration PROBE_PERIOD = Duration.ofSeconds(1);
 
   private final Hello hello;
   private final OutputStream socketOut;
-  private final BlockingQueue<byte[]> input = new ArrayBlockingQueue<>(64);
+  private final InputBuffer input;
   private final AtomicBoolean inputRequested = new AtomicBoolean();
-  private volatile boolean finished;
   private final SubmissionPublisher<WindowSize> resizes = new SubmissionPublisher<>();
   private final InputStream in = new FrameInput();
   private final OutputStream out = new FrameOutput(GatewayFrames.STDOUT);
   private final OutputStream err = new FrameOutput(GatewayFrames.STDERR);
 
-  GatewaySession(Hello hello, OutputStream socketOut) {
+  GatewaySession(Hello hello, OutputStream socketOut, AtomicLong bufferedInput) {
     this.hello = hello;
     this.socketOut = socketOut;
+    this.input = new InputBuffer(INPUT_CAPACITY, bufferedInput);
   }
 
   /** Passes one client frame after the hello to the verb; false for a frame the protocol does not allow. */
@@ -50,12 +56,15 @@ final class GatewaySession implements Terminal {
         if (!inputRequested.get()) {
           return false;
         }
-        byte[] chunk = frame.payload().length == 0 ? END : frame.payload();
-        // A verb that ended without reading all of its input must not leave this thread waiting.
-        while (!input.offer(chunk, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
-          if (finished) {
-            return true;
-          }
+        if (frame.payload().length == 0) {
+          input.end();
+          return true;
+        }
+        // While the verb does not read, this thread stops reading the socket (TCP then holds
+        // the client back) but writes a redundant N now and then: a client that left makes
+        // that write fail, so its buffered input is freed and its verb ended.
+        while (!input.offer(frame.payload(), PROBE_PERIOD)) {
+          send(GatewayFrames.NEED_INPUT, new byte[0]);
         }
         return true;
       }
@@ -70,14 +79,14 @@ final class GatewaySession implements Terminal {
     }
   }
 
-  /** The client is gone: a verb reading stdin sees its end. */
+  /** The client is gone: its input is dropped and a verb reading stdin sees it fail. */
   void clientGone() {
-    input.offer(END);
+    input.abort("the client went away before the end of its input");
     resizes.close();
   }
 
   void exit(int code) throws IOException {
-    finished = true;
+    input.discard();
     send(GatewayFrames.EXIT, ByteBuffer.allocate(4).putInt(code).array());
   }
 
@@ -174,10 +183,6 @@ final class GatewaySession implements Terminal {
   }
 
   private final class FrameInput extends InputStream {
-    private byte[] current = new byte[0];
-    private int position;
-    private boolean ended;
-
     @Override
     public int read() throws IOException {
       byte[] one = new byte[1];
@@ -185,32 +190,14 @@ final class GatewaySession implements Terminal {
     }
 
     @Override
-    public synchronized int read(byte[] b, int off, int len) throws IOException {
+    public int read(byte[] b, int off, int len) throws IOException {
       if (len == 0) {
         return 0;
       }
-      while (position == current.length) {
-        if (ended) {
-          return -1;
-        }
-        if (inputRequested.compareAndSet(false, true)) {
-          send(GatewayFrames.NEED_INPUT, new byte[0]);
-        }
-        try {
-          current = input.take();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("interrupted while waiting for input");
-        }
-        position = 0;
-        if (current == END) {
-          ended = true;
-        }
+      if (inputRequested.compareAndSet(false, true)) {
+        send(GatewayFrames.NEED_INPUT, new byte[0]);
       }
-      int n = Math.min(len, current.length - position);
-      System.arraycopy(current, position, b, off, n);
-      position += n;
-      return n;
+      return input.read(b, off, len);
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.boxd.worker.gateway;
 
+import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.verbs.Operations;
 import dev.boxd.verbs.Verbs;
@@ -25,6 +26,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,13 +50,15 @@ public final class GuestGateway implements AutoCloseable {
   }
 
   /**
-   * What one VM may hold of the gateway: a connection must send its hello within
-   * {@code helloDeadline}, and one source address may have {@code connectionsPerAddress} open at
-   * once. Every connection is a thread and a socket on the host, and VMs are not trusted.
+   * What VMs may hold of the gateway: a connection must send its hello within
+   * {@code helloDeadline}, one source address may have {@code connectionsPerAddress} open at once
+   * and the VMs of one owner {@code connectionsPerOwner}. Every connection is a thread, a socket
+   * and up to {@link GatewaySession#INPUT_CAPACITY} bytes of buffered stdin on the host, and VMs
+   * are not trusted.
    */
-  public record Limits(Duration helloDeadline, int connectionsPerAddress) {
+  public record Limits(Duration helloDeadline, int connectionsPerAddress, int connectionsPerOwner) {
     /** Generous for a fan-out from one VM (each verb is one connection), small for the host. */
-    public static final Limits DEFAULT = new Limits(Duration.ofSeconds(10), 128);
+    public static final Limits DEFAULT = new Limits(Duration.ofSeconds(10), 128, 256);
   }
 
   private final ServerSocketChannel listener;
@@ -62,6 +66,8 @@ public final class GuestGateway implements AutoCloseable {
   private final Limits limits;
   private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
   private final Map<InetAddress, AtomicInteger> openByAddress = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> openByOwner = new ConcurrentHashMap<>();
+  private final AtomicLong bufferedInput = new AtomicLong();
   private volatile boolean closed;
 
   private GuestGateway(ServerSocketChannel listener, Callers callers, Limits limits) {
@@ -98,6 +104,11 @@ public final class GuestGateway implements AutoCloseable {
   /** Connections being served now. */
   int openConnections() {
     return open.size();
+  }
+
+  /** Bytes of client stdin the gateway holds now, over all connections. */
+  long bufferedInputBytes() {
+    return bufferedInput.get();
   }
 
   private void acceptLoop() {
@@ -138,8 +149,8 @@ public final class GuestGateway implements AutoCloseable {
 
   private void serve(SocketChannel connection) throws IOException {
     connection.setOption(StandardSocketOptions.TCP_NODELAY, true);
-    var in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(connection), 64 * 1024));
-    OutputStream out = new BufferedOutputStream(Channels.newOutputStream(connection), 64 * 1024);
+    var in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(connection), 16 * 1024));
+    OutputStream out = new BufferedOutputStream(Channels.newOutputStream(connection), 16 * 1024);
     InetAddress source = connection.socket().getInetAddress();
     Hello hello;
     // Whichever comes first, the hello or its deadline, decides; the other then does nothing.
@@ -173,9 +184,32 @@ public final class GuestGateway implements AutoCloseable {
       refuse(out, ErrorCode.PERMISSION_DENIED, "boxd gateway: " + source.getHostAddress() + " is not a VM of this cluster");
       return;
     }
-    var session = new GatewaySession(hello, out);
+    String owner;
+    try {
+      owner = ops.get().whoami().userId();
+    } catch (BoxdException e) {
+      refuse(out, e.code(), "boxd gateway: " + e.getMessage());
+      return;
+    }
+    AtomicInteger ofOwner = openByOwner.computeIfAbsent(owner, o -> new AtomicInteger());
+    try {
+      if (ofOwner.incrementAndGet() > limits.connectionsPerOwner()) {
+        refuse(out, ErrorCode.RESOURCE_EXHAUSTED, "boxd gateway: the VMs of user " + owner + " have "
+            + limits.connectionsPerOwner() + " connections open, the most one user may have; wait for some to end");
+        return;
+      }
+      serve(connection, in, out, hello, ops.get());
+    } finally {
+      ofOwner.decrementAndGet();
+    }
+  }
+
+  // The hello is read and the caller admitted: run the verb, feed it the client's frames.
+  private void serve(SocketChannel connection, DataInputStream in, OutputStream out, Hello hello, Operations ops) {
+    InetAddress source = connection.socket().getInetAddress();
+    var session = new GatewaySession(hello, out, bufferedInput);
     Thread verb = Thread.ofVirtual().name("gateway-verb-" + source.getHostAddress()).start(() -> {
-      int code = Verbs.run(hello.argv(), ops.get(), session);
+      int code = Verbs.run(hello.argv(), ops, session);
       try {
         session.exit(code);
         connection.shutdownInput(); // ends the frame loop below, whatever the client does next
@@ -185,7 +219,7 @@ public final class GuestGateway implements AutoCloseable {
     });
     try {
       Frame frame;
-      while ((frame = GatewayFrames.read(in)) != null) {
+      while ((frame = GatewayFrames.read(in, GatewayFrames.MAX_CLIENT_PAYLOAD)) != null) {
         if (!session.accept(frame)) {
           throw new ProtocolException("unexpected frame '" + (char) frame.type() + "'");
         }

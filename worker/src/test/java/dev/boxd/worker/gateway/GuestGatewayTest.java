@@ -32,7 +32,10 @@ import org.junit.jupiter.api.Test;
  */
 class GuestGatewayTest {
   private final List<String> calls = new CopyOnWriteArrayList<>();
-  private final CompletableFuture<Boolean> execInterrupted = new CompletableFuture<>();
+  /** Completes when a verb saw its client leave: its stdin failed or it was interrupted. */
+  private final CompletableFuture<Boolean> clientLeft = new CompletableFuture<>();
+  /** Verbs of {@code hold} now running: each read one byte of stdin and reads no more. */
+  private final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
   private volatile Optional<Operations> caller = Optional.of(new SelfOps());
   private GuestGateway gateway;
 
@@ -142,7 +145,7 @@ class GuestGatewayTest {
 
   @Test
   void aClientThatSendsNoHelloIsToldSoAndDisconnected() throws IOException {
-    try (var strict = gatewayWith(new GuestGateway.Limits(java.time.Duration.ofMillis(300), 128));
+    try (var strict = gatewayWith(new GuestGateway.Limits(java.time.Duration.ofMillis(300), 128, 128));
         var silent = new Socket(InetAddress.getLoopbackAddress(), strict.address().getPort())) {
       Reply reply = collect(silent, new byte[0]); // returns at the end of the stream
       assertThat(reply.err()).contains("no hello within");
@@ -153,7 +156,7 @@ class GuestGatewayTest {
 
   @Test
   void oneAddressMayHoldOnlySoManyConnections() throws IOException {
-    try (var strict = gatewayWith(new GuestGateway.Limits(java.time.Duration.ofSeconds(30), 2));
+    try (var strict = gatewayWith(new GuestGateway.Limits(java.time.Duration.ofSeconds(30), 2, 128));
         var first = new Socket(InetAddress.getLoopbackAddress(), strict.address().getPort());
         var second = new Socket(InetAddress.getLoopbackAddress(), strict.address().getPort())) {
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> strict.openConnections() == 2);
@@ -234,12 +237,135 @@ class GuestGatewayTest {
   }
 
   @Test
+  void oneOwnerMayHoldOnlySoManyConnectionsOverAllItsVms() throws Exception {
+    try (var strict = gatewayWith(new GuestGateway.Limits(java.time.Duration.ofSeconds(30), 128, 2));
+        var first = connectTo(strict, "exec", "app", "--", "hold");
+        var second = connectTo(strict, "exec", "app", "--", "hold")) {
+      awaitFrame(first, 'N');
+      awaitFrame(second, 'N');
+      try (var third = connectTo(strict, "whoami")) {
+        Reply refused = collect(third, new byte[0]);
+        assertThat(refused.err()).contains("the VMs of user alice have 2 connections open, the most one user may have");
+        assertThat(refused.exit()).isEqualTo(dev.boxd.core.ErrorCode.RESOURCE_EXHAUSTED.exitCode());
+      }
+      first.close();
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> strict.openConnections() == 1);
+      try (var fourth = connectTo(strict, "whoami")) {
+        assertThat(collect(fourth, new byte[0]).exit()).isZero();
+      }
+    }
+  }
+
+  @Test
+  void anInputFrameOverItsLimitEndsOnlyThatConnection() throws Exception {
+    try (Socket socket = connect("/", "", "exec", "app", "--", "hold")) {
+      awaitFrame(socket, 'N');
+      frame(socket.getOutputStream(), 'I', new byte[64 * 1024 + 1]);
+      assertThat(clientLeft.get(10, TimeUnit.SECONDS)).isTrue();
+    }
+    assertThat(run("whoami").exit()).isZero();
+  }
+
+  /**
+   * A VM floods the gateway: many connections push stdin at a command that never reads it. The
+   * gateway holds a bounded number of bytes per connection (the rest waits in TCP), and frees them
+   * and ends every verb when the clients leave, though the verbs never read another byte.
+   */
+  @Test
+  void anInputFloodStaysBoundedAndIsFreedWhenTheClientsLeave() throws Exception {
+    int connections = 64;
+    long perConnection = 64L << 20; // each client tries to push 64 MiB
+    long heapBefore = usedHeap();
+    var sockets = new java.util.ArrayList<Socket>();
+    var floods = new java.util.ArrayList<Thread>();
+    try {
+      for (int i = 0; i < connections; i++) {
+        Socket socket = connect("/", "", "exec", "app", "--", "hold");
+        sockets.add(socket);
+        awaitFrame(socket, 'N');
+        floods.add(Thread.ofVirtual().start(() -> {
+          byte[] chunk = new byte[64 * 1024];
+          try {
+            for (long sent = 0; sent < perConnection; sent += chunk.length) {
+              frame(socket.getOutputStream(), 'I', chunk);
+            }
+          } catch (IOException e) {
+            // the test closed the socket
+          }
+        }));
+      }
+      // Every verb got its first byte; the rest piles up until the gateway stops taking it.
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> held.get() == connections);
+      long cap = (long) connections * (GatewaySession.INPUT_CAPACITY + 64 * 1024);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+          .until(() -> gateway.bufferedInputBytes() >= connections * (GatewaySession.INPUT_CAPACITY - 64L * 1024));
+      Thread.sleep(1000); // the floods go on: the buffers must not grow
+      long buffered = gateway.bufferedInputBytes();
+      long heapFlooded = usedHeap();
+      assertThat(buffered).isLessThanOrEqualTo(cap);
+      assertThat(floods).allMatch(Thread::isAlive); // the clients are held back, not done
+      System.out.printf("gateway input flood: %d connections, %d MiB offered each; buffered %d KiB (cap %d KiB); "
+          + "used heap %d MiB before, %d MiB flooded%n", connections, perConnection >> 20, buffered >> 10, cap >> 10,
+          heapBefore >> 20, heapFlooded >> 20);
+      assertThat(heapFlooded - heapBefore).isLessThan(cap + (64L << 20));
+    } finally {
+      for (Socket socket : sockets) {
+        socket.close();
+      }
+    }
+    // The verbs never read again: the gateway finds the clients gone by itself.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+        .until(() -> gateway.openConnections() == 0 && gateway.bufferedInputBytes() == 0 && held.get() == 0);
+    for (Thread flood : floods) {
+      flood.join(10_000);
+    }
+    long heapAfter = usedHeap();
+    System.out.printf("gateway input flood: clients gone; buffered %d bytes, used heap %d MiB%n",
+        gateway.bufferedInputBytes(), heapAfter >> 20);
+    assertThat(heapAfter - heapBefore).isLessThan(32L << 20);
+  }
+
+  private static long usedHeap() {
+    var memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+    }
+    return memory.getHeapMemoryUsage().getUsed();
+  }
+
+  private Socket connectTo(GuestGateway target, String... argv) throws IOException {
+    var socket = new Socket(InetAddress.getLoopbackAddress(), target.address().getPort());
+    var hello = new ByteArrayOutputStream();
+    for (String field : List.of("boxd-gateway/1", "/", "", "0", "0")) {
+      hello.write((field + "\0").getBytes(StandardCharsets.UTF_8));
+    }
+    for (String arg : argv) {
+      hello.write((arg + "\0").getBytes(StandardCharsets.UTF_8));
+    }
+    frame(socket.getOutputStream(), 'H', hello.toByteArray());
+    return socket;
+  }
+
+  /** Reads frames until one of {@code type}. */
+  private static void awaitFrame(Socket socket, char type) throws IOException {
+    var in = new DataInputStream(socket.getInputStream());
+    int t;
+    while ((t = in.read()) != -1) {
+      in.readNBytes(in.readInt());
+      if (t == type) {
+        return;
+      }
+    }
+    throw new java.io.EOFException("no '" + type + "' frame");
+  }
+
+  @Test
   void aClientThatLeavesInterruptsItsVerb() throws Exception {
     try (Socket socket = connect("/", "", "exec", "app", "--", "sleep")) {
       var in = new DataInputStream(socket.getInputStream());
       assertThat((char) in.read()).as("the exec asks for input").isEqualTo('N');
     }
-    assertThat(execInterrupted.get(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(clientLeft.get(10, TimeUnit.SECONDS)).isTrue();
   }
 
   /** Alice's operations as seen from inside her VM {@code self-id}; records what reached them. */
@@ -272,14 +398,21 @@ class GuestGatewayTest {
           }
           return first >= 0 ? 0 : 1;
         }
-        if (spec.command().equals("sleep")) {
+        if (spec.command().equals("hold") || spec.command().equals("sleep")) {
+          // Reads one byte (or its end) and then no more; ends when the client leaves: stdin
+          // then fails, or the verb is interrupted.
           try {
             stdin.read();
-            Thread.sleep(60_000);
-          } catch (InterruptedException | java.io.InterruptedIOException e) {
-            execInterrupted.complete(true);
+            held.incrementAndGet();
+            try {
+              Thread.sleep(600_000);
+            } finally {
+              held.decrementAndGet();
+            }
+          } catch (InterruptedException | IOException e) {
+            clientLeft.complete(true);
             Thread.currentThread().interrupt();
-            throw BoxdException.invalid("interrupted");
+            throw BoxdException.invalid("the client left");
           }
         }
         stdin.transferTo(stdout);
