@@ -64,6 +64,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final List<Consumer<String>> wakeListeners = new CopyOnWriteArrayList<>();
   private final Map<MachineShape, Golden> goldens = new ConcurrentHashMap<>();
   private final DnsForwarder dns;
+  private final DiskLayers layers;
   private volatile Optional<WarmPool> pool = Optional.empty();
 
   public LocalVmRuntime(RuntimeConfig config) {
@@ -73,6 +74,7 @@ public final class LocalVmRuntime implements VmRuntime {
     // Forks copy memory ahead while the parent runs when QEMU's writes can be tracked.
     driver.trackForkWrites(config.hostLibDir());
     this.images = new ImageStore(config.imagesDir(), config.recipeDir());
+    this.layers = new DiskLayers(config, vms::values);
     network.setUp(config.stateDir());
     var upstreams = config.network().dnsUpstreams().isEmpty() ? DnsForwarder.hostResolvers() : config.network().dnsUpstreams();
     this.dns = DnsForwarder.start(network.namespace(), new InetSocketAddress(config.network().subnet().gateway().toString(), 53), upstreams);
@@ -320,7 +322,7 @@ public final class LocalVmRuntime implements VmRuntime {
   public void deleteSnapshot(String snapshotId) {
     requireSnapshotId(snapshotId);
     dev.boxd.os.Trees.delete(config.snapshotsDir().resolve(snapshotId));
-    sweepLayers(null);
+    layers.sweep(null);
   }
 
   @Override
@@ -637,34 +639,9 @@ public final class LocalVmRuntime implements VmRuntime {
       throw new UncheckedIOException(e);
     }
     removeUnfinishedSnapshots();
-    sweepLayers(null);
-    removeUnusedTopLayers();
+    layers.sweep(null);
+    layers.removeUnusedTops();
     return recovered;
-  }
-
-  /**
-   * A fork, save or hibernation makes the VM's next top layer before the disk snapshot that moves
-   * the VM onto it; cut short in between, the file stays in the VM's directory, unused. Only at
-   * recovery: at any other time such a file may belong to an operation under way.
-   */
-  private void removeUnusedTopLayers() {
-    java.util.Set<Path> inUse = layersInUse(null);
-    for (ManagedVm vm : vms.values()) {
-      inUse.add(vm.files.topDisk(vm.record));
-    }
-    for (ManagedVm vm : vms.values()) {
-      try (Stream<Path> files = Files.list(vm.files.dir())) {
-        for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".qcow2")).toList()) {
-          if (!inUse.contains(file)) {
-            log.warn("VM {}: removing disk layer {}, which no VM or snapshot uses (left by an operation cut short)",
-                vm.record.id(), file.getFileName());
-            Files.deleteIfExists(file);
-          }
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot list " + vm.files.dir(), e);
-      }
-    }
   }
 
   /**
@@ -1103,53 +1080,7 @@ public final class LocalVmRuntime implements VmRuntime {
       vm.files.killRecordedQemu();
     }
     network.detach(nic(vm.record));
-    deleteKeepingSharedLayers(vm);
-  }
-
-  /**
-   * Deletes a VM's files, except disk layers that another VM's chain still reads (a fork's
-   * frozen layers live in the directory of the VM that was forked). Those stay, in a directory
-   * without {@code vm.json}, until the last VM over them is destroyed.
-   */
-  private void deleteKeepingSharedLayers(ManagedVm gone) {
-    sweepLayers(gone);
-  }
-
-  /**
-   * Deletes {@code gone}'s directory (if given) and every directory of a VM destroyed earlier,
-   * except the disk layers that a live VM's chain or a snapshot still reads.
-   */
-  private synchronized void sweepLayers(ManagedVm gone) {
-    java.util.Set<Path> inUse = layersInUse(gone);
-    if (!Files.isDirectory(config.vmsDir())) {
-      return;
-    }
-    try (var dirs = Files.list(config.vmsDir())) {
-      for (Path dir : dirs.toList()) {
-        // A warm VM's directory has pool.json until vm.json is written; leftovers of a dead
-        // supervisor's pool are removed by recover().
-        // A VM being made is registered before its record is written: its directory is no orphan.
-        boolean orphan = !Files.exists(dir.resolve("vm.json")) && !Files.exists(dir.resolve(WarmPool.MARKER))
-            && vms.values().stream().noneMatch(vm -> vm != gone && vm.files.dir().equals(dir));
-        if ((gone == null || !dir.equals(gone.files.dir())) && !orphan) {
-          continue;
-        }
-        boolean keep = inUse.stream().anyMatch(layer -> layer.startsWith(dir));
-        if (!keep) {
-          dev.boxd.os.Trees.delete(dir);
-          continue;
-        }
-        try (var entries = Files.list(dir)) {
-          for (Path entry : entries.toList()) {
-            if (!inUse.contains(entry)) {
-              dev.boxd.os.Trees.delete(entry);
-            }
-          }
-        }
-      }
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("cannot clean up " + config.vmsDir(), e);
-    }
+    layers.sweep(vm);
   }
 
   /**
@@ -1167,26 +1098,26 @@ public final class LocalVmRuntime implements VmRuntime {
       if (qemu == null || !(vm.state == VmState.RUNNING || vm.state == VmState.STANDBY)) {
         return 0;
       }
-      List<String> layers = vm.record.layers();
-      java.util.Set<Path> shared = layersInUse(vm);
+      List<String> chain = vm.record.layers();
+      java.util.Set<Path> shared = layers.inUse(vm);
       int privateLayers = 0;
-      while (privateLayers < layers.size() && !shared.contains(Path.of(layers.get(privateLayers)))) {
+      while (privateLayers < chain.size() && !shared.contains(Path.of(chain.get(privateLayers)))) {
         privateLayers++;
       }
       if (privateLayers == 0) {
         return 0;
       }
-      Path base = privateLayers < layers.size() ? Path.of(layers.get(privateLayers)) : goldenOf(vm.record).disk();
+      Path base = privateLayers < chain.size() ? Path.of(chain.get(privateLayers)) : goldenOf(vm.record).disk();
       long t0 = System.nanoTime();
       qemu.mergeIntoTop(base, Duration.ofMinutes(30));
-      merged = layers.subList(0, privateLayers).stream().map(Path::of).toList();
-      vm.record = vm.record.withDisk(vm.files.topDisk(vm.record), layers.subList(privateLayers, layers.size()));
+      merged = chain.subList(0, privateLayers).stream().map(Path::of).toList();
+      vm.record = vm.record.withDisk(vm.files.topDisk(vm.record), chain.subList(privateLayers, chain.size()));
       vm.files.write(vm.record);
       log.info("VM {}: merged {} disk layers into its top in {} ms", vmId, privateLayers, (System.nanoTime() - t0) / 1_000_000);
     } finally {
       vm.lock.unlock();
     }
-    deleteUnusedLayers(merged);
+    layers.deleteUnused(merged);
     return merged.size();
   }
 
@@ -1199,44 +1130,6 @@ public final class LocalVmRuntime implements VmRuntime {
         log.warn("VM {}: merging its disk layers failed: {}", vm.record.id(), e.getMessage());
       }
     }
-  }
-
-  private synchronized void deleteUnusedLayers(List<Path> layers) {
-    java.util.Set<Path> inUse = layersInUse(null);
-    vms.values().forEach(vm -> inUse.add(vm.files.topDisk(vm.record)));
-    for (Path layer : layers) {
-      if (!inUse.contains(layer)) {
-        try {
-          Files.deleteIfExists(layer);
-        } catch (IOException e) {
-          log.warn("cannot delete merged disk layer {}: {}", layer, e.getMessage());
-        }
-      }
-    }
-    sweepLayers(null);
-  }
-
-  /** The frozen disk layers that VMs (but {@code gone}) and snapshots read. */
-  private java.util.Set<Path> layersInUse(ManagedVm gone) {
-    java.util.Set<Path> inUse = new java.util.HashSet<>();
-    for (ManagedVm other : vms.values()) {
-      if (other != gone) {
-        other.record.layers().forEach(layer -> inUse.add(Path.of(layer)));
-      }
-    }
-    if (Files.isDirectory(config.snapshotsDir())) {
-      try (var snaps = Files.list(config.snapshotsDir())) {
-        for (Path dir : snaps.toList()) {
-          SnapshotFiles snap = new SnapshotFiles(dir);
-          if (snap.complete()) {
-            snap.read().layers().forEach(layer -> inUse.add(Path.of(layer)));
-          }
-        }
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException("cannot list " + config.snapshotsDir(), e);
-      }
-    }
-    return inUse;
   }
 
   @Override
