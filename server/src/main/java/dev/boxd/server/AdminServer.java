@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Operator commands for a running server, on a Unix socket in the data directory readable only
- * by its owner: {@code approve CODE [USER]} and {@code add-key USER KEY-LINE}. One request line,
+ * by its owner: {@code approve CODE [USER]}, {@code add-key USER KEY-LINE} and
+ * {@code set-quota USER NAME=VALUE...}. One request line,
  * one answer line: {@code ok …} or {@code error CODE message}.
  */
 final class AdminServer implements AutoCloseable {
@@ -99,7 +100,9 @@ final class AdminServer implements AutoCloseable {
         }
         yield addKey(words[1], words[2]);
       }
-      default -> throw BoxdException.invalid("unknown admin command " + dev.boxd.core.Names.quote(words[0]) + ": expected approve or add-key");
+      case "set-quota" -> setQuota(words.length > 1 ? words[1] : "", words.length > 2 ? words[2].trim() : "");
+      default -> throw BoxdException.invalid("unknown admin command " + dev.boxd.core.Names.quote(words[0])
+          + ": expected approve, add-key or set-quota");
     };
   }
 
@@ -129,6 +132,15 @@ final class AdminServer implements AutoCloseable {
     });
     store.propose(new Command.AddKey(userId, fingerprint, key, clock.instant())).orThrow();
     return "key " + fingerprint + " linked to user " + userName;
+  }
+
+  /** {@code set-quota USER NAME=VALUE...}: the limits named change, the others stay (names in {@link QuotaChange}). */
+  private String setQuota(String userName, String changes) {
+    User user = userByName(store.read(), userName)
+        .orElseThrow(() -> BoxdException.notFound("no user named " + dev.boxd.core.Names.quote(userName)));
+    var quota = QuotaChange.apply(user.quota(), changes);
+    store.propose(new Command.SetQuota(user.id(), quota)).orThrow();
+    return "user " + userName + " may hold " + quota;
   }
 
   private static Optional<User> userByName(ClusterState state, String name) {

@@ -68,19 +68,30 @@ final class Admission {
    * the worker's RAM times the overcommit.
    */
   static String workerMemory(ClusterState s, Worker worker, CreateVm c) {
+    long promisable = promisable(worker);
+    long promised = promisable - memoryRoom(s, worker);
+    if (promised + c.memoryMib() <= promisable) {
+      return null;
+    }
+    return "worker " + quote(worker.id()) + " has no room for " + c.memoryMib() + " MiB more: its VMs hold " + promised
+        + " MiB of the " + promisable + " MiB it may promise (" + worker.memoryMib() + " MiB of RAM x " + OVERCOMMIT_NUMERATOR
+        + "/" + OVERCOMMIT_DENOMINATOR + "); stop, hibernate or destroy a VM, or ask for less memory (--memory)";
+  }
+
+  /** Guest memory the worker may promise in all, in MiB. */
+  static long promisable(Worker worker) {
+    return worker.memoryMib() * OVERCOMMIT_NUMERATOR / OVERCOMMIT_DENOMINATOR;
+  }
+
+  /** Guest memory the worker may still promise, in MiB (negative when over, as after its RAM shrank). */
+  static long memoryRoom(ClusterState s, Worker worker) {
     long promised = 0;
     for (Vm vm : s.vmsOnWorker(worker.id())) {
       if (holdsMemory(vm)) {
         promised += vm.memoryMib();
       }
     }
-    long room = worker.memoryMib() * OVERCOMMIT_NUMERATOR / OVERCOMMIT_DENOMINATOR;
-    if (promised + c.memoryMib() <= room) {
-      return null;
-    }
-    return "worker " + quote(worker.id()) + " has no room for " + c.memoryMib() + " MiB more: its VMs hold " + promised
-        + " MiB of the " + room + " MiB it may promise (" + worker.memoryMib() + " MiB of RAM x " + OVERCOMMIT_NUMERATOR + "/"
-        + OVERCOMMIT_DENOMINATOR + "); stop, hibernate or destroy a VM, or ask for less memory (--memory)";
+    return promisable(worker) - promised;
   }
 
   /** Whether a VM's guest memory is (or may at once be) in the host's RAM. */
