@@ -124,6 +124,7 @@ final class ServerCommand implements Callable<Integer> {
 
     // The first VM of a size waits for its golden; prepare the default one now (the warm pool
     // makes it for its first VM). After recovery: it removes warm VMs a previous server left.
+    runtime.keepGolden(shape); // the default size's golden stays when its last VM goes
     if (warmPool > 0) {
       runtime.keepWarm(shape, warmPool);
     } else {
