@@ -64,6 +64,47 @@ public final class GoldenClaims {
   }
 
   /**
+   * Golden directories under {@code goldenRoot} whose every claim names a state directory that is
+   * gone (test data directories removed, a worker wiped): nobody will release them, so any worker
+   * may ({@link #release} then deletes them).
+   */
+  public static List<Path> abandoned(Path goldenRoot) {
+    List<Path> abandoned = new ArrayList<>();
+    if (!Files.isDirectory(goldenRoot)) {
+      return abandoned;
+    }
+    try (Stream<Path> bases = Files.list(goldenRoot.toRealPath())) {
+      for (Path base : bases.filter(Files::isDirectory).toList()) {
+        try (Stream<Path> gens = Files.list(base)) {
+          for (Path gen : gens.filter(g -> Files.isDirectory(g.resolve(USERS))).toList()) {
+            if (allGone(gen.resolve(USERS))) {
+              abandoned.add(gen);
+            }
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list the goldens under " + goldenRoot + ": " + e.getMessage(), e);
+    }
+    return abandoned;
+  }
+
+  private static boolean allGone(Path users) throws IOException {
+    try (Stream<Path> claims = Files.list(users)) {
+      for (Path claim : claims.toList()) {
+        try {
+          if (Files.isDirectory(Path.of(Files.readString(claim).strip()))) {
+            return false;
+          }
+        } catch (IOException e) {
+          return false; // released meanwhile, or unreadable: not abandoned
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
    * Whether {@code dir} is the newest generation of a golden of {@code shape}: its base directory
    * is named {@code IMAGE-SHAPE-ACCELERATOR-DIGEST} ({@link QemuDriver#golden}).
    */
@@ -96,15 +137,12 @@ public final class GoldenClaims {
         return false;
       }
       Path users = dir.resolve(USERS);
+      if (!Files.isDirectory(users)) {
+        return false; // deleted meanwhile by another worker, or never claimed
+      }
       Files.deleteIfExists(users.resolve(claimName(claimant)));
-      try (Stream<Path> claims = Files.list(users)) {
-        for (Path claim : claims.toList()) {
-          Path owner = Path.of(Files.readString(claim).strip());
-          if (Files.isDirectory(owner)) {
-            return false;
-          }
-          Files.deleteIfExists(claim); // its data directory is gone
-        }
+      if (!allGone(users)) {
+        return false;
       }
       Files.deleteIfExists(golden.ramFile());
       Files.deleteIfExists(golden.ownerFile());

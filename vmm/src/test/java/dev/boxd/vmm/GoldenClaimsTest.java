@@ -57,7 +57,9 @@ class GoldenClaimsTest {
     assertThat(GoldenClaims.claimedBy(root, alice)).isEmpty();
 
     dev.boxd.os.Trees.delete(bob); // bob's data directory is removed: his claim counts for nothing
+    assertThat(GoldenClaims.abandoned(root)).as("claimed only by a data directory that is gone").containsExactly(golden.dir());
     GoldenClaims.claim(golden, alice);
+    assertThat(GoldenClaims.abandoned(root)).isEmpty();
     assertThat(GoldenClaims.release(golden.dir(), alice)).isTrue();
     assertThat(golden.dir()).doesNotExist();
     assertThat(golden.ramFile()).doesNotExist();

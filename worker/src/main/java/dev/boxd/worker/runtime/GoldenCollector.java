@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * are the goldens named by a VM record (running, stopped, hibernated, forks, VMs being made) or a
  * snapshot's record, the current golden of every VM's shape (a cold boot maps the current RAM
  * file), and the newest golden of each kept shape (the default size and the warm pool's),
- * which is never collected. A golden handed out less than {@link #GRACE} ago is left too: its caller may not
+ * which is never collected. Goldens claimed only by data directories that are gone are
+ * collected by whichever worker comes by. A golden handed out less than {@link #GRACE} ago is left too: its caller may not
  * have written the record that names it yet.
  */
 final class GoldenCollector implements AutoCloseable {
@@ -114,7 +115,9 @@ final class GoldenCollector implements AutoCloseable {
     kept.forEach(shape -> Optional.ofNullable(current.get(shape)).ifPresent(g -> used.add(g.dir())));
     long now = System.nanoTime();
     List<Path> deleted = new ArrayList<>();
-    for (Path dir : GoldenClaims.claimedBy(goldenRoot, claimant)) {
+    Set<Path> candidates = new java.util.LinkedHashSet<>(GoldenClaims.claimedBy(goldenRoot, claimant));
+    candidates.addAll(GoldenClaims.abandoned(goldenRoot)); // claimed only by data directories that are gone
+    for (Path dir : candidates) {
       Long handedOut = handedOutNanos.get(dir);
       // A kept shape's newest golden stays even before this worker has asked for it (a restart).
       boolean keptShape = kept.stream().anyMatch(shape -> GoldenClaims.isNewestOf(dir, shape));
