@@ -83,8 +83,8 @@ public final class ControlOperations implements Operations {
     MachineShape shape = shapeOf(request);
     String name = request.name().map(n -> Names.requireValid("VM name", n)).orElseGet(this::freshName);
     Vm vm = propose(name, (vmId, state) -> new Command.CreateVm(vmId, userId, name, shape.vcpus(), shape.memoryMib(),
-        config.diskGb(), Placement.privateIp(state, config), Placement.publicIp(state, userId, config), Placement.worker(state),
-        clock.instant()));
+        config.diskGb(), Placement.privateIp(state, config), Placement.publicIp(state, userId, config),
+        Placement.worker(state, shape.memoryMib()), clock.instant()));
     request.autoSuspendSecs().ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
     return view(awaitMade(vm, "new", started), (System.nanoTime() - started) / 1_000_000);
   }
@@ -207,15 +207,11 @@ public final class ControlOperations implements Operations {
         : detail + " (" + status + ")");
   }
 
+  // The largest size is the account's (its quota's per-VM limit), checked where the log applies
+  // the create: a size above it is refused there with RESOURCE_EXHAUSTED, naming the limit.
   private MachineShape shapeOf(NewRequest request) {
-    MachineShape max = config.defaultShape();
-    int vcpus = request.vcpus().orElse(max.vcpus());
-    int memory = request.memoryMib().orElse(max.memoryMib());
-    if (vcpus > max.vcpus() || memory > max.memoryMib()) {
-      throw BoxdException.invalid("size " + vcpus + " vCPU / " + memory + " MiB exceeds this cluster's limit of "
-          + max.vcpus() + " vCPU / " + max.memoryMib() + " MiB");
-    }
-    return new MachineShape(vcpus, memory);
+    MachineShape standard = config.defaultShape();
+    return new MachineShape(request.vcpus().orElse(standard.vcpus()), request.memoryMib().orElse(standard.memoryMib()));
   }
 
   private String freshName() {

@@ -24,10 +24,17 @@ final class Placement {
     return config.publicPool().allocate(state.publicIpsOf(ownerId));
   }
 
-  /** The registered worker with the fewest VMs. */
-  static String worker(ClusterState state) {
+  /**
+   * The registered worker with the fewest VMs among those with memory for {@code memoryMib} more
+   * ({@link ClusterState#memoryRoom}); if none has, the one with the most room, which the log
+   * then refuses with a message saying how full it is.
+   */
+  static String worker(ClusterState state, long memoryMib) {
+    Comparator<Worker> fewestVms = Comparator.comparingInt((Worker w) -> state.vmsOnWorker(w.id()).size()).thenComparing(Worker::id);
     return state.workers().stream()
-        .min(Comparator.comparingInt((Worker w) -> state.vmsOnWorker(w.id()).size()).thenComparing(Worker::id))
+        .filter(w -> state.memoryRoom(w) >= memoryMib)
+        .min(fewestVms)
+        .or(() -> state.workers().stream().max(Comparator.comparingLong(state::memoryRoom)))
         .map(Worker::id)
         .orElseThrow(() -> new BoxdException(ErrorCode.UNAVAILABLE, "no worker has joined the cluster yet"));
   }

@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "admin", description = "Operator commands for a running server.", subcommands = {AdminCommand.Approve.class, AdminCommand.AddKey.class,
-    AdminCommand.Unclaimed.class, AdminCommand.RemoveUnclaimed.class})
+    AdminCommand.SetQuota.class, AdminCommand.Unclaimed.class, AdminCommand.RemoveUnclaimed.class})
 final class AdminCommand {
   @Option(names = "--data", description = "data directory of the server (default ~/.local/share/boxd)")
   Path data;
@@ -81,6 +81,60 @@ final class AdminCommand {
       String key = Files.readString(keyFile).lines().filter(l -> !l.isBlank()).findFirst()
           .orElseThrow(() -> BoxdException.invalid("key file " + keyFile + " is empty"));
       System.out.println(admin.send("add-key " + user + " " + key.strip()));
+      return 0;
+    }
+  }
+
+  @Command(name = "set-quota", description = "Change what a user may hold; limits not given keep their value.")
+  static final class SetQuota implements Callable<Integer> {
+    @ParentCommand
+    AdminCommand admin;
+
+    @Option(names = "--user", required = true, description = "user name")
+    String user;
+
+    @Option(names = "--vms", description = "VMs (running, standby, hibernated and stopped all count; default 10)")
+    Long vms;
+
+    @Option(names = "--vcpus", description = "vCPUs of all the user's VMs together (default 20)")
+    Long vcpus;
+
+    @Option(names = "--memory-mib", description = "memory of all the user's VMs together, in MiB (default 81920)")
+    Long memoryMib;
+
+    @Option(names = "--disk-gb", description = "disk of all the user's VMs together, in GB (default 1000)")
+    Long diskGb;
+
+    @Option(names = "--vm-vcpus", description = "largest vCPU count of one VM (default 2)")
+    Long vmVcpus;
+
+    @Option(names = "--vm-memory-mib", description = "largest memory of one VM, in MiB (default 8192)")
+    Long vmMemoryMib;
+
+    @Option(names = "--vm-disk-gb", description = "largest disk of one VM, in GB (default 100)")
+    Long vmDiskGb;
+
+    @Override
+    public Integer call() {
+      StringBuilder changes = new StringBuilder();
+      java.util.Map<String, Long> given = new java.util.LinkedHashMap<>();
+      given.put("vms", vms);
+      given.put("vcpus", vcpus);
+      given.put("memory-mib", memoryMib);
+      given.put("disk-gb", diskGb);
+      given.put("vm-vcpus", vmVcpus);
+      given.put("vm-memory-mib", vmMemoryMib);
+      given.put("vm-disk-gb", vmDiskGb);
+      given.forEach((name, value) -> {
+        if (value != null) {
+          changes.append(' ').append(name).append('=').append(value);
+        }
+      });
+      if (changes.isEmpty()) {
+        throw BoxdException.invalid("no limit to change: give at least one of --vms, --vcpus, --memory-mib, --disk-gb, "
+            + "--vm-vcpus, --vm-memory-mib, --vm-disk-gb");
+      }
+      System.out.println(admin.send("set-quota " + user + changes));
       return 0;
     }
   }

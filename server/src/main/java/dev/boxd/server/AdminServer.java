@@ -28,9 +28,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Operator commands for a running server, on a Unix socket in the data directory readable only
- * by its owner: {@code approve CODE [USER]}, {@code add-key USER KEY-LINE}, {@code unclaimed} and
- * {@code remove-unclaimed VM-ID}. One request line, one answer line: {@code ok …} or
- * {@code error CODE message}.
+ * by its owner: {@code approve CODE [USER]}, {@code add-key USER KEY-LINE},
+ * {@code set-quota USER NAME=VALUE...}, {@code unclaimed} and {@code remove-unclaimed VM-ID}. One
+ * request line, one answer line: {@code ok …} or {@code error CODE message}.
  */
 final class AdminServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
@@ -124,6 +124,7 @@ final class AdminServer implements AutoCloseable {
         }
         yield addKey(words[1], words[2]);
       }
+      case "set-quota" -> setQuota(words.length > 1 ? words[1] : "", words.length > 2 ? words[2].trim() : "");
       case "unclaimed" -> {
         var vms = unclaimed.describe();
         yield vms.isEmpty() ? "no unclaimed VMs" : vms.size() + " unclaimed: " + String.join("; ", vms);
@@ -136,7 +137,7 @@ final class AdminServer implements AutoCloseable {
         yield "VM " + words[1] + " removed";
       }
       default -> throw BoxdException.invalid("unknown admin command " + dev.boxd.core.Names.quote(words[0])
-          + ": expected approve, add-key, unclaimed or remove-unclaimed");
+          + ": expected approve, add-key, set-quota, unclaimed or remove-unclaimed");
     };
   }
 
@@ -166,6 +167,15 @@ final class AdminServer implements AutoCloseable {
     });
     store.propose(new Command.AddKey(userId, fingerprint, key, clock.instant())).orThrow();
     return "key " + fingerprint + " linked to user " + userName;
+  }
+
+  /** {@code set-quota USER NAME=VALUE...}: the limits named change, the others stay (names in {@link QuotaChange}). */
+  private String setQuota(String userName, String changes) {
+    User user = userByName(store.read(), userName)
+        .orElseThrow(() -> BoxdException.notFound("no user named " + dev.boxd.core.Names.quote(userName)));
+    var quota = QuotaChange.apply(user.quota(), changes);
+    store.propose(new Command.SetQuota(user.id(), quota)).orThrow();
+    return "user " + userName + " may hold " + quota;
   }
 
   private static Optional<User> userByName(ClusterState state, String name) {

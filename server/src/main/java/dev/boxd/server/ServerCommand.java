@@ -52,10 +52,10 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--raft-port", defaultValue = "7700", description = "port of the Raft log on 127.0.0.1 (default ${DEFAULT-VALUE})")
   int raftPort;
 
-  @Option(names = "--vcpus", defaultValue = "2", description = "default and largest vCPUs per VM (default ${DEFAULT-VALUE})")
+  @Option(names = "--vcpus", defaultValue = "2", description = "vCPUs of a VM whose request names none (default ${DEFAULT-VALUE}); the largest is each account's quota")
   int vcpus;
 
-  @Option(names = "--memory", defaultValue = "8192", description = "default and largest RAM per VM in MiB (default ${DEFAULT-VALUE})")
+  @Option(names = "--memory", defaultValue = "8192", description = "RAM in MiB of a VM whose request names none (default ${DEFAULT-VALUE}); the largest is each account's quota")
   int memoryMib;
 
   @Option(names = "--netns", defaultValue = "boxd", description = "network namespace of the VM network (default ${DEFAULT-VALUE})")
@@ -106,7 +106,7 @@ final class ServerCommand implements Callable<Integer> {
     var reconciler = new Reconciler(WORKER_ID, raft, runtime, clock);
     // Before the reconciler re-attaches VMs, so that sleeping ones are watched for traffic at once.
     IdleWatch idle = new IdleWatch(WORKER_ID, raft, runtime, reconciler, java.time.Duration.ofSeconds(hibernateAfterSecs)).start();
-    reconciler.start("127.0.0.1", Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
+    reconciler.start("127.0.0.1", Runtime.getRuntime().availableProcessors(), HostMemory.totalMib());
     var workers = new LocalWorkers(WORKER_ID, runtime, reconciler);
     var baseConfig = ControlConfig.singleNode(vmSubnet, shape);
     var routes = new StateVmRoutes(raft, workers, baseConfig, clock);
@@ -140,6 +140,7 @@ final class ServerCommand implements Callable<Integer> {
 
     // The first VM of a size waits for its golden; prepare the default one now (the warm pool
     // makes it for its first VM). After recovery: it removes warm VMs a previous server left.
+    runtime.keepGolden(shape); // the default size's golden stays when its last VM goes
     if (warmPool > 0) {
       runtime.keepWarm(shape, warmPool);
     } else {

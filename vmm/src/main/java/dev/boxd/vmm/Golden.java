@@ -21,6 +21,23 @@ public record Golden(Path dir, GuestImage image, MachineShape shape, Path ramFil
     return dir.resolve("ready");
   }
 
+  /** RAM files are {@code /dev/shm/boxd-golden-<digest of the golden directory>.ram}. */
+  static final String RAM_PREFIX = "boxd-golden-";
+  static final String RAM_SUFFIX = ".ram";
+
+  /**
+   * The file beside the RAM file that names the golden directory it belongs to: how a worker
+   * knows, at start, that a RAM file's golden is gone ({@link GoldenClaims#removeOrphanRam}).
+   */
+  public Path ownerFile() {
+    return ownerFileOf(ramFile);
+  }
+
+  static Path ownerFileOf(Path ramFile) {
+    String name = ramFile.getFileName().toString();
+    return ramFile.resolveSibling(name.substring(0, name.length() - RAM_SUFFIX.length()) + ".dir");
+  }
+
   /** The MAC the golden's NIC had; every restored VM replaces it. */
   static final String PLACEHOLDER_MAC = "02:b0:00:00:00:01";
 }

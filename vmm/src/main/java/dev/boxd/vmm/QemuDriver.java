@@ -152,6 +152,15 @@ public final class QemuDriver {
    * old one stays as long as VM disks are backed by it).
    */
   public Golden golden(Path goldenRoot, GuestImage image, MachineShape shape, Consumer<String> progress) {
+    return golden(goldenRoot, image, shape, Optional.empty(), progress);
+  }
+
+  /**
+   * {@link #golden(Path, GuestImage, MachineShape, Consumer)}, claimed for {@code claimant} (a
+   * worker's state directory): the golden stays until every claimant has released it
+   * ({@link GoldenClaims}).
+   */
+  public Golden golden(Path goldenRoot, GuestImage image, MachineShape shape, Optional<Path> claimant, Consumer<String> progress) {
     // Everything the snapshot depends on is in the name: image, shape, accelerator, kernel arguments.
     Path base = goldenRoot.resolve(image.shortHash() + "-" + shape.key() + "-" + accelerator.accelerator().name().toLowerCase()
         + "-" + shortDigest(GOLDEN_FORMAT + kernelArgs).substring(0, 8));
@@ -171,11 +180,17 @@ public final class QemuDriver {
         if (newest > 0) {
           Golden existing = goldenAt(base.resolve("gen-" + newest), image, shape);
           if (Files.exists(existing.readyMarker()) && Files.exists(existing.ramFile())) {
+            if (claimant.isPresent()) {
+              GoldenClaims.claim(existing, claimant.get());
+            }
             return existing;
           }
         }
         Golden fresh = goldenAt(base.resolve("gen-" + (newest + 1)), image, shape);
         build(fresh, progress);
+        if (claimant.isPresent()) {
+          GoldenClaims.claim(fresh, claimant.get());
+        }
         return fresh;
       }
     } catch (IOException e) {
@@ -183,8 +198,9 @@ public final class QemuDriver {
     }
   }
 
-  private static Golden goldenAt(Path dir, GuestImage image, MachineShape shape) {
-    return new Golden(dir, image, shape, Path.of("/dev/shm", "boxd-golden-" + shortDigest(dir.toAbsolutePath().toString()) + ".ram"));
+  static Golden goldenAt(Path dir, GuestImage image, MachineShape shape) {
+    return new Golden(dir, image, shape,
+        Path.of("/dev/shm", Golden.RAM_PREFIX + shortDigest(dir.toAbsolutePath().toString()) + Golden.RAM_SUFFIX));
   }
 
   static String shortDigest(String text) {
@@ -199,6 +215,8 @@ public final class QemuDriver {
     long started = System.nanoTime();
     Files.createDirectories(golden.dir());
     Files.deleteIfExists(golden.ramFile());
+    // Named before the RAM file exists, so that no RAM file is ever without its owner.
+    Files.writeString(golden.ownerFile(), golden.dir() + "\n");
     // The real path: the image may be reached through a data directory's link that goes away.
     Disks.createOverlay(golden.image().rootfs().toRealPath(), "raw", golden.disk(), Disks.STANDARD_SIZE);
     Machine machine = new Machine("boxd-golden", golden.shape(), new RunDir(golden.dir().resolve("run")), golden.disk(), Optional.empty(), Golden.PLACEHOLDER_MAC);
@@ -208,6 +226,7 @@ public final class QemuDriver {
       vm = QemuVm.launch(launchOf(machine, golden.image(), golden.ramFile(), true, QemuLaunch.Incoming.NONE), List.of());
     } catch (RuntimeException e) {
       Files.deleteIfExists(golden.ramFile());
+      Files.deleteIfExists(golden.ownerFile());
       dev.boxd.os.Trees.delete(golden.dir());
       throw e;
     }
@@ -239,6 +258,7 @@ public final class QemuDriver {
     } catch (RuntimeException e) {
       vm.kill();
       Files.deleteIfExists(golden.ramFile());
+      Files.deleteIfExists(golden.ownerFile());
       dev.boxd.os.Trees.delete(golden.dir());
       throw new BoxdException(ErrorCode.INTERNAL, "building the golden failed: " + e.getMessage() + "\n--- serial console ---\n"
           + machine.runDir().serialTail(4000), e);

@@ -202,6 +202,15 @@ public final class ClusterState {
     return workers.values();
   }
 
+  /**
+   * Guest memory, in MiB, that {@code worker} may still promise to new VMs: its RAM times the
+   * overcommit less the memory of its VMs that hold some (all but stopped and hibernated ones).
+   * The log refuses a VM that does not fit.
+   */
+  public long memoryRoom(Worker worker) {
+    return Admission.memoryRoom(this, worker);
+  }
+
   public Optional<Vm> vm(String id) {
     return Optional.ofNullable(vms.get(id));
   }

@@ -12,7 +12,7 @@ import java.util.Objects;
  */
 public sealed interface Command {
 
-  /** Creates an account. */
+  /** Creates an account with the standard per-VM size and totals for {@code maxVms} VMs ({@link Quota#ofVms}). */
   record CreateUser(String userId, String name, Instant at, int maxVms) implements Command {
     public CreateUser {
       Objects.requireNonNull(userId, "userId");
@@ -229,10 +229,21 @@ public sealed interface Command {
     }
   }
 
-  /** An operator changes how many VMs an account may hold. */
+  /**
+   * An operator changes how many VMs an account may hold; its totals follow (that many VMs of its
+   * per-VM size). Kept for old logs: {@link SetQuota} sets every limit.
+   */
   record SetUserQuota(String userId, int maxVms) implements Command {
     public SetUserQuota {
       Objects.requireNonNull(userId, "userId");
+    }
+  }
+
+  /** An operator sets every limit of an account (VM count, per-VM size, totals) at once. */
+  record SetQuota(String userId, Quota quota) implements Command {
+    public SetQuota {
+      Objects.requireNonNull(userId, "userId");
+      Objects.requireNonNull(quota, "quota");
     }
   }
 }

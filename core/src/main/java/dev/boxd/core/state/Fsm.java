@@ -39,6 +39,7 @@ public final class Fsm {
       case Command.OpenRegistrationFrom c -> UserCommands.openRegistration(at, c);
       case ApproveRegistration c -> UserCommands.approveRegistration(at, c);
       case SetUserQuota c -> UserCommands.setQuota(at, c);
+      case Command.SetQuota c -> UserCommands.setQuota(at, c);
       case RegisterWorker c -> WorkerCommands.register(at, c);
       case CreateVm c -> VmCommands.create(at, c);
       case ForkVm c -> VmCommands.fork(at, c);

@@ -33,7 +33,7 @@ final class UserCommands {
     if (c.maxVms() < 0) {
       return reject(s, ErrorCode.INVALID_ARGUMENT, invalidQuota(c.maxVms()));
     }
-    return ok(s.withUser(new User(c.userId(), c.name(), c.at(), c.maxVms())));
+    return ok(s.withUser(new User(c.userId(), c.name(), c.at(), Quota.ofVms(c.maxVms()))));
   }
 
   static Applied addKey(ClusterState s, AddKey c) {
@@ -125,7 +125,20 @@ final class UserCommands {
     if (c.maxVms() < 0) {
       return reject(s, ErrorCode.INVALID_ARGUMENT, invalidQuota(c.maxVms()));
     }
-    return ok(s.withUser(user.withMaxVms(c.maxVms())));
+    return ok(s.withUser(user.withQuota(user.quota().withMaxVms(c.maxVms()))));
+  }
+
+  static Applied setQuota(ClusterState s, Command.SetQuota c) {
+    User user = s.user(c.userId()).orElse(null);
+    if (user == null) {
+      return reject(s, ErrorCode.NOT_FOUND, noUser(c.userId()));
+    }
+    String negative = c.quota().negative();
+    if (negative != null) {
+      return reject(s, ErrorCode.INVALID_ARGUMENT, "invalid quota (" + negative + "): expected 0 or more of each limit");
+    }
+    // Lowering a limit below what the account holds takes nothing away: it only refuses new VMs.
+    return ok(s.withUser(user.withQuota(c.quota())));
   }
 
   static String noUser(String userId) {

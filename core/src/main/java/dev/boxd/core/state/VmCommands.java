@@ -43,10 +43,9 @@ final class VmCommands {
     if (s.vmByName(c.ownerId(), c.name()).isPresent()) {
       return reject(s, ErrorCode.ALREADY_EXISTS, "a VM named " + quote(c.name()) + " already exists");
     }
-    int held = s.vmsOf(c.ownerId()).size();
-    if (held >= owner.maxVms()) {
-      return reject(s, ErrorCode.RESOURCE_EXHAUSTED, "quota reached: " + held + " of " + owner.maxVms()
-          + " VMs (running, standby, hibernated and stopped all count)");
+    String overQuota = Admission.quota(s, owner, c);
+    if (overQuota != null) {
+      return reject(s, ErrorCode.RESOURCE_EXHAUSTED, overQuota);
     }
     if (s.vmByIp(c.ip()).isPresent()) {
       return reject(s, ErrorCode.ALREADY_EXISTS, "address " + c.ip() + " is already in use");
@@ -55,8 +54,13 @@ final class VmCommands {
       return reject(s, ErrorCode.ALREADY_EXISTS,
           "public address " + c.publicIp() + " is already in use by another VM of this account");
     }
-    if (s.worker(c.workerId()).isEmpty()) {
+    Worker worker = s.worker(c.workerId()).orElse(null);
+    if (worker == null) {
       return reject(s, ErrorCode.NOT_FOUND, "no worker with id " + quote(c.workerId()));
+    }
+    String noRoom = Admission.workerMemory(s, worker, c);
+    if (noRoom != null) {
+      return reject(s, ErrorCode.RESOURCE_EXHAUSTED, noRoom);
     }
     return ok(s.withVm(new Vm(c.vmId(), c.ownerId(), c.name(), c.vcpus(), c.memoryMib(), c.diskGb(), c.ip(),
         c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()), "", Vm.DEFAULT_AUTO_SUSPEND_SECS, "")));

@@ -107,6 +107,9 @@ final class CommandArbitraries {
         Tuple.of(4, p.vms().map(Command.DestroyVm::new)),
         Tuple.of(2, Combinators.combine(p.vms(), p.workers(), observed).as(Command.ReportObserved::new)),
         Tuple.of(4, Combinators.combine(p.vms(), p.workers()).as(Command.RemoveVm::new)),
-        Tuple.of(1, Combinators.combine(p.users(), p.quotas()).as(Command.SetUserQuota::new)));
+        Tuple.of(1, Combinators.combine(p.users(), p.quotas()).as(Command.SetUserQuota::new)),
+        Tuple.of(1, Combinators.combine(p.users(), p.quotas(), p.small(), p.sizes(), p.sizes())
+            .as((user, vms, vcpus, memory, disk) -> new Command.SetQuota(user, new Quota(vms, vcpus, memory, disk,
+                (long) vcpus * 2, memory * 2, disk * 2)))));
   }
 }

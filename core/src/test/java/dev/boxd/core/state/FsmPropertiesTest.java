@@ -57,13 +57,18 @@ class FsmPropertiesTest {
   }
 
   @Property(tries = 500)
-  void aCreateNeverTakesAnOwnerPastQuota(@ForAll("logs") List<Command> log) {
+  void aCreateNeverTakesAnOwnerPastAnyLimit(@ForAll("logs") List<Command> log) {
     ClusterState before = ClusterState.empty();
     for (int i = 0; i < log.size(); i++) {
       Applied applied = Fsm.apply(before, i + 1, log.get(i));
       if (log.get(i) instanceof Command.CreateVm create && applied.result().isOk()) {
         User owner = applied.state().user(create.ownerId()).orElseThrow();
-        assertThat(applied.state().vmsOf(owner.id()).size()).isLessThanOrEqualTo(owner.maxVms());
+        var held = applied.state().vmsOf(owner.id());
+        assertThat(held.size()).isLessThanOrEqualTo(owner.maxVms());
+        assertThat(held.stream().mapToLong(Vm::vcpus).sum()).isLessThanOrEqualTo(owner.quota().totalVcpus());
+        assertThat(held.stream().mapToLong(Vm::memoryMib).sum()).isLessThanOrEqualTo(owner.quota().totalMemoryMib());
+        assertThat(held.stream().mapToLong(Vm::diskGb).sum()).isLessThanOrEqualTo(owner.quota().totalDiskGb());
+        assertThat(create.memoryMib()).isLessThanOrEqualTo(owner.quota().vmMemoryMib());
       }
       before = applied.state();
     }

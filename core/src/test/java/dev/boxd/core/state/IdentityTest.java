@@ -25,7 +25,7 @@ class IdentityTest {
 
     assertThat(approved.result().isOk()).isTrue();
     ClusterState after = approved.state();
-    assertThat(after.userByKey("SHA256:abc")).contains(new User("u1", "alice", T0.plusSeconds(10), ClusterState.DEFAULT_MAX_VMS));
+    assertThat(after.userByKey("SHA256:abc")).contains(new User("u1", "alice", T0.plusSeconds(10), Quota.STANDARD));
     assertThat(after.keysOf("u1")).containsExactly(new SshKey("SHA256:abc", "u1", KEY, T0.plusSeconds(10)));
     assertThat(after.registrations()).isEmpty();
   }

@@ -62,7 +62,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final Map<String, ManagedVm> vms = new ConcurrentHashMap<>();
   private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
   private final List<Consumer<String>> wakeListeners = new CopyOnWriteArrayList<>();
-  private final Map<MachineShape, Golden> goldens = new ConcurrentHashMap<>();
+  private final GoldenCollector goldens;
   private final DnsForwarder dns;
   private final DiskLayers layers;
   private volatile Optional<WarmPool> pool = Optional.empty();
@@ -75,6 +75,9 @@ public final class LocalVmRuntime implements VmRuntime {
     driver.trackForkWrites(config.hostLibDir());
     this.images = new ImageStore(config.imagesDir(), config.recipeDir());
     this.layers = new DiskLayers(config, vms::values);
+    this.goldens = new GoldenCollector(config);
+    dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
+    goldens.collectLater(this::goldensInUse); // what a previous run destroyed before it could collect
     network.setUp(config.stateDir());
     var upstreams = config.network().dnsUpstreams().isEmpty() ? DnsForwarder.hostResolvers() : config.network().dnsUpstreams();
     this.dns = DnsForwarder.start(network.namespace(), new InetSocketAddress(config.network().subnet().gateway().toString(), 53), upstreams);
@@ -88,12 +91,33 @@ public final class LocalVmRuntime implements VmRuntime {
     return driver;
   }
 
-  /** The golden for a shape, built on first use (once per host and shape). */
+  /** The golden for a shape, built on first use (once per host and shape), collected when unused ({@link GoldenCollector}). */
   public Golden golden(MachineShape shape, Consumer<String> progress) {
-    return goldens.computeIfAbsent(shape, s -> {
+    return goldens.golden(shape, s -> {
       GuestImage image = images.current().orElseGet(() -> images.build(progress)).validate();
-      return driver.golden(config.goldenDir(), image, s, progress);
+      return driver.golden(config.goldenDir(), image, s, Optional.of(goldens.claimant()), progress);
     });
+  }
+
+  /** Never collects the golden of {@code shape}: the default size's, whose next VM should not wait for one. */
+  public void keepGolden(MachineShape shape) {
+    goldens.keep(shape);
+  }
+
+  /** Releases now, without waiting, every golden no VM, snapshot or warm VM here uses; returns those deleted. */
+  public List<Path> collectGoldens() {
+    return goldens.collect(goldensInUse(), Duration.ZERO);
+  }
+
+  // A VM needs the golden its record names (its disk's base, its RAM template) and, cold booted,
+  // the current golden of its shape (whose RAM file backs its memory).
+  private java.util.Set<Path> goldensInUse() {
+    java.util.Set<Path> used = new java.util.HashSet<>();
+    for (ManagedVm vm : vms.values()) {
+      used.add(Path.of(vm.record.goldenDir()));
+      goldens.current(new MachineShape(vm.record.vcpus(), vm.record.memoryMib())).ifPresent(g -> used.add(g.dir()));
+    }
+    return used;
   }
 
   /**
@@ -106,6 +130,7 @@ public final class LocalVmRuntime implements VmRuntime {
     }
     pool.ifPresent(WarmPool::close);
     pool = Optional.empty();
+    goldens.keep(shape);
     if (size > 0) {
       pool = Optional.of(new WarmPool(config.vmsDir(), driver, network, s -> golden(s, line -> log.info("{}", line)),
           config.platformKey(), shape, size).start());
@@ -323,6 +348,7 @@ public final class LocalVmRuntime implements VmRuntime {
     requireSnapshotId(snapshotId);
     dev.boxd.os.Trees.delete(config.snapshotsDir().resolve(snapshotId));
     layers.sweep(null);
+    goldens.collectLater(this::goldensInUse);
   }
 
   @Override
@@ -1064,6 +1090,7 @@ public final class LocalVmRuntime implements VmRuntime {
     } finally {
       vm.lock.unlock();
     }
+    goldens.collectLater(this::goldensInUse);
   }
 
   // Each step is safe when its part never existed, so a half-created VM is removed the same way.
@@ -1139,6 +1166,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public void close() {
+    goldens.close();
     pool.ifPresent(WarmPool::close);
     dns.close();
     vms.values().forEach(this::disarmWakeWatch);

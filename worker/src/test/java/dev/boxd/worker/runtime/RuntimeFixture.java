@@ -61,6 +61,8 @@ public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback
     var network = new NetworkConfig(TestNetworks.uniqueName("bxt"), "br0", Ipv4Subnet.parse(TestNetworks.uniqueSubnet()), uplink, dnsUpstreams);
     config = new RuntimeConfig(stateDir, TestPaths.cacheDir(), TestPaths.recipeDir(), network);
     runtime = new LocalVmRuntime(config);
+    // The golden of SHAPE is shared by every test on this machine: never collected here.
+    runtime.keepGolden(SHAPE);
     runtime.golden(SHAPE, line -> System.out.println("[golden] " + line));
   }
 
@@ -98,7 +100,9 @@ public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback
 
   /** A second runtime over the same state and network, as a restarted supervisor would be. */
   public LocalVmRuntime restartedRuntime() {
-    return new LocalVmRuntime(config);
+    LocalVmRuntime restarted = new LocalVmRuntime(config);
+    restarted.keepGolden(SHAPE);
+    return restarted;
   }
 
   public void replaceRuntime(LocalVmRuntime fresh) {

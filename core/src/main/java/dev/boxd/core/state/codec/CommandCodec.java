@@ -51,6 +51,7 @@ public final class CommandCodec {
       case ReportObserved c -> RecordWire.observed(out.u16(11).string(c.vmId()).string(c.workerId()), c.observed());
       case RemoveVm c -> out.u16(12).string(c.vmId()).string(c.workerId());
       case SetUserQuota c -> out.u16(13).string(c.userId()).i32(c.maxVms());
+      case Command.SetQuota c -> RecordWire.quota(out.u16(25).string(c.userId()), c.quota());
       case SetAutoSuspend c -> out.u16(15).string(c.vmId()).i32(c.seconds());
       case IdleSleep c -> RecordWire.desired(out.u16(16).string(c.vmId()).string(c.workerId()), c.power());
       case TrafficWake c -> out.u16(17).string(c.vmId()).string(c.workerId());
@@ -91,6 +92,7 @@ public final class CommandCodec {
       case 11 -> new ReportObserved(in.string(), in.string(), RecordWire.observed(in));
       case 12 -> new RemoveVm(in.string(), in.string());
       case 13 -> new SetUserQuota(in.string(), in.i32());
+      case 25 -> new Command.SetQuota(in.string(), RecordWire.quota(in));
       case 15 -> new SetAutoSuspend(in.string(), in.i32());
       case 16 -> new IdleSleep(in.string(), in.string(), RecordWire.desired(in));
       case 17 -> new TrafficWake(in.string(), in.string());

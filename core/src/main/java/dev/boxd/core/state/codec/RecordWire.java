@@ -1,6 +1,7 @@
 package dev.boxd.core.state.codec;
 
 import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.Quota;
 import dev.boxd.core.state.Registration;
 import dev.boxd.core.state.SshKey;
 import dev.boxd.core.state.User;
@@ -78,11 +79,21 @@ final class RecordWire {
   }
 
   static void user(WireWriter out, User value) {
-    out.string(value.id()).string(value.name()).instant(value.createdAt()).i32(value.maxVms());
+    quota(out.string(value.id()).string(value.name()).instant(value.createdAt()), value.quota());
   }
 
-  static User user(WireReader in) {
-    return new User(in.string(), in.string(), in.instant(), in.i32());
+  /** A user as snapshot format {@code version} wrote it (before 5, a VM count only: {@link Quota#ofVms}). */
+  static User user(WireReader in, int version) {
+    return new User(in.string(), in.string(), in.instant(), version >= 5 ? quota(in) : Quota.ofVms(in.i32()));
+  }
+
+  static WireWriter quota(WireWriter out, Quota value) {
+    return out.i32(value.maxVms()).i32(value.vmVcpus()).i64(value.vmMemoryMib()).i64(value.vmDiskGb())
+        .i64(value.totalVcpus()).i64(value.totalMemoryMib()).i64(value.totalDiskGb());
+  }
+
+  static Quota quota(WireReader in) {
+    return new Quota(in.i32(), in.i32(), in.i64(), in.i64(), in.i64(), in.i64(), in.i64());
   }
 
   static void key(WireWriter out, SshKey value) {

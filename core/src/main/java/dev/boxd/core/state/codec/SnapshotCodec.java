@@ -17,13 +17,14 @@ import java.util.function.Function;
 
 /**
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
- * 4; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration source), the applied index,
+ * 5; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
+ * source, 4 a VM count as a user's whole quota), the applied index,
  * then users, keys, registrations, workers, VMs and (from 3) snapshots, each as a count (i32)
  * and records in sorted order, so one state always gives the same bytes. Indexes are rebuilt on
  * decoding, never stored. A newer format gets a new version; this class keeps reading the old.
  */
 public final class SnapshotCodec {
-  static final int VERSION = 4;
+  static final int VERSION = 5;
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}
@@ -49,7 +50,7 @@ public final class SnapshotCodec {
       throw in.corrupt("snapshot format version " + version + " is not known to this boxd (knows 1 to " + VERSION + ")");
     }
     long index = in.i64();
-    List<User> users = section(in, RecordWire::user);
+    List<User> users = section(in, r -> RecordWire.user(r, version));
     List<SshKey> keys = section(in, RecordWire::key);
     List<Registration> registrations = section(in, r -> RecordWire.registration(r, version));
     List<Worker> workers = section(in, RecordWire::worker);

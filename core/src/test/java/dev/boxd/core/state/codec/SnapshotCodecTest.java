@@ -48,6 +48,16 @@ class SnapshotCodecTest {
           + "03766d310000000275310000000361707000000002000000000000040000000000000000640a4d0005cb007107000000"
           + "02773100000000695735a5000000060100000000000000000100000000000000000000000000000000695735a5000000"
           + "060000000000000000000000000000001e0000000000000000";
+  // Version 5 writes each user's whole quota (here the standard one) instead of a VM count.
+  private static final String GOLDEN_V5 =
+      "424f5844534e4150000500000000000000050000000100000002753100000005616c69636500000000695735a5000000"
+          + "060000000a00000002000000000000200000000000000000640000000000000014000000000001400000000000000003"
+          + "e800000001000000095348413235363a66670000000275310000000373736800000000695735a5000000060000000100"
+          + "000001630000000a5348413235363a6e6577000000037373680000000069573929000000060000000000000001000000"
+          + "0277310000000668313a37303000000004000000000000200000000000695735a5000000060000000100000003766d31"
+          + "0000000275310000000361707000000002000000000000040000000000000000640a4d0005cb00710700000002773100"
+          + "000000695735a5000000060100000000000000000100000000000000000000000000000000695735a500000006000000"
+          + "0000000000000000000000001e0000000000000000";
   // Version 2 adds forkedFrom (empty here) at the end of each VM.
   private static final String GOLDEN_V2 =
       "424f5844534e4150000200000000000000050000000100000002753100000005616c69636500000000695735a5000000"
@@ -67,13 +77,20 @@ class SnapshotCodecTest {
 
   @Test
   void theEncodingIsStable() {
-    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V4);
-    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V4))).isEqualTo(sample());
+    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V5);
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V5))).isEqualTo(sample());
   }
 
   @Test
   void theThirdFormatStillLoads() {
-    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V3))).as("version 3 had no registration source: empty").isEqualTo(sample());
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V3))).as("version 3 had no registration source and a VM count: the quota for that many VMs")
+        .isEqualTo(sample());
+  }
+
+  @Test
+  void theFourthFormatStillLoads() {
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V4))).as("version 4 had a VM count: the quota for that many VMs")
+        .isEqualTo(sample());
   }
 
   @Test
@@ -104,8 +121,8 @@ class SnapshotCodecTest {
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("truncated");
     assertThatThrownBy(() -> SnapshotCodec.decode("NOTASNAPSHOT".getBytes()))
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("no BOXDSNAP header");
-    assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e41500005")))
-        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 5 is not known");
+    assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e41500006")))
+        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 6 is not known");
 
     Vm vm = sample().vm("vm1").orElseThrow();
     Vm twin = new Vm("vm2", vm.ownerId(), "other", 1, 1, 1, vm.ip(), vm.publicIp(), vm.workerId(), AT,
