@@ -42,10 +42,10 @@ final class QemuFiles implements AutoCloseable {
 
   private final RunDir run;
   private final dev.boxd.vmm.qmp.QmpClient qmp;
-  /** Descriptors QEMU holds for us that are no longer needed: fd set id and descriptor (-1: the whole set). */
-  private final List<long[]> spent = new ArrayList<>();
   private FdMonitor monitor;
   private boolean closed;
+  /** Given back while the guest was paused: QEMU closes such descriptors only once it runs and is asked again. */
+  private volatile boolean owed;
 
   QemuFiles(RunDir run, dev.boxd.vmm.qmp.QmpClient qmp) {
     this.run = run;
@@ -76,7 +76,6 @@ final class QemuFiles implements AutoCloseable {
       return file.toString();
     }
     long set = addToSet(file, FdMonitor.O_WRONLY | FdMonitor.O_CREAT | FdMonitor.O_TRUNC, OUTPUT, -1);
-    spent.add(new long[] {set, -1});
     return FDSET + set;
   }
 
@@ -90,30 +89,35 @@ final class QemuFiles implements AutoCloseable {
     return FDSET + set;
   }
 
-  /** {@code layer} is now a backing file: its read-write descriptor is to be given back. */
-  synchronized void frozen(Path layer) {
-    if (!handsOver()) {
+  /**
+   * Gives back the descriptors QEMU no longer needs from its fd sets: written outputs, and the
+   * read-write descriptors of disk layers, once QEMU holds its own copy (after a disk snapshot,
+   * and once a restored VM runs; only loading state reopens the top layer read-write). While the
+   * set keeps a layer's read-write descriptor, QEMU's write lock on that layer stays even after
+   * the layer is frozen, and no other VM could use it as a backing file. QEMU closes given-back
+   * descriptors only while the guest runs: for a paused VM this is done again on resume.
+   */
+  synchronized void giveBack() {
+    if (closed || !handsOver()) {
       return;
     }
+    owed = !"running".equals(qmp.execute("query-status").path("status").asText());
     for (JsonNode set : qmp.execute("query-fdsets")) {
       for (JsonNode fd : set.path("fds")) {
-        if ((READ_WRITE + layer).equals(fd.path("opaque").asText())) {
-          spent.add(new long[] {set.path("fdset-id").asLong(), fd.path("fd").asLong()});
+        String opaque = fd.path("opaque").asText();
+        if (opaque.startsWith(READ_WRITE) || opaque.startsWith(OUTPUT)) {
+          try {
+            monitor().call("remove-fd", Map.of("fdset-id", set.path("fdset-id").asLong(), "fd", fd.path("fd").asLong()));
+          } catch (RuntimeException e) {
+            log.warn("QEMU of {}: cannot give back {} of fd set {}: {}", run.dir(), opaque, set.path("fdset-id"), e.getMessage());
+          }
         }
       }
     }
   }
 
-  /** Gives back what {@link #frozen} and {@link #output} left: with the VM running, as QEMU closes them only then. */
-  synchronized void releaseSpent() {
-    for (long[] s : spent) {
-      try {
-        monitor().call("remove-fd", s[1] < 0 ? Map.of("fdset-id", s[0]) : Map.of("fdset-id", s[0], "fd", s[1]));
-      } catch (RuntimeException e) {
-        log.warn("QEMU of {}: cannot give back fd set {}: {}", run.dir(), s[0], e.getMessage());
-      }
-    }
-    spent.clear();
+  boolean owed() {
+    return owed;
   }
 
   private long addToSet(Path file, int flags, String kind, long set) {

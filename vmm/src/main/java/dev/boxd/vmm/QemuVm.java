@@ -289,7 +289,6 @@ public final class QemuVm implements AutoCloseable {
     Path old = activeDisk();
     qmp.execute("blockdev-snapshot-sync", Map.of("device", QemuArgs.DISK_DEVICE, "snapshot-file", files.disk(newTop),
         "format", "qcow2", "mode", "existing"));
-    files.frozen(old);
     try {
       String argv = Files.readString(run.argvFile());
       // The disk is named as file=PATH, or, handed over, in the opaque text of its descriptors.
@@ -315,7 +314,7 @@ public final class QemuVm implements AutoCloseable {
    * done with the VM running again, as QEMU closes them only then.
    */
   public void releaseSpentFiles() {
-    files.releaseSpent();
+    files.giveBack();
   }
 
   /** Writes the whole VM state as a migration stream to {@code file} (the VM is left stopped) and waits for it. */
@@ -380,6 +379,7 @@ public final class QemuVm implements AutoCloseable {
     if (!"running".equals(status())) {
       resume();
     }
+    files.giveBack(); // the top layer is open read-write now (see QemuFiles)
   }
 
   /** QMP run state: "running", "paused", "inmigrate", "shutdown", ... */
@@ -393,6 +393,16 @@ public final class QemuVm implements AutoCloseable {
 
   public void resume() {
     qmp.execute("cont");
+    if (files.owed()) {
+      // What was given back while paused is closed only now; not in the caller's time.
+      Thread.ofVirtual().start(() -> {
+        try {
+          files.giveBack();
+        } catch (RuntimeException e) {
+          log.warn("QEMU {}: giving back descriptors after resume failed: {}", pid, e.getMessage());
+        }
+      });
+    }
   }
 
   public void onEvent(Consumer<JsonNode> listener) {

@@ -123,4 +123,21 @@ class ConfinementTest {
     }
     runtime.deleteSnapshot("confined-snap");
   }
+
+  @Test
+  void aGoldenIsBuiltByAConfinedQemu(@org.junit.jupiter.api.io.TempDir Path goldenRoot) throws Exception {
+    var config = fixture.config();
+    var image = new dev.boxd.guest.ImageStore(config.imagesDir(), config.recipeDir()).current().orElseThrow();
+    var shape = new dev.boxd.vmm.MachineShape(1, 512);
+    var golden = fixture.runtime().driver().golden(goldenRoot, image, shape, line -> System.out.println("[golden] " + line));
+    try {
+      // The device state came through a handed-over descriptor (no exec: migration in the sandbox).
+      assertThat(Files.size(golden.deviceState())).isGreaterThan(10_000);
+      assertThat(golden.readyMarker()).exists();
+      assertThat(Files.list(golden.dir().resolve("run")).map(p -> p.getFileName().toString())).contains("qmp-fd.sock");
+      assertThat(Files.readString(golden.dir().resolve("run/argv"))).contains("-runas\nboxd-qemu\n");
+    } finally {
+      Files.deleteIfExists(golden.ramFile());
+    }
+  }
 }
