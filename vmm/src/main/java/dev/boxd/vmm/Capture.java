@@ -42,6 +42,9 @@ final class Capture {
     MemoryDelta delta = null;
     long stopAt = System.nanoTime();
     try {
+      // A confined QEMU gets these files handed over; done before the stop, it costs no downtime.
+      vm.prepareCapture(devices, newTop);
+      stopAt = System.nanoTime();
       if (wasRunning) {
         vm.pause();
         stopped = true;

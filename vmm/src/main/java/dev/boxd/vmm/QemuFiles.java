@@ -44,6 +44,8 @@ final class QemuFiles implements AutoCloseable {
   private final dev.boxd.vmm.qmp.QmpClient qmp;
   private FdMonitor monitor;
   private boolean closed;
+  /** Files handed over ahead of the command that uses them (see {@link #prepare}), by path: the name QEMU knows them by. */
+  private final Map<Path, String> prepared = new java.util.HashMap<>();
   /** Given back while the guest was paused: QEMU closes such descriptors only once it runs and is asked again. */
   private volatile boolean owed;
 
@@ -70,10 +72,22 @@ final class QemuFiles implements AutoCloseable {
     return monitor;
   }
 
+  /**
+   * Hands over the device state file and the new disk layer of a coming capture now, so that
+   * the VM is not stopped while they go over (two round trips each).
+   */
+  synchronized void prepare(Path deviceState, Path newTop) {
+    if (handsOver()) {
+      prepared.put(deviceState, output(deviceState));
+      prepared.put(newTop, disk(newTop));
+    }
+  }
+
   /** The name under which QEMU writes {@code file} (made empty here), for a command that takes a file name. */
   synchronized String output(Path file) {
-    if (!handsOver()) {
-      return file.toString();
+    String ready = prepared.remove(file);
+    if (ready != null || !handsOver()) {
+      return ready != null ? ready : file.toString();
     }
     long set = addToSet(file, FdMonitor.O_WRONLY | FdMonitor.O_CREAT | FdMonitor.O_TRUNC, OUTPUT, -1);
     return FDSET + set;
@@ -81,8 +95,9 @@ final class QemuFiles implements AutoCloseable {
 
   /** The name under which QEMU opens the disk layer {@code layer} (an existing file) read-write. */
   synchronized String disk(Path layer) {
-    if (!handsOver()) {
-      return layer.toString();
+    String ready = prepared.remove(layer);
+    if (ready != null || !handsOver()) {
+      return ready != null ? ready : layer.toString();
     }
     long set = addToSet(layer, FdMonitor.O_RDWR, READ_WRITE, -1);
     addToSet(layer, FdMonitor.O_RDONLY, READ_ONLY, set);
@@ -102,6 +117,14 @@ final class QemuFiles implements AutoCloseable {
       return;
     }
     owed = !"running".equals(qmp.execute("query-status").path("status").asText());
+    for (String unused : prepared.values()) { // a capture that failed before using them
+      try {
+        monitor().call("remove-fd", Map.of("fdset-id", Long.parseLong(unused.substring(FDSET.length()))));
+      } catch (RuntimeException e) {
+        log.warn("QEMU of {}: cannot give back {}: {}", run.dir(), unused, e.getMessage());
+      }
+    }
+    prepared.clear();
     for (JsonNode set : qmp.execute("query-fdsets")) {
       for (JsonNode fd : set.path("fds")) {
         String opaque = fd.path("opaque").asText();

@@ -310,6 +310,14 @@ public final class QemuVm implements AutoCloseable {
   }
 
   /**
+   * Hands the files of a coming {@link #saveDeviceState} and {@link #snapshotDisk} over now, while
+   * the VM still runs; {@link #releaseSpentFiles} lets go of whatever was not used.
+   */
+  public void prepareCapture(Path deviceState, Path newTop) {
+    files.prepare(deviceState, newTop);
+  }
+
+  /**
    * Lets go of the files handed to QEMU for a save or a disk snapshot that it no longer needs:
    * done with the VM running again, as QEMU closes them only then.
    */
