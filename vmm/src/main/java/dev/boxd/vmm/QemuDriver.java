@@ -66,7 +66,9 @@ public final class QemuDriver {
    * to touch: the file is shared, but each of its pages is charged to the group that first faults
    * it in (reading a page the golden never wrote adds it to the file), and such a page cannot be
    * reclaimed without swap. Together they cannot exceed twice the guest's RAM, so a guest that
-   * only uses its own memory is never killed, and one QEMU cannot take more than that.
+   * only uses its own memory is never killed, and one QEMU cannot take more than that. Measured
+   * (1 GiB VM, TCG): 42 MiB charged idle; after the guest wrote 200 MiB, 331 MiB, of which 65 MiB
+   * were golden RAM file pages this VM faulted in first.
    */
   public static CgroupLimits limitsOf(MachineShape shape) {
     return new CgroupLimits(shape.vcpus(), 2 * ((long) shape.memoryMib() << 20) + QEMU_OVERHEAD_BYTES);

@@ -56,6 +56,12 @@ class ConfinementTest {
     return group.get();
   }
 
+  private static String memoryStat(VmCgroup group) {
+    return group.dirs().stream().map(d -> d.resolve(Files.exists(d.resolve("memory.stat")) ? "memory.stat" : "nothing")).filter(Files::exists)
+        .flatMap(f -> readProcs(f).stream()).filter(l -> l.matches("(rss|cache|shmem|mapped_file|anon|file|shmem|kernel) .*"))
+        .collect(Collectors.joining(", "));
+  }
+
   private static List<String> readProcs(Path procs) {
     try {
       return Files.readAllLines(procs);
@@ -72,6 +78,16 @@ class ConfinementTest {
     assertConfined(vm.pid());
     VmCgroup group = assertInOwnGroup(vm);
     assertThat(fixture.run(vm, "echo hello").stdoutText()).isEqualTo("hello\n");
+
+    // What the group is charged: QEMU itself, the guest's private pages, and pages of the golden's
+    // RAM file that this VM faulted in first (each written page counts twice at worst).
+    long idle = group.memoryUsage();
+    assertThat(fixture.run(vm, "dd if=/dev/zero of=/dev/shm/fill bs=1M count=200 2>/dev/null; sync").exitCode()).isZero();
+    long filled = group.memoryUsage();
+    System.out.printf("VM group charged %d MiB idle, %d MiB after the guest wrote 200 MiB (limit %d MiB)%n%s%n", idle >> 20,
+        filled >> 20, group.limits().memoryBytes() >> 20, memoryStat(group));
+    assertThat(filled - idle).isGreaterThan(150L << 20);
+    assertThat(filled).isLessThan(group.limits().memoryBytes());
 
     // A restarted supervisor finds the VM's group as it was: it is read from the process.
     assertThat(Cgroups.host().of(vm.pid())).contains(group);
