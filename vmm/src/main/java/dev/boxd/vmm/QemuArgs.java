@@ -32,6 +32,17 @@ public final class QemuArgs {
 
   private QemuArgs() {}
 
+  /**
+   * As {@link #build}, without the seccomp filter: for benchmarks that drive a QEMU by hand as a
+   * baseline, loading state through an {@code exec:} migration, which the filter forbids.
+   */
+  public static List<String> buildUnsandboxed(QemuLaunch l) {
+    List<String> a = build(l);
+    int at = a.indexOf("-sandbox");
+    a.subList(at, at + 2).clear();
+    return a;
+  }
+
   public static List<String> build(QemuLaunch l) {
     RunDir run = l.runDir();
     List<String> a = new ArrayList<>();
