@@ -110,7 +110,10 @@ final class QemuFiles implements AutoCloseable {
    * and once a restored VM runs; only loading state reopens the top layer read-write). While the
    * set keeps a layer's read-write descriptor, QEMU's write lock on that layer stays even after
    * the layer is frozen, and no other VM could use it as a backing file. QEMU closes given-back
-   * descriptors only while the guest runs: for a paused VM this is done again on resume.
+   * descriptors only while the guest runs: for a paused VM this is done again on resume. So a VM
+   * captured twice while paused, without running between (two forks of a VM in standby), still
+   * holds the lock on the layer the second capture freezes, and that fork's child fails to start
+   * (the error says so; the parent is unharmed).
    */
   synchronized void giveBack() {
     if (closed || !handsOver()) {

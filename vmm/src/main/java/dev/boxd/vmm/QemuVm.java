@@ -180,6 +180,27 @@ public final class QemuVm implements AutoCloseable {
     }
   }
 
+  /**
+   * Ends the QEMU of this run directory that no supervisor is attached to, if one runs, and
+   * removes its control group once it is gone.
+   */
+  public static void killUnattached(RunDir run) {
+    run.pid().filter(pid -> isQemuOf(pid, run)).ifPresent(pid -> {
+      Optional<VmCgroup> group = Cgroups.host().of(pid);
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (isProcessAlive(pid) && System.nanoTime() < deadline) {
+        try {
+          Thread.sleep(5);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+      group.ifPresent(g -> Cgroups.remove(g, Duration.ofSeconds(5)));
+    });
+  }
+
   /** True if {@code pid} is alive and is the QEMU of this run directory (pids get reused). */
   public static boolean isQemuOf(long pid, RunDir run) {
     return isProcessAlive(pid) && cmdline(pid).contains(run.qmpSocket().toString());

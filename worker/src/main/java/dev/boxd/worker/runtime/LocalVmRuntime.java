@@ -966,8 +966,7 @@ public final class LocalVmRuntime implements VmRuntime {
       vm.qemu = null;
     } else {
       // A QEMU may run that this runtime never attached to (recovery failed to reach it).
-      vm.files.runDir().pid().filter(pid -> QemuVm.isQemuOf(pid, vm.files.runDir()))
-          .ifPresent(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+      QemuVm.killUnattached(vm.files.runDir());
     }
     network.detach(nic(vm.record));
     deleteKeepingSharedLayers(vm);

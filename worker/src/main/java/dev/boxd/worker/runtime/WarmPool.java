@@ -242,8 +242,7 @@ final class WarmPool implements AutoCloseable {
   }
 
   private static void killQemuOf(VmDirectory files) {
-    files.runDir().pid().filter(pid -> QemuVm.isQemuOf(pid, files.runDir()))
-        .ifPresent(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+    QemuVm.killUnattached(files.runDir());
   }
 
   /**
