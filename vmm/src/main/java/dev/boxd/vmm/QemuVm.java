@@ -6,7 +6,6 @@ import dev.boxd.core.ErrorCode;
 import dev.boxd.vmm.agent.AgentClient;
 import dev.boxd.vmm.cgroup.Cgroups;
 import dev.boxd.vmm.cgroup.VmCgroup;
-import dev.boxd.vmm.qmp.FdMonitor;
 import dev.boxd.vmm.qmp.QmpClient;
 import java.io.File;
 import java.io.IOException;

@@ -64,7 +64,7 @@ public final class Cgroups {
       synchronized (Cgroups.class) {
         known = host;
         if (known == null) {
-          known = detect(Path.of("/proc/self/mountinfo"), Path.of("/proc/self/cgroup"));
+          known = detect(Path.of("/proc/self/mountinfo"), Path.of("/proc/self/cgroup")).usable();
           host = known;
         }
       }
@@ -100,6 +100,23 @@ public final class Cgroups {
     return new Cgroups(Version.NONE, Map.of(), Map.of(), unified.isPresent()
         ? "cgroup v2 at " + unified.get().dirOf("/") + " does not offer the cpu and memory controllers, and there is no v1 cpu and memory hierarchy"
         : "no cgroup file system with the cpu and memory controllers is mounted");
+  }
+
+  /**
+   * This, if VM groups can be made where it says (the parents exist or can be made, with the
+   * controllers handed down), else no groups and why: not root, or a v2 group of a container that
+   * holds processes and so cannot hand controllers to children. VMs then run without limits
+   * rather than not at all; {@code boxd doctor} shows it.
+   */
+  Cgroups usable() {
+    try {
+      for (Path parent : parents.values()) {
+        prepareParent(parent);
+      }
+      return this;
+    } catch (IOException | RuntimeException e) {
+      return new Cgroups(Version.NONE, Map.of(), Map.of(), describe() + " is not usable: cannot make " + parents.values() + ": " + e);
+    }
   }
 
   private static List<String> controllers(Path dir) {
