@@ -23,6 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# QEMU drops to this unprivileged user once its files are open (the server creates it too if missing).
+if ! getent passwd boxd-qemu >/dev/null; then
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    --comment "boxd QEMU processes" boxd-qemu
+fi
 if ! ls -d /usr/lib/jvm/*25* >/dev/null 2>&1; then
   echo "JDK 25 is required (Temurin 25 under /usr/lib/jvm)" >&2
   exit 1

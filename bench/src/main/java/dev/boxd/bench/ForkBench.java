@@ -161,9 +161,9 @@ public final class ForkBench {
     Path dir = newDir();
     Path disk = dir.resolve("disk.qcow2");
     Disks.createOverlayOnLive(parent.disk()[0], disk, Disks.STANDARD_SIZE);
-    List<String> argv = QemuArgs.build(new QemuLaunch("rawfork", dev.boxd.vmm.Accelerator.detect().accelerator(), goldenOf.shape(),
+    List<String> argv = QemuArgs.buildUnsandboxed(new QemuLaunch("rawfork", dev.boxd.vmm.Accelerator.detect().accelerator(), goldenOf.shape(),
         goldenOf.image().kernel(), goldenOf.image().initrd(), KernelArgs.forGuest(), goldenOf.ramFile(), false, disk, Optional.empty(),
-        "02:b0:00:02:00:" + String.format("%02x", names % 256), new RunDir(dir), QemuLaunch.Incoming.DEVICES_ONLY));
+        "02:b0:00:02:00:" + String.format("%02x", names % 256), new RunDir(dir), QemuLaunch.Incoming.DEVICES_ONLY, Optional.empty()));
     RawQemu child = RawQemu.start(argv, dir);
     keep.add(child);
     Path newTop = parent.dir().resolve("rawdisk-" + names + ".qcow2");

@@ -184,9 +184,9 @@ public final class RuntimeBench {
     Files.createDirectories(run);
     Path disk = run.resolve("disk.qcow2");
     Disks.createOverlay(golden.disk(), "qcow2", disk, Disks.STANDARD_SIZE);
-    return QemuArgs.build(new QemuLaunch("raw", dev.boxd.vmm.Accelerator.detect().accelerator(), SHAPE, golden.image().kernel(),
+    return QemuArgs.buildUnsandboxed(new QemuLaunch("raw", dev.boxd.vmm.Accelerator.detect().accelerator(), SHAPE, golden.image().kernel(),
         golden.image().initrd(), KernelArgs.forGuest(), golden.ramFile(), false, disk, Optional.empty(), "02:b0:00:00:00:02",
-        new RunDir(run), QemuLaunch.Incoming.MIGRATION));
+        new RunDir(run), QemuLaunch.Incoming.MIGRATION, Optional.empty()));
   }
 
   /** Restore timed from process start to the agent's answer to one exec; the overhead is made untimed. */

@@ -55,8 +55,8 @@ final class DeltaFork {
       // Everything that costs and does not need the parent stopped happens first.
       Disks.createOverlayOnLive(frozen, parentDisk, Disks.STANDARD_SIZE);
       Disks.createOverlayOnLive(frozen, child.disk(), Disks.STANDARD_SIZE);
-      childVm = QemuVm.launch(driver.launchOf(child, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.DEVICES_ONLY),
-          enterPrefix, driver.launchEnvironment());
+      childVm = driver.launch(driver.launchOf(child, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.DEVICES_ONLY),
+          enterPrefix);
       childVm.connectAgentSocket();
       GuestRamMapping childRam = GuestRamMapping.of(childVm.pid(), golden.ramFile());
       GuestRamMapping parentRam = GuestRamMapping.of(parent.pid(), golden.ramFile());

@@ -1,11 +1,12 @@
 package dev.boxd.vmm;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.guest.GuestImage;
 import dev.boxd.vmm.agent.AgentClient;
 import dev.boxd.vmm.agent.ExecRequest;
+import dev.boxd.vmm.cgroup.CgroupLimits;
+import dev.boxd.vmm.cgroup.Cgroups;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -33,14 +34,44 @@ public final class QemuDriver {
   /** Bumped whenever how a golden is made changes, so old goldens are not restored by new code. */
   static final String GOLDEN_FORMAT = "g4";
 
+  /**
+   * What a QEMU needs beyond its guest's RAM, for its memory limit. Measured under TCG (the larger
+   * case: its translation cache is up to 32 MiB; KVM has none): an idle 1 GiB VM's QEMU, restored
+   * or forked, held 53 MiB of anonymous memory besides guest RAM and 75 MiB resident with its
+   * libraries; its group was charged 63 MiB in all, 8.5 MiB of it the guest's private pages.
+   * Page tables add 2 MiB per GiB of guest RAM touched. 256 MiB leaves room for disk and network
+   * buffers under load.
+   */
+  static final long QEMU_OVERHEAD_BYTES = 256L << 20;
+
   private final Accelerator.Choice accelerator;
   private final String kernelArgs;
+  private final Optional<String> runAs;
+  private final Cgroups cgroups;
   private volatile Map<String, String> launchEnvironment = Map.of();
 
   public QemuDriver(Accelerator.Choice accelerator) {
     this.accelerator = accelerator;
     this.kernelArgs = KernelArgs.forGuest();
+    this.runAs = QemuUser.ensure();
+    this.cgroups = Cgroups.host();
+    cgroups.sweep(Duration.ofMinutes(1));
     log.info("accelerator {}: {}", accelerator.accelerator(), accelerator.reason());
+    log.info("QEMU runs as {}, in a seccomp sandbox; cgroups {}", runAs.orElse("this process's user"), cgroups.describe());
+  }
+
+  /**
+   * The memory limit of a VM's group: guest RAM twice, plus QEMU's own. Once for the VM's private
+   * copies of the pages it wrote, and once for pages of the golden's RAM file that it is the first
+   * to touch: the file is shared, but each of its pages is charged to the group that first faults
+   * it in (reading a page the golden never wrote adds it to the file), and such a page cannot be
+   * reclaimed without swap. Together they cannot exceed twice the guest's RAM, so a guest that
+   * only uses its own memory is never killed, and one QEMU cannot take more than that. Measured
+   * (1 GiB VM, TCG): 42 MiB charged idle; after the guest wrote 200 MiB, 331 MiB, of which 65 MiB
+   * were golden RAM file pages this VM faulted in first.
+   */
+  public static CgroupLimits limitsOf(MachineShape shape) {
+    return new CgroupLimits(shape.vcpus(), 2 * ((long) shape.memoryMib() << 20) + QEMU_OVERHEAD_BYTES);
   }
 
   /**
@@ -70,12 +101,38 @@ public final class QemuDriver {
 
   QemuLaunch launchOf(Machine m, GuestImage image, Path ramFile, boolean shared, QemuLaunch.Incoming incoming) {
     return new QemuLaunch(m.name(), accelerator.accelerator(), m.shape(), image.kernel(), image.initrd(), kernelArgs,
-        ramFile, shared, m.disk(), m.tap(), m.mac(), m.runDir(), incoming);
+        ramFile, shared, m.disk(), m.tap(), m.mac(), m.runDir(), incoming, runAs);
+  }
+
+  /** Where QEMUs are limited, and how; for {@code boxd doctor} and tests. */
+  public Cgroups cgroups() {
+    return cgroups;
+  }
+
+  /** The user QEMUs run as, if not this process's. */
+  public Optional<String> runAs() {
+    return runAs;
+  }
+
+  /**
+   * Starts a QEMU confined: as {@link #runAs}, in a group of its own with the limits of its
+   * shape, named after the machine and its run directory (unique on the host: several data
+   * directories may hold VMs of one name).
+   */
+  QemuVm launch(QemuLaunch launch, List<String> enterPrefix) {
+    String group = launch.name() + "-" + shortDigest(launch.runDir().dir().toString()).substring(0, 8);
+    return QemuVm.launch(launch, enterPrefix, launchEnvironment(), cgroups.create(group, limitsOf(launch.shape())));
   }
 
   /** Boots a machine from its disk (start after stop, reboot): slow, the guest runs its init. */
   public QemuVm coldBoot(Machine m, Golden golden, List<String> enterPrefix) {
-    return QemuVm.launch(launchOf(m, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.NONE), enterPrefix, launchEnvironment());
+    QemuVm vm = launch(launchOf(m, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.NONE), enterPrefix);
+    try {
+      vm.releaseSpentFiles(); // the disk is open read-write from the start (see QemuFiles#giveBack)
+    } catch (RuntimeException e) {
+      log.warn("QEMU {}: cannot give back its disk descriptors: {}", vm.pid(), e.getMessage());
+    }
+    return vm;
   }
 
   /**
@@ -83,7 +140,7 @@ public final class QemuDriver {
    * the device state, and continues where the golden stopped. The caller gives it its identity.
    */
   public QemuVm restore(Machine m, Golden golden, List<String> enterPrefix) {
-    QemuVm vm = QemuVm.launch(launchOf(m, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.MIGRATION), enterPrefix, launchEnvironment());
+    QemuVm vm = launch(launchOf(m, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.MIGRATION), enterPrefix);
     try {
       vm.connectAgentSocket();
       vm.loadIncoming(golden.deviceState(), true, Duration.ofSeconds(60));
@@ -223,7 +280,7 @@ public final class QemuDriver {
     progress.accept("booting the golden VM (" + golden.shape().key() + ", " + accelerator.accelerator() + ")");
     QemuVm vm;
     try {
-      vm = QemuVm.launch(launchOf(machine, golden.image(), golden.ramFile(), true, QemuLaunch.Incoming.NONE), List.of());
+      vm = launch(launchOf(machine, golden.image(), golden.ramFile(), true, QemuLaunch.Incoming.NONE), List.of());
     } catch (RuntimeException e) {
       Files.deleteIfExists(golden.ramFile());
       Files.deleteIfExists(golden.ownerFile());
@@ -250,8 +307,7 @@ public final class QemuDriver {
       vm.pause();
       vm.qmp().execute("migrate-set-capabilities", Map.of("capabilities", List.of(Map.of("capability", "x-ignore-shared", "state", true))));
       vm.qmp().execute("migrate-set-parameters", Map.of("max-bandwidth", 8L << 30));
-      vm.qmp().execute("migrate", Map.of("uri", "exec:cat > " + golden.deviceState()));
-      awaitMigration(vm);
+      vm.migrateTo(golden.deviceState(), Duration.ofSeconds(120));
       vm.quit(Duration.ofSeconds(10));
       Files.writeString(golden.readyMarker(), "ram=" + golden.ramFile() + "\n");
       progress.accept("golden ready in " + millisSince(started) + " ms: " + golden.dir());
@@ -265,27 +321,6 @@ public final class QemuDriver {
     } finally {
       vm.close();
     }
-  }
-
-  private static void awaitMigration(QemuVm vm) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    while (System.nanoTime() < deadline) {
-      JsonNode info = vm.qmp().execute("query-migrate");
-      String status = info.path("status").asText();
-      if ("completed".equals(status)) {
-        return;
-      }
-      if ("failed".equals(status)) {
-        throw new BoxdException(ErrorCode.INTERNAL, "snapshot migration failed: " + info.path("error-desc").asText());
-      }
-      try {
-        Thread.sleep(5);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new BoxdException(ErrorCode.INTERNAL, "interrupted");
-      }
-    }
-    throw new BoxdException(ErrorCode.INTERNAL, "snapshot migration did not finish within 120 s");
   }
 
   private static long millisSince(long nanos) {

@@ -12,10 +12,11 @@ import java.util.Optional;
  *     being written) or private copy-on-write (every VM, over its golden's immutable RAM)
  * @param tap tap device to attach, or empty for an unconnected NIC (the golden)
  * @param incoming whether to start paused, waiting for {@code migrate-incoming} of device state
+ * @param runAs the user QEMU becomes once its files are open ({@link QemuUser}); empty: stays who started it
  */
 public record QemuLaunch(String name, Accelerator accelerator, MachineShape shape, Path kernel, Path initrd,
     String kernelArgs, Path ramFile, boolean ramShared, Path disk, Optional<String> tap, String mac,
-    RunDir runDir, Incoming incoming) {
+    RunDir runDir, Incoming incoming, Optional<String> runAs) {
 
   /** What a launch waits for before the guest runs. */
   public enum Incoming {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.vmm.agent.AgentClient;
+import dev.boxd.vmm.cgroup.Cgroups;
+import dev.boxd.vmm.cgroup.VmCgroup;
 import dev.boxd.vmm.qmp.QmpClient;
 import java.io.File;
 import java.io.IOException;
@@ -32,14 +34,18 @@ public final class QemuVm implements AutoCloseable {
   private final RunDir run;
   private final long pid;
   private final QmpClient qmp;
+  private final Optional<VmCgroup> cgroup;
   private final CompletableFuture<Void> exited = new CompletableFuture<>();
+  private final QemuFiles files;
   private volatile AgentClient agent;
   private volatile boolean detached;
 
-  private QemuVm(RunDir run, long pid, QmpClient qmp) {
+  private QemuVm(RunDir run, long pid, QmpClient qmp, Optional<VmCgroup> cgroup) {
     this.run = run;
     this.pid = pid;
     this.qmp = qmp;
+    this.cgroup = cgroup;
+    this.files = new QemuFiles(run, qmp);
     qmp.closed().thenRun(() -> Thread.ofVirtual().start(this::confirmExit));
   }
 
@@ -61,20 +67,50 @@ public final class QemuVm implements AutoCloseable {
     if (a != null) {
       a.close();
     }
+    files.close();
+    if (!isProcessAlive(pid)) {
+      // The VM's group goes with its QEMU (a supervisor that let go of the VM leaves it be).
+      cgroup.ifPresent(g -> Cgroups.remove(g, Duration.ofSeconds(5)));
+    }
     exited.complete(null);
   }
 
   /** Starts QEMU and returns once its QMP socket answers. {@code enterPrefix} runs it in the VM namespace. */
   public static QemuVm launch(QemuLaunch launch, List<String> enterPrefix) {
-    return launch(launch, enterPrefix, java.util.Map.of());
+    return launch(launch, enterPrefix, java.util.Map.of(), Optional.empty());
   }
 
-  /** As {@link #launch(QemuLaunch, List)}, with {@code environment} added to QEMU's (not in the argv file). */
-  public static QemuVm launch(QemuLaunch launch, List<String> enterPrefix, java.util.Map<String, String> environment) {
+  /**
+   * As {@link #launch(QemuLaunch, List)}, with {@code environment} added to QEMU's (not in the argv
+   * file), and QEMU in {@code cgroup} from its first instruction on (so that everything it
+   * allocates is charged there). The group is removed if the launch fails, and when QEMU exits
+   * while this supervisor watches it.
+   */
+  public static QemuVm launch(QemuLaunch launch, List<String> enterPrefix, java.util.Map<String, String> environment,
+      Optional<VmCgroup> cgroup) {
+    try {
+      return start(launch, enterPrefix, environment, cgroup);
+    } catch (RuntimeException e) {
+      cgroup.ifPresent(g -> Cgroups.remove(g, Duration.ofSeconds(5)));
+      throw e;
+    }
+  }
+
+  private static QemuVm start(QemuLaunch launch, List<String> enterPrefix, java.util.Map<String, String> environment,
+      Optional<VmCgroup> cgroup) {
     RunDir run = launch.runDir();
     run.create();
     List<String> argv = QemuArgs.build(launch);
     List<String> command = new ArrayList<>();
+    if (launch.runAs().isPresent() || cgroup.isPresent()) {
+      // A shell opens the disk for a confined QEMU (see QemuArgs.DISK_FD) and joins the group,
+      // then becomes QEMU: no moment of it runs outside the group.
+      command.addAll(List.of("sh", "-c", "if [ -n \"$1\" ]; then exec " + QemuArgs.DISK_FD + "<>\"$1\" " + QemuArgs.DISK_READ_ONLY_FD
+          + "<\"$1\" || exit 125; fi; shift; while [ \"$1\" != -- ]; do echo $$ > \"$1\" || exit 125; shift; done; shift; exec \"$@\"",
+          "boxd-qemu-launch", launch.runAs().isPresent() ? launch.disk().toString() : ""));
+      cgroup.ifPresent(g -> command.addAll(g.procsFiles().stream().map(Path::toString).toList()));
+      command.add("--");
+    }
     command.add("setsid");
     if (!enterPrefix.isEmpty()) {
       command.addAll(enterPrefix);
@@ -89,6 +125,7 @@ public final class QemuVm implements AutoCloseable {
     try {
       Files.deleteIfExists(run.qmpSocket());
       Files.deleteIfExists(run.qmpCommandSocket());
+      Files.deleteIfExists(run.qmpFdSocket());
       Files.deleteIfExists(run.agentSocket());
       Files.deleteIfExists(run.pidFile());
       Files.writeString(run.argvFile(), String.join("\n", argv) + "\n");
@@ -105,7 +142,7 @@ public final class QemuVm implements AutoCloseable {
         if (Files.exists(run.qmpSocket()) && Files.exists(run.qmpCommandSocket()) && run.pid().isPresent()) {
           try {
             QmpClient qmp = QmpClient.connect(run.qmpSocket(), run.qmpCommandSocket(), Duration.ofSeconds(10));
-            return new QemuVm(run, run.pid().orElseThrow(), qmp);
+            return new QemuVm(run, run.pid().orElseThrow(), qmp, cgroup);
           } catch (IOException e) {
             // not listening yet
           }
@@ -134,11 +171,33 @@ public final class QemuVm implements AutoCloseable {
       return Optional.empty();
     }
     try {
-      return Optional.of(new QemuVm(run, pid.get(), QmpClient.connect(run.qmpSocket(), run.qmpCommandSocket(), Duration.ofSeconds(10))));
+      return Optional.of(new QemuVm(run, pid.get(), QmpClient.connect(run.qmpSocket(), run.qmpCommandSocket(), Duration.ofSeconds(10)),
+          Cgroups.host().of(pid.get())));
     } catch (IOException e) {
       log.warn("QEMU {} of {} is alive but its QMP socket does not answer: {}", pid.get(), run.dir(), e.getMessage());
       return Optional.empty();
     }
+  }
+
+  /**
+   * Ends the QEMU of this run directory that no supervisor is attached to, if one runs, and
+   * removes its control group once it is gone.
+   */
+  public static void killUnattached(RunDir run) {
+    run.pid().filter(pid -> isQemuOf(pid, run)).ifPresent(pid -> {
+      Optional<VmCgroup> group = Cgroups.host().of(pid);
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (isProcessAlive(pid) && System.nanoTime() < deadline) {
+        try {
+          Thread.sleep(5);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+      group.ifPresent(g -> Cgroups.remove(g, Duration.ofSeconds(5)));
+    });
   }
 
   /** True if {@code pid} is alive and is the QEMU of this run directory (pids get reused). */
@@ -175,6 +234,11 @@ public final class QemuVm implements AutoCloseable {
 
   public QmpClient qmp() {
     return qmp;
+  }
+
+  /** The VM's control group, if it runs in one of its own. */
+  public Optional<VmCgroup> cgroup() {
+    return cgroup;
   }
 
   /** Completes once the QEMU process has exited. */
@@ -229,7 +293,7 @@ public final class QemuVm implements AutoCloseable {
   public Path activeDisk() {
     for (JsonNode device : qmp.execute("query-block")) {
       if (QemuArgs.DISK_DEVICE.equals(device.path("device").asText())) {
-        return Path.of(device.path("inserted").path("file").asText());
+        return files.pathOf(device.path("inserted").path("file").asText());
       }
     }
     throw new BoxdException(ErrorCode.INTERNAL, "QEMU " + pid + " has no disk named " + QemuArgs.DISK_DEVICE);
@@ -243,11 +307,14 @@ public final class QemuVm implements AutoCloseable {
    */
   public void snapshotDisk(Path newTop) {
     Path old = activeDisk();
-    qmp.execute("blockdev-snapshot-sync", Map.of("device", QemuArgs.DISK_DEVICE, "snapshot-file", newTop.toString(),
+    qmp.execute("blockdev-snapshot-sync", Map.of("device", QemuArgs.DISK_DEVICE, "snapshot-file", files.disk(newTop),
         "format", "qcow2", "mode", "existing"));
     try {
       String argv = Files.readString(run.argvFile());
-      Files.writeString(run.argvFile(), argv.replace("file=" + old + ",", "file=" + newTop + ","));
+      // The disk is named as file=PATH, or, handed over, in the opaque text of its descriptors.
+      Files.writeString(run.argvFile(), argv.replace("file=" + old + ",", "file=" + newTop + ",")
+          .replace(QemuFiles.READ_WRITE + old + "\n", QemuFiles.READ_WRITE + newTop + "\n")
+          .replace(QemuFiles.READ_ONLY + old + "\n", QemuFiles.READ_ONLY + newTop + "\n"));
     } catch (IOException e) {
       log.warn("cannot update {} after a disk snapshot: {}", run.argvFile(), e.getMessage());
     }
@@ -295,7 +362,47 @@ public final class QemuVm implements AutoCloseable {
    * handing the disk to a migration target, and could not write its disk after {@code cont}.
    */
   public void saveDeviceState(Path file) {
-    qmp.execute("xen-save-devices-state", Map.of("filename", file.toString(), "live", false));
+    qmp.execute("xen-save-devices-state", Map.of("filename", files.output(file), "live", false));
+  }
+
+  /**
+   * Hands the files of a coming {@link #saveDeviceState} and {@link #snapshotDisk} over now, while
+   * the VM still runs; {@link #releaseSpentFiles} lets go of whatever was not used.
+   */
+  public void prepareCapture(Path deviceState, Path newTop) {
+    files.prepare(deviceState, newTop);
+  }
+
+  /**
+   * Lets go of the files handed to QEMU for a save or a disk snapshot that it no longer needs:
+   * done with the VM running again, as QEMU closes them only then.
+   */
+  public void releaseSpentFiles() {
+    files.giveBack();
+  }
+
+  /** Writes the whole VM state as a migration stream to {@code file} (the VM is left stopped) and waits for it. */
+  public void migrateTo(Path file, Duration timeout) {
+    files.migrate(file);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      JsonNode info = qmp.execute("query-migrate");
+      String status = info.path("status").asText();
+      if ("completed".equals(status)) {
+        return;
+      }
+      if ("failed".equals(status)) {
+        throw new BoxdException(ErrorCode.INTERNAL, "migration to " + file + " failed: " + info.path("error-desc").asText()
+            + " " + run.qemuLogTail(500).strip());
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BoxdException(ErrorCode.INTERNAL, "interrupted");
+      }
+    }
+    throw new BoxdException(ErrorCode.INTERNAL, "migration to " + file + " did not finish within " + timeout);
   }
 
   /**
@@ -322,7 +429,7 @@ public final class QemuVm implements AutoCloseable {
       capabilities.add(Map.of("capability", "x-ignore-shared", "state", true));
     }
     qmp.execute("migrate-set-capabilities", Map.of("capabilities", capabilities));
-    qmp.execute("migrate-incoming", Map.of("uri", "exec:cat " + stateFile));
+    files.migrateIncoming(stateFile);
     try {
       loaded.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
@@ -336,6 +443,7 @@ public final class QemuVm implements AutoCloseable {
     if (!"running".equals(status())) {
       resume();
     }
+    files.giveBack(); // the top layer is open read-write now (see QemuFiles)
   }
 
   /** QMP run state: "running", "paused", "inmigrate", "shutdown", ... */
@@ -349,6 +457,16 @@ public final class QemuVm implements AutoCloseable {
 
   public void resume() {
     qmp.execute("cont");
+    if (files.owed()) {
+      // What was given back while paused is closed only now; not in the caller's time.
+      Thread.ofVirtual().start(() -> {
+        try {
+          files.giveBack();
+        } catch (RuntimeException e) {
+          log.warn("QEMU {}: giving back descriptors after resume failed: {}", pid, e.getMessage());
+        }
+      });
+    }
   }
 
   public void onEvent(Consumer<JsonNode> listener) {
@@ -389,6 +507,7 @@ public final class QemuVm implements AutoCloseable {
     if (a != null) {
       a.close();
     }
+    files.close();
     qmp.close();
   }
 }

@@ -37,6 +37,11 @@ public record RunDir(Path dir) {
     return dir.resolve(LONGEST_SOCKET_NAME);
   }
 
+  /** A third QMP monitor, for commands that hand QEMU an open file (see {@code FdMonitor}); absent for older QEMUs. */
+  public Path qmpFdSocket() {
+    return dir.resolve("qmp-fd.sock");
+  }
+
   public Path agentSocket() {
     return dir.resolve("agent.sock");
   }

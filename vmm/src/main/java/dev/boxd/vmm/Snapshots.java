@@ -75,8 +75,7 @@ final class Snapshots {
       if (!diskExisted) {
         Disks.createOverlay(saved.frozenDisk(), "qcow2", m.disk(), Disks.STANDARD_SIZE);
       }
-      vm = QemuVm.launch(driver.launchOf(m, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.DEVICES_ONLY), enterPrefix,
-          driver.launchEnvironment());
+      vm = driver.launch(driver.launchOf(m, golden.image(), golden.ramFile(), false, QemuLaunch.Incoming.DEVICES_ONLY), enterPrefix);
       vm.connectAgentSocket();
       try (MemoryDelta delta = MemoryDelta.load(saved.memoryDelta())) {
         delta.writeInto(GuestRamMapping.of(vm.pid(), golden.ramFile()));

@@ -21,7 +21,7 @@ class QemuArgsTest {
   private static QemuLaunch launch(Accelerator accelerator, boolean ramShared, Optional<String> tap, QemuLaunch.Incoming incoming) {
     return new QemuLaunch("vm1", accelerator, new MachineShape(2, 1024), Path.of("/img/vmlinux"), Path.of("/img/initrd"),
         "console=ttyS0", Path.of("/dev/shm/golden.ram"), ramShared, Path.of("/vms/vm1/disk.qcow2"), tap, "02:b0:00:00:00:01",
-        new RunDir(Path.of("/run/vm1")), incoming);
+        new RunDir(Path.of("/run/vm1")), incoming, Optional.of("boxd-qemu"));
   }
 
   @Test
@@ -34,7 +34,8 @@ class QemuArgsTest {
         "-nodefaults", "-no-user-config", "-display", "none",
         "-kernel", "/img/vmlinux", "-initrd", "/img/initrd", "-append", "console=ttyS0",
         "-chardev", "file,id=serial,path=/run/vm1/serial.log,append=on", "-serial", "chardev:serial",
-        "-drive", "id=root,node-name=disk0,file=/vms/vm1/disk.qcow2,format=qcow2,if=none,cache=writeback,discard=unmap,detect-zeroes=unmap",
+        "-add-fd", "fd=3,set=1,opaque=rw:/vms/vm1/disk.qcow2", "-add-fd", "fd=4,set=1,opaque=ro:/vms/vm1/disk.qcow2",
+        "-drive", "id=root,node-name=disk0,file=/dev/fdset/1,format=qcow2,if=none,cache=writeback,discard=unmap,detect-zeroes=unmap",
         "-device", "virtio-blk-device,drive=root",
         "-netdev", "tap,id=net0,ifname=tap1,script=no,downscript=no",
         "-device", "virtio-net-device,netdev=net0,mac=02:b0:00:00:00:01",
@@ -43,7 +44,10 @@ class QemuArgsTest {
         "-device", "virtserialport,chardev=agent,name=boxd.agent",
         "-qmp", "unix:/run/vm1/qmp.sock,server=on,wait=off",
         "-qmp", "unix:/run/vm1/qmp-cmd.sock,server=on,wait=off",
+        "-qmp", "unix:/run/vm1/qmp-fd.sock,server=on,wait=off",
         "-pidfile", "/run/vm1/qemu.pid",
+        "-sandbox", "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny",
+        "-runas", "boxd-qemu",
         "-global", "migration.send-configuration=off",
         "-incoming", "defer");
   }
@@ -65,5 +69,17 @@ class QemuArgsTest {
     expected.set(tcg.indexOf("tcg,thread=multi,tb-size=32"), "kvm");
     expected.set(tcg.indexOf("max"), "host");
     assertThat(kvm).isEqualTo(expected);
+  }
+
+  @Test
+  void aQemuThatKeepsItsUserMayNotChangeIdsEither() {
+    QemuLaunch confined = launch(false, Optional.of("tap1"), QemuLaunch.Incoming.NONE);
+    QemuLaunch asStarted = new QemuLaunch(confined.name(), confined.accelerator(), confined.shape(), confined.kernel(), confined.initrd(),
+        confined.kernelArgs(), confined.ramFile(), false, confined.disk(), confined.tap(), confined.mac(), confined.runDir(),
+        confined.incoming(), Optional.empty());
+    List<String> argv = QemuArgs.build(asStarted);
+    assertThat(argv).doesNotContain("-runas", "-add-fd");
+    assertThat(argv).anyMatch(arg -> arg.startsWith("id=root,node-name=disk0,file=/vms/vm1/disk.qcow2,"));
+    assertThat(argv.get(argv.indexOf("-sandbox") + 1)).isEqualTo("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   }
 }

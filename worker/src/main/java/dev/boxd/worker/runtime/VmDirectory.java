@@ -154,21 +154,13 @@ record VmDirectory(Path dir) {
   }
 
   /**
-   * Ends the QEMU this directory's pid file names, if that process still is this VM's QEMU, and
-   * waits until it is gone (its tap and disk locks are free only then). For a QEMU the runtime
-   * holds no connection to: a dead supervisor's, or one recovery could not reach.
+   * Ends the QEMU this directory's pid file names, if that process still is this VM's QEMU, waits
+   * until it is gone (its tap and disk locks are free only then) and removes its cgroup. For a
+   * QEMU the runtime holds no connection to: a dead supervisor's, or one recovery could not reach.
    */
   void killRecordedQemu() {
-    runDir().pid().filter(pid -> dev.boxd.vmm.QemuVm.isQemuOf(pid, runDir())).flatMap(ProcessHandle::of).ifPresent(process -> {
-      process.destroyForcibly();
-      try {
-        process.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
-      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-        throw new IllegalStateException("QEMU pid " + process.pid() + " of " + dir + " did not exit within 10 s of SIGKILL", e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    dev.boxd.vmm.QemuVm.killUnattached(runDir());
   }
+
 
 }

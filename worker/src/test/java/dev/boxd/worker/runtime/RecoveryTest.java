@@ -5,8 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import dev.boxd.net.VmNic;
 import dev.boxd.os.HostCommand;
+import dev.boxd.vmm.QemuDriver;
 import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.agent.ExecRequest;
+import dev.boxd.vmm.cgroup.Cgroups;
+import dev.boxd.vmm.cgroup.VmCgroup;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -74,9 +77,14 @@ class RecoveryTest {
     assertThat(QemuVm.isProcessAlive(warmPid)).as("the dead supervisor's warm VM is ended").isFalse();
     assertThat(restarted.network().taps()).doesNotContain(warmTap);
     assertThat(waiting).doesNotExist();
+    Map<String, VmCgroup> groups = new LinkedHashMap<>();
     for (VmInfo vm : recovered) {
       assertThat(vm.state()).isEqualTo(VmState.RUNNING);
       assertThat(vm.pid()).as("same QEMU, not restarted").isEqualTo(pids.get(vm.id()));
+      // Its control group as the dead supervisor made it.
+      var group = Cgroups.host().of(vm.pid()).orElseThrow();
+      assertThat(group.limits()).isEqualTo(QemuDriver.limitsOf(RuntimeFixture.SHAPE));
+      groups.put(vm.id(), group);
       var out = new java.io.ByteArrayOutputStream();
       try (var session = restarted.exec(vm.id(), ExecRequest.of("echo alive-$BOXD_VM_ID"), out, java.io.OutputStream.nullOutputStream())) {
         session.stdin().close();
@@ -90,6 +98,7 @@ class RecoveryTest {
     HostCommand.run("kill", "-9", Long.toString(pids.get(victim)));
     await().atMost(Duration.ofSeconds(30)).until(() -> restarted.info(victim).state() == VmState.FAILED);
     assertThat(restarted.info(victim).failure()).hasValueSatisfying(f -> assertThat(f).contains("exited unexpectedly"));
+    assertThat(groups.get(victim).dirs()).allSatisfy(dir -> assertThat(dir).doesNotExist());
     assertThat(events).anySatisfy(e -> {
       assertThat(e.vmId()).isEqualTo(victim);
       assertThat(e.state()).isEqualTo(VmState.FAILED);
@@ -108,6 +117,7 @@ class RecoveryTest {
       restarted.destroy(spec.id());
       long pid = pids.get(spec.id());
       assertThat(QemuVm.isProcessAlive(pid)).as("QEMU %d gone", pid).isFalse();
+      assertThat(groups.get(spec.id()).dirs()).allSatisfy(dir -> assertThat(dir).doesNotExist());
       String tap = VmNic.of(spec.ip(), "alice").tap();
       assertThat(restarted.network().taps()).doesNotContain(tap);
       assertThat(restarted.network().namespace().run("nft", "list", "ruleset").stdout()).doesNotContain(tap);
