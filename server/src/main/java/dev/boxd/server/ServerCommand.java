@@ -153,7 +153,7 @@ final class ServerCommand implements Callable<Integer> {
       });
     }
 
-    // Forks, saves and hibernations add a disk layer each; merge the private ones now and then.
+    // Forks, saves and hibernations add a disk layer each; the private ones of stopped and hibernated VMs are merged now and then.
     var layerMerges = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("layer-merge").factory());
     layerMerges.scheduleWithFixedDelay(runtime::mergeAllLayers, LAYER_MERGE_EVERY.toMinutes(), LAYER_MERGE_EVERY.toMinutes(),
         java.util.concurrent.TimeUnit.MINUTES);

@@ -24,4 +24,14 @@ public final class Disks {
     HostCommand.run("qemu-img", "create", "-q", "-u", "-f", "qcow2", "-o", "cluster_size=65536,lazy_refcounts=on",
         "-b", backing.toAbsolutePath().toString(), "-F", "qcow2", overlay.toString(), Long.toString(sizeBytes));
   }
+
+  /**
+   * Makes {@code base} the backing file of {@code top}, first copying into {@code top} whatever the
+   * layers between them hold that {@code base} does not (qemu-img's safe rebase): what the disk
+   * reads is unchanged, and those layers are no longer read through {@code top}. Only while no
+   * QEMU has {@code top} open.
+   */
+  public static void rebase(Path top, Path base) {
+    HostCommand.run("qemu-img", "rebase", "-q", "-f", "qcow2", "-b", base.toAbsolutePath().toString(), "-F", "qcow2", top.toString());
+  }
 }

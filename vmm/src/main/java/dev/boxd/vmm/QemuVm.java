@@ -321,42 +321,6 @@ public final class QemuVm implements AutoCloseable {
   }
 
   /**
-   * Copies into the active layer what the layers between it and {@code base} hold, then makes
-   * {@code base} the active layer's backing file (QEMU rewrites its header): those layers are no
-   * longer read by this VM and may be deleted if nothing else reads them. Runs while the guest
-   * does; returns when the job completed.
-   */
-  public void mergeIntoTop(Path base, Duration timeout) {
-    String job = "merge-" + System.nanoTime();
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    onEvent(event -> {
-      String name = event.path("event").asText();
-      if (job.equals(event.path("data").path("device").asText())
-          && ("BLOCK_JOB_COMPLETED".equals(name) || "BLOCK_JOB_CANCELLED".equals(name))) {
-        String error = event.path("data").path("error").asText("");
-        if (error.isEmpty() && "BLOCK_JOB_COMPLETED".equals(name)) {
-          done.complete(null);
-        } else {
-          done.completeExceptionally(new BoxdException(ErrorCode.INTERNAL, "merging disk layers down to " + base + " failed: "
-              + (error.isEmpty() ? "the job was cancelled" : error)));
-        }
-      }
-    });
-    qmp.execute("block-stream", Map.of("job-id", job, "device", QemuArgs.DISK_DEVICE, "base", base.toString()));
-    try {
-      done.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw e.getCause() instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, e.getCause().getMessage(), e.getCause());
-    } catch (java.util.concurrent.TimeoutException e) {
-      qmp.execute("block-job-cancel", Map.of("device", job));
-      throw new BoxdException(ErrorCode.DEADLINE_EXCEEDED, "merging disk layers down to " + base + " took longer than " + timeout);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BoxdException(ErrorCode.UNAVAILABLE, "interrupted while merging disk layers");
-    }
-  }
-
-  /**
    * Writes the device state alone (no RAM, no configuration section; ~60 KiB) to {@code file}.
    * {@code live=false}: with the default, a stopped QEMU would give up its disk locks, as for
    * handing the disk to a migration target, and could not write its disk after {@code cont}.
