@@ -45,6 +45,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The VM runtime of one host: QEMU through {@link QemuDriver}, networking through
  * {@link HostNetwork}, files under {@link RuntimeConfig#vmsDir()}.
+ *
+ * <p>Over 500 lines, for now: it still holds every lifecycle operation (create and warm-pool take,
+ * fork, snapshots, sleep and wake, guest I/O, power, recovery) with the per-VM locking they share.
+ * Its seams are those operations; {@link DiskLayers}, {@link GoldenCollector} and {@link WarmPool}
+ * are the parts already out, and the rest is to follow them.
  */
 public final class LocalVmRuntime implements VmRuntime {
   private static final Logger log = LoggerFactory.getLogger(LocalVmRuntime.class);
@@ -714,8 +719,8 @@ public final class LocalVmRuntime implements VmRuntime {
       armWakeWatch(vm, true);
       setState(vm, VmState.HIBERNATED, null);
     } else {
-      String log = files.runDir().qemuLogTail(500).strip();
-      setState(vm, VmState.FAILED, "QEMU was not running when the supervisor started" + (log.isEmpty() ? "" : ": " + log));
+      String qemuLog = files.runDir().qemuLogTail(500).strip();
+      setState(vm, VmState.FAILED, "QEMU was not running when the supervisor started" + (qemuLog.isEmpty() ? "" : ": " + qemuLog));
     }
     return vm;
   }
