@@ -48,6 +48,8 @@ class CrashSafetyTest {
   private final Set<String> destroyedIds = new HashSet<>();
   private final Set<String> snapshots = new HashSet<>();
   private int serial;
+  /** The RAM files in /dev/shm once the default size's golden is made: no round may add one. */
+  private Set<String> shmAtStart;
 
   @Test
   void killsAtRandomMomentsLoseNothingAndLeakNothing() throws Exception {
@@ -62,6 +64,7 @@ class CrashSafetyTest {
         SshUser.addKey(server, bob, "bob");
         make(server, bob, "bob-keeps");
         make(server, alice, "a-first");
+        shmAtStart = shmFiles();
 
         Map<String, Integer> survived = new LinkedHashMap<>();
         for (int round = 1; round <= ROUNDS; round++) {
@@ -211,6 +214,13 @@ class CrashSafetyTest {
     assertThat(listedSnapshots).as("acknowledged snapshots").containsAll(snapshots);
     snapshots.addAll(listedSnapshots); // one saved just before the kill was recorded: it is the user's now
     checkNothingOrphaned(server, listed.keySet(), listedSnapshots.size());
+    assertThat(shmFiles()).as("no RAM file in /dev/shm left behind").isSubsetOf(shmAtStart);
+  }
+
+  private static Set<String> shmFiles() throws Exception {
+    try (Stream<Path> files = Files.list(Path.of("/dev/shm"))) {
+      return new HashSet<>(files.map(f -> f.getFileName().toString()).filter(name -> name.startsWith("boxd-")).toList());
+    }
   }
 
   private static void checkNothingOrphaned(ServerProcess server, Set<String> vmIds, int snapshotCount) throws Exception {
