@@ -7,4 +7,4 @@ if [ $# -ne 1 ]; then
     exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-exec gcc -static -O2 -Wall -Wextra -o "$1" "$here/boxd-agent.c"
+exec gcc -static -O2 -Wall -Wextra -o "$1" "$here"/*.c
