@@ -159,10 +159,10 @@ struct agent_state {
 };
 
 /* ERROR is terminal for a channel, so a live channel is torn down with it. */
-#define fail_channel(c, ...)                 \
-    do {                                     \
-        send_error((c)->id, __VA_ARGS__);    \
-        close_channel((c), 1);               \
+#define fail_channel(c, err, ...)               \
+    do {                                        \
+        send_error((c)->id, (err), __VA_ARGS__);\
+        close_channel((c), 1);                  \
     } while (0)
 
 extern int verbose;
@@ -206,7 +206,7 @@ void send_frame2(uint8_t type, uint32_t chan, const void *a, size_t alen, const 
 void send_frame(uint8_t type, uint32_t chan, const void *p, size_t n);
 void send_u32(uint8_t type, uint32_t chan, uint32_t v);
 void send_u64(uint8_t type, uint32_t chan, uint64_t v);
-void send_error(uint32_t chan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void send_error(uint32_t chan, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 ssize_t read_into_frame(int fd, uint8_t type, uint32_t chan);
 void set_async(int on);
 void host_gone(const char *why);

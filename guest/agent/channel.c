@@ -148,10 +148,13 @@ void send_u64(uint8_t type, uint32_t chan, uint64_t v)
 }
 
 /* Sends ERROR, which is terminal for chan: later frames for it are dropped (is_closed).  For a
- * live channel use fail_channel(), which also tears it down. */
-void send_error(uint32_t chan, const char *fmt, ...)
+ * live channel use fail_channel(), which also tears it down.  err is the errno behind the
+ * failure, 0 if none: it follows the message after a NUL, so the host decides on the number
+ * and shows the text (a host that predates the field still finds the message first). */
+void send_error(uint32_t chan, int err, const char *fmt, ...)
 {
     char msg[PATH_MAX + 512];
+    unsigned char tail[5] = {0};
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(msg, sizeof msg, fmt, ap);
@@ -162,7 +165,8 @@ void send_error(uint32_t chan, const char *fmt, ...)
         n = sizeof msg - 1;
     if (verbose)
         logmsg("channel %u: error: %s", chan, msg);
-    send_frame(R_ERROR, chan, msg, (size_t)n);
+    put_be32(tail + 1, (uint32_t)err);
+    send_frame2(R_ERROR, chan, msg, (size_t)n, tail, sizeof tail);
     if (chan != 0)
         remember_closed(chan);
 }
@@ -255,6 +259,6 @@ void protocol_error(const char *fmt, ...)
     logmsg("protocol error: %s; waiting for HELLO", why);
     discard_all_channels();
     /* Tell the host why it stopped getting answers; it must send a new HELLO. */
-    send_error(0, "protocol error: %s", why);
+    send_error(0, 0, "protocol error: %s", why);
     g.synced = 0;
 }

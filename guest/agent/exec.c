@@ -9,14 +9,16 @@ struct exec_spec {
     int tty, in_r, out_w, err_w, errp_w;
 };
 
-/* Child side: reports why setup failed through the error pipe, then exits. */
+/* Child side: reports why setup failed through the error pipe (the errno as 4 bytes, then the
+ * message), then exits. */
 static void __attribute__((noreturn)) child_fail(int errp, const char *what, const char *path, int e)
 {
-    char msg[PATH_MAX + 256];
-    int n = path ? snprintf(msg, sizeof msg, "%s: %s: %s", what, errstr(e), path)
-                 : snprintf(msg, sizeof msg, "%s: %s", what, errstr(e));
+    char msg[4 + PATH_MAX + 256];
+    memcpy(msg, &e, 4);
+    int n = path ? snprintf(msg + 4, sizeof msg - 4, "%s: %s: %s", what, errstr(e), path)
+                 : snprintf(msg + 4, sizeof msg - 4, "%s: %s", what, errstr(e));
     if (n > 0)
-        (void)!write(errp, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+        (void)!write(errp, msg, 4 + ((size_t)n < sizeof msg - 4 ? (size_t)n : sizeof msg - 5));
     _exit(127);
 }
 
@@ -113,7 +115,7 @@ void handle_exec(uint32_t id, const unsigned char *p, size_t n)
     uint64_t timeout = 0;
 
     if (map_parse(p, n, &m) < 0) {
-        send_error(id, "malformed EXEC payload");
+        send_error(id, 0, "malformed EXEC payload");
         return;
     }
     const char *cmd = map_get(&m, "cmd"), *uname = map_get(&m, "user");
@@ -122,28 +124,28 @@ void handle_exec(uint32_t id, const unsigned char *p, size_t n)
     if (!uname)
         uname = "boxd";
     if (!cmd) {
-        send_error(id, "missing cmd");
+        send_error(id, 0, "missing cmd");
         goto out;
     }
     if (lookup_user(uname, &u) < 0) {
         if (errno == ENOENT)
-            send_error(id, "no such user: %s", uname);
+            send_error(id, 0, "no such user: %s", uname);
         else
-            send_error(id, "cannot read /etc/passwd: %s", errstr(errno));
+            send_error(id, errno, "cannot read /etc/passwd: %s", errstr(errno));
         goto out;
     }
     if (parse_u16_param(&m, "rows", 24, &rows) < 0 || parse_u16_param(&m, "cols", 80, &cols) < 0) {
-        send_error(id, "invalid rows or cols");
+        send_error(id, 0, "invalid rows or cols");
         goto out;
     }
     if (to_s && parse_u64(to_s, 10, UINT32_MAX * 1000ull, &timeout) < 0) {
-        send_error(id, "invalid timeout_ms: %s", to_s);
+        send_error(id, 0, "invalid timeout_ms: %s", to_s);
         goto out;
     }
     if (tty)
         term = map_get(&m, "term") ? map_get(&m, "term") : "xterm-256color";
     if (build_env(&env, &u, &m, term, &bad) < 0) {
-        send_error(id, "invalid env entry (want KEY=VALUE): %s", bad);
+        send_error(id, 0, "invalid env entry (want KEY=VALUE): %s", bad);
         goto out;
     }
     const char *cwd = map_get(&m, "cwd") ? map_get(&m, "cwd") : u.home;
@@ -192,7 +194,7 @@ void handle_exec(uint32_t id, const unsigned char *p, size_t n)
     goto out;
 
 sys_fail:
-    send_error(id, "cannot start process: %s", errstr(errno));
+    send_error(id, errno, "cannot start process: %s", errstr(errno));
     for (int i = 0; i < 2; i++) {
         xclose(&pin[i]);
         xclose(&pout[i]);
@@ -298,7 +300,7 @@ void exec_data(struct channel *c, const unsigned char *p, size_t n)
         if (c->tty)
             c->veof_left = c->at_line_start ? 1 : 2;
     } else if (c->inq.len + n > MAX_STDIN_QUEUE) {
-        fail_channel(c, "stdin overflow: more than %u bytes unacknowledged", MAX_STDIN_QUEUE);
+        fail_channel(c, 0, "stdin overflow: more than %u bytes unacknowledged", MAX_STDIN_QUEUE);
         return;
     } else {
         buf_append(&c->inq, p, n);
@@ -309,14 +311,16 @@ void exec_data(struct channel *c, const unsigned char *p, size_t n)
 /* The child exec'd (EOF on the error pipe) or reported why it could not. */
 void exec_errpipe_ready(struct channel *c)
 {
-    char msg[PATH_MAX + 256];
+    char msg[4 + PATH_MAX + 256];
     ssize_t r = read(c->errp, msg, sizeof msg - 1);
     if (r < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     xclose(&c->errp);
-    if (r > 0) {
+    if (r >= 4) {
+        int e;
+        memcpy(&e, msg, 4);
         msg[r] = 0;
-        fail_channel(c, "%s", msg);  /* the child exits by itself and is reaped as unknown */
+        fail_channel(c, e, "%s", msg + 4);  /* the child exits by itself and is reaped as unknown */
         return;
     }
     c->started = 1;
@@ -340,7 +344,7 @@ void exec_read_output(struct channel *c, int *fd, uint8_t type)
 void exec_resize(struct channel *c, const unsigned char *p, size_t n)
 {
     if (n != 4) {
-        fail_channel(c, "malformed RESIZE payload");
+        fail_channel(c, 0, "malformed RESIZE payload");
         return;
     }
     struct winsize ws = {.ws_row = (unsigned short)(p[0] << 8 | p[1]),
@@ -352,7 +356,7 @@ void exec_resize(struct channel *c, const unsigned char *p, size_t n)
 void exec_signal(struct channel *c, const unsigned char *p, size_t n)
 {
     if (n != 1 || p[0] > 64) {
-        fail_channel(c, "malformed SIGNAL payload");
+        fail_channel(c, 0, "malformed SIGNAL payload");
         return;
     }
     if (p[0])

@@ -72,7 +72,7 @@ void handle_put(uint32_t id, const unsigned char *p, size_t n)
     struct stat st;
 
     if (map_parse(p, n, &m) < 0) {
-        send_error(id, "malformed PUT payload");
+        send_error(id, 0, "malformed PUT payload");
         return;
     }
     const char *path = map_get(&m, "path"), *uname = map_get(&m, "user");
@@ -80,25 +80,25 @@ void handle_put(uint32_t id, const unsigned char *p, size_t n)
     if (!uname)
         uname = "boxd";
     if (!path || !*path) {
-        send_error(id, "missing path");
+        send_error(id, 0, "missing path");
         goto out;
     }
     if (mode_s && parse_u64(mode_s, 8, 07777, &mode) < 0) {
-        send_error(id, "invalid mode: %s", mode_s);
+        send_error(id, 0, "invalid mode: %s", mode_s);
         goto out;
     }
     if (lookup_user(uname, &u) < 0) {
-        send_error(id, errno == ENOENT ? "no such user: %s" : "cannot read /etc/passwd: %s",
+        send_error(id, errno == ENOENT ? 0 : errno, errno == ENOENT ? "no such user: %s" : "cannot read /etc/passwd: %s",
                    errno == ENOENT ? uname : errstr(errno));
         goto out;
     }
     if (resolve_path(&u, path, full, sizeof full) < 0) {
-        send_error(id, "path too long: %s", path);
+        send_error(id, 0, "path too long: %s", path);
         goto out;
     }
     size_t flen = strlen(full);
     if (full[flen - 1] == '/') {
-        send_error(id, "is a directory: %s", full);
+        send_error(id, EISDIR, "is a directory: %s", full);
         goto out;
     }
     char *slash = strrchr(full, '/');
@@ -106,7 +106,7 @@ void handle_put(uint32_t id, const unsigned char *p, size_t n)
              ++counter);
 
     if (fs_enter(&u) < 0) {
-        send_error(id, "cannot switch to user %s: %s", u.name, errstr(errno));
+        send_error(id, errno, "cannot switch to user %s: %s", u.name, errstr(errno));
         goto out;
     }
     int fd = -1, err = 0;
@@ -130,7 +130,7 @@ void handle_put(uint32_t id, const unsigned char *p, size_t n)
     }
     fs_leave(&u);
     if (err || fd < 0) {
-        send_error(id, "%s: %s", errstr(err ? err : EEXIST), what);
+        send_error(id, err ? err : EEXIST, "%s: %s", errstr(err ? err : EEXIST), what);
         goto out;
     }
 
@@ -151,24 +151,24 @@ static void put_finish(struct channel *c)
 {
     const struct user *u = c->user;
     if (fchown(c->fd, u->uid, u->gid) < 0 || fchmod(c->fd, c->mode) < 0) {
-        fail_channel(c, "chmod: %s: %s", errstr(errno), c->path);
+        fail_channel(c, errno, "chmod: %s: %s", errstr(errno), c->path);
         return;
     }
     int r = close(c->fd);
     c->fd = -1;
     if (r < 0) {
-        fail_channel(c, "write: %s: %s", errstr(errno), c->path);
+        fail_channel(c, errno, "write: %s: %s", errstr(errno), c->path);
         return;
     }
     /* The rename needs the user's rights on the directory, like the create did. */
     if (fs_enter(u) < 0) {
-        fail_channel(c, "cannot switch to user %s: %s", u->name, errstr(errno));
+        fail_channel(c, errno, "cannot switch to user %s: %s", u->name, errstr(errno));
         return;
     }
     r = rename(c->tmp, c->path);
     fs_leave(u);
     if (r < 0) {
-        fail_channel(c, "%s: %s", errstr(errno), c->path);
+        fail_channel(c, errno, "%s: %s", errstr(errno), c->path);
         return;
     }
     free(c->tmp);
@@ -184,7 +184,7 @@ void put_data(struct channel *c, const unsigned char *p, size_t n)
         return;
     }
     if (write_all(c->fd, p, n) < 0) {
-        fail_channel(c, "write: %s: %s", errstr(errno), c->path);
+        fail_channel(c, errno, "write: %s: %s", errstr(errno), c->path);
         return;
     }
     c->bytes += n;
@@ -202,43 +202,46 @@ void handle_get(uint32_t id, const unsigned char *p, size_t n)
     struct stat st;
 
     if (map_parse(p, n, &m) < 0) {
-        send_error(id, "malformed GET payload");
+        send_error(id, 0, "malformed GET payload");
         return;
     }
     const char *path = map_get(&m, "path"), *uname = map_get(&m, "user");
     if (!uname)
         uname = "boxd";
     if (!path || !*path) {
-        send_error(id, "missing path");
+        send_error(id, 0, "missing path");
         goto out;
     }
     if (lookup_user(uname, &u) < 0) {
-        send_error(id, errno == ENOENT ? "no such user: %s" : "cannot read /etc/passwd: %s",
+        send_error(id, errno == ENOENT ? 0 : errno, errno == ENOENT ? "no such user: %s" : "cannot read /etc/passwd: %s",
                    errno == ENOENT ? uname : errstr(errno));
         goto out;
     }
     if (resolve_path(&u, path, full, sizeof full) < 0) {
-        send_error(id, "path too long: %s", path);
+        send_error(id, 0, "path too long: %s", path);
         goto out;
     }
     if (fs_enter(&u) < 0) {
-        send_error(id, "cannot switch to user %s: %s", u.name, errstr(errno));
+        send_error(id, errno, "cannot switch to user %s: %s", u.name, errstr(errno));
         goto out;
     }
     /* O_NONBLOCK so a FIFO cannot hang us; it is rejected below anyway. */
     int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     fs_leave(&u);
     if (fd < 0) {
-        send_error(id, "%s: %s", errstr(errno), full);
+        send_error(id, errno, "%s: %s", errstr(errno), full);
         goto out;
     }
     if (fstat(fd, &st) < 0) {
-        send_error(id, "%s: %s", errstr(errno), full);
+        send_error(id, errno, "%s: %s", errstr(errno), full);
         close(fd);
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        send_error(id, S_ISDIR(st.st_mode) ? "is a directory: %s" : "not a regular file: %s", full);
+        if (S_ISDIR(st.st_mode))
+            send_error(id, EISDIR, "is a directory: %s", full);
+        else
+            send_error(id, EINVAL, "not a regular file: %s", full);
         close(fd);
         goto out;
     }
@@ -263,6 +266,6 @@ void get_pump(struct channel *c)
         send_u64(R_DONE, c->id, c->bytes);
         close_channel(c, 0);
     } else if (errno != EINTR && errno != EAGAIN) {
-        fail_channel(c, "read: %s: %s", errstr(errno), c->path);
+        fail_channel(c, errno, "read: %s: %s", errstr(errno), c->path);
     }
 }

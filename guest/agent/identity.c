@@ -356,12 +356,12 @@ void handle_identity(uint32_t id, const unsigned char *p, size_t n)
     char err[1024];
     int r = 0;
     if (map_parse(p, n, &m) < 0) {
-        send_error(id, "malformed IDENTITY payload");
+        send_error(id, 0, "malformed IDENTITY payload");
         return;
     }
     for (size_t i = 0; i < m.n; i++) {
         if (strncmp(m.k[i], "host_key_", 9) != 0 && strchr(m.v[i], '\n')) {
-            send_error(id, "%s: invalid value (contains a newline)", m.k[i]);
+            send_error(id, 0, "%s: invalid value (contains a newline)", m.k[i]);
             goto out;
         }
     }
@@ -392,7 +392,7 @@ void handle_identity(uint32_t id, const unsigned char *p, size_t n)
     if (r == 0 && (v = map_get(&m, "authorized_keys")))
         r = id_authorized_keys(v, err, sizeof err);
     if (r < 0) {
-        send_error(id, "%s", err);
+        send_error(id, 0, "%s", err);
     } else {
         send_u64(R_DONE, id, 0);
         remember_closed(id);
@@ -404,9 +404,9 @@ out:
 void handle_time(uint32_t id, const unsigned char *p, size_t n)
 {
     if (n != 8)
-        send_error(id, "malformed TIME payload");
+        send_error(id, 0, "malformed TIME payload");
     else if (set_clock_ns(get_be64(p)) < 0)
-        send_error(id, "time: clock_settime: %s", errstr(errno));
+        send_error(id, errno, "time: clock_settime: %s", errstr(errno));
     else {
         send_u64(R_DONE, id, 0);
         remember_closed(id);

@@ -56,7 +56,7 @@ static void handle_frame(uint8_t type, uint32_t chan, const unsigned char *p, si
     case T_IDENTITY:
     case T_TIME:
         if (c) {
-            fail_channel(c, "channel %u already in use", chan);
+            fail_channel(c, 0, "channel %u already in use", chan);
             return;
         }
         if (type == T_EXEC)
@@ -73,7 +73,7 @@ static void handle_frame(uint8_t type, uint32_t chan, const unsigned char *p, si
     default: /* DATA, RESIZE, SIGNAL */
         if (!c) {
             if (!is_closed(chan))
-                send_error(chan, "unknown channel %u", chan);
+                send_error(chan, 0, "unknown channel %u", chan);
             return;
         }
         if (type == T_DATA && c->kind == K_EXEC)
@@ -85,9 +85,9 @@ static void handle_frame(uint8_t type, uint32_t chan, const unsigned char *p, si
         else if (type == T_SIGNAL && c->kind == K_EXEC)
             exec_signal(c, p, n);
         else if (type == T_SIGNAL)
-            fail_channel(c, "%s aborted by the host", c->kind == K_PUT ? "upload" : "download");
+            fail_channel(c, 0, "%s aborted by the host", c->kind == K_PUT ? "upload" : "download");
         else
-            fail_channel(c, "%s is not valid on this channel", names[type]);
+            fail_channel(c, 0, "%s is not valid on this channel", names[type]);
         return;
     }
 }
@@ -121,9 +121,9 @@ static void refuse_frame(uint32_t chan, const char *fmt, ...)
     va_end(ap);
     struct channel *c = find_channel(chan);
     if (c)
-        fail_channel(c, "%s", why);
+        fail_channel(c, 0, "%s", why);
     else if (!is_closed(chan))
-        send_error(chan, "%s", why);
+        send_error(chan, 0, "%s", why);
 }
 
 /* Parses and handles every complete frame in g.in.  Handlers never touch g.in (nor call

@@ -24,6 +24,7 @@ channel's EXIT/DONE/ERROR, and never more than 1 MiB of unacknowledged DATA.
 
 import argparse
 import collections
+import errno
 import hashlib
 import json
 import os
@@ -76,13 +77,20 @@ def mkmap(params):
     return bytes(out)
 
 
+def error_message(p):
+    """An ERROR payload: the UTF-8 message, then NUL and the errno as u32 (0 = none)."""
+    if len(p) < 5 or p[-5] != 0:
+        raise ProtocolViolation("ERROR payload without its NUL and errno: %r" % p)
+    return p[:-5].decode(), struct.unpack(">I", p[-4:])[0]
+
+
 class Chan:
     def __init__(self, cid, kind, sink=False):
         self.id, self.kind = cid, kind
         self.out, self.err = bytearray(), bytearray()
         self.sink = sink                  # count and hash output instead of keeping it
         self.out_len, self.out_hash = 0, hashlib.sha256()
-        self.pid = self.exit = self.error = self.done = self.meta = None
+        self.pid = self.exit = self.error = self.errno = self.done = self.meta = None
         self.acked = self.sent = 0
         self.finished = False
         self.t_start = time.monotonic()
@@ -190,13 +198,13 @@ class Session:
         t, cid, p = f
         if cid == 0:
             if t == ERROR:
-                self.conn_errors.append(p.decode(errors="replace"))
+                self.conn_errors.append(error_message(p)[0])
                 return
             raise ProtocolViolation("unexpected %s on channel 0" % NAMES.get(t, hex(t)))
         c = self.chans.get(cid)
         if c is None:
             if t == ERROR:   # reply to a frame for a channel we never opened (tests do that)
-                self.conn_errors.append("chan %d: %s" % (cid, p.decode(errors="replace")))
+                self.conn_errors.append("chan %d: %s" % (cid, error_message(p)[0]))
                 return
             raise ProtocolViolation("%s for unknown channel %d" % (NAMES.get(t, hex(t)), cid))
         if c.finished:
@@ -227,7 +235,7 @@ class Session:
             c.done = struct.unpack(">Q", p)[0]
             c.finished = True
         elif t == ERROR:
-            c.error = p.decode()
+            c.error, c.errno = error_message(p)
             c.finished = True
         else:
             raise ProtocolViolation("unexpected frame type %s" % hex(t))
@@ -893,6 +901,30 @@ def file_errors(env, s):
     s.wait(g)
     assert g.error and "DATA" in g.error, g.error
     assert not [n for n in os.listdir(env.work) if n.startswith(".boxd-put")]
+
+
+@test
+def error_carries_errno(env, s):
+    # The host decides on the number, not on the text.
+    g = s.wait(s.get("no/such/file"))
+    assert (g.error, g.errno) == ("no such file or directory: %s/no/such/file" % env.home, errno.ENOENT), (g.error, g.errno)
+    g = s.wait(s.get(env.work))
+    assert g.errno == errno.EISDIR, (g.error, g.errno)
+    g = s.wait(s.get("/dev/null", user="root"))
+    assert g.errno == errno.EINVAL, (g.error, g.errno)
+    c = s.wait(s.put(os.path.join(env.work, "no/such/dir/file"), [b"x"]))
+    assert c.errno == errno.ENOENT, (c.error, c.errno)
+    c = s.wait(s.put(os.path.join(env.work, "file-as-parent"), [b"x"]))
+    c = s.wait(s.put(os.path.join(env.work, "file-as-parent/child"), [b"x"]))
+    assert c.errno == errno.ENOTDIR, (c.error, c.errno)
+    if env.uid != 0:
+        c = s.wait(s.put(os.path.join(env.rootonly, "evil"), [b"x"]))
+        assert (c.error, c.errno) == ("permission denied: %s/evil" % env.rootonly, errno.EACCES), (c.error, c.errno)
+    # an error that no system call gave: errno 0
+    c = s.wait(s.get("x", user="no_such_user_boxd"))
+    assert (c.error, c.errno) == ("no such user: no_such_user_boxd", 0), (c.error, c.errno)
+    r = s.run("true", cwd="/no/such/dir")
+    assert r.errno == errno.ENOENT and r.error == "cwd: no such file or directory: /no/such/dir", (r.error, r.errno)
 
 
 @test

@@ -34,7 +34,7 @@ abstract class AgentChannel {
     switch (frame.type()) {
       case Frame.ACK -> credit.release(frame.i32());
       case Frame.ERROR -> {
-        fail(new AgentException(frame.text()));
+        fail(new AgentException(frame.errorMessage(), frame.errorNumber()));
         client.finished(this);
       }
       default -> handle(frame);

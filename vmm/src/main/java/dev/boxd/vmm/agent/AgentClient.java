@@ -366,7 +366,7 @@ public final class AgentClient implements Closeable {
         Frame frame = Frame.readFrom(in);
         if (frame.channel() == 0 && frame.type() == Frame.ERROR) {
           // The agent saw a frame it could not parse and dropped all state: so must we.
-          throw new IOException("agent reported " + frame.text());
+          throw new IOException("agent reported " + frame.errorMessage());
         }
         AgentChannel channel = channels.get(frame.channel());
         if (channel != null) {

@@ -84,4 +84,19 @@ record Frame(int type, int channel, byte[] payload) {
   String text() {
     return new String(payload, StandardCharsets.UTF_8);
   }
+
+  /** An ERROR's message: the text before the trailing NUL and errno (the whole payload from an agent without them). */
+  String errorMessage() {
+    return hasErrno() ? new String(payload, 0, payload.length - 5, StandardCharsets.UTF_8) : text();
+  }
+
+  /** An ERROR's errno, 0 when the failure had none (or the agent predates the field). */
+  int errorNumber() {
+    return hasErrno() ? ByteBuffer.wrap(payload, payload.length - 4, 4).getInt() : 0;
+  }
+
+  // The message is a C string, so the NUL five bytes from the end is the field's own.
+  private boolean hasErrno() {
+    return payload.length >= 5 && payload[payload.length - 5] == 0;
+  }
 }

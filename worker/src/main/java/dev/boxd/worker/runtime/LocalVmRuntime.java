@@ -840,16 +840,16 @@ public final class LocalVmRuntime implements VmRuntime {
     }
   }
 
-  // The agent's messages name the path and the reason; map the reason to the one error table.
+  // The agent's message names the path and the reason; its errno decides the code.
   private static BoxdException fileError(AgentException e) {
-    String message = e.getMessage();
-    String lower = message.toLowerCase();
-    ErrorCode code = lower.contains("no such file") ? ErrorCode.NOT_FOUND
-        : lower.contains("permission denied") ? ErrorCode.PERMISSION_DENIED
-        : lower.contains("is a directory") || lower.contains("not a regular file") || lower.contains("not a directory") ? ErrorCode.INVALID_ARGUMENT
-        : lower.contains("no space") ? ErrorCode.RESOURCE_EXHAUSTED
-        : ErrorCode.INTERNAL;
-    return new BoxdException(code, message, e);
+    ErrorCode code = switch (e.errno()) {
+      case AgentException.ENOENT -> ErrorCode.NOT_FOUND;
+      case AgentException.EACCES, AgentException.EPERM -> ErrorCode.PERMISSION_DENIED;
+      case AgentException.EISDIR, AgentException.ENOTDIR, AgentException.EINVAL -> ErrorCode.INVALID_ARGUMENT;
+      case AgentException.ENOSPC -> ErrorCode.RESOURCE_EXHAUSTED;
+      default -> ErrorCode.INTERNAL;
+    };
+    return new BoxdException(code, e.getMessage(), e);
   }
 
   @Override

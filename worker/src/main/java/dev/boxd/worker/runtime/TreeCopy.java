@@ -30,6 +30,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * side needs nothing but the tar every image has; modes are kept, owners become the guest user.
  */
 final class TreeCopy {
+  // The download command's exit code when the source is missing (sysexits' EX_NOINPUT; tar uses 1 and 2).
+  private static final int NO_SUCH_DIR = 66;
+
   private TreeCopy() {}
 
   /** Unpacks {@code localDir} into {@code remoteDir} in the guest, creating it; as user boxd. */
@@ -54,7 +57,9 @@ final class TreeCopy {
     var stderr = new ByteArrayOutputStream();
     boolean existed = Files.exists(localDir);
     try (PipedInputStream tarIn = new PipedInputStream(1 << 20); PipedOutputStream tarOut = new PipedOutputStream(tarIn)) {
-      ExecSession tar = agent.exec(ExecRequest.of("tar -c -C " + ShellWords.quote(remoteDir) + " -f - ."), tarOut, stderr);
+      String dir = ShellWords.quote(remoteDir);
+      ExecSession tar = agent.exec(ExecRequest.of("[ -e " + dir + " ] || { echo \"no such file or directory: \"" + dir + " >&2; exit "
+          + NO_SUCH_DIR + "; }; tar -c -C " + dir + " -f - ."), tarOut, stderr);
       tar.stdin().close();
       tar.exitCode().whenComplete((code, error) -> {
         try {
@@ -64,12 +69,13 @@ final class TreeCopy {
         }
       });
       readTar(tarIn, localDir);
-      if (tar.awaitExit(Duration.ofDays(1)) != 0) {
+      int exit = tar.awaitExit(Duration.ofDays(1));
+      if (exit != 0) {
         if (!existed) {
           Trees.delete(localDir);
         }
         String why = stderr.toString().strip();
-        throw new BoxdException(why.contains("No such file") ? ErrorCode.NOT_FOUND : ErrorCode.INVALID_ARGUMENT,
+        throw new BoxdException(exit == NO_SUCH_DIR ? ErrorCode.NOT_FOUND : ErrorCode.INVALID_ARGUMENT,
             "copy from " + remoteDir + " failed: " + why);
       }
     } catch (IOException e) {
