@@ -231,7 +231,7 @@ public final class ControlOperations implements Operations {
       ClusterState state = store.read();
       String vmId = HexFormat.of().formatHex(randomBytes(8));
       Result result = store.propose(command.apply(vmId, state));
-      if (result instanceof Result.Rejected rejected && rejected.message().contains("in use") && attempt < 5) {
+      if (result instanceof Result.Rejected rejected && rejected.reason() == Result.Reason.ADDRESS_TAKEN && attempt < 5) {
         continue;
       }
       long index = result.orThrow().index();

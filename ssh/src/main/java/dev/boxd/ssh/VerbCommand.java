@@ -133,7 +133,19 @@ final class VerbCommand implements Command {
   }
 
   private int serve(ChannelSession channel, Terminal terminal) throws IOException {
-    boolean json = commandLine.map(c -> c.contains("--json")).orElse(false);
+    List<String> argv = null;
+    BoxdException unsplittable = null;
+    if (commandLine.isPresent()) {
+      try {
+        argv = words(commandLine.get());
+      } catch (BoxdException e) {
+        unsplittable = e;
+      }
+    }
+    // Errors reported before the verb runs take the shape its --json asks for; a line that does
+    // not split as shell words (an open quote) still has its whitespace-separated words.
+    boolean json = commandLine.isPresent()
+        && Verbs.asksForJson(argv != null ? argv : List.of(commandLine.get().strip().split("\\s+")));
     UserKey key = channel.getSession().getAttribute(UserKey.ATTRIBUTE);
     if (key == null) { // only public keys authenticate; this is a bug, not a user
       Verbs.report(terminal, json, ErrorCode.UNAUTHENTICATED, "this session authenticated without a public key");
@@ -151,20 +163,22 @@ final class VerbCommand implements Command {
       return e.code().exitCode();
     }
     if (commandLine.isEmpty()) {
-      return Prompt.run(terminal, argv -> runVerb(argv, ops, terminal));
+      return Prompt.run(terminal, words -> runVerb(words, ops, terminal));
     }
-    List<String> argv;
-    try {
-      argv = ShellWords.split(commandLine.get());
-      if (!argv.isEmpty() && argv.getFirst().equals("exec")) {
-        // exec's command after -- goes to the VM's shell as sent, as ssh hands a command to a host's shell.
-        argv = ShellWords.splitKeepingCommand(commandLine.get());
-      }
-    } catch (BoxdException e) {
-      Verbs.report(terminal, json, e.code(), e.getMessage());
-      return e.code().exitCode();
+    if (unsplittable != null) {
+      Verbs.report(terminal, json, unsplittable.code(), unsplittable.getMessage());
+      return unsplittable.code().exitCode();
     }
     return runVerb(argv, ops, terminal);
+  }
+
+  private static List<String> words(String commandLine) {
+    List<String> words = ShellWords.split(commandLine);
+    if (!words.isEmpty() && words.getFirst().equals("exec")) {
+      // exec's command after -- goes to the VM's shell as sent, as ssh hands a command to a host's shell.
+      return ShellWords.splitKeepingCommand(commandLine);
+    }
+    return words;
   }
 
   // The client's IP address, as registrations are counted per address.

@@ -157,6 +157,16 @@ class FrontDoorVerbsTest {
     r = door.ssh.ssh("exec", "app", "--", "'unterminated");
     assertThat(r.exit()).isEqualTo(INVALID);
     assertThat(r.err()).contains("unterminated ' quote");
+
+    // A line that does not split fails before any verb runs, in the shape the verb's --json asks
+    // for; a --json after -- belongs to the VM's command and asks for nothing.
+    r = door.ssh.ssh("list", "--json", "'unterminated");
+    assertThat(r.exit()).isEqualTo(INVALID);
+    assertThat(json(r).at("/error/message").asText()).contains("unterminated ' quote");
+    r = door.ssh.ssh("exec", "app", "--", "echo", "--json", "'unterminated");
+    assertThat(r.exit()).isEqualTo(INVALID);
+    assertThat(r.out()).isEmpty();
+    assertThat(r.err()).contains("unterminated ' quote");
   }
 
   @Test

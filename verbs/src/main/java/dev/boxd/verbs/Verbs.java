@@ -132,11 +132,16 @@ public final class Verbs {
     };
   }
 
-  // Before parsing succeeded, --json anywhere before a "--" still asks for a JSON error.
   private static boolean json(Args parsed, List<String> argv) {
-    if (parsed != null) {
-      return parsed.has("json");
-    }
+    return parsed != null ? parsed.has("json") : asksForJson(argv);
+  }
+
+  /**
+   * Whether words not (yet) parsed ask for JSON errors: {@code --json} anywhere before a
+   * {@code "--"} (after it, the words belong to the VM's command). A front door uses this for
+   * errors it reports before the verb runs, so they take the shape the verb's own would.
+   */
+  public static boolean asksForJson(List<String> argv) {
     for (String a : argv) {
       if (a.equals("--")) {
         return false;

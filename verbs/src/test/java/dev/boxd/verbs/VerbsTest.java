@@ -18,6 +18,15 @@ class VerbsTest {
   private static final int INVALID = ErrorCode.INVALID_ARGUMENT.exitCode();
 
   @Test
+  void unparsedWordsAskForJsonOnlyBeforeTheVmCommand() {
+    assertThat(Verbs.asksForJson(List.of("list", "--json"))).isTrue();
+    assertThat(Verbs.asksForJson(List.of("exec", "--json", "app", "--", "ls"))).isTrue();
+    assertThat(Verbs.asksForJson(List.of("exec", "app", "--", "echo", "--json"))).isFalse();
+    assertThat(Verbs.asksForJson(List.of("list", "--jsonish"))).isFalse();
+    assertThat(Verbs.asksForJson(List.of())).isFalse();
+  }
+
+  @Test
   void newTakesFlagsInBothForms() {
     var r = Run.of(ops, "new", "--name=web", "--vcpu", "2", "--memory=1G");
     assertThat(r.exit).as(r.toString()).isZero();

@@ -73,6 +73,10 @@ public final class Fsm {
   }
 
   static Applied reject(ClusterState state, ErrorCode code, String message) {
-    return new Applied(state, new Result.Rejected(code, message));
+    return reject(state, code, message, Result.Reason.NONE);
+  }
+
+  static Applied reject(ClusterState state, ErrorCode code, String message, Result.Reason reason) {
+    return new Applied(state, new Result.Rejected(code, message, reason));
   }
 }

@@ -48,11 +48,11 @@ final class VmCommands {
       return reject(s, ErrorCode.RESOURCE_EXHAUSTED, overQuota);
     }
     if (s.vmByIp(c.ip()).isPresent()) {
-      return reject(s, ErrorCode.ALREADY_EXISTS, "address " + c.ip() + " is already in use");
+      return reject(s, ErrorCode.ALREADY_EXISTS, "address " + c.ip() + " is already in use", Result.Reason.ADDRESS_TAKEN);
     }
     if (s.publicIpsOf(c.ownerId()).contains(c.publicIp())) {
       return reject(s, ErrorCode.ALREADY_EXISTS,
-          "public address " + c.publicIp() + " is already in use by another VM of this account");
+          "public address " + c.publicIp() + " is already in use by another VM of this account", Result.Reason.ADDRESS_TAKEN);
     }
     Worker worker = s.worker(c.workerId()).orElse(null);
     if (worker == null) {

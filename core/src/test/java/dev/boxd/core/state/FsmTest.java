@@ -56,6 +56,19 @@ class FsmTest {
   }
 
   @Test
+  void aTakenAddressIsAReasonToChooseAgainAndATakenNameIsNot() {
+    ClusterState s = given(user("u1"), worker("w1"), vm("vm1", "u1", "app", "10.77.0.5", "203.0.113.7"));
+
+    assertThat(reason(next(s, vm("vm2", "u1", "db", "10.77.0.5")))).isEqualTo(Result.Reason.ADDRESS_TAKEN);
+    assertThat(reason(next(s, vm("vm2", "u1", "db", "10.77.0.6", "203.0.113.7")))).isEqualTo(Result.Reason.ADDRESS_TAKEN);
+    assertThat(reason(next(s, vm("vm2", "u1", "app", "10.77.0.6", "203.0.113.8")))).isEqualTo(Result.Reason.NONE);
+  }
+
+  private static Result.Reason reason(Applied applied) {
+    return ((Result.Rejected) applied.result()).reason();
+  }
+
+  @Test
   void publicAddressesAreSharedAcrossOwnersButNotWithinOne() {
     ClusterState s = given(user("u1"), user("u2"), worker("w1"), vm("vm1", "u1", "app", "10.77.0.5", "203.0.113.7"));
 

@@ -5,8 +5,10 @@ import dev.boxd.core.state.Result;
 
 /**
  * The bytes of a {@link Result} sent from the leader back to the proposer: tag (u8) 1 = ok with
- * the index (i64), 2 = rejected with the error code's name and the message. Codes travel by name
- * so a code a newer leader knows and this node does not still arrives, as {@code INTERNAL}.
+ * the index (i64), 2 = rejected with the error code's name and the message, then the reason's
+ * name only when there is one (a rejection without a reason has the bytes it had before reasons
+ * existed). Codes and reasons travel by name so one a newer leader knows and this node does not
+ * still arrives, as {@code INTERNAL} and {@link Result.Reason#NONE}.
  */
 public final class ResultCodec {
   private ResultCodec() {}
@@ -15,7 +17,12 @@ public final class ResultCodec {
     WireWriter out = new WireWriter();
     switch (result) {
       case Result.Ok ok -> out.u8(1).i64(ok.index());
-      case Result.Rejected rejected -> out.u8(2).string(rejected.code().name()).string(rejected.message());
+      case Result.Rejected rejected -> {
+        out.u8(2).string(rejected.code().name()).string(rejected.message());
+        if (rejected.reason() != Result.Reason.NONE) {
+          out.string(rejected.reason().name());
+        }
+      }
     }
     return out.toBytes();
   }
@@ -25,7 +32,7 @@ public final class ResultCodec {
     int tag = in.u8();
     Result result = switch (tag) {
       case 1 -> new Result.Ok(in.i64());
-      case 2 -> new Result.Rejected(errorCode(in.string()), in.string());
+      case 2 -> new Result.Rejected(errorCode(in.string()), in.string(), in.atEnd() ? Result.Reason.NONE : reason(in.string()));
       default -> throw in.corrupt("unknown result tag " + tag);
     };
     in.end();
@@ -39,5 +46,14 @@ public final class ResultCodec {
       }
     }
     return ErrorCode.INTERNAL;
+  }
+
+  private static Result.Reason reason(String name) {
+    for (Result.Reason reason : Result.Reason.values()) {
+      if (reason.name().equals(name)) {
+        return reason;
+      }
+    }
+    return Result.Reason.NONE;
   }
 }

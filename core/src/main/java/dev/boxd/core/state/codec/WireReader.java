@@ -77,6 +77,11 @@ final class WireReader {
     return new Ipv4(i32());
   }
 
+  /** True when every byte was read: how a reader sees that an optional trailing field is absent. */
+  boolean atEnd() {
+    return position == bytes.length;
+  }
+
   /** Fails unless every byte was read: trailing bytes mean a format this reader does not know. */
   void end() {
     if (position != bytes.length) {
