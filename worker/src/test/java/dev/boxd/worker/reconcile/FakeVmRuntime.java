@@ -38,6 +38,8 @@ final class FakeVmRuntime implements VmRuntime {
   private final Map<String, VmInfo> vms = new ConcurrentHashMap<>();
   private final Map<String, String> failures = new ConcurrentHashMap<>();
   private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
+  private final Map<String, InboundActivity> activity = new ConcurrentHashMap<>();
+  private volatile Consumer<String> wakeHandler = vmId -> {};
 
   /** A VM this host already runs, as if found by {@link #recover()}. */
   FakeVmRuntime running(String vmId) {
@@ -180,21 +182,46 @@ final class FakeVmRuntime implements VmRuntime {
     throw unsupported();
   }
 
+  /** One more inbound frame for {@code vmId}, as its tap would count it. */
+  void frameArrived(String vmId) {
+    activity.merge(vmId, new InboundActivity(1, 0, 0), (a, b) -> new InboundActivity(a.frames() + 1, a.sessionsStarted(), a.sessionsOpen()));
+  }
+
+  /** A frame for a sleeping VM, as the tap sees it: the idle watch's wake handler runs. */
+  void frameWhileAsleep(String vmId) {
+    wakeHandler.accept(vmId);
+  }
+
   @Override
   public InboundActivity inboundActivity(String vmId) {
-    throw unsupported();
+    existing(vmId);
+    return activity.getOrDefault(vmId, new InboundActivity(0, 0, 0));
   }
 
   @Override
-  public void onInboundWhileAsleep(Consumer<String> wake) {}
+  public void onInboundWhileAsleep(Consumer<String> wake) {
+    wakeHandler = wake;
+  }
 
+  // Like the real runtime: a VM in standby is resumed at once, ahead of the log; others are not.
   @Override
   public boolean wakeForTraffic(String vmId) {
-    throw unsupported();
+    calls.add("wakeForTraffic " + vmId);
+    VmInfo vm = existing(vmId);
+    if (vm.state() != VmState.STANDBY) {
+      return false;
+    }
+    VmInfo woken = info(vmId, VmState.RUNNING);
+    vms.put(vmId, new VmInfo(vmId, woken.name(), woken.owner(), VmState.RUNNING, woken.ip(), woken.mac(), woken.pid(),
+        Optional.empty(), true));
+    return true;
   }
 
   @Override
-  public void trafficWakeRecorded(String vmId) {}
+  public void trafficWakeRecorded(String vmId) {
+    calls.add("trafficWakeRecorded " + vmId);
+    vms.computeIfPresent(vmId, (id, vm) -> info(id, vm.state()));
+  }
 
   @Override
   public ExecSession exec(String vmId, ExecRequest request, OutputStream stdout, OutputStream stderr) {
