@@ -1,6 +1,7 @@
 package dev.boxd.ssh;
 
 import dev.boxd.core.BoxdException;
+import dev.boxd.verbs.testing.FakeOperations.Builder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -11,75 +12,52 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Flow;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /**
- * In-memory Operations that observe what the transport delivered. exec understands a few commands
- * of its own: {@code exit N}, {@code echo WORDS}, {@code both} (a line to stdout and one to
- * stderr), {@code cat}, {@code sleep}, {@code tty} (the terminal it got, then window changes until
- * stdin ends) and {@code exec bash -l} (a fake login shell that echoes keys until Ctrl-D).
+ * The shared fake Operations set up to observe what the transport delivered. exec understands a
+ * few commands of its own: {@code exit N}, {@code echo WORDS}, {@code both} (a line to stdout and
+ * one to stderr), {@code cat}, {@code sleep}, {@code tty} (the terminal it got, then window
+ * changes until stdin ends) and {@code exec bash -l} (a fake login shell that echoes keys until
+ * Ctrl-D); uploads are digested into {@link #uploads}; the file {@code big} can be downloaded.
  */
-final class FakeOperations implements dev.boxd.verbs.Operations {
+final class FakeOperations extends dev.boxd.verbs.testing.FakeOperations {
   /** Files {@code big} and {@code big2} on every VM: this many deterministic bytes. */
   static final int BIG = 50 << 20;
 
-  final List<String> calls = new CopyOnWriteArrayList<>();
-  final Map<String, VmView> vms = new ConcurrentHashMap<>();
   final BlockingQueue<Upload> uploads = new LinkedBlockingQueue<>();
   final BlockingQueue<String> events = new LinkedBlockingQueue<>();
-  volatile ExecSpec lastExec;
 
   /** What an upload received: its bytes and digest, or the failure that ended it. */
   record Upload(String path, long bytes, String sha256, String failure) {}
 
   FakeOperations() {
-    vms.put("app", vm("app", "running"));
+    super(answers().vm("app", "running"));
+  }
+
+  // How VMs look and what the verbs answer here; the exec, upload and download bodies are below.
+  private static Builder answers() {
+    return dev.boxd.verbs.testing.FakeOperations.builder()
+        .vmView((name, status) -> new VmView("vm-" + name, name, status, "10.77.0.2", null, "debian-12", "https://" + name + ".boxd.test",
+            48, 2, 1024, 100, "2026-01-01T00:00:00Z", 30))
+        .notFound(vm -> "VM " + vm + " not found")
+        .generatedName("quiet-fox")
+        .detailedCalls()
+        .pauseMicros(640)
+        .resumeMicros(85)
+        .powerChangesStatus()
+        .whoami(new Whoami("user-1", "alice", List.of("SHA256:fake")));
   }
 
   static VmView vm(String name, String status) {
-    return new VmView("vm-" + name, name, status, "10.77.0.2", null, "debian-12", "https://" + name + ".boxd.test", 48, 2, 1024,
-        100, "2026-01-01T00:00:00Z", 30);
-  }
-
-  private VmView existing(String vm) {
-    VmView v = vms.get(vm);
-    if (v == null) {
-      throw BoxdException.notFound("VM " + vm + " not found");
-    }
-    return v;
+    return answers().build().view(name, status);
   }
 
   @Override
-  public VmView create(NewRequest request) {
-    calls.add("create " + request);
-    VmView v = vm(request.name().orElse("quiet-fox"), "running");
-    vms.put(v.name(), v);
-    return v;
-  }
-
-  @Override
-  public List<VmView> list() {
-    calls.add("list");
-    return vms.values().stream().sorted((a, b) -> a.name().compareTo(b.name())).toList();
-  }
-
-  @Override
-  public VmView info(String vm) {
-    calls.add("info " + vm);
-    return existing(vm);
-  }
-
-  @Override
-  public int exec(String vm, ExecSpec spec, InputStream stdin, OutputStream stdout, OutputStream stderr) {
-    calls.add("exec " + vm + " " + spec.command());
-    existing(vm);
-    lastExec = spec;
+  protected int runExec(String vm, ExecSpec spec, InputStream stdin, OutputStream stdout, OutputStream stderr) {
     try {
       return run(spec, stdin, stdout, stderr);
     } catch (InterruptedIOException | InterruptedException e) {
@@ -168,9 +146,7 @@ final class FakeOperations implements dev.boxd.verbs.Operations {
   }
 
   @Override
-  public long upload(String vm, String path, int mode, InputStream data) {
-    calls.add("upload " + vm + ":" + path);
-    existing(vm);
+  protected long receive(String vm, String path, int mode, InputStream data) {
     MessageDigest sha = sha256();
     long bytes = 0;
     byte[] buf = new byte[64 * 1024];
@@ -192,47 +168,7 @@ final class FakeOperations implements dev.boxd.verbs.Operations {
   }
 
   @Override
-  public SnapshotView saveSnapshot(String vm, String name) {
-    throw dev.boxd.core.BoxdException.precondition("snapshots are not part of this test");
-  }
-
-  @Override
-  public java.util.List<SnapshotView> snapshots() {
-    throw dev.boxd.core.BoxdException.precondition("snapshots are not part of this test");
-  }
-
-  @Override
-  public void removeSnapshot(String name) {
-    throw dev.boxd.core.BoxdException.precondition("snapshots are not part of this test");
-  }
-
-  @Override
-  public VmView hibernate(String vm) {
-    throw dev.boxd.core.BoxdException.precondition("hibernate is not part of this test");
-  }
-
-  @Override
-  public VmView setAutoSuspend(String vm, int seconds) {
-    throw dev.boxd.core.BoxdException.precondition("auto-suspend is not part of this test");
-  }
-
-  @Override
-  public ForkView fork(String source, java.util.Optional<String> name, java.util.Optional<Integer> autoSuspendSecs) {
-    throw dev.boxd.core.BoxdException.precondition("fork is not part of this test");
-  }
-
-  @Override
-  public long copy(String srcVm, String srcPath, String dstVm, String dstPath) {
-    calls.add("copy " + srcVm + ":" + srcPath + " " + dstVm + ":" + dstPath);
-    existing(srcVm);
-    existing(dstVm);
-    return 0;
-  }
-
-  @Override
-  public long download(String vm, String path, OutputStream sink) {
-    calls.add("download " + vm + ":" + path);
-    existing(vm);
+  protected long send(String vm, String path, OutputStream sink) {
     if (!path.equals("big")) {
       throw BoxdException.notFound("no file " + path + " in " + vm);
     }
@@ -271,56 +207,5 @@ final class FakeOperations implements dev.boxd.verbs.Operations {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  @Override
-  public long pause(String vm) {
-    calls.add("pause " + vm);
-    existing(vm);
-    vms.put(vm, vm(vm, "standby"));
-    return 640;
-  }
-
-  @Override
-  public long resume(String vm) {
-    calls.add("resume " + vm);
-    existing(vm);
-    vms.put(vm, vm(vm, "running"));
-    return 85;
-  }
-
-  @Override
-  public VmView reboot(String vm) {
-    calls.add("reboot " + vm);
-    return existing(vm);
-  }
-
-  @Override
-  public VmView stop(String vm) {
-    calls.add("stop " + vm);
-    existing(vm);
-    vms.put(vm, vm(vm, "stopped"));
-    return vms.get(vm);
-  }
-
-  @Override
-  public VmView start(String vm) {
-    calls.add("start " + vm);
-    existing(vm);
-    vms.put(vm, vm(vm, "running"));
-    return vms.get(vm);
-  }
-
-  @Override
-  public void destroy(String vm) {
-    calls.add("destroy " + vm);
-    existing(vm);
-    vms.remove(vm);
-  }
-
-  @Override
-  public Whoami whoami() {
-    calls.add("whoami");
-    return new Whoami("user-1", "alice", List.of("SHA256:fake"));
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.boxd.core.BoxdException;
 import dev.boxd.verbs.Operations;
+import dev.boxd.verbs.testing.FakeOperations;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -31,12 +32,20 @@ import org.junit.jupiter.api.Test;
  * end in the server module.
  */
 class GuestGatewayTest {
-  private final List<String> calls = new CopyOnWriteArrayList<>();
   /** Completes when a verb saw its client leave: its stdin failed or it was interrupted. */
   private final CompletableFuture<Boolean> clientLeft = new CompletableFuture<>();
   /** Verbs of {@code hold} now running: each read one byte of stdin and reads no more. */
   private final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
-  private volatile Optional<Operations> caller = Optional.of(new SelfOps());
+  /** Alice's operations as seen from inside her VM {@code self-id}: every name is a VM; records what reached them. */
+  private final FakeOperations self = FakeOperations.builder()
+      .anyVm(vm -> new Operations.VmView(vm, vm, "running", "10.0.0.2", null, "debian-12", null, 0, 1, 1024, 100, null, 30))
+      .currentVm("self-id")
+      .detailedCalls()
+      .whoami(new Operations.Whoami("alice", "alice", List.of()))
+      .exec(this::selfExec)
+      .build();
+  private final List<String> calls = self.calls;
+  private volatile Optional<Operations> caller = Optional.of(self);
   private GuestGateway gateway;
 
   @BeforeEach
@@ -368,150 +377,36 @@ class GuestGatewayTest {
     assertThat(clientLeft.get(10, TimeUnit.SECONDS)).isTrue();
   }
 
-  /** Alice's operations as seen from inside her VM {@code self-id}; records what reached them. */
-  private final class SelfOps implements Operations {
-    private VmView view(String vm) {
-      return new VmView(vm, vm, "running", "10.0.0.2", null, "debian-12", null, 0, 1, 1024, 100, null, 30);
-    }
-
-    @Override
-    public Optional<String> currentVm() {
-      return Optional.of("self-id");
-    }
-
-    @Override
-    public VmView info(String vm) {
-      calls.add("info " + vm);
-      return view(vm);
-    }
-
-    @Override
-    public int exec(String vm, ExecSpec spec, InputStream stdin, OutputStream stdout, OutputStream stderr) {
-      calls.add("exec " + vm + " " + spec.command());
+  // What exec does inside the VM: first-byte reads one byte and reports it; hold and sleep read one
+  // byte and then wait until the client leaves; anything else copies stdin to stdout.
+  private int selfExec(Operations.ExecSpec spec, InputStream stdin, OutputStream stdout, OutputStream stderr) throws IOException {
+    if (spec.command().equals("first-byte")) {
+      int first = stdin.read();
       try {
-        if (spec.command().equals("first-byte")) {
-          int first = stdin.read();
-          try {
-            Thread.sleep(500); // long enough for the client's flood to fill the gateway's input queue
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          return first >= 0 ? 0 : 1;
+        Thread.sleep(500); // long enough for the client's flood to fill the gateway's input queue
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return first >= 0 ? 0 : 1;
+    }
+    if (spec.command().equals("hold") || spec.command().equals("sleep")) {
+      // Reads one byte (or its end) and then no more; ends when the client leaves: stdin
+      // then fails, or the verb is interrupted.
+      try {
+        stdin.read();
+        held.incrementAndGet();
+        try {
+          Thread.sleep(600_000);
+        } finally {
+          held.decrementAndGet();
         }
-        if (spec.command().equals("hold") || spec.command().equals("sleep")) {
-          // Reads one byte (or its end) and then no more; ends when the client leaves: stdin
-          // then fails, or the verb is interrupted.
-          try {
-            stdin.read();
-            held.incrementAndGet();
-            try {
-              Thread.sleep(600_000);
-            } finally {
-              held.decrementAndGet();
-            }
-          } catch (InterruptedException | IOException e) {
-            clientLeft.complete(true);
-            Thread.currentThread().interrupt();
-            throw BoxdException.invalid("the client left");
-          }
-        }
-        stdin.transferTo(stdout);
-        return 0;
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
+      } catch (InterruptedException | IOException e) {
+        clientLeft.complete(true);
+        Thread.currentThread().interrupt();
+        throw BoxdException.invalid("the client left");
       }
     }
-
-    @Override
-    public SnapshotView saveSnapshot(String vm, String name) {
-      throw dev.boxd.core.BoxdException.precondition("snapshots are not part of this test");
-    }
-
-    @Override
-    public java.util.List<SnapshotView> snapshots() {
-      throw dev.boxd.core.BoxdException.precondition("snapshots are not part of this test");
-    }
-
-    @Override
-    public void removeSnapshot(String name) {
-      throw dev.boxd.core.BoxdException.precondition("snapshots are not part of this test");
-    }
-
-    @Override
-    public VmView hibernate(String vm) {
-      throw dev.boxd.core.BoxdException.precondition("hibernate is not part of this test");
-    }
-
-    @Override
-    public VmView setAutoSuspend(String vm, int seconds) {
-      throw dev.boxd.core.BoxdException.precondition("auto-suspend is not part of this test");
-    }
-
-    @Override
-    public ForkView fork(String source, java.util.Optional<String> name, java.util.Optional<Integer> autoSuspendSecs) {
-      throw dev.boxd.core.BoxdException.precondition("fork is not part of this test");
-    }
-
-    @Override
-    public long copy(String srcVm, String srcPath, String dstVm, String dstPath) {
-      calls.add("copy " + srcVm + ":" + srcPath + " " + dstVm + ":" + dstPath);
-      return 0;
-    }
-
-    @Override
-    public Whoami whoami() {
-      return new Whoami("alice", "alice", List.of());
-    }
-
-    @Override
-    public VmView create(NewRequest request) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public List<VmView> list() {
-      calls.add("list");
-      return List.of();
-    }
-
-    @Override
-    public long upload(String vm, String path, int mode, InputStream data) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public long download(String vm, String path, OutputStream sink) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public long pause(String vm) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public long resume(String vm) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public VmView reboot(String vm) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public VmView stop(String vm) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public VmView start(String vm) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public void destroy(String vm) {
-      throw new UnsupportedOperationException();
-    }
+    stdin.transferTo(stdout);
+    return 0;
   }
 }
