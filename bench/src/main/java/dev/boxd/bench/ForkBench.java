@@ -94,8 +94,14 @@ public final class ForkBench {
         String.format("02:b0:00:01:%02x:%02x", n / 256, n % 256));
   }
 
+  // The raw recipe's first parent is a boxd VM, whose QEMU runs confined as an unprivileged user;
+  // the recipe has it write the device state and its new top layer by path, so the bench's
+  // directories let any user in (they hold only this run's throw-away VMs).
   private Path newDir() throws IOException {
-    return Files.createDirectories(state.resolve("vm" + (++dirs)));
+    Files.setPosixFilePermissions(state, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+    Path dir = Files.createDirectories(state.resolve("vm" + (++dirs)));
+    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+    return dir;
   }
 
   private Vm restoreFilled(Golden golden) throws IOException {
@@ -167,6 +173,8 @@ public final class ForkBench {
     RawQemu child = RawQemu.start(argv, dir);
     keep.add(child);
     Path newTop = parent.dir().resolve("rawdisk-" + names + ".qcow2");
+    Disks.createOverlayOnLive(parent.disk()[0], newTop, Disks.STANDARD_SIZE);
+    Files.setPosixFilePermissions(newTop, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
     RawFork.Times t = RawFork.fork(parent.qmp(), parent.pid(), child, child.process.pid(), goldenOf.ramFile(),
         dir.resolve("devices.state"), newTop);
     long stop = System.nanoTime() - t.runningNanos();

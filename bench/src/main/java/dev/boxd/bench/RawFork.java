@@ -29,7 +29,9 @@ final class RawFork {
 
   /**
    * Forks the VM behind {@code parent} (pid {@code parentPid}) into the already-launched, waiting
-   * {@code child}; the parent continues on {@code parentNewTop}, created here by QEMU.
+   * {@code child}; the parent continues on {@code parentNewTop}, an empty overlay over its current top
+   * made beforehand (as boxd makes it: QEMU would otherwise write into its header the name it knows
+   * the old top by, which for a confined QEMU is a descriptor set, not a path).
    */
   static Times fork(Qmp parent, long parentPid, RawQemu child, long childPid, Path ramFile, Path devices, Path parentNewTop)
       throws IOException {
@@ -51,7 +53,7 @@ final class RawFork {
       }
     }
     check(parent.command("{\"execute\":\"blockdev-snapshot-sync\",\"arguments\":{\"device\":\"root\",\"snapshot-file\":\""
-        + parentNewTop + "\",\"format\":\"qcow2\",\"mode\":\"absolute-paths\"}}"));
+        + parentNewTop + "\",\"format\":\"qcow2\",\"mode\":\"existing\"}}"));
     parent.command("{\"execute\":\"cont\"}");
     long down = System.nanoTime() - t0;
     long[] childMap = ramMapping(childPid, ramFile);
