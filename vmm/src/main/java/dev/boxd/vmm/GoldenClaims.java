@@ -181,10 +181,26 @@ public final class GoldenClaims {
         removed.add(ram);
         log.info("removed RAM file {} ({} MiB): its golden {} is gone", ram, mib, owner);
       }
+      removeLoneOwnerFiles(shm);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot sweep golden RAM files in " + shm + ": " + e.getMessage(), e);
     }
     return removed;
+  }
+
+  // An owner file is written before its RAM file (so no RAM file is ever without one): a golden
+  // build that died in between leaves it alone, with its golden directory gone too.
+  private static void removeLoneOwnerFiles(Path shm) throws IOException {
+    try (Stream<Path> files = Files.list(shm)) {
+      for (Path ownerFile : files.filter(f -> f.getFileName().toString().startsWith(Golden.RAM_PREFIX)
+          && f.getFileName().toString().endsWith(".dir")).toList()) {
+        String name = ownerFile.getFileName().toString();
+        Path ram = ownerFile.resolveSibling(name.substring(0, name.length() - ".dir".length()) + Golden.RAM_SUFFIX);
+        if (!Files.exists(ram) && !Files.isDirectory(Path.of(Files.readString(ownerFile).strip()))) {
+          Files.deleteIfExists(ownerFile);
+        }
+      }
+    }
   }
 
   private static void adoptOwnRamFiles(Path goldenRoot) {

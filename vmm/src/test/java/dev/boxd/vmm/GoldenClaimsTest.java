@@ -86,6 +86,13 @@ class GoldenClaimsTest {
     // A golden of this root made before owner files: its RAM file gets one and stays.
     Golden old = golden("img-1c896m", 1);
     Files.delete(old.ownerFile());
+    // A build that died between its owner file and its RAM file, its directory gone since.
+    Golden died = golden("img-1c1024m", 1);
+    Files.delete(died.ramFile());
+    dev.boxd.os.Trees.delete(died.dir());
+    // One being built now: owner file first, directory there, RAM file not yet.
+    Golden building = golden("img-1c1152m", 1);
+    Files.delete(building.ramFile());
 
     List<Path> removed = GoldenClaims.removeOrphanRam(SHM, root);
 
@@ -96,5 +103,7 @@ class GoldenClaimsTest {
     assertThat(legacy).as("no owner can be known: left").exists();
     assertThat(old.ramFile()).exists();
     assertThat(Files.readString(old.ownerFile()).strip()).isEqualTo(old.dir().toString());
+    assertThat(died.ownerFile()).as("an owner file whose RAM file and golden are both gone").doesNotExist();
+    assertThat(building.ownerFile()).as("a build under way keeps its owner file").exists();
   }
 }
