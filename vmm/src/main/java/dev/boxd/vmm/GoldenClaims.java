@@ -196,8 +196,12 @@ public final class GoldenClaims {
           && f.getFileName().toString().endsWith(".dir")).toList()) {
         String name = ownerFile.getFileName().toString();
         Path ram = ownerFile.resolveSibling(name.substring(0, name.length() - ".dir".length()) + Golden.RAM_SUFFIX);
-        if (!Files.exists(ram) && !Files.isDirectory(Path.of(Files.readString(ownerFile).strip()))) {
-          Files.deleteIfExists(ownerFile);
+        try {
+          if (!Files.exists(ram) && !Files.isDirectory(Path.of(Files.readString(ownerFile).strip()))) {
+            Files.deleteIfExists(ownerFile);
+          }
+        } catch (IOException | RuntimeException unreadable) {
+          log.info("owner file {} is unreadable; left as it is: {}", ownerFile, unreadable.toString());
         }
       }
     }
