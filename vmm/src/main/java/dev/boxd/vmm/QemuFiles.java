@@ -146,13 +146,16 @@ final class QemuFiles implements AutoCloseable {
     return owed;
   }
 
-  private long addToSet(Path file, int flags, String kind, long set) {
-    int fd;
+  private static int openForQemu(Path file, int flags) {
     try {
-      fd = FdMonitor.open(file, flags, 0600);
+      return FdMonitor.open(file, flags, 0600);
     } catch (IOException e) {
       throw new BoxdException(ErrorCode.INTERNAL, "cannot open " + file + " for QEMU: " + e.getMessage(), e);
     }
+  }
+
+  private long addToSet(Path file, int flags, String kind, long set) {
+    int fd = openForQemu(file, flags);
     try {
       Map<String, Object> arguments = new java.util.HashMap<>(Map.of("opaque", kind + file));
       if (set >= 0) {
@@ -184,12 +187,7 @@ final class QemuFiles implements AutoCloseable {
 
   // getfd names the descriptor on this monitor only, so the migration command goes on it too.
   private void handOverAndRun(Path file, int flags, String command) {
-    int fd;
-    try {
-      fd = FdMonitor.open(file, flags, 0600);
-    } catch (IOException e) {
-      throw new BoxdException(ErrorCode.INTERNAL, "cannot open " + file + " for QEMU: " + e.getMessage(), e);
-    }
+    int fd = openForQemu(file, flags);
     try {
       monitor().callWithFile("getfd", Map.of("fdname", "migration"), fd);
       monitor().call(command, Map.of("uri", "fd:migration"));

@@ -54,15 +54,7 @@ public final class QemuVm implements AutoCloseable {
     if (detached && isProcessAlive(pid)) {
       return; // the supervisor let go of a VM that keeps running
     }
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (isProcessAlive(pid) && System.nanoTime() < deadline) {
-      try {
-        Thread.sleep(5);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
-    }
+    awaitGone(pid, Duration.ofSeconds(10));
     AgentClient a = agent;
     if (a != null) {
       a.close();
@@ -180,6 +172,23 @@ public final class QemuVm implements AutoCloseable {
   }
 
   /**
+   * Waits until process {@code pid} is gone, at most {@code wait}: QEMU is not this JVM's child, so
+   * its exit is polled. Returns false only when interrupted meanwhile.
+   */
+  private static boolean awaitGone(long pid, Duration wait) {
+    long deadline = System.nanoTime() + wait.toNanos();
+    while (isProcessAlive(pid) && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * Ends the QEMU of this run directory that no supervisor is attached to, if one runs, and
    * removes its control group once it is gone.
    */
@@ -187,16 +196,9 @@ public final class QemuVm implements AutoCloseable {
     run.pid().filter(pid -> isQemuOf(pid, run)).ifPresent(pid -> {
       Optional<VmCgroup> group = Cgroups.host().of(pid);
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-      while (isProcessAlive(pid) && System.nanoTime() < deadline) {
-        try {
-          Thread.sleep(5);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
+      if (awaitGone(pid, Duration.ofSeconds(10))) {
+        group.ifPresent(g -> Cgroups.remove(g, Duration.ofSeconds(5)));
       }
-      group.ifPresent(g -> Cgroups.remove(g, Duration.ofSeconds(5)));
     });
   }
 
