@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * is released ({@link GoldenClaims}) and deleted once no other worker claims it either. In use
  * are the goldens named by a VM record (running, stopped, hibernated, forks, VMs being made) or a
  * snapshot's record, the current golden of every VM's shape (a cold boot maps the current RAM
- * file), and the newest golden of each kept shape (the default size and the warm pool's),
- * which is never collected. Goldens claimed only by data directories that are gone are
+ * file), and the current image's newest golden of each kept shape (the default size and the warm
+ * pool's), which is never collected; a kept shape's golden of an older image goes once unused, or
+ * every image rebuild would leave one in /dev/shm for good. Goldens claimed only by data directories that are gone are
  * collected by whichever worker comes by. A golden handed out less than {@link #GRACE} ago is left too: its caller may not
  * have written the record that names it yet.
  */
@@ -50,10 +51,13 @@ final class GoldenCollector implements AutoCloseable {
   private final Map<Path, Long> handedOutNanos = new HashMap<>();
   private final Set<MachineShape> kept = new HashSet<>();
   private int making;
+  /** The short hash of the image goldens are made from now, if one is built. */
+  private final Supplier<Optional<String>> currentImage;
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private volatile boolean closed;
 
-  GoldenCollector(RuntimeConfig config) {
+  GoldenCollector(RuntimeConfig config, Supplier<Optional<String>> currentImage) {
+    this.currentImage = currentImage;
     this.goldenRoot = config.goldenDir();
     this.claimant = config.stateDir().toAbsolutePath();
     this.vmsDir = config.vmsDir();
@@ -117,10 +121,13 @@ final class GoldenCollector implements AutoCloseable {
     List<Path> deleted = new ArrayList<>();
     Set<Path> candidates = new java.util.LinkedHashSet<>(GoldenClaims.claimedBy(goldenRoot, claimant));
     candidates.addAll(GoldenClaims.abandoned(goldenRoot)); // claimed only by data directories that are gone
+    String image = currentImage.get().map(hash -> hash + "-").orElse("");
     for (Path dir : candidates) {
       Long handedOut = handedOutNanos.get(dir);
-      // A kept shape's newest golden stays even before this worker has asked for it (a restart).
-      boolean keptShape = kept.stream().anyMatch(shape -> GoldenClaims.isNewestOf(dir, shape));
+      // A kept shape's newest golden of the current image stays even before this worker has asked
+      // for it (a restart); with no image built yet, every image's does.
+      boolean keptShape = dir.getParent().getFileName().toString().startsWith(image)
+          && kept.stream().anyMatch(shape -> GoldenClaims.isNewestOf(dir, shape));
       if (used.contains(dir) || keptShape || (handedOut != null && now - handedOut < grace.toNanos())) {
         continue;
       }

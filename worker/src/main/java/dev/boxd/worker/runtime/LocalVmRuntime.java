@@ -80,7 +80,7 @@ public final class LocalVmRuntime implements VmRuntime {
     driver.trackForkWrites(config.hostLibDir());
     this.images = new ImageStore(config.imagesDir(), config.recipeDir());
     this.layers = new DiskLayers(config, vms::values);
-    this.goldens = new GoldenCollector(config);
+    this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
     goldens.collectLater(this::goldensInUse); // what a previous run destroyed before it could collect
     network.setUp(config.stateDir());
