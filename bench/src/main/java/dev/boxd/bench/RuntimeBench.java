@@ -6,7 +6,7 @@ import dev.boxd.net.NetworkConfig;
 import dev.boxd.vmm.Disks;
 import dev.boxd.vmm.Golden;
 import dev.boxd.vmm.KernelArgs;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import dev.boxd.vmm.QemuArgs;
 import dev.boxd.vmm.QemuLaunch;
 import dev.boxd.vmm.RunDir;

@@ -1,7 +1,7 @@
 package dev.boxd.control;
 
 import dev.boxd.core.net.Ipv4Subnet;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;

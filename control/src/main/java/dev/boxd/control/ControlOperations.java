@@ -14,7 +14,7 @@ import dev.boxd.core.state.User;
 import dev.boxd.core.state.Vm;
 import dev.boxd.core.state.VmStatus;
 import dev.boxd.verbs.Operations;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecSession;
 import dev.boxd.worker.reconcile.Outcome;

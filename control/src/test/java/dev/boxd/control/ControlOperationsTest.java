@@ -14,7 +14,7 @@ import dev.boxd.core.state.VmStatus;
 import dev.boxd.testkit.state.InMemoryStateStore;
 import dev.boxd.verbs.Operations.NewRequest;
 import dev.boxd.verbs.Operations.VmView;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import dev.boxd.worker.reconcile.Outcome;
 import dev.boxd.worker.runtime.VmRuntime;
 import java.time.Clock;

@@ -8,7 +8,7 @@ import dev.boxd.raft.RaftNode;
 import dev.boxd.ssh.FrontDoor;
 import dev.boxd.ssh.PlatformKey;
 import dev.boxd.ssh.VmGateway;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import dev.boxd.vmm.MemoryMerging;
 import dev.boxd.worker.gateway.GuestGateway;
 import dev.boxd.worker.reconcile.IdleWatch;

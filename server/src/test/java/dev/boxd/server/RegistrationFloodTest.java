@@ -10,7 +10,7 @@ import dev.boxd.core.state.codec.SnapshotCodec;
 import dev.boxd.raft.RaftConfig;
 import dev.boxd.raft.RaftNode;
 import dev.boxd.ssh.FrontDoor;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

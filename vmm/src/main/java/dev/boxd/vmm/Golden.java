@@ -1,5 +1,6 @@
 package dev.boxd.vmm;
 
+import dev.boxd.core.MachineShape;
 import dev.boxd.guest.GuestImage;
 import java.nio.file.Path;
 

@@ -1,5 +1,6 @@
 package dev.boxd.vmm;
 
+import dev.boxd.core.MachineShape;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;

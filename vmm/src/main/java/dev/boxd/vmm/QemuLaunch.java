@@ -1,5 +1,6 @@
 package dev.boxd.vmm;
 
+import dev.boxd.core.MachineShape;
 import java.nio.file.Path;
 import java.util.Optional;
 

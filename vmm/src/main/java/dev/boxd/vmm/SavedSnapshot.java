@@ -1,5 +1,6 @@
 package dev.boxd.vmm;
 
+import dev.boxd.core.MachineShape;
 import dev.boxd.core.BoxdException;
 import java.io.IOException;
 import java.io.StringReader;

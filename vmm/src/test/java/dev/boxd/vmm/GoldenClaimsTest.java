@@ -1,5 +1,6 @@
 package dev.boxd.vmm;
 
+import dev.boxd.core.MachineShape;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;

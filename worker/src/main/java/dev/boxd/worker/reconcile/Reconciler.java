@@ -8,7 +8,7 @@ import dev.boxd.core.state.StateStore;
 import dev.boxd.core.state.Vm;
 import dev.boxd.core.state.VmObserved;
 import dev.boxd.core.state.VmStatus;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import dev.boxd.worker.runtime.VmInfo;
 import dev.boxd.worker.runtime.VmRuntime;
 import dev.boxd.worker.runtime.VmSpec;

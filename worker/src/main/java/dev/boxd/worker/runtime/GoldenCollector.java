@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxd.vmm.Golden;
 import dev.boxd.vmm.GoldenClaims;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -11,7 +11,7 @@ import dev.boxd.net.VmNic;
 import dev.boxd.vmm.Accelerator;
 import dev.boxd.vmm.Disks;
 import dev.boxd.vmm.Golden;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import dev.boxd.vmm.QemuDriver;
 import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.agent.AgentClient;

@@ -3,7 +3,7 @@ package dev.boxd.worker.runtime;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.os.HostCommand;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import dev.boxd.vmm.RunDir;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -2,7 +2,7 @@ package dev.boxd.worker.runtime;
 
 import dev.boxd.core.Names;
 import dev.boxd.core.net.Ipv4;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import java.util.regex.Pattern;
 
 /**

@@ -6,7 +6,7 @@ import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.net.HostNetwork;
 import dev.boxd.vmm.Disks;
 import dev.boxd.vmm.Golden;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import dev.boxd.vmm.QemuDriver;
 import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.agent.AgentClient;

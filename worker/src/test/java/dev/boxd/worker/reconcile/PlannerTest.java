@@ -3,7 +3,7 @@ package dev.boxd.worker.reconcile;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.boxd.core.net.Ipv4;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import dev.boxd.worker.runtime.VmInfo;
 import dev.boxd.worker.runtime.VmSpec;
 import dev.boxd.worker.runtime.VmState;

@@ -5,7 +5,7 @@ import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.net.NetworkConfig;
 import dev.boxd.testkit.TestNetworks;
 import dev.boxd.testkit.TestPaths;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,4 @@
-package dev.boxd.vmm;
-
-import dev.boxd.core.BoxdException;
+package dev.boxd.core;
 
 /** vCPUs and guest RAM. A golden snapshot exists per shape: restored CPU state must match. */
 public record MachineShape(int vcpus, int memoryMib) {
