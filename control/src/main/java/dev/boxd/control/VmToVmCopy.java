@@ -4,10 +4,9 @@ import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.core.Names;
 import dev.boxd.verbs.ShellWords;
-import dev.boxd.vmm.agent.ExecRequest;
-import dev.boxd.vmm.agent.ExecResult;
-import dev.boxd.vmm.agent.ExecSession;
-import dev.boxd.worker.runtime.VmRuntime;
+import dev.boxd.workerport.GuestCommand;
+import dev.boxd.workerport.GuestProcess;
+import dev.boxd.workerport.WorkerPort;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -31,8 +30,8 @@ final class VmToVmCopy {
   private static final Duration NO_LIMIT = Duration.ofDays(365);
   private static final int PIPE_BUFFER = 1 << 20;
 
-  /** One side: a VM's runtime, its id, its name as the user wrote it, and a path in it. */
-  record Side(VmRuntime runtime, String vmId, String name, String path) {
+  /** One side: a VM's worker, its id, its name as the user wrote it, and a path in it. */
+  record Side(WorkerPort worker, String vmId, String name, String path) {
     String shown() {
       return name + ":" + path;
     }
@@ -42,7 +41,7 @@ final class VmToVmCopy {
 
   static long copy(Side src, Side dst) {
     String kind = probe(src);
-    boolean sameVm = src.vmId().equals(dst.vmId()) && src.runtime() == dst.runtime();
+    boolean sameVm = src.vmId().equals(dst.vmId()); // ids are cluster-wide
     if (kind.equals("dir")) {
       return sameVm ? withinVm(src, dst, true) : tree(src, dst);
     }
@@ -53,9 +52,9 @@ final class VmToVmCopy {
   /** "dir", or "file MODE" (octal); anything else is the user's error. */
   private static String probe(Side src) {
     String p = ShellWords.quote(src.path());
-    ExecResult result = run(src, ExecRequest.of(
+    Captured result = run(src, GuestCommand.of(
         "if [ -d " + p + " ]; then echo dir; elif [ -f " + p + " ]; then echo file $(stat -c %a -- " + p + ");"
-            + " elif [ -e " + p + " ]; then echo other; else echo none; fi").withTimeout(PROBE_TIMEOUT));
+            + " elif [ -e " + p + " ]; then echo other; else echo none; fi").withTimeout(java.util.Optional.of(PROBE_TIMEOUT)));
     String kind = result.stdoutText().strip();
     return switch (kind) {
       case "none" -> throw BoxdException.notFound("no such file or directory: " + Names.quote(src.shown()));
@@ -75,7 +74,7 @@ final class VmToVmCopy {
     String command = tree
         ? "mkdir -p -- " + d + " && tar -c -C " + s + " -f - . | tar -x --no-same-owner -C " + d + " -f -"
         : "cp --preserve=mode -- " + s + " " + d + " && stat -c %s -- " + d;
-    ExecResult result = run(src, ExecRequest.of(command));
+    Captured result = run(src, GuestCommand.of(command));
     if (result.exitCode() != 0) {
       throw BoxdException.invalid("copy from " + Names.quote(src.shown()) + " to " + Names.quote(dst.shown()) + " failed: "
           + result.stderrText().strip());
@@ -88,7 +87,7 @@ final class VmToVmCopy {
     try (var pipeIn = new PipedInputStream(PIPE_BUFFER); var pipeOut = new PipedOutputStream(pipeIn)) {
       Thread producer = Thread.ofVirtual().name("copy-from-" + src.vmId()).start(() -> {
         try (pipeOut) {
-          src.runtime().download(src.vmId(), src.path(), pipeOut);
+          src.worker().download(src.vmId(), src.path(), pipeOut);
         } catch (RuntimeException e) {
           failure.set(e);
         } catch (IOException e) {
@@ -116,7 +115,7 @@ final class VmToVmCopy {
         }
       };
       try {
-        return dst.runtime().upload(dst.vmId(), dst.path(), mode, data);
+        return dst.worker().upload(dst.vmId(), dst.path(), mode, data);
       } catch (RuntimeException e) {
         producer.interrupt();
         throw failure.get() instanceof BoxdException b ? b : e;
@@ -131,8 +130,8 @@ final class VmToVmCopy {
     var srcErr = new ByteArrayOutputStream();
     var moved = new AtomicLong();
     String d = ShellWords.quote(dst.path());
-    try (ExecSession unpack = dst.runtime().exec(dst.vmId(),
-        ExecRequest.of("mkdir -p -- " + d + " && tar -x --no-same-owner -C " + d + " -f -"), OutputStream.nullOutputStream(), dstErr);
+    try (GuestProcess unpack = dst.worker().exec(dst.vmId(),
+        GuestCommand.of("mkdir -p -- " + d + " && tar -x --no-same-owner -C " + d + " -f -"), OutputStream.nullOutputStream(), dstErr);
         var pipeIn = new PipedInputStream(PIPE_BUFFER); var pipeOut = new PipedOutputStream(pipeIn)) {
       // Each agent delivers output on its own reader thread; a pump between them keeps one guest's
       // output from waiting on the other guest's flow control.
@@ -150,7 +149,7 @@ final class VmToVmCopy {
         }
       });
       int packed;
-      try (ExecSession pack = src.runtime().exec(src.vmId(), ExecRequest.of("tar -c -C " + ShellWords.quote(src.path()) + " -f - ."), pipeOut,
+      try (GuestProcess pack = src.worker().exec(src.vmId(), GuestCommand.of("tar -c -C " + ShellWords.quote(src.path()) + " -f - ."), pipeOut,
           srcErr)) {
         pack.stdin().close();
         packed = pack.awaitExit(NO_LIMIT);
@@ -171,14 +170,17 @@ final class VmToVmCopy {
     }
   }
 
+  /** What a command printed, and how it ended. */
+  private record Captured(int exitCode, String stdoutText, String stderrText) {}
+
   /** Runs a command with no input to its end and captures its output. */
-  private static ExecResult run(Side side, ExecRequest request) {
+  private static Captured run(Side side, GuestCommand command) {
     var stdout = new ByteArrayOutputStream();
     var stderr = new ByteArrayOutputStream();
-    try (ExecSession session = side.runtime().exec(side.vmId(), request, stdout, stderr)) {
-      session.stdin().close();
-      int code = session.awaitExit(NO_LIMIT);
-      return new ExecResult(code, stdout.toByteArray(), stderr.toByteArray());
+    try (GuestProcess process = side.worker().exec(side.vmId(), command, stdout, stderr)) {
+      process.stdin().close();
+      int code = process.awaitExit(NO_LIMIT);
+      return new Captured(code, stdout.toString(java.nio.charset.StandardCharsets.UTF_8), stderr.toString(java.nio.charset.StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

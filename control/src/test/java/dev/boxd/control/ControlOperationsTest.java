@@ -15,8 +15,19 @@ import dev.boxd.testkit.state.InMemoryStateStore;
 import dev.boxd.verbs.Operations.NewRequest;
 import dev.boxd.verbs.Operations.VmView;
 import dev.boxd.core.MachineShape;
-import dev.boxd.worker.reconcile.Outcome;
-import dev.boxd.worker.runtime.VmRuntime;
+import dev.boxd.core.state.Snapshot;
+import dev.boxd.workerport.GuestCommand;
+import dev.boxd.workerport.GuestProcess;
+import dev.boxd.workerport.Reconciled;
+import dev.boxd.workerport.WorkerPort;
+import dev.boxd.workerport.Workers;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -128,13 +139,55 @@ class ControlOperationsTest {
   }
 
   @Test
-  void pauseAndResumeReturnTheWorkersTimings() {
+  void pauseAndResumeAreDoneByTheWorkerFirstThenLoggedAndReportTheVmmsTimings() {
     alice.create(named("app"));
 
     assertThat(alice.pause("app")).isEqualTo(InstantWorker.SUSPEND_US);
+    assertThat(worker.calls).containsSubsequence("pauseAheadOfLog", "recorded", "reconcile");
     assertThat(store.read().vmByName("u1", "app").orElseThrow().desired()).isEqualTo(DesiredPower.STANDBY);
+    assertThat(store.read().vmByName("u1", "app").orElseThrow().observed().status()).isEqualTo(VmStatus.STANDBY);
+    worker.calls.clear();
     assertThat(alice.resume("app")).isEqualTo(InstantWorker.RESUME_US);
+    assertThat(worker.calls).containsSubsequence("resumeAheadOfLog", "recorded", "reconcile");
     assertThat(store.read().vmByName("u1", "app").orElseThrow().desired()).isEqualTo(DesiredPower.RUNNING);
+  }
+
+  @Test
+  void aHibernatedVmIsResumedThroughTheLog() {
+    alice.create(named("app"));
+    alice.hibernate("app");
+    worker.calls.clear();
+
+    assertThat(alice.resume("app")).isEqualTo(InstantWorker.RESTORE_US);
+    assertThat(worker.calls).doesNotContain("resumeAheadOfLog").contains("reconcile");
+    assertThat(store.read().vmByName("u1", "app").orElseThrow().observed().status()).isEqualTo(VmStatus.RUNNING);
+  }
+
+  @Test
+  void aSnapshotIsSavedByTheWorkerFromTheLogAndRemovedTheSameWay() {
+    alice.create(named("app"));
+
+    var saved = alice.saveSnapshot("app", "base");
+    assertThat(saved.sizeBytes()).isEqualTo(InstantWorker.SNAPSHOT_BYTES);
+    assertThat(store.read().snapshotByName("u1", "base").orElseThrow().isSaved()).isTrue();
+    assertThat(worker.snapshotsOnDisk).containsExactly(saved.id());
+
+    alice.removeSnapshot("base");
+    assertThat(store.read().snapshotsOf("u1")).isEmpty();
+    assertThat(worker.snapshotsOnDisk).isEmpty();
+  }
+
+  @Test
+  void aFailedSaveTellsWhyAndLeavesNoSnapshot() {
+    alice.create(named("app"));
+    worker.failSaving = "no space left on the worker's disk";
+
+    assertThatThrownBy(() -> alice.saveSnapshot("app", "base"))
+        .isInstanceOfSatisfying(BoxdException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.RESOURCE_EXHAUSTED);
+          assertThat(e.getMessage()).contains("no space left");
+        });
+    assertThat(store.read().snapshotsOf("u1")).isEmpty(); // the name is free again
   }
 
   @Test
@@ -154,29 +207,36 @@ class ControlOperationsTest {
 
   /**
    * A worker that does what the log asks the moment it is asked, and tells the log so: made VMs
-   * are running, destroyed ones removed. {@link #failMaking} makes creating fail with a reason.
+   * are running, destroyed ones removed, snapshots saved. {@link #failMaking} makes creating fail
+   * with a reason, {@link #failSaving} saving. Guest I/O is not the control operations' business.
    */
-  private final class InstantWorker implements Workers {
+  private final class InstantWorker implements Workers, WorkerPort {
     static final long SUSPEND_US = 640;
     static final long RESUME_US = 85;
+    static final long RESTORE_US = 90_000;
+    static final long SNAPSHOT_BYTES = 123_456;
 
     final List<String> reconciled = new CopyOnWriteArrayList<>();
+    final List<String> calls = new CopyOnWriteArrayList<>();
+    final Set<String> snapshotsOnDisk = ConcurrentHashMap.newKeySet();
     volatile String failMaking;
+    volatile String failSaving;
 
     @Override
-    public VmRuntime runtime(String workerId) {
-      throw BoxdException.precondition("guest I/O is not part of the control operations' unit tests");
+    public WorkerPort worker(String workerId) {
+      return this;
     }
 
     @Override
-    public Outcome reconcileNow(String workerId, String vmId, long index) {
-      Vm vm = store.readAtLeast(index, java.time.Duration.ofSeconds(5)).vm(vmId).orElse(null);
+    public Reconciled reconcileNow(String vmId, long index) {
+      calls.add("reconcile");
+      Vm vm = store.readAtLeast(index, Duration.ofSeconds(5)).vm(vmId).orElse(null);
       if (vm == null) {
-        return new Outcome(List.of(), 0, 0);
+        return new Reconciled(0, 0);
       }
       if (vm.desired() == DesiredPower.DESTROYED) {
-        store.apply(new Command.RemoveVm(vmId, workerId));
-        return new Outcome(List.of(), 0, 0);
+        store.apply(new Command.RemoveVm(vmId, vm.workerId()));
+        return new Reconciled(0, 0);
       }
       reconciled.add(vmId);
       if (failMaking != null && vm.observed().status() != VmStatus.RUNNING) {
@@ -188,11 +248,78 @@ class ControlOperationsTest {
         case HIBERNATED -> VmStatus.HIBERNATED;
         default -> VmStatus.STOPPED;
       };
+      boolean restored = vm.observed().status() == VmStatus.HIBERNATED && status == VmStatus.RUNNING;
       if (vm.observed().status() != status) {
-        store.apply(new Command.ReportObserved(vmId, workerId, new VmObserved(status, 4242, "", AT, 0)));
+        store.apply(new Command.ReportObserved(vmId, vm.workerId(), new VmObserved(status, 4242, "", AT, 0)));
       }
-      return new Outcome(List.of(), vm.desired() == DesiredPower.STANDBY ? SUSPEND_US : 0,
-          vm.desired() == DesiredPower.RUNNING ? RESUME_US : 0);
+      for (Snapshot snapshot : store.read().snapshots()) {
+        if (!snapshot.isSaved() && snapshot.sourceVmId().equals(vmId)) {
+          if (failSaving != null) {
+            store.apply(new Command.RemoveSnapshot(snapshot.id()));
+            throw new BoxdException(ErrorCode.RESOURCE_EXHAUSTED, failSaving);
+          }
+          snapshotsOnDisk.add(snapshot.id());
+          store.apply(new Command.SnapshotSaved(snapshot.id(), snapshot.workerId(), SNAPSHOT_BYTES));
+        }
+      }
+      return new Reconciled(vm.desired() == DesiredPower.STANDBY ? SUSPEND_US : 0, restored ? RESTORE_US : 0);
+    }
+
+    @Override
+    public void reconcileSnapshotsNow(long index) {
+      var held = store.readAtLeast(index, Duration.ofSeconds(5)).snapshots().stream().map(Snapshot::id).toList();
+      snapshotsOnDisk.retainAll(held);
+    }
+
+    @Override
+    public OptionalLong pauseAheadOfLog(String vmId) {
+      calls.add("pauseAheadOfLog");
+      return OptionalLong.of(SUSPEND_US);
+    }
+
+    @Override
+    public OptionalLong resumeAheadOfLog(String vmId) {
+      calls.add("resumeAheadOfLog");
+      return OptionalLong.of(RESUME_US);
+    }
+
+    @Override
+    public void recorded(String vmId) {
+      calls.add("recorded");
+    }
+
+    @Override
+    public void wake(String vmId) {
+      throw unsupported();
+    }
+
+    @Override
+    public GuestProcess exec(String vmId, GuestCommand command, OutputStream stdout, OutputStream stderr) {
+      throw unsupported();
+    }
+
+    @Override
+    public long upload(String vmId, String path, int mode, InputStream data) {
+      throw unsupported();
+    }
+
+    @Override
+    public long download(String vmId, String path, OutputStream sink) {
+      throw unsupported();
+    }
+
+    @Override
+    public SocketChannel connect(String vmId, int port, Duration timeout) {
+      throw unsupported();
+    }
+
+    @Override
+    public String sshHostKey(String vmId) {
+      throw unsupported();
+    }
+
+    private static BoxdException unsupported() {
+      return BoxdException.precondition("guest I/O is not part of the control operations' unit tests");
     }
   }
 }

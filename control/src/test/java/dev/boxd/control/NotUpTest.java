@@ -16,15 +16,15 @@ class NotUpTest {
 
   @Test
   void theWorkersReasonWithTheStatus() {
-    assertThat(ControlOperations.notUp(vm(VmStatus.FAILED, "start failed: tap bx0a4d0002 is busy")))
+    assertThat(VmMaking.notUp(vm(VmStatus.FAILED, "start failed: tap bx0a4d0002 is busy")))
         .isEqualTo("VM r2 did not come up: start failed: tap bx0a4d0002 is busy (failed)");
   }
 
   @Test
   void noReasonIsNamedAsSuchNeverLeftBlank() {
-    assertThat(ControlOperations.notUp(vm(VmStatus.BOOTING, "")))
+    assertThat(VmMaking.notUp(vm(VmStatus.BOOTING, "")))
         .isEqualTo("VM r2 did not come up: it is booting and worker w1 reported no reason (see the server log)");
-    assertThat(ControlOperations.notUp(vm(VmStatus.STOPPED, "  \n")))
+    assertThat(VmMaking.notUp(vm(VmStatus.STOPPED, "  \n")))
         .isEqualTo("VM r2 did not come up: it is stopped and worker w1 reported no reason (see the server log)");
   }
 

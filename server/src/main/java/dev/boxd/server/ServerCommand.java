@@ -13,6 +13,7 @@ import dev.boxd.vmm.MemoryMerging;
 import dev.boxd.worker.gateway.GuestGateway;
 import dev.boxd.worker.reconcile.IdleWatch;
 import dev.boxd.worker.reconcile.Reconciler;
+import dev.boxd.worker.LocalWorkerPort;
 import dev.boxd.worker.runtime.HostMemoryMerging;
 import dev.boxd.worker.runtime.LocalVmRuntime;
 import dev.boxd.worker.runtime.RuntimeConfig;
@@ -107,9 +108,9 @@ final class ServerCommand implements Callable<Integer> {
     // Before the reconciler re-attaches VMs, so that sleeping ones are watched for traffic at once.
     IdleWatch idle = new IdleWatch(WORKER_ID, raft, runtime, reconciler, java.time.Duration.ofSeconds(hibernateAfterSecs)).start();
     reconciler.start("127.0.0.1", Runtime.getRuntime().availableProcessors(), HostMemory.totalMib());
-    var workers = new LocalWorkers(WORKER_ID, runtime, reconciler);
+    var workers = new LocalWorkers(WORKER_ID, new LocalWorkerPort(runtime, reconciler, idle));
     var baseConfig = ControlConfig.singleNode(vmSubnet, shape);
-    var routes = new StateVmRoutes(raft, workers, baseConfig, clock);
+    var routes = new StateVmRoutes(raft, workers);
     VmGateway gateway = VmGateway.builder(routes)
         .port(vmSshPort)
         .hostKey(dataDir.resolve("vm_gateway_ed25519_key"))

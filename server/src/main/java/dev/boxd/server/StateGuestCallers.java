@@ -2,7 +2,7 @@ package dev.boxd.server;
 
 import dev.boxd.control.ControlConfig;
 import dev.boxd.control.ControlOperations;
-import dev.boxd.control.Workers;
+import dev.boxd.workerport.Workers;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.core.state.DesiredPower;
 import dev.boxd.core.state.StateStore;

@@ -1,8 +1,7 @@
 package dev.boxd.server;
 
-import dev.boxd.control.ControlConfig;
-import dev.boxd.control.ControlOperations;
-import dev.boxd.control.Workers;
+import dev.boxd.workerport.WorkerPort;
+import dev.boxd.workerport.Workers;
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.core.state.ClusterState;
@@ -16,7 +15,6 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.channels.SocketChannel;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Optional;
@@ -38,18 +36,14 @@ final class StateVmRoutes implements VmRoutes, AutoCloseable {
 
   private final StateStore store;
   private final Workers workers;
-  private final ControlConfig config;
-  private final Clock clock;
   private final ExecutorService syncer = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("vm-ssh-sync").daemon().unstarted(r));
   private final AtomicBoolean syncPending = new AtomicBoolean();
   private volatile VmGateway gateway;
   private volatile boolean closed;
 
-  StateVmRoutes(StateStore store, Workers workers, ControlConfig config, Clock clock) {
+  StateVmRoutes(StateStore store, Workers workers) {
     this.store = store;
     this.workers = workers;
-    this.config = config;
-    this.clock = clock;
   }
 
   /** Keeps {@code target} listening on the public addresses in use, from now on. */
@@ -112,20 +106,21 @@ final class StateVmRoutes implements VmRoutes, AutoCloseable {
   @Override
   public SocketChannel connect(VmRoute route, Duration timeout) throws IOException {
     Vm vm = vm(route);
+    WorkerPort worker = workers.worker(vm.workerId());
     switch (vm.desired()) {
       case STOPPED -> throw BoxdException.precondition("VM " + vm.name() + " is stopped; start it first");
       case DESTROYED -> throw BoxdException.notFound("VM " + vm.name() + " is being destroyed");
       // An SSH connection is inbound traffic: it wakes a sleeping VM, as any packet would.
-      case STANDBY, HIBERNATED -> new ControlOperations(vm.ownerId(), store, workers, config, clock).resume(vm.id());
+      case STANDBY, HIBERNATED -> worker.wake(vm.id());
       default -> { }
     }
-    return workers.runtime(vm.workerId()).connect(vm.id(), SSH_PORT, timeout);
+    return worker.connect(vm.id(), SSH_PORT, timeout);
   }
 
   @Override
   public String hostKey(VmRoute route) {
     Vm vm = vm(route);
-    return workers.runtime(vm.workerId()).sshHostKey(vm.id());
+    return workers.worker(vm.workerId()).sshHostKey(vm.id());
   }
 
   private Vm vm(VmRoute route) {

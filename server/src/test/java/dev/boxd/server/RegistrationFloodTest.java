@@ -3,7 +3,7 @@ package dev.boxd.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.boxd.control.ControlConfig;
-import dev.boxd.control.Workers;
+import dev.boxd.workerport.Workers;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.core.state.Registration;
 import dev.boxd.core.state.codec.SnapshotCodec;
@@ -188,16 +188,8 @@ class RegistrationFloodTest {
 
   // Strangers and the one approved user only list their (no) VMs: nothing here places a VM.
   private static Workers noWorkers() {
-    return new Workers() {
-      @Override
-      public dev.boxd.worker.runtime.VmRuntime runtime(String workerId) {
-        throw new UnsupportedOperationException("this test places no VMs");
-      }
-
-      @Override
-      public dev.boxd.worker.reconcile.Outcome reconcileNow(String workerId, String vmId, long index) {
-        throw new UnsupportedOperationException("this test places no VMs");
-      }
+    return workerId -> {
+      throw new UnsupportedOperationException("this test places no VMs");
     };
   }
 

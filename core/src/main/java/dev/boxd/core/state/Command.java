@@ -165,10 +165,31 @@ public sealed interface Command {
     }
   }
 
-  /** A snapshot the VM's worker saved, recorded under its name (SPEC §3 snapshot save). */
+  /**
+   * A snapshot saved before the log held snapshots being saved: logs written then still carry it,
+   * and it is applied as a saved snapshot. Nothing writes it now ({@link SaveSnapshot} does).
+   */
   record AddSnapshot(Snapshot snapshot) implements Command {
     public AddSnapshot {
       Objects.requireNonNull(snapshot, "snapshot");
+    }
+  }
+
+  /**
+   * A snapshot of a VM, asked for under its name (SPEC §3 snapshot save): recorded as saving, then
+   * saved by the VM's worker, which reports {@link SnapshotSaved} or removes it on failure.
+   */
+  record SaveSnapshot(Snapshot snapshot) implements Command {
+    public SaveSnapshot {
+      Objects.requireNonNull(snapshot, "snapshot");
+    }
+  }
+
+  /** The worker saved the snapshot: {@code bytes} on its disk. */
+  record SnapshotSaved(String snapshotId, String workerId, long bytes) implements Command {
+    public SnapshotSaved {
+      Objects.requireNonNull(snapshotId, "snapshotId");
+      Objects.requireNonNull(workerId, "workerId");
     }
   }
 

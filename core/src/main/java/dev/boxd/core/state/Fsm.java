@@ -47,6 +47,8 @@ public final class Fsm {
       case IdleSleep c -> VmCommands.idleSleep(at, c);
       case TrafficWake c -> VmCommands.trafficWake(at, c);
       case Command.AddSnapshot c -> VmCommands.addSnapshot(at, c);
+      case Command.SaveSnapshot c -> VmCommands.saveSnapshot(at, c);
+      case Command.SnapshotSaved c -> VmCommands.snapshotSaved(at, c);
       case Command.RemoveSnapshot c -> VmCommands.removeSnapshot(at, c);
       case Command.CreateFromSnapshot c -> VmCommands.createFromSnapshot(at, c);
       case SetDesiredPower c -> VmCommands.setDesiredPower(at, c);

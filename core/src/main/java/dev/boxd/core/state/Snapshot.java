@@ -6,10 +6,13 @@ import java.util.Objects;
 /**
  * A named memory-and-disk snapshot of a VM (SPEC §3, §5): it outlives the VM, any number of new
  * VMs start from it, and it is kept on the worker that ran the VM, where those VMs are placed.
- * Size is the VM's at the time.
+ * Size is the VM's at the time. The log holds it from the moment it is asked for ({@link
+ * Status#SAVING}); the worker saves it and records it {@link Status#SAVED} with its size on disk.
  */
 public record Snapshot(String id, String ownerId, String name, String sourceVmId, String sourceVmName, String workerId,
-    int vcpus, long memoryMib, long diskGb, Instant createdAt) {
+    int vcpus, long memoryMib, long diskGb, Instant createdAt, Status status, long bytes) {
+
+  public enum Status { SAVING, SAVED }
 
   public Snapshot {
     Objects.requireNonNull(id, "id");
@@ -19,5 +22,21 @@ public record Snapshot(String id, String ownerId, String name, String sourceVmId
     Objects.requireNonNull(sourceVmName, "sourceVmName");
     Objects.requireNonNull(workerId, "workerId");
     Objects.requireNonNull(createdAt, "createdAt");
+    Objects.requireNonNull(status, "status");
+  }
+
+  /** A snapshot asked for and not yet saved. */
+  public static Snapshot saving(String id, String ownerId, String name, String sourceVmId, String sourceVmName, String workerId,
+      int vcpus, long memoryMib, long diskGb, Instant createdAt) {
+    return new Snapshot(id, ownerId, name, sourceVmId, sourceVmName, workerId, vcpus, memoryMib, diskGb, createdAt, Status.SAVING, 0);
+  }
+
+  public boolean isSaved() {
+    return status == Status.SAVED;
+  }
+
+  Snapshot withSaved(long savedBytes) {
+    return new Snapshot(id, ownerId, name, sourceVmId, sourceVmName, workerId, vcpus, memoryMib, diskGb, createdAt, Status.SAVED,
+        savedBytes);
   }
 }

@@ -128,8 +128,49 @@ final class VmCommands {
     return ok(s.withVm(vm.withDesired(DesiredPower.DESTROYED)));
   }
 
+  /** A snapshot from an older log, saved before it was recorded. */
   static Applied addSnapshot(ClusterState s, Command.AddSnapshot c) {
     Snapshot snap = c.snapshot();
+    Applied admitted = admitSnapshot(s, snap);
+    return admitted.result() instanceof Result.Ok ? ok(s.withSnapshot(snap.withSaved(snap.bytes()))) : admitted;
+  }
+
+  /** A snapshot to save: its VM must be on the snapshot's worker and not going away. */
+  static Applied saveSnapshot(ClusterState s, Command.SaveSnapshot c) {
+    Snapshot snap = c.snapshot();
+    Vm vm = s.vm(snap.sourceVmId()).orElse(null);
+    if (vm == null || !vm.ownerId().equals(snap.ownerId())) {
+      return reject(s, ErrorCode.NOT_FOUND, noVm(snap.sourceVmId()));
+    }
+    if (vm.desired() == DesiredPower.DESTROYED) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, "VM " + vm.name() + " is being destroyed");
+    }
+    if (!vm.workerId().equals(snap.workerId())) {
+      return reject(s, ErrorCode.INVALID_ARGUMENT, "VM " + vm.name() + " runs on worker " + quote(vm.workerId()) + ", not "
+          + quote(snap.workerId()) + ": a snapshot is kept where its VM runs");
+    }
+    Applied admitted = admitSnapshot(s, snap);
+    return admitted.result() instanceof Result.Ok ? ok(s.withSnapshot(new Snapshot(snap.id(), snap.ownerId(), snap.name(),
+        snap.sourceVmId(), snap.sourceVmName(), snap.workerId(), snap.vcpus(), snap.memoryMib(), snap.diskGb(), snap.createdAt(),
+        Snapshot.Status.SAVING, 0))) : admitted;
+  }
+
+  static Applied snapshotSaved(ClusterState s, Command.SnapshotSaved c) {
+    Snapshot snap = s.snapshot(c.snapshotId()).orElse(null);
+    if (snap == null) {
+      return reject(s, ErrorCode.NOT_FOUND, "no snapshot with id " + quote(c.snapshotId()) + " (removed while it was saved)");
+    }
+    if (!snap.workerId().equals(c.workerId())) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, "snapshot " + snap.name() + " is kept on worker " + quote(snap.workerId())
+          + ", not " + quote(c.workerId()));
+    }
+    if (snap.isSaved()) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, "snapshot " + snap.name() + " is saved already");
+    }
+    return ok(s.withSnapshot(snap.withSaved(c.bytes())));
+  }
+
+  private static Applied admitSnapshot(ClusterState s, Snapshot snap) {
     if (snap.id().isEmpty() || s.snapshot(snap.id()).isPresent()) {
       return reject(s, ErrorCode.ALREADY_EXISTS, "a snapshot with id " + quote(snap.id()) + " already exists");
     }
@@ -151,7 +192,7 @@ final class VmCommands {
     if (s.worker(snap.workerId()).isEmpty()) {
       return reject(s, ErrorCode.NOT_FOUND, "no worker with id " + quote(snap.workerId()));
     }
-    return ok(s.withSnapshot(snap));
+    return ok(s);
   }
 
   static Applied removeSnapshot(ClusterState s, Command.RemoveSnapshot c) {
@@ -166,6 +207,10 @@ final class VmCommands {
     Snapshot snap = s.snapshot(c.snapshotId()).orElse(null);
     if (snap == null) {
       return reject(s, ErrorCode.NOT_FOUND, "no snapshot with id " + quote(c.snapshotId()));
+    }
+    if (!snap.isSaved()) {
+      return reject(s, ErrorCode.FAILED_PRECONDITION, "snapshot " + snap.name() + " is still being saved; try again when"
+          + " snapshot list shows its size");
     }
     Applied created = create(s, new CreateVm(c.vmId(), snap.ownerId(), c.name(), snap.vcpus(), snap.memoryMib(), snap.diskGb(),
         c.ip(), c.publicIp(), snap.workerId(), c.at()));

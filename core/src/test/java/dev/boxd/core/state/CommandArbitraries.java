@@ -99,7 +99,12 @@ final class CommandArbitraries {
         Tuple.of(2, Combinators.combine(p.vms(), p.workers()).as(Command.TrafficWake::new)),
         Tuple.of(3, Combinators.combine(p.vms(), p.users(), p.names(), p.vms(), p.workers(), p.times())
             .as((id, owner, name, source, worker, at) -> new Command.AddSnapshot(
-                new Snapshot("s-" + id, owner, name, source, "src", worker, 1, 512, 10, at)))),
+                Snapshot.saving("s-" + id, owner, name, source, "src", worker, 1, 512, 10, at)))),
+        Tuple.of(3, Combinators.combine(p.vms(), p.users(), p.names(), p.vms(), p.workers(), p.times())
+            .as((id, owner, name, source, worker, at) -> new Command.SaveSnapshot(
+                Snapshot.saving("s-" + id, owner, name, source, "src", worker, 1, 512, 10, at)))),
+        Tuple.of(2, Combinators.combine(p.vms(), p.workers(), Arbitraries.longs().between(0, 1 << 30))
+            .as((id, worker, bytes) -> new Command.SnapshotSaved("s-" + id, worker, bytes))),
         Tuple.of(1, p.vms().map(id -> new Command.RemoveSnapshot("s-" + id))),
         Tuple.of(3, Combinators.combine(p.vms(), p.vms(), p.names(), p.ips(), p.publicIps(), p.times())
             .as((vm, snap, name, ip, publicIp, at) -> new Command.CreateFromSnapshot(vm, "s-" + snap, name, ip, publicIp, at))),

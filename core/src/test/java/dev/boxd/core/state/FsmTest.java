@@ -143,21 +143,48 @@ class FsmTest {
   }
 
   @Test
+  void aSnapshotIsSavingUntilItsWorkerReportsItSavedAndOnlyThenStartsVms() {
+    ClusterState s = given(user("u1"), user("u2"), worker("w1"), worker("w2"), vm("vm1", "u1", "app", "10.77.0.1"));
+    var snap = Snapshot.saving("s1", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, T0);
+    assertRejected(next(s, new Command.SaveSnapshot(Snapshot.saving("s1", "u2", "base", "vm1", "app", "w1", 2, 1024, 100, T0))),
+        ErrorCode.NOT_FOUND, "vm1");
+    assertRejected(next(s, new Command.SaveSnapshot(Snapshot.saving("s1", "u1", "base", "vm1", "app", "w2", 2, 1024, 100, T0))),
+        ErrorCode.INVALID_ARGUMENT, "a snapshot is kept where its VM runs");
+    s = next(s, new Command.SaveSnapshot(snap)).state();
+    assertThat(s.snapshot("s1").orElseThrow().status()).isEqualTo(Snapshot.Status.SAVING);
+    assertRejected(next(s, new Command.CreateFromSnapshot("vm2", "s1", "copy", Ipv4.parse("10.77.0.2"), Ipv4.parse("203.0.113.2"), T0)),
+        ErrorCode.FAILED_PRECONDITION, "is still being saved");
+    assertRejected(next(s, new Command.SnapshotSaved("s1", "w2", 10)), ErrorCode.FAILED_PRECONDITION, "is kept on worker");
+    s = next(s, new Command.SnapshotSaved("s1", "w1", 4096)).state();
+    assertThat(s.snapshot("s1").orElseThrow().isSaved()).isTrue();
+    assertThat(s.snapshot("s1").orElseThrow().bytes()).isEqualTo(4096);
+    assertRejected(next(s, new Command.SnapshotSaved("s1", "w1", 1)), ErrorCode.FAILED_PRECONDITION, "is saved already");
+    assertThat(next(s, new Command.CreateFromSnapshot("vm2", "s1", "copy", Ipv4.parse("10.77.0.2"), Ipv4.parse("203.0.113.2"), T0))
+        .result().isOk()).isTrue();
+    ClusterState removed = next(s, new Command.RemoveSnapshot("s1")).state();
+    assertRejected(next(removed, new Command.SnapshotSaved("s1", "w1", 1)), ErrorCode.NOT_FOUND, "removed while it was saved");
+    ClusterState destroying = next(next(removed, new Command.SaveSnapshot(Snapshot.saving("s3", "u1", "other", "vm1", "app", "w1", 2, 1024,
+        100, T0))).state(), new DestroyVm("vm1")).state();
+    assertRejected(next(destroying, new Command.SaveSnapshot(Snapshot.saving("s4", "u1", "late", "vm1", "app", "w1", 2, 1024, 100, T0))),
+        ErrorCode.FAILED_PRECONDITION, "is being destroyed");
+  }
+
+  @Test
   void snapshotsAreNamedPerAccountLimitedAndOutliveTheirVm() {
     ClusterState s = given(user("u1"), user("u2"), worker("w1"), vm("vm1", "u1", "app", "10.77.0.1"));
-    var snap = new Snapshot("s1", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, T0);
+    var snap = Snapshot.saving("s1", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, T0);
     s = next(s, new Command.AddSnapshot(snap)).state();
-    assertRejected(next(s, new Command.AddSnapshot(new Snapshot("s2", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, T0))),
+    assertRejected(next(s, new Command.AddSnapshot(Snapshot.saving("s2", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, T0))),
         ErrorCode.ALREADY_EXISTS, "a snapshot named \"base\" already exists");
-    assertThat(next(s, new Command.AddSnapshot(new Snapshot("s2", "u2", "base", "vm1", "app", "w1", 2, 1024, 100, T0))).result().isOk())
+    assertThat(next(s, new Command.AddSnapshot(Snapshot.saving("s2", "u2", "base", "vm1", "app", "w1", 2, 1024, 100, T0))).result().isOk())
         .as("names are per account").isTrue();
-    assertRejected(next(s, new Command.AddSnapshot(new Snapshot("s2", "u1", "Bad", "vm1", "app", "w1", 2, 1024, 100, T0))),
+    assertRejected(next(s, new Command.AddSnapshot(Snapshot.saving("s2", "u1", "Bad", "vm1", "app", "w1", 2, 1024, 100, T0))),
         ErrorCode.INVALID_ARGUMENT, "invalid snapshot name");
     ClusterState full = s;
     for (int i = 2; i <= ClusterState.MAX_SNAPSHOTS; i++) {
-      full = next(full, new Command.AddSnapshot(new Snapshot("s" + i, "u1", "n" + i, "vm1", "app", "w1", 2, 1024, 100, T0))).state();
+      full = next(full, new Command.AddSnapshot(Snapshot.saving("s" + i, "u1", "n" + i, "vm1", "app", "w1", 2, 1024, 100, T0))).state();
     }
-    assertRejected(next(full, new Command.AddSnapshot(new Snapshot("s99", "u1", "more", "vm1", "app", "w1", 2, 1024, 100, T0))),
+    assertRejected(next(full, new Command.AddSnapshot(Snapshot.saving("s99", "u1", "more", "vm1", "app", "w1", 2, 1024, 100, T0))),
         ErrorCode.RESOURCE_EXHAUSTED, "snapshot limit reached: 10 of 10");
 
     s = next(next(s, new DestroyVm("vm1")).state(), new RemoveVm("vm1", "w1")).state();

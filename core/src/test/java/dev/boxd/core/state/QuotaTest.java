@@ -74,7 +74,7 @@ class QuotaTest {
   void forksAndVmsFromSnapshotsCountAgainstTheTotals() {
     Quota twoCpus = new Quota(10, 2, 8192, 100, 3, 81920, 1000);
     ClusterState s = given(user("u1"), WORKER, new Command.SetQuota("u1", twoCpus), vm(1, 2, 1024, 100),
-        new Command.AddSnapshot(new Snapshot("s1", "u1", "base", "vm1", "vm-1", "w1", 2, 1024, 100, T0)));
+        new Command.AddSnapshot(Snapshot.saving("s1", "u1", "base", "vm1", "vm-1", "w1", 2, 1024, 100, T0)));
 
     Applied fork = next(s, new Command.ForkVm("vm2", "vm1", "copy", Ipv4.parse("10.77.0.2"), Ipv4.parse("203.0.113.2"), T0));
     assertThat(rejected(fork).code()).isEqualTo(ErrorCode.RESOURCE_EXHAUSTED);

@@ -58,7 +58,7 @@ public final class IdleWatch implements AutoCloseable {
   }
 
   public IdleWatch start() {
-    runtime.onInboundWhileAsleep(vmId -> Thread.ofVirtual().name("wake-" + vmId).start(() -> wake(vmId)));
+    runtime.onInboundWhileAsleep(vmId -> Thread.ofVirtual().name("wake-" + vmId).start(() -> wakeForTraffic(vmId)));
     ticker.scheduleWithFixedDelay(this::tickSafely, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
     return this;
   }
@@ -127,15 +127,18 @@ public final class IdleWatch implements AutoCloseable {
     // A rejection means the user asked for something else meanwhile: their word stands.
   }
 
-  // A VM in standby is resumed first and the log told after, so the frame is answered at once; a
-  // hibernated one is restored through the log (that takes a restore anyway).
-  private void wake(String vmId) {
+  /**
+   * Wakes a VM for inbound traffic and returns once it is awake. A VM in standby is resumed first
+   * and the log told after, so the traffic is answered at once; a hibernated one is restored
+   * through the log (that takes a restore anyway).
+   */
+  public void wakeForTraffic(String vmId) {
     long started = System.nanoTime();
-    boolean resumed = runtime.wakeForTraffic(vmId);
+    boolean resumed = runtime.resumeAheadOfLog(vmId).isPresent();
     long awake = System.nanoTime();
     Result result = store.propose(new Command.TrafficWake(vmId, workerId));
     if (resumed) {
-      runtime.trafficWakeRecorded(vmId);
+      runtime.aheadOfLogRecorded(vmId);
     }
     // Refused (the user asked for something else meanwhile): reconciling puts it where they want it.
     long index = result instanceof Result.Ok ok ? ok.index() : store.read().appliedIndex();

@@ -45,6 +45,11 @@ public final class Planner {
     if (state == VmState.CREATING || state == VmState.BOOTING || state == VmState.DESTROYING) {
       return List.of(); // an operation is under way; look again when it settles
     }
+    // Paused or resumed ahead of the log (a user's pause or resume, inbound traffic): the log is
+    // about to say so; until then its older word must not undo it. Stopping still wins.
+    if (local.get().aheadOfLog() && (state == VmState.RUNNING || state == VmState.STANDBY) && want.power() != DesiredVm.Power.STOPPED) {
+      return List.of();
+    }
     boolean rebootPending = want.rebootSeq() > rebootSeqDone;
     return switch (want.power()) {
       case RUNNING -> switch (state) {
@@ -53,14 +58,13 @@ public final class Planner {
         case STOPPED, FAILED -> List.of(new Action.Start(id));
         default -> List.of();
       };
-      // A VM the runtime woke for traffic is awake ahead of the log's TrafficWake: leave it.
       case STANDBY -> switch (state) {
-        case RUNNING -> local.get().wokenByTraffic() ? List.of() : List.of(new Action.Pause(id));
+        case RUNNING -> List.of(new Action.Pause(id));
         case STOPPED, FAILED -> List.of(new Action.Start(id), new Action.Pause(id));
         default -> List.of();
       };
       case HIBERNATED -> switch (state) {
-        case RUNNING -> local.get().wokenByTraffic() ? List.of() : List.of(new Action.Hibernate(id));
+        case RUNNING -> List.of(new Action.Hibernate(id));
         case STANDBY -> List.of(new Action.Hibernate(id));
         case STOPPED, FAILED -> List.of(new Action.Start(id), new Action.Hibernate(id));
         default -> List.of();

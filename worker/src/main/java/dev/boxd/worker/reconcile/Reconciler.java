@@ -4,6 +4,8 @@ import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.Command;
+import dev.boxd.core.state.Result;
+import dev.boxd.core.state.Snapshot;
 import dev.boxd.core.state.StateStore;
 import dev.boxd.core.state.Vm;
 import dev.boxd.core.state.VmObserved;
@@ -16,11 +18,15 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -32,6 +38,10 @@ import org.slf4j.LoggerFactory;
  * every VM is reconciled at start-up, after every log change that touches it, and after every
  * change the runtime reports. Work for one VM is serialised and coalesced (many triggers while
  * a VM is busy give one more pass); different VMs proceed in parallel.
+ *
+ * <p>Snapshots are desired state too: one the log holds as saving is saved in the next pass of its
+ * VM (so never at the same time as a power change of that VM) and reported saved, or removed from
+ * the log if the save failed; files of a snapshot the log no longer holds are deleted.
  */
 public final class Reconciler implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
@@ -47,6 +57,19 @@ public final class Reconciler implements AutoCloseable {
   private final Map<String, long[]> pauseTimings = new ConcurrentHashMap<>();
   private final Map<String, Vm> lastSeen = new HashMap<>();
   private final Set<String> unclaimed = ConcurrentHashMap.newKeySet();
+  /** Snapshot ids of this worker in the log as last seen, to notice new saves and removals. */
+  private final Set<String> snapshotsSeen = new HashSet<>();
+  /** Why recent saves failed, by snapshot id, until a caller waiting on that save hears it; bounded. */
+  private final Map<String, RuntimeException> saveFailures = java.util.Collections.synchronizedMap(
+      new java.util.LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, RuntimeException> eldest) {
+          return size() > 64;
+        }
+      });
+  private final ExecutorService snapshotSweeper = Executors.newSingleThreadExecutor(
+      r -> Thread.ofPlatform().name("snapshot-sweep").daemon().unstarted(r));
+  private final AtomicBoolean sweepPending = new AtomicBoolean();
   private final List<Thread> threads = new ArrayList<>();
   private volatile boolean closed;
 
@@ -65,7 +88,7 @@ public final class Reconciler implements AutoCloseable {
   public void start(String address, int vcpus, long memoryMib) {
     runtime.recover();
     ClusterState state = store.read();
-    removeUnloggedSnapshots(state);
+    sweepSnapshots(); // a save the log never heard of (a crash before it was asked for) goes
     if (state.worker(workerId).isEmpty()) {
       store.propose(new Command.RegisterWorker(workerId, address, vcpus, memoryMib, clock.instant())).orThrow();
     }
@@ -78,15 +101,37 @@ public final class Reconciler implements AutoCloseable {
     runtime.list().forEach(vm -> enqueue(vm.id()));
   }
 
-  // A save acknowledged is in the log; one the control plane made but could not record before a
-  // crash is not, and nothing would ever name it again.
-  private void removeUnloggedSnapshots(ClusterState state) {
-    for (String id : runtime.snapshotIds()) {
-      if (state.snapshots().stream().noneMatch(s -> s.id().equals(id))) {
-        log.warn("removing snapshot {} from this worker: the log does not know it (its save was not recorded)", id);
-        runtime.deleteSnapshot(id);
+  /** Deletes the files of every snapshot on this worker that the log does not hold (removed, or never asked for). */
+  private void sweepSnapshots() {
+    synchronized (snapshotSweeper) {
+      Set<String> held = new HashSet<>();
+      store.read().snapshots().forEach(snapshot -> held.add(snapshot.id()));
+      for (String id : runtime.snapshotIds()) {
+        if (!held.contains(id)) {
+          log.info("deleting snapshot {} from this worker: the log no longer holds it", id);
+          runtime.deleteSnapshot(id);
+        }
       }
     }
+  }
+
+  private void scheduleSweep() {
+    if (!closed && sweepPending.compareAndSet(false, true)) {
+      snapshotSweeper.execute(() -> {
+        sweepPending.set(false);
+        try {
+          sweepSnapshots();
+        } catch (RuntimeException e) {
+          log.warn("deleting removed snapshots failed: {}", e.getMessage());
+        }
+      });
+    }
+  }
+
+  /** Makes this worker's snapshots match the log once this replica has applied {@code index}. */
+  public void reconcileSnapshotsNow(long index, Duration timeout) {
+    store.readAtLeast(index, timeout);
+    sweepSnapshots();
   }
 
   // Runs on the log's apply thread: only compare and enqueue.
@@ -107,6 +152,20 @@ public final class Reconciler implements AutoCloseable {
       }
       lastSeen.clear();
       lastSeen.putAll(now);
+      Set<String> snapshotsNow = new HashSet<>();
+      for (Snapshot snapshot : state.snapshots()) {
+        if (snapshot.workerId().equals(workerId)) {
+          snapshotsNow.add(snapshot.id());
+          if (!snapshot.isSaved() && !snapshotsSeen.contains(snapshot.id())) {
+            enqueue(snapshot.sourceVmId()); // saved in that VM's next pass
+          }
+        }
+      }
+      if (!snapshotsNow.containsAll(snapshotsSeen)) {
+        scheduleSweep();
+      }
+      snapshotsSeen.clear();
+      snapshotsSeen.addAll(snapshotsNow);
     }
   }
 
@@ -138,8 +197,41 @@ public final class Reconciler implements AutoCloseable {
    * how the control plane waits for "create", "pause" or "destroy" to have happened.
    */
   public Outcome reconcileNow(String vmId, long index, Duration timeout) {
-    store.readAtLeast(index, timeout);
-    return reconcile(vmId);
+    List<String> saves = savesRequested(store.readAtLeast(index, timeout), vmId).stream().map(Snapshot::id).toList();
+    Outcome outcome = reconcile(vmId);
+    for (String id : saves) {
+      RuntimeException failure = saveFailures.remove(id);
+      if (failure != null) {
+        throw failure; // whichever pass tried the save, the caller waiting on it hears why it failed
+      }
+    }
+    return outcome;
+  }
+
+  private List<Snapshot> savesRequested(ClusterState state, String vmId) {
+    return state.snapshots().stream()
+        .filter(s -> !s.isSaved() && s.sourceVmId().equals(vmId) && s.workerId().equals(workerId))
+        .toList();
+  }
+
+  // Under the VM's lock. A failed save leaves nothing on disk and is removed from the log; a save
+  // the log dropped meanwhile (snapshot rm) is deleted again.
+  private void saveRequestedSnapshots(String vmId) {
+    for (Snapshot snapshot : savesRequested(store.read(), vmId)) {
+      long bytes;
+      try {
+        bytes = runtime.saveSnapshot(vmId, snapshot.id());
+      } catch (RuntimeException e) {
+        log.warn("VM {}: saving snapshot {} failed: {}", vmId, snapshot.name(), e.getMessage());
+        saveFailures.put(snapshot.id(), e);
+        store.propose(new Command.RemoveSnapshot(snapshot.id()));
+        continue;
+      }
+      if (store.propose(new Command.SnapshotSaved(snapshot.id(), workerId, bytes)) instanceof Result.Rejected rejected) {
+        log.info("VM {}: snapshot {} was not recorded ({}): deleting it", vmId, snapshot.name(), rejected.message());
+        runtime.deleteSnapshot(snapshot.id());
+      }
+    }
   }
 
   private Outcome reconcile(String vmId) {
@@ -173,6 +265,7 @@ public final class Reconciler implements AutoCloseable {
       if (!failure.isEmpty() && placed.isPresent()) {
         reportFailure(placed.get(), failure);
       }
+      saveRequestedSnapshots(vmId);
       long[] timings = pauseTimings.getOrDefault(vmId, new long[2]);
       if (!failure.isEmpty() && done.isEmpty()) {
         throw new BoxdException(ErrorCode.INTERNAL, failure);
@@ -287,5 +380,6 @@ public final class Reconciler implements AutoCloseable {
   public void close() {
     closed = true;
     threads.forEach(Thread::interrupt);
+    snapshotSweeper.shutdownNow();
   }
 }

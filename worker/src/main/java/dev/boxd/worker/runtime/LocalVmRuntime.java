@@ -405,24 +405,46 @@ public final class LocalVmRuntime implements VmRuntime {
   }
 
   @Override
-  public boolean wakeForTraffic(String vmId) {
+  public Optional<PauseTiming> pauseAheadOfLog(String vmId) {
     ManagedVm vm = vm(vmId);
     vm.lock.lock();
     try {
-      if (vm.state != VmState.STANDBY) {
-        return false;
+      if (vm.state == VmState.STANDBY) {
+        return Optional.of(new PauseTiming(0));
       }
-      vm.wokenByTraffic = true;
-      resume(vmId);
-      return true;
+      if (vm.state != VmState.RUNNING) {
+        return Optional.empty();
+      }
+      PauseTiming timing = pause(vmId);
+      vm.aheadOfLogSince = System.nanoTime();
+      return Optional.of(timing);
     } finally {
       vm.lock.unlock();
     }
   }
 
   @Override
-  public void trafficWakeRecorded(String vmId) {
-    vm(vmId).wokenByTraffic = false;
+  public Optional<PauseTiming> resumeAheadOfLog(String vmId) {
+    ManagedVm vm = vm(vmId);
+    vm.lock.lock();
+    try {
+      if (vm.state == VmState.RUNNING) {
+        return Optional.of(new PauseTiming(0));
+      }
+      if (vm.state != VmState.STANDBY) {
+        return Optional.empty();
+      }
+      PauseTiming timing = resume(vmId);
+      vm.aheadOfLogSince = System.nanoTime();
+      return Optional.of(timing);
+    } finally {
+      vm.lock.unlock();
+    }
+  }
+
+  @Override
+  public void aheadOfLogRecorded(String vmId) {
+    vm(vmId).aheadOfLogSince = 0;
   }
 
   @Override
@@ -901,7 +923,7 @@ public final class LocalVmRuntime implements VmRuntime {
         throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ", not running");
       }
       armWakeWatch(vm, false);
-      vm.wokenByTraffic = false;
+      vm.aheadOfLogSince = 0;
       long t0 = System.nanoTime();
       vm.qemu.pause();
       long micros = (System.nanoTime() - t0) / 1000;

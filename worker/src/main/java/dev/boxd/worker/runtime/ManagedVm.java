@@ -23,8 +23,13 @@ final class ManagedVm {
   volatile boolean expectingExit;
   /** When the VM was last frozen (System.nanoTime), to judge how far its clock fell behind. */
   volatile long pausedAtNanos;
-  /** Resumed for inbound traffic ahead of the log's TrafficWake; the planner must not pause it meanwhile. */
-  volatile boolean wokenByTraffic;
+  /**
+   * When (System.nanoTime) the VM was paused or resumed ahead of the log (a user's pause or resume,
+   * inbound traffic), 0 when it follows the log: until the log has the change the planner must not
+   * undo it. A mark older than {@link #AHEAD_OF_LOG_LIMIT} is ignored: whoever set it is gone.
+   */
+  volatile long aheadOfLogSince;
+  static final java.time.Duration AHEAD_OF_LOG_LIMIT = java.time.Duration.ofSeconds(30);
   /** Watches the tap for the first frame while the VM sleeps; null while it runs. */
   volatile dev.boxd.net.InboundWatch wakeWatch;
   /** Data-plane sessions (exec, copy, connect) started, and those still open: inbound activity. */
@@ -59,7 +64,12 @@ final class ManagedVm {
     QemuVm q = qemu;
     Ipv4 ip = Ipv4.parse(record.ip());
     return new VmInfo(record.id(), record.name(), record.owner(), state, ip, ip.derivedMac(),
-        q != null && q.isAlive() ? q.pid() : 0, Optional.ofNullable(detail()), wokenByTraffic);
+        q != null && q.isAlive() ? q.pid() : 0, Optional.ofNullable(detail()), isAheadOfLog());
+  }
+
+  boolean isAheadOfLog() {
+    long since = aheadOfLogSince;
+    return since != 0 && System.nanoTime() - since < AHEAD_OF_LOG_LIMIT.toNanos();
   }
 
   // A failed VM says why; one started again after failing says how often, and the last reason.

@@ -10,6 +10,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -59,14 +60,21 @@ public interface VmRuntime extends AutoCloseable {
   void onInboundWhileAsleep(java.util.function.Consumer<String> wake);
 
   /**
-   * Resumes a VM in standby at once, for inbound traffic, ahead of the log: it is marked
-   * {@link VmInfo#wokenByTraffic} until {@link #trafficWakeRecorded}. False if it was not in standby
-   * (a hibernated VM is woken through the log only: restoring it takes long anyway).
+   * Freezes a running VM at once, ahead of the log (a user's pause: the log is told after); it is
+   * marked {@link VmInfo#aheadOfLog} until {@link #aheadOfLogRecorded}. A VM in standby gives a
+   * zero timing; empty for any other state (the caller goes through the log).
    */
-  boolean wakeForTraffic(String vmId);
+  Optional<PauseTiming> pauseAheadOfLog(String vmId);
 
-  /** The log now has the traffic wake (or refused it): the VM follows the log again. */
-  void trafficWakeRecorded(String vmId);
+  /**
+   * Continues a VM in standby at once, ahead of the log (a user's resume, inbound traffic); marked
+   * as {@link #pauseAheadOfLog} is. A running VM gives a zero timing; empty for any other state (a
+   * hibernated VM is woken through the log only: restoring it takes long anyway).
+   */
+  Optional<PauseTiming> resumeAheadOfLog(String vmId);
+
+  /** The log now has the change made ahead of it (or refused it): the VM follows the log again. */
+  void aheadOfLogRecorded(String vmId);
 
   /**
    * Re-attaches to every VM this worker's state directory knows; run once at start. What a crash

@@ -203,23 +203,44 @@ final class FakeVmRuntime implements VmRuntime {
     wakeHandler = wake;
   }
 
-  // Like the real runtime: a VM in standby is resumed at once, ahead of the log; others are not.
+  // Like the real runtime: a VM in standby is resumed at once, ahead of the log; a running one
+  // needs nothing; others are not.
   @Override
-  public boolean wakeForTraffic(String vmId) {
-    calls.add("wakeForTraffic " + vmId);
+  public Optional<PauseTiming> resumeAheadOfLog(String vmId) {
+    calls.add("resumeAheadOfLog " + vmId);
     VmInfo vm = existing(vmId);
-    if (vm.state() != VmState.STANDBY) {
-      return false;
+    if (vm.state() == VmState.RUNNING) {
+      return Optional.of(new PauseTiming(0));
     }
-    VmInfo woken = info(vmId, VmState.RUNNING);
-    vms.put(vmId, new VmInfo(vmId, woken.name(), woken.owner(), VmState.RUNNING, woken.ip(), woken.mac(), woken.pid(),
-        Optional.empty(), true));
-    return true;
+    if (vm.state() != VmState.STANDBY) {
+      return Optional.empty();
+    }
+    markAheadOfLog(vmId, VmState.RUNNING);
+    return Optional.of(new PauseTiming(80));
   }
 
   @Override
-  public void trafficWakeRecorded(String vmId) {
-    calls.add("trafficWakeRecorded " + vmId);
+  public Optional<PauseTiming> pauseAheadOfLog(String vmId) {
+    calls.add("pauseAheadOfLog " + vmId);
+    VmInfo vm = existing(vmId);
+    if (vm.state() == VmState.STANDBY) {
+      return Optional.of(new PauseTiming(0));
+    }
+    if (vm.state() != VmState.RUNNING) {
+      return Optional.empty();
+    }
+    markAheadOfLog(vmId, VmState.STANDBY);
+    return Optional.of(new PauseTiming(120));
+  }
+
+  private void markAheadOfLog(String vmId, VmState state) {
+    VmInfo moved = info(vmId, state);
+    vms.put(vmId, new VmInfo(vmId, moved.name(), moved.owner(), state, moved.ip(), moved.mac(), moved.pid(), Optional.empty(), true));
+  }
+
+  @Override
+  public void aheadOfLogRecorded(String vmId) {
+    calls.add("aheadOfLogRecorded " + vmId);
     vms.computeIfPresent(vmId, (id, vm) -> info(id, vm.state()));
   }
 

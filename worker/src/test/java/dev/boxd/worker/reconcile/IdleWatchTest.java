@@ -103,8 +103,8 @@ class IdleWatchTest {
 
     runtime.frameWhileAsleep("vm1");
 
-    await().atMost(WAIT).untilAsserted(() -> assertThat(runtime.calls).contains("trafficWakeRecorded vm1"));
-    assertThat(runtime.calls).containsSubsequence("wakeForTraffic vm1", "trafficWakeRecorded vm1");
+    await().atMost(WAIT).untilAsserted(() -> assertThat(runtime.calls).contains("aheadOfLogRecorded vm1"));
+    assertThat(runtime.calls).containsSubsequence("resumeAheadOfLog vm1", "aheadOfLogRecorded vm1");
     assertThat(runtime.calls).doesNotContain("resume vm1"); // already awake: the reconciler has nothing to do
     assertThat(desired()).isEqualTo(DesiredPower.RUNNING);
     assertThat(store.commands(Command.TrafficWake.class)).containsExactly(new Command.TrafficWake("vm1", "w1"));

@@ -57,6 +57,14 @@ class PlannerTest {
   }
 
   @Test
+  void aVmPausedAheadOfTheLogStaysPausedUntilTheLogSaysSoButIsStillStopped() {
+    var paused = Optional.of(new VmInfo("vm1", "app", "alice", VmState.STANDBY, SPEC.ip(), SPEC.ip().derivedMac(), 42, Optional.empty(), true));
+    assertThat(Planner.plan(want(DesiredVm.Power.RUNNING, 0), paused, 0)).as("the user's pause, not yet in the log").isEmpty();
+    assertThat(Planner.plan(want(DesiredVm.Power.STOPPED, 0), paused, 0)).containsExactly(new Action.Stop("vm1"));
+    assertThat(Planner.plan(want(DesiredVm.Power.RUNNING, 0), have(VmState.STANDBY), 0)).containsExactly(new Action.Resume("vm1"));
+  }
+
+  @Test
   void destroyedIsRemovedThenConfirmed() {
     assertThat(Planner.plan(want(DesiredVm.Power.DESTROYED, 0), have(VmState.STANDBY), 0))
         .containsExactly(new Action.Destroy("vm1"), new Action.ConfirmRemoved("vm1"));

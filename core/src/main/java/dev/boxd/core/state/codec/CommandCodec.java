@@ -60,6 +60,11 @@ public final class CommandCodec {
         RecordWire.snapshot(out, c.snapshot());
       }
       case Command.RemoveSnapshot c -> out.u16(19).string(c.snapshotId());
+      case Command.SaveSnapshot c -> {
+        out.u16(22);
+        RecordWire.snapshot(out, c.snapshot());
+      }
+      case Command.SnapshotSaved c -> out.u16(23).string(c.snapshotId()).string(c.workerId()).i64(c.bytes());
       case Command.CreateFromSnapshot c -> out.u16(20).string(c.vmId()).string(c.snapshotId()).string(c.name()).ipv4(c.ip())
           .ipv4(c.publicIp()).instant(c.at());
       case Command.OpenRegistrationFrom c -> out.u16(21).string(c.code()).string(c.fingerprint()).string(c.publicKey())
@@ -98,6 +103,8 @@ public final class CommandCodec {
       case 17 -> new TrafficWake(in.string(), in.string());
       case 18 -> new Command.AddSnapshot(RecordWire.snapshot(in));
       case 19 -> new Command.RemoveSnapshot(in.string());
+      case 22 -> new Command.SaveSnapshot(RecordWire.snapshot(in));
+      case 23 -> new Command.SnapshotSaved(in.string(), in.string(), in.i64());
       case 20 -> new Command.CreateFromSnapshot(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
       case 21 -> new Command.OpenRegistrationFrom(in.string(), in.string(), in.string(), in.string(), in.instant(), in.instant());
       case 14 -> new ForkVm(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());

@@ -142,9 +142,34 @@ final class RecordWire {
         .string(value.workerId()).i32(value.vcpus()).i64(value.memoryMib()).i64(value.diskGb()).instant(value.createdAt());
   }
 
+  /** The fields a snapshot is asked for with; as read, it is still {@link Snapshot.Status#SAVING}. */
   static Snapshot snapshot(WireReader in) {
-    return new Snapshot(in.string(), in.string(), in.string(), in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(),
+    return Snapshot.saving(in.string(), in.string(), in.string(), in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(),
         in.instant());
+  }
+
+  /** A snapshot in a state snapshot: its fields, then (from format 6) its status and size. */
+  static void snapshotInState(WireWriter out, Snapshot value) {
+    snapshot(out, value);
+    out.string(value.status().name()).i64(value.bytes());
+  }
+
+  /** Format 3 to 5 held saved snapshots only, without their size. */
+  static Snapshot snapshotInState(WireReader in, int version) {
+    Snapshot base = snapshot(in);
+    Snapshot.Status status = version >= 6 ? snapshotStatus(in) : Snapshot.Status.SAVED;
+    long bytes = version >= 6 ? in.i64() : 0;
+    return new Snapshot(base.id(), base.ownerId(), base.name(), base.sourceVmId(), base.sourceVmName(), base.workerId(), base.vcpus(),
+        base.memoryMib(), base.diskGb(), base.createdAt(), status, bytes);
+  }
+
+  private static Snapshot.Status snapshotStatus(WireReader in) {
+    String name = in.string();
+    try {
+      return Snapshot.Status.valueOf(name);
+    } catch (IllegalArgumentException e) {
+      throw in.corrupt("unknown snapshot status " + name);
+    }
   }
 
   /** A VM as snapshot format {@code version} wrote it (1 had no forks, 2 no auto-suspend or snapshots). */

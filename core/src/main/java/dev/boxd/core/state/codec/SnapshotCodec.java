@@ -17,14 +17,15 @@ import java.util.function.Function;
 
 /**
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
- * 5; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
- * source, 4 a VM count as a user's whole quota), the applied index,
+ * 6; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
+ * source, 4 a VM count as a user's whole quota, 5 saved snapshots only, without their size), the
+ * applied index,
  * then users, keys, registrations, workers, VMs and (from 3) snapshots, each as a count (i32)
  * and records in sorted order, so one state always gives the same bytes. Indexes are rebuilt on
  * decoding, never stored. A newer format gets a new version; this class keeps reading the old.
  */
 public final class SnapshotCodec {
-  static final int VERSION = 5;
+  static final int VERSION = 6;
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}
@@ -36,7 +37,7 @@ public final class SnapshotCodec {
     section(out, state.registrations(), RecordWire::registration);
     section(out, state.workers(), RecordWire::worker);
     section(out, state.vms(), RecordWire::vm);
-    section(out, state.snapshots(), RecordWire::snapshot);
+    section(out, state.snapshots(), RecordWire::snapshotInState);
     return out.toBytes();
   }
 
@@ -55,7 +56,7 @@ public final class SnapshotCodec {
     List<Registration> registrations = section(in, r -> RecordWire.registration(r, version));
     List<Worker> workers = section(in, RecordWire::worker);
     List<Vm> vms = section(in, r -> RecordWire.vm(r, version));
-    List<Snapshot> snapshots = version >= 3 ? section(in, RecordWire::snapshot) : List.of();
+    List<Snapshot> snapshots = version >= 3 ? section(in, r -> RecordWire.snapshotInState(r, version)) : List.of();
     in.end();
     try {
       return ClusterState.restore(index, users, keys, registrations, workers, vms, snapshots);

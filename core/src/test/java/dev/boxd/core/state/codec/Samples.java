@@ -48,8 +48,11 @@ final class Samples {
     row(rows, new Command.SetAutoSuspend("vm1", 45), "01000f00000003766d310000002d");
     row(rows, new Command.IdleSleep("vm1", "w1", DesiredPower.HIBERNATED), "01001000000003766d3100000002773105");
     row(rows, new Command.TrafficWake("vm1", "w1"), "01001100000003766d31000000027731");
-    row(rows, new Command.AddSnapshot(new dev.boxd.core.state.Snapshot("s1", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, AT)),
+    row(rows, new Command.AddSnapshot(dev.boxd.core.state.Snapshot.saving("s1", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, AT)),
         "010012000000027331000000027531000000046261736500000003766d3100000003617070000000027731000000020000000000000400000000000000006400000000695735a500000006");
+    row(rows, new Command.SaveSnapshot(dev.boxd.core.state.Snapshot.saving("s1", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, AT)),
+        "010016000000027331000000027531000000046261736500000003766d3100000003617070000000027731000000020000000000000400000000000000006400000000695735a500000006");
+    row(rows, new Command.SnapshotSaved("s1", "w1", 4096), "0100170000000273310000000277310000000000001000");
     row(rows, new Command.RemoveSnapshot("s1"), "010013000000027331");
     row(rows, new Command.CreateFromSnapshot("vm3", "s1", "copy", Ipv4.parse("10.77.0.7"), Ipv4.parse("203.0.113.9"), AT),
         "01001400000003766d3300000002733100000004636f70790a4d0007cb00710900000000695735a500000006");

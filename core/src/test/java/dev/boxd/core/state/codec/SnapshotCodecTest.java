@@ -9,6 +9,7 @@ import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.Command;
 import dev.boxd.core.state.DesiredPower;
 import dev.boxd.core.state.Fsm;
+import dev.boxd.core.state.Snapshot;
 import dev.boxd.core.state.Vm;
 import dev.boxd.core.state.VmObserved;
 import java.nio.charset.StandardCharsets;
@@ -58,6 +59,8 @@ class SnapshotCodecTest {
           + "0000000275310000000361707000000002000000000000040000000000000000640a4d0005cb00710700000002773100"
           + "000000695735a5000000060100000000000000000100000000000000000000000000000000695735a500000006000000"
           + "0000000000000000000000001e0000000000000000";
+  // Version 6 adds each snapshot's status and size (there are none here: the bytes differ only in the version).
+  private static final String GOLDEN_V6 = GOLDEN_V5.replaceFirst("^424f5844534e41500005", "424f5844534e41500006");
   // Version 2 adds forkedFrom (empty here) at the end of each VM.
   private static final String GOLDEN_V2 =
       "424f5844534e4150000200000000000000050000000100000002753100000005616c69636500000000695735a5000000"
@@ -77,8 +80,34 @@ class SnapshotCodecTest {
 
   @Test
   void theEncodingIsStable() {
-    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V5);
+    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V6);
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V6))).isEqualTo(sample());
+  }
+
+  @Test
+  void theFifthFormatStillLoads() {
     assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V5))).isEqualTo(sample());
+  }
+
+  @Test
+  void aSnapshotKeepsItsStatusAndSizeAndOlderFormatsHeldSavedOnesOnly() {
+    ClusterState state = sample();
+    state = Fsm.apply(state, 6, new Command.SaveSnapshot(Snapshot.saving("s1", "u1", "base", "vm1", "app", "w1", 2, 1024, 100, AT)))
+        .state();
+    state = Fsm.apply(state, 7, new Command.SnapshotSaved("s1", "w1", 4096)).state();
+    state = Fsm.apply(state, 8, new Command.SaveSnapshot(Snapshot.saving("s2", "u1", "next", "vm1", "app", "w1", 2, 1024, 100, AT)))
+        .state();
+    assertThat(state.snapshots()).hasSize(2);
+    ClusterState loaded = SnapshotCodec.decode(SnapshotCodec.encode(state));
+    assertThat(loaded).isEqualTo(state);
+    assertThat(loaded.snapshot("s1").orElseThrow().bytes()).isEqualTo(4096);
+    assertThat(loaded.snapshot("s2").orElseThrow().status()).isEqualTo(Snapshot.Status.SAVING);
+
+    WireWriter v5 = new WireWriter();
+    RecordWire.snapshot(v5, state.snapshot("s1").orElseThrow());
+    Snapshot old = RecordWire.snapshotInState(new WireReader(v5.toBytes(), "test"), 5);
+    assertThat(old.isSaved()).isTrue();
+    assertThat(old.bytes()).isZero();
   }
 
   @Test
@@ -121,8 +150,8 @@ class SnapshotCodecTest {
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("truncated");
     assertThatThrownBy(() -> SnapshotCodec.decode("NOTASNAPSHOT".getBytes()))
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("no BOXDSNAP header");
-    assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e41500006")))
-        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 6 is not known");
+    assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e41500007")))
+        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 7 is not known");
 
     Vm vm = sample().vm("vm1").orElseThrow();
     Vm twin = new Vm("vm2", vm.ownerId(), "other", 1, 1, 1, vm.ip(), vm.publicIp(), vm.workerId(), AT,

@@ -1,0 +1,102 @@
+package dev.boxd.control;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.Names;
+import dev.boxd.core.state.ClusterState;
+import dev.boxd.core.state.Command;
+import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.StateStore;
+import dev.boxd.core.state.Vm;
+import dev.boxd.verbs.Operations.VmView;
+import dev.boxd.workerport.Reconciled;
+import dev.boxd.workerport.WorkerPort;
+import dev.boxd.workerport.Workers;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * What every part of one account's operations shares: the account, the log, the workers, and how
+ * a VM is found by its name or id among the account's VMs only (another owner's VM is never found).
+ *
+ * @param callerVmId the VM the caller is inside of (the in-VM gateway's callers), empty for other surfaces
+ */
+record AccountScope(String userId, Optional<String> callerVmId, StateStore store, Workers workers, ControlConfig config, Clock clock) {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final String IMAGE = "debian-12";
+
+  /** By name or id, among this account's VMs only. */
+  Vm find(String nameOrId) {
+    if (nameOrId == null || nameOrId.isEmpty()) {
+      throw BoxdException.invalid("missing VM name");
+    }
+    ClusterState state = store.read();
+    return state.vmByName(userId, nameOrId)
+        .or(() -> state.vm(nameOrId).filter(v -> v.ownerId().equals(userId)))
+        .orElseThrow(() -> BoxdException.notFound("no VM named " + Names.quote(nameOrId)));
+  }
+
+  /** A VM that exists and is not being destroyed. */
+  Vm findLiving(String nameOrId) {
+    Vm vm = find(nameOrId);
+    if (vm.desired() == DesiredPower.DESTROYED) {
+      throw BoxdException.precondition("VM " + vm.name() + " is being destroyed");
+    }
+    return vm;
+  }
+
+  /** A VM to run something in: a sleeping one is woken first, as any inbound traffic would; a stopped one is refused. */
+  Vm usable(String nameOrId) {
+    Vm vm = findLiving(nameOrId);
+    if (vm.desired() == DesiredPower.STOPPED) {
+      throw BoxdException.precondition("VM " + vm.name() + " is stopped; start it first");
+    }
+    if (vm.desired() == DesiredPower.STANDBY || vm.desired() == DesiredPower.HIBERNATED) {
+      setPower(vm, DesiredPower.RUNNING);
+      return reread(vm);
+    }
+    return vm;
+  }
+
+  Vm reread(Vm vm) {
+    return store.read().vm(vm.id()).orElseThrow(() -> BoxdException.notFound("VM " + vm.name() + " no longer exists"));
+  }
+
+  WorkerPort workerOf(Vm vm) {
+    return workers.worker(vm.workerId());
+  }
+
+  /** Writes the VM's new power to the log and waits for its worker to carry it out. */
+  Reconciled setPower(Vm vm, DesiredPower power) {
+    long index = store.propose(new Command.SetDesiredPower(vm.id(), power)).orThrow().index();
+    return workerOf(vm).reconcileNow(vm.id(), index);
+  }
+
+  String newId() {
+    byte[] bytes = new byte[8];
+    RANDOM.nextBytes(bytes);
+    return HexFormat.of().formatHex(bytes);
+  }
+
+  /** A name no VM of the account has: {@code vm-} and six hex digits. */
+  String freshName() {
+    ClusterState state = store.read();
+    byte[] bytes = new byte[3];
+    while (true) {
+      RANDOM.nextBytes(bytes);
+      String candidate = "vm-" + HexFormat.of().formatHex(bytes);
+      if (state.vmByName(userId, candidate).isEmpty()) {
+        return candidate;
+      }
+    }
+  }
+
+  VmView view(Vm vm, long bootTimeMs) {
+    String status = vm.desired() == DesiredPower.DESTROYED ? "destroying" : vm.observed().status().name().toLowerCase(Locale.ROOT);
+    return new VmView(vm.id(), vm.name(), status, vm.ip().toString(), vm.publicIp().toString(), IMAGE,
+        "https://" + vm.name() + "." + config.zone(), bootTimeMs, vm.vcpus(), (int) vm.memoryMib(), (int) vm.diskGb(),
+        vm.createdAt().toString(), vm.autoSuspendSecs(), vm.observed().detail());
+  }
+}

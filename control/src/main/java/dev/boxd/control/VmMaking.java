@@ -1,0 +1,158 @@
+package dev.boxd.control;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import dev.boxd.core.MachineShape;
+import dev.boxd.core.Names;
+import dev.boxd.core.state.ClusterState;
+import dev.boxd.core.state.Command;
+import dev.boxd.core.state.Result;
+import dev.boxd.core.state.Snapshot;
+import dev.boxd.core.state.Vm;
+import dev.boxd.core.state.VmStatus;
+import dev.boxd.verbs.Operations.ForkView;
+import dev.boxd.verbs.Operations.NewRequest;
+import dev.boxd.verbs.Operations.VmView;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.BiFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Making VMs and removing them: a new VM, one from a snapshot, a fork, a destroy. The VM is written
+ * to the log with its placement and addresses, then its worker is asked to make it now, so the
+ * caller gets it running; a VM that could not be made is destroyed again, leaving nothing.
+ */
+final class VmMaking {
+  private static final Logger log = LoggerFactory.getLogger(VmMaking.class);
+  /** Tries to pick free addresses again when another create took the ones picked first. */
+  private static final int ADDRESS_RETRIES = 5;
+
+  private final AccountScope scope;
+
+  VmMaking(AccountScope scope) {
+    this.scope = scope;
+  }
+
+  VmView create(NewRequest request) {
+    if (request.fromSnapshot().isPresent()) {
+      return createFromSnapshot(request);
+    }
+    long started = System.nanoTime();
+    MachineShape shape = shapeOf(request);
+    String name = request.name().map(n -> Names.requireValid("VM name", n)).orElseGet(scope::freshName);
+    ControlConfig config = scope.config();
+    String userId = scope.userId();
+    Vm vm = propose((vmId, state) -> new Command.CreateVm(vmId, userId, name, shape.vcpus(), shape.memoryMib(),
+        config.diskGb(), Placement.privateIp(state, config), Placement.publicIp(state, userId, config),
+        Placement.worker(state, shape.memoryMib()), scope.clock().instant()));
+    request.autoSuspendSecs().ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
+    return scope.view(awaitMade(vm, "new", started), (System.nanoTime() - started) / 1_000_000);
+  }
+
+  private VmView createFromSnapshot(NewRequest request) {
+    long started = System.nanoTime();
+    String snapshotName = request.fromSnapshot().orElseThrow();
+    Snapshot snapshot = scope.store().read().snapshotByName(scope.userId(), snapshotName)
+        .orElseThrow(() -> BoxdException.notFound("no snapshot named " + Names.quote(snapshotName)));
+    String name = request.name().map(n -> Names.requireValid("VM name", n)).orElseGet(scope::freshName);
+    ControlConfig config = scope.config();
+    Vm vm = propose((vmId, state) -> new Command.CreateFromSnapshot(vmId, snapshot.id(), name, Placement.privateIp(state, config),
+        Placement.publicIp(state, scope.userId(), config), scope.clock().instant()));
+    request.autoSuspendSecs().ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
+    return scope.view(awaitMade(vm, "new --from-snapshot", started), (System.nanoTime() - started) / 1_000_000);
+  }
+
+  ForkView fork(String sourceRef, Optional<String> requestedName, Optional<Integer> autoSuspendSecs) {
+    long started = System.nanoTime();
+    Vm source = scope.findLiving(sourceRef);
+    String name = requestedName.map(n -> Names.requireValid("VM name", n))
+        .orElseGet(() -> Names.requireValid("VM name (the default, SOURCE-fork)", source.name() + "-fork"));
+    ControlConfig config = scope.config();
+    Vm vm = propose((vmId, state) -> new Command.ForkVm(vmId, source.id(), name, Placement.privateIp(state, config),
+        Placement.publicIp(state, scope.userId(), config), scope.clock().instant()));
+    autoSuspendSecs.ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
+    return new ForkView(scope.view(awaitMade(vm, "fork", started), (System.nanoTime() - started) / 1_000_000), source.name());
+  }
+
+  void destroy(String name) {
+    Vm vm = scope.find(name);
+    if (scope.callerVmId().filter(vm.id()::equals).isPresent()) {
+      throw BoxdException.precondition("VM " + vm.name() + " cannot destroy itself: destroy it from another VM or over SSH");
+    }
+    long index = scope.store().propose(new Command.DestroyVm(vm.id())).orThrow().index();
+    scope.workerOf(vm).reconcileNow(vm.id(), index);
+  }
+
+  // Set before the worker makes the VM, so the timeout holds from its first second.
+  private void setAutoSuspendOf(Vm vm, int seconds) {
+    try {
+      scope.store().propose(new Command.SetAutoSuspend(vm.id(), seconds)).orThrow();
+    } catch (RuntimeException e) {
+      scope.store().propose(new Command.DestroyVm(vm.id()));
+      throw e;
+    }
+  }
+
+  /**
+   * Has the VM's worker make the VM just written to the log, and returns it running. Nothing
+   * half-made may remain: a VM that failed is destroyed, freeing its name and quota.
+   */
+  private Vm awaitMade(Vm vm, String verb, long started) {
+    long committed = System.nanoTime();
+    var worker = scope.workerOf(vm);
+    try {
+      worker.reconcileNow(vm.id(), scope.store().read().appliedIndex());
+    } catch (RuntimeException e) {
+      log.warn("{} {} failed: {}", verb, vm.name(), e.getMessage());
+      try {
+        scope.store().propose(new Command.DestroyVm(vm.id()));
+        worker.reconcileNow(vm.id(), scope.store().read().appliedIndex());
+      } catch (RuntimeException cleanup) {
+        // The worker retries the removal on its own; the caller hears the original failure.
+        e.addSuppressed(cleanup);
+      }
+      throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, verb + " " + vm.name() + " failed: " + e.getMessage(), e);
+    }
+    log.info("{} {}: placed and committed in {} ms, made by worker {} in {} ms", verb, vm.name(), (committed - started) / 1_000_000,
+        vm.workerId(), (System.nanoTime() - committed) / 1_000_000);
+    Vm made = scope.reread(vm);
+    if (made.observed().status() != VmStatus.RUNNING) {
+      throw new BoxdException(ErrorCode.INTERNAL, notUp(made));
+    }
+    return made;
+  }
+
+  /** Why a VM is not running after its worker made it; never without a cause, even when the worker gave none. */
+  static String notUp(Vm vm) {
+    String status = vm.observed().status().name().toLowerCase(Locale.ROOT);
+    String detail = vm.observed().detail().strip();
+    return "VM " + vm.name() + " did not come up: " + (detail.isEmpty()
+        ? "it is " + status + " and worker " + vm.workerId() + " reported no reason (see the server log)"
+        : detail + " (" + status + ")");
+  }
+
+  // The largest size is the account's (its quota's per-VM limit), checked where the log applies
+  // the create: a size above it is refused there with RESOURCE_EXHAUSTED, naming the limit.
+  private MachineShape shapeOf(NewRequest request) {
+    MachineShape standard = scope.config().defaultShape();
+    return new MachineShape(request.vcpus().orElse(standard.vcpus()), request.memoryMib().orElse(standard.memoryMib()));
+  }
+
+  // Addresses are picked from this replica; if another create took one first, the log rejects
+  // the command and we pick again.
+  private Vm propose(BiFunction<String, ClusterState, Command> command) {
+    for (int attempt = 0; ; attempt++) {
+      ClusterState state = scope.store().read();
+      String vmId = scope.newId();
+      Result result = scope.store().propose(command.apply(vmId, state));
+      if (result instanceof Result.Rejected rejected && rejected.reason() == Result.Reason.ADDRESS_TAKEN && attempt < ADDRESS_RETRIES) {
+        continue;
+      }
+      long index = result.orThrow().index();
+      return scope.store().readAtLeast(index, Duration.ofSeconds(30)).vm(vmId).orElseThrow();
+    }
+  }
+}
