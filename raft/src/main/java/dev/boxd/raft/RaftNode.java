@@ -73,8 +73,11 @@ public final class RaftNode implements StateStore {
     return start(config, properties -> {});
   }
 
-  /** As {@link #start(RaftConfig)}, with Ratis properties adjusted: for tests that need tiny log segments. */
-  static RaftNode start(RaftConfig config, Consumer<RaftProperties> adjust) {
+  /**
+   * As {@link #start(RaftConfig)}, with Ratis properties adjusted: for tests that need tiny log
+   * segments (public for the mini cluster in this module's test jar).
+   */
+  public static RaftNode start(RaftConfig config, Consumer<RaftProperties> adjust) {
     ReplicatedStateMachine stateMachine = new ReplicatedStateMachine();
     RaftProperties properties = RatisSettings.properties(config);
     adjust.accept(properties);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.boxd.core.state.Applied;
 import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.Result;
+import dev.boxd.raft.testing.MiniCluster;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

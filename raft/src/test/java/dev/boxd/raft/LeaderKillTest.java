@@ -2,6 +2,7 @@ package dev.boxd.raft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.boxd.raft.testing.Ports;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

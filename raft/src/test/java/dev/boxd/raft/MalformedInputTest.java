@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
+import dev.boxd.raft.testing.Ports;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -8,6 +8,7 @@ import dev.boxd.core.ErrorCode;
 import dev.boxd.core.state.Applied;
 import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.Result;
+import dev.boxd.raft.testing.Ports;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.User;
+import dev.boxd.raft.testing.Ports;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxd.testkit.server.ServerProcess;
+import dev.boxd.testkit.server.SshUser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -255,7 +257,7 @@ class CrashSafetyTest {
 
   /** The tap names in the VM network's nftables maps and owner sets. */
   private static List<String> setElements(ServerProcess server) throws Exception {
-    Process nft = new ProcessBuilder("ip", "netns", "exec", server.namespace, "nft", "-j", "list", "table", "bridge", "boxd")
+    Process nft = new ProcessBuilder("ip", "netns", "exec", server.namespace(), "nft", "-j", "list", "table", "bridge", "boxd")
         .redirectErrorStream(true).start();
     JsonNode table = JSON.readTree(nft.getInputStream().readAllBytes());
     nft.waitFor();
@@ -302,7 +304,7 @@ class CrashSafetyTest {
   }
 
   private static List<String> taps(ServerProcess server) throws Exception {
-    Process ip = new ProcessBuilder("ip", "-n", server.namespace, "-br", "link").redirectErrorStream(true).start();
+    Process ip = new ProcessBuilder("ip", "-n", server.namespace(), "-br", "link").redirectErrorStream(true).start();
     String out = new String(ip.getInputStream().readAllBytes());
     ip.waitFor();
     return out.lines().map(l -> l.split("[\\s@]+")[0]).filter(name -> name.startsWith("bx")).toList();

@@ -1,10 +1,12 @@
 package dev.boxd.server;
 
-import static dev.boxd.server.LiveServer.json;
+import static dev.boxd.testkit.server.LiveServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.boxd.core.ErrorCode;
+import dev.boxd.testkit.server.LiveServer;
+import dev.boxd.testkit.server.SshUser;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;

@@ -3,6 +3,7 @@ package dev.boxd.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.boxd.testkit.server.ServerProcess;
 import dev.boxd.vmm.MemoryMerging;
 import dev.boxd.worker.runtime.HostMemoryMerging;
 import org.junit.jupiter.api.Test;

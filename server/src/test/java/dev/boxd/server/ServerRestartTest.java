@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxd.testkit.server.ServerProcess;
+import dev.boxd.testkit.server.SshUser;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -7,6 +7,7 @@ import dev.boxd.vmm.QemuUser;
 import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.cgroup.Cgroups;
 import dev.boxd.vmm.cgroup.VmCgroup;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecResult;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

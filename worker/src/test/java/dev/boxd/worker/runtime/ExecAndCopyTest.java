@@ -8,6 +8,7 @@ import dev.boxd.core.ErrorCode;
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecResult;
 import dev.boxd.vmm.agent.ExecSession;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;

@@ -10,6 +10,7 @@ import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.RunDir;
 import dev.boxd.vmm.SavedSnapshot;
 import dev.boxd.vmm.agent.ExecRequest;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

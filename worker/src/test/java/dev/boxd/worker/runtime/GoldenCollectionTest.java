@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.vmm.Golden;
 import dev.boxd.core.MachineShape;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,6 +2,7 @@ package dev.boxd.worker.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

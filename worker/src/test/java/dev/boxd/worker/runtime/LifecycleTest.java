@@ -9,6 +9,7 @@ import dev.boxd.core.net.Ipv4;
 import dev.boxd.guest.GuestImage;
 import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.agent.ExecResult;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

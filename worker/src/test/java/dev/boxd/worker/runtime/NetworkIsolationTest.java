@@ -6,6 +6,7 @@ import dev.boxd.net.NetworkConfig;
 import dev.boxd.net.NetworkNamespace;
 import dev.boxd.testkit.TestNetworks;
 import dev.boxd.vmm.agent.ExecResult;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

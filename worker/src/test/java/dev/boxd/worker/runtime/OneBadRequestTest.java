@@ -7,6 +7,7 @@ import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecSession;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -10,6 +10,7 @@ import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.cgroup.Cgroups;
 import dev.boxd.vmm.cgroup.VmCgroup;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

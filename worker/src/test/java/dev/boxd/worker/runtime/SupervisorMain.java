@@ -3,6 +3,7 @@ package dev.boxd.worker.runtime;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.net.NetworkConfig;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.nio.file.Path;
 import java.util.Optional;
 

@@ -7,6 +7,7 @@ import dev.boxd.net.VmNic;
 import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.RunDir;
 import dev.boxd.vmm.agent.ExecResult;
+import dev.boxd.worker.testing.RuntimeFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

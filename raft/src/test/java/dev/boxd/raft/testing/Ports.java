@@ -1,4 +1,4 @@
-package dev.boxd.raft;
+package dev.boxd.raft.testing;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -11,13 +11,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * (32768 and up by default): a node's address is picked before the node binds it, and a port
  * from the ephemeral range may meanwhile be taken by an outgoing connection of another node.
  */
-final class Ports {
+public final class Ports {
   private static final int LOW = 20_000;
   private static final int HIGH = 32_000;
 
   private Ports() {}
 
-  static String freeAddress() {
+  /** {@code 127.0.0.1:PORT}, free when this returns. */
+  public static String freeAddress() {
     for (int attempt = 0; attempt < 100; attempt++) {
       int port = ThreadLocalRandom.current().nextInt(LOW, HIGH);
       try (ServerSocket socket = new ServerSocket()) {

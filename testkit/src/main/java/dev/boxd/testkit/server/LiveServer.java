@@ -1,4 +1,4 @@
-package dev.boxd.server;
+package dev.boxd.testkit.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,10 +19,10 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * {@code @RegisterExtension static final LiveServer live = new LiveServer();}. It starts before
  * the class, prints its log when a test fails, and is stopped and removed after the class.
  */
-final class LiveServer implements BeforeAllCallback, AfterAllCallback, TestWatcher {
-  static final ObjectMapper JSON = new ObjectMapper();
+public final class LiveServer implements BeforeAllCallback, AfterAllCallback, TestWatcher {
+  public static final ObjectMapper JSON = new ObjectMapper();
   /** A guest process that counts five times a second into /tmp/counter: running processes made visible. */
-  static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter.new; mv /tmp/counter.new /tmp/counter;"
+  public static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter.new; mv /tmp/counter.new /tmp/counter;"
       + " sleep 0.2; done' >/dev/null 2>&1 </dev/null &";
 
   private final String[] serverArgs;
@@ -30,7 +30,7 @@ final class LiveServer implements BeforeAllCallback, AfterAllCallback, TestWatch
   private Path keys;
 
   /** @param serverArgs more {@code boxd server} options */
-  LiveServer(String... serverArgs) {
+  public LiveServer(String... serverArgs) {
     this.serverArgs = serverArgs;
   }
 
@@ -55,24 +55,24 @@ final class LiveServer implements BeforeAllCallback, AfterAllCallback, TestWatch
     }
   }
 
-  ServerProcess server() {
+  public ServerProcess server() {
     return server;
   }
 
   /** A user with a fresh key, linked by the operator to an account named {@code name}. */
-  SshUser user(String name) throws IOException, InterruptedException {
+  public SshUser user(String name) throws IOException, InterruptedException {
     SshUser user = stranger(name);
     SshUser.addKey(server, user, name);
     return user;
   }
 
   /** Someone with a fresh key that no account knows yet. */
-  SshUser stranger(String name) throws IOException, InterruptedException {
+  public SshUser stranger(String name) throws IOException, InterruptedException {
     return new SshUser(keys, name, server.sshPort);
   }
 
   /** The JSON a verb printed, after checking it succeeded. */
-  static JsonNode json(SshUser.Run run) throws IOException {
+  public static JsonNode json(SshUser.Run run) throws IOException {
     assertThat(run.exit()).as("exit code; stderr: %s", run.err()).isZero();
     return JSON.readTree(run.out());
   }
@@ -81,14 +81,14 @@ final class LiveServer implements BeforeAllCallback, AfterAllCallback, TestWatch
    * Waits, inside {@code vm}, until the {@link #COUNTER} there has counted past {@code value}, and
    * returns what it read; fails if that takes more than 30 s.
    */
-  static long counterAbove(SshUser user, String vm, long value) throws IOException, InterruptedException {
+  public static long counterAbove(SshUser user, String vm, long value) throws IOException, InterruptedException {
     return Long.parseLong(exec(user, vm, "for i in $(seq 300); do c=$(cat /tmp/counter 2>/dev/null);"
         + " [ -n \"$c\" ] && [ \"$c\" -gt " + value + " ] && { echo $c; exit 0; }; sleep 0.1; done;"
         + " echo \"counter still at ${c:-nothing}, not above " + value + "\" >&2; exit 1"));
   }
 
   /** Runs a command in {@code vm} as {@code user}, checks it succeeded, and returns its stripped stdout. */
-  static String exec(SshUser user, String vm, String command) throws IOException, InterruptedException {
+  public static String exec(SshUser user, String vm, String command) throws IOException, InterruptedException {
     SshUser.Run run = user.run("exec", vm, "--", command);
     assertThat(run.exit()).as("%s in %s: %s", command, vm, run.err()).isZero();
     return run.out().strip();

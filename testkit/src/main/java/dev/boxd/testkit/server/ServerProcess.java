@@ -1,4 +1,4 @@
-package dev.boxd.server;
+package dev.boxd.testkit.server;
 
 import dev.boxd.testkit.TestNetworks;
 import dev.boxd.testkit.TestPaths;
@@ -19,18 +19,25 @@ import java.util.stream.Stream;
  * A real {@code boxd server} in a process of its own (so a test can SIGKILL it), with a temporary
  * data directory that shares the machine's image and golden cache, its own VM namespace and
  * free ports. Its log goes to {@code server.log} in the data directory and is printed on failure.
+ *
+ * <p>The server's main class is named, not imported: testkit sits below the server module, whose
+ * tests (and those of any module above it) put the server on the class path the process is
+ * started with.
  */
-final class ServerProcess implements AutoCloseable {
-  final Path dataDir;
-  final int sshPort;
-  final int vmSshPort;
-  final int raftPort;
-  String namespace;
-  final String subnet;
+public final class ServerProcess implements AutoCloseable {
+  /** The class {@code boxd} runs: {@code server}, {@code admin} and the other commands. */
+  public static final String MAIN_CLASS = "dev.boxd.server.Main";
+
+  public final Path dataDir;
+  public final int sshPort;
+  public final int vmSshPort;
+  public final int raftPort;
+  public final String subnet;
+  private String namespace;
   private Process process;
   private final List<String> extraArgs = new ArrayList<>();
 
-  ServerProcess() throws IOException {
+  public ServerProcess() throws IOException {
     dataDir = Files.createTempDirectory("boxd-server-test-");
     Files.createSymbolicLink(dataDir.resolve("images"), TestPaths.cacheDir().resolve("images"));
     Files.createDirectories(TestPaths.cacheDir().resolve("golden"));
@@ -49,22 +56,22 @@ final class ServerProcess implements AutoCloseable {
   }
 
   /** The VM namespace of {@code other} instead of one of its own (to see the second server refused). */
-  ServerProcess sharingNamespaceOf(ServerProcess other) {
+  public ServerProcess sharingNamespaceOf(ServerProcess other) {
     namespace = other.namespace;
     return this;
   }
 
   /** More {@code boxd server} options, for the next {@link #start}. */
-  ServerProcess withArgs(String... args) {
+  public ServerProcess withArgs(String... args) {
     extraArgs.addAll(List.of(args));
     return this;
   }
 
   /** Starts the server and returns once its front door listens. */
-  ServerProcess start() throws IOException {
+  public ServerProcess start() throws IOException {
     List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
         "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-        "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+        "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), MAIN_CLASS,
         "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--vm-ssh-port", Integer.toString(vmSshPort), "--raft-port", Integer.toString(raftPort),
         "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet));
     command.addAll(extraArgs);
@@ -97,20 +104,25 @@ final class ServerProcess implements AutoCloseable {
     return this;
   }
 
-  long pid() {
+  /** The VM network namespace this server runs its VMs in. */
+  public String namespace() {
+    return namespace;
+  }
+
+  public long pid() {
     return process.pid();
   }
 
   /** SIGKILL: no shutdown hooks, no goodbye. */
-  void kill9() throws InterruptedException {
+  public void kill9() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor(30, TimeUnit.SECONDS);
   }
 
   /** Runs {@code boxd admin ARGS} against this server; returns what it printed (stdout and stderr). */
-  String admin(String... args) throws IOException, InterruptedException {
+  public String admin(String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "admin", "--data", dataDir.toString()));
+        "-cp", System.getProperty("java.class.path"), MAIN_CLASS, "admin", "--data", dataDir.toString()));
     command.addAll(List.of(args));
     Process admin = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(admin.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -118,7 +130,7 @@ final class ServerProcess implements AutoCloseable {
     return out;
   }
 
-  String log() {
+  public String log() {
     try {
       return Files.readString(dataDir.resolve("server.log"));
     } catch (IOException e) {
@@ -126,9 +138,8 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
-  /** QEMU processes this server's VMs run in (their command lines name the data directory). */
   /** The QEMUs of this server's VMs: a warm VM waiting in the pool is not a VM (yet). */
-  List<Long> qemuPids() {
+  public List<Long> qemuPids() {
     return allQemus().filter(p -> !isWaitingWarmVm(p)).map(ProcessHandle::pid).toList();
   }
 
@@ -149,7 +160,7 @@ final class ServerProcess implements AutoCloseable {
   }
 
   /** What is in the worker's {@code vms} directory, without warm VMs waiting in the pool. */
-  List<Path> vmDirectories() throws java.io.IOException {
+  public List<Path> vmDirectories() throws java.io.IOException {
     Path vms = dataDir.resolve("worker").resolve("vms");
     if (!Files.isDirectory(vms)) {
       return List.of();

@@ -1,4 +1,4 @@
-package dev.boxd.server;
+package dev.boxd.testkit.server;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,11 +12,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** A user with an SSH key of their own, talking to the front door with the real OpenSSH client. */
-final class SshUser {
-  final Path key;
-  final int port;
+public final class SshUser {
+  public final Path key;
+  public final int port;
 
-  SshUser(Path dir, String name, int port) throws IOException, InterruptedException {
+  public SshUser(Path dir, String name, int port) throws IOException, InterruptedException {
     this.key = dir.resolve(name);
     this.port = port;
     Process keygen = new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key.toString())
@@ -26,39 +26,39 @@ final class SshUser {
     }
   }
 
-  Path publicKey() {
+  public Path publicKey() {
     return Path.of(key + ".pub");
   }
 
-  record Run(int exit, String out, String err) {}
+  public record Run(int exit, String out, String err) {}
 
-  List<String> command(String host, String... args) {
+  public List<String> command(String host, String... args) {
     return command(port, host, args);
   }
 
   /** ssh to another port (the VM SSH gateway's), with this user's key and nothing else. */
-  List<String> command(int toPort, String host, String... args) {
+  public List<String> command(int toPort, String host, String... args) {
     List<String> argv = new ArrayList<>(List.of("ssh", "-i", key.toString(), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-p", Integer.toString(toPort), host));
     argv.addAll(List.of(args));
     return argv;
   }
 
-  Run run(String... args) throws IOException, InterruptedException {
+  public Run run(String... args) throws IOException, InterruptedException {
     return run(new byte[0], args);
   }
 
-  Run run(byte[] stdin, String... args) throws IOException, InterruptedException {
+  public Run run(byte[] stdin, String... args) throws IOException, InterruptedException {
     return run(new java.io.ByteArrayInputStream(stdin), OutputStreamSink.capture(), args);
   }
 
   /** Runs with stdin from {@code in} and stdout into {@code out} (for big transfers). */
-  Run run(InputStream in, OutputStreamSink out, String... args) throws IOException, InterruptedException {
+  public Run run(InputStream in, OutputStreamSink out, String... args) throws IOException, InterruptedException {
     return run(command("127.0.0.1", args), in, out);
   }
 
   /** Runs any command line (ssh, scp, sftp) with stdin from {@code in} and stdout into {@code out}. */
-  static Run run(List<String> argv, InputStream in, OutputStreamSink out) throws IOException, InterruptedException {
+  public static Run run(List<String> argv, InputStream in, OutputStreamSink out) throws IOException, InterruptedException {
     Process ssh = new ProcessBuilder(argv).start();
     var err = new ByteArrayOutputStream();
     Thread feeder = Thread.ofVirtual().start(() -> {
@@ -86,24 +86,24 @@ final class SshUser {
   }
 
   /** Where stdout goes: captured as text, or streamed elsewhere (then {@link #text} is empty). */
-  record OutputStreamSink(OutputStream stream, ByteArrayOutputStream captured) {
-    static OutputStreamSink capture() {
+  public record OutputStreamSink(OutputStream stream, ByteArrayOutputStream captured) {
+    public static OutputStreamSink capture() {
       var buffer = new ByteArrayOutputStream();
       return new OutputStreamSink(buffer, buffer);
     }
 
-    static OutputStreamSink to(OutputStream stream) {
+    public static OutputStreamSink to(OutputStream stream) {
       return new OutputStreamSink(stream, null);
     }
 
-    String text() {
+    public String text() {
       return captured == null ? "" : captured.toString(StandardCharsets.UTF_8);
     }
   }
 
-  static void addKey(ServerProcess server, SshUser user, String name) throws IOException, InterruptedException {
+  public static void addKey(ServerProcess server, SshUser user, String name) throws IOException, InterruptedException {
     Process admin = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
-        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "admin", "--data", server.dataDir.toString(),
+        "-cp", System.getProperty("java.class.path"), ServerProcess.MAIN_CLASS, "admin", "--data", server.dataDir.toString(),
         "add-key", "--user", name, user.publicKey().toString()).redirectErrorStream(true).start();
     String out = new String(admin.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (admin.waitFor() != 0) {
@@ -111,7 +111,7 @@ final class SshUser {
     }
   }
 
-  static String sha256(Path file) throws Exception {
+  public static String sha256(Path file) throws Exception {
     var digest = java.security.MessageDigest.getInstance("SHA-256");
     try (var in = Files.newInputStream(file)) {
       byte[] buffer = new byte[1 << 16];

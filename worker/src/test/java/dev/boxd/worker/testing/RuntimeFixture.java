@@ -1,11 +1,16 @@
-package dev.boxd.worker.runtime;
+package dev.boxd.worker.testing;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.net.NetworkConfig;
 import dev.boxd.testkit.TestNetworks;
 import dev.boxd.testkit.TestPaths;
 import dev.boxd.core.MachineShape;
+import dev.boxd.worker.runtime.LocalVmRuntime;
+import dev.boxd.worker.runtime.RuntimeConfig;
+import dev.boxd.worker.runtime.VmInfo;
+import dev.boxd.worker.runtime.VmSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,10 +32,14 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * directory, the shared image and golden cache. Creates VMs on demand, prints every VM's serial
  * console and QEMU log when a test fails, and removes everything afterwards.
  * Use as {@code @RegisterExtension static RuntimeFixture vms = new RuntimeFixture();}.
+ *
+ * <p>It lives in the worker's test jar, not in testkit: it needs {@link LocalVmRuntime}, and the
+ * worker's own tests use it, so testkit depending on worker would make a build cycle.
  */
 public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback, TestWatcher {
   /** Small VMs keep a 2-core CI machine responsive; the runtime does not care about the size. */
   public static final MachineShape SHAPE = new MachineShape(1, 1024);
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Optional<NetworkConfig.Uplink> uplink;
   private final List<java.net.InetSocketAddress> dnsUpstreams;
@@ -123,10 +132,22 @@ public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback
   /** A VM's directory: {@code vms/<id>}, or the warm VM's it was made from ({@code vms/pool-<hex>}). */
   private Path directoryOf(String vmId) {
     try (Stream<Path> dirs = Files.list(config.vmsDir())) {
-      return dirs.filter(d -> new VmDirectory(d).exists() && new VmDirectory(d).read().id().equals(vmId)).findFirst()
-          .orElse(config.vmsDir().resolve(vmId));
+      return dirs.filter(d -> vmId.equals(recordedId(d))).findFirst().orElse(config.vmsDir().resolve(vmId));
     } catch (IOException e) {
       return config.vmsDir().resolve(vmId);
+    }
+  }
+
+  // The id in the directory's vm.json (the runtime's record of the VM), or null without a readable one.
+  private static String recordedId(Path vmDirectory) {
+    Path record = vmDirectory.resolve("vm.json");
+    if (!Files.isRegularFile(record)) {
+      return null;
+    }
+    try {
+      return JSON.readTree(record.toFile()).path("id").asText(null);
+    } catch (IOException e) {
+      return null;
     }
   }
 

@@ -1,6 +1,9 @@
-package dev.boxd.raft;
+package dev.boxd.raft.testing;
 
 import dev.boxd.core.state.ClusterState;
+import dev.boxd.raft.Peer;
+import dev.boxd.raft.RaftConfig;
+import dev.boxd.raft.RaftNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,15 +18,22 @@ import org.apache.ratis.conf.RaftProperties;
  * A real Raft group in this JVM: voters {@code n1..nN} and listeners {@code l1..lM} on free
  * loopback ports, each with its own data directory under {@code root}. Nodes can be stopped and
  * started again on their directories. Close it to stop them all.
+ *
+ * <p>It lives in the raft module's test jar, not in testkit: it needs {@link RaftNode}, and the
+ * raft module's own tests use it, so testkit depending on raft would make a build cycle.
  */
-final class MiniCluster implements AutoCloseable {
+public final class MiniCluster implements AutoCloseable {
   private final Path root;
   private final List<Peer> peers = new ArrayList<>();
   private final Map<String, RaftNode> running = new LinkedHashMap<>();
   private final UnaryOperator<RaftConfig> tune;
   private final Consumer<RaftProperties> adjust;
 
-  MiniCluster(Path root, int voters, int listeners, UnaryOperator<RaftConfig> tune, Consumer<RaftProperties> adjust) {
+  /**
+   * @param tune changes each node's {@link RaftConfig} (snapshot threshold, timeouts)
+   * @param adjust changes each node's Ratis properties (e.g. tiny log segments)
+   */
+  public MiniCluster(Path root, int voters, int listeners, UnaryOperator<RaftConfig> tune, Consumer<RaftProperties> adjust) {
     this.root = root;
     this.tune = tune;
     this.adjust = adjust;
@@ -41,21 +51,22 @@ final class MiniCluster implements AutoCloseable {
     }
   }
 
-  MiniCluster(Path root, int voters, int listeners) {
+  public MiniCluster(Path root, int voters, int listeners) {
     this(root, voters, listeners, config -> config, properties -> {});
   }
 
-  RaftNode start(String id) {
+  /** Starts node {@code id} (again) on its data directory. */
+  public RaftNode start(String id) {
     RaftNode node = RaftNode.start(tune.apply(RaftConfig.of(id, root.resolve(id), peers)), adjust);
     running.put(id, node);
     return node;
   }
 
-  void stop(String id) {
+  public void stop(String id) {
     running.remove(id).close();
   }
 
-  RaftNode node(String id) {
+  public RaftNode node(String id) {
     RaftNode node = running.get(id);
     if (node == null) {
       throw new IllegalArgumentException("node " + id + " is not running");
@@ -63,12 +74,12 @@ final class MiniCluster implements AutoCloseable {
     return node;
   }
 
-  List<RaftNode> nodes() {
+  public List<RaftNode> nodes() {
     return List.copyOf(running.values());
   }
 
   /** The running node that leads, once one does (and all running nodes agree on it). */
-  RaftNode awaitLeader(Duration timeout) throws InterruptedException {
+  public RaftNode awaitLeader(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       for (RaftNode node : running.values()) {
@@ -82,7 +93,7 @@ final class MiniCluster implements AutoCloseable {
   }
 
   /** Every running replica's state once all have applied {@code index}. */
-  List<ClusterState> statesAt(long index, Duration timeout) {
+  public List<ClusterState> statesAt(long index, Duration timeout) {
     return running.values().stream().map(node -> node.readAtLeast(index, timeout)).toList();
   }
 
