@@ -2,7 +2,7 @@ package dev.boxd.bench;
 
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.net.NetworkConfig;
-import dev.boxd.vmm.MachineShape;
+import dev.boxd.core.MachineShape;
 import dev.boxd.worker.runtime.LocalVmRuntime;
 import dev.boxd.worker.runtime.RuntimeConfig;
 import dev.boxd.worker.runtime.VmInfo;
