@@ -31,11 +31,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -64,8 +62,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final HostNetwork network;
   private final QemuDriver driver;
   private final ImageStore images;
-  private final Map<String, ManagedVm> vms = new ConcurrentHashMap<>();
-  private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
+  private final VmTable vms;
   private final List<Consumer<String>> wakeListeners = new CopyOnWriteArrayList<>();
   private final GoldenCollector goldens;
   private final DnsForwarder dns;
@@ -79,6 +76,7 @@ public final class LocalVmRuntime implements VmRuntime {
     // Forks copy memory ahead while the parent runs when QEMU's writes can be tracked.
     driver.trackForkWrites(config.hostLibDir());
     this.images = new ImageStore(config.imagesDir(), config.recipeDir());
+    this.vms = new VmTable(config.network().subnet());
     this.layers = new DiskLayers(config, vms::values);
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
@@ -156,7 +154,7 @@ public final class LocalVmRuntime implements VmRuntime {
     }
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     var record = newRecord(spec, golden, files);
-    ManagedVm vm = register(files, record);
+    ManagedVm vm = vms.register(files, record);
     vm.lock.lock();
     try {
       long t0 = System.nanoTime();
@@ -194,7 +192,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private void finishMaking(ManagedVm vm) {
     vm.record = vm.record.withPending(null);
     vm.files.write(vm.record);
-    setState(vm, VmState.RUNNING, null);
+    vms.setState(vm, VmState.RUNNING, null);
   }
 
   /** Runs the steps at once, each on a thread of its own; waits for all, then throws the first failure. */
@@ -217,7 +215,7 @@ public final class LocalVmRuntime implements VmRuntime {
     var record = newRecord(spec, golden, files);
     ManagedVm vm;
     try {
-      vm = register(files, record);
+      vm = vms.register(files, record);
     } catch (RuntimeException e) {
       pool.ifPresent(p -> p.giveBack(warm));
       throw e;
@@ -252,7 +250,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public VmInfo fork(String sourceVmId, VmSpec spec) {
-    ManagedVm source = vm(sourceVmId);
+    ManagedVm source = vms.get(sourceVmId);
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     VmDirectory.Record from = source.record;
     // The copy runs on the source's golden (its RAM template), whatever generation that is.
@@ -260,7 +258,7 @@ public final class LocalVmRuntime implements VmRuntime {
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), from.vcpus(), from.memoryMib(), spec.ip().toString(),
         VmDirectory.newMachineId(), from.goldenDir(), from.ramFile(), from.imageDir(), true, files.disk().toString(), List.of(),
         VmDirectory.Pending.MAKE);
-    ManagedVm vm = register(files, record);
+    ManagedVm vm = vms.register(files, record);
     source.lock.lock();
     vm.lock.lock();
     try {
@@ -269,7 +267,7 @@ public final class LocalVmRuntime implements VmRuntime {
         return forkHibernated(source, vm, golden, t0);
       }
       if (source.qemu == null || !(source.state == VmState.RUNNING || source.state == VmState.STANDBY)) {
-        throw BoxdException.precondition("VM " + from.name() + " is " + source.state.name().toLowerCase() + ": only a running, paused or hibernated VM can be forked");
+        throw VmTable.refused(source, ": only a running, paused or hibernated VM can be forked");
       }
       files.write(record);
       files.generateHostKey("root@" + spec.name());
@@ -309,12 +307,11 @@ public final class LocalVmRuntime implements VmRuntime {
   @Override
   public long saveSnapshot(String vmId, String snapshotId) {
     requireSnapshotId(snapshotId);
-    ManagedVm vm = vm(vmId);
     SnapshotFiles snap = new SnapshotFiles(config.snapshotsDir().resolve(snapshotId));
-    vm.lock.lock();
-    try {
-      if (vm.qemu == null || !(vm.state == VmState.RUNNING || vm.state == VmState.STANDBY)) {
-        throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ": only a running or paused VM can be saved");
+    String refusal = ": only a running or paused VM can be saved";
+    return vms.locked(vmId, Set.of(VmState.RUNNING, VmState.STANDBY), refusal, vm -> {
+      if (vm.qemu == null) {
+        throw VmTable.refused(vm, refusal);
       }
       if (Files.exists(snap.dir())) {
         throw new BoxdException(ErrorCode.ALREADY_EXISTS, "snapshot " + snapshotId + " already exists on this worker");
@@ -343,9 +340,7 @@ public final class LocalVmRuntime implements VmRuntime {
         }
         throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "saving VM " + vm.record.name() + " failed: " + why, e);
       }
-    } finally {
-      vm.lock.unlock();
-    }
+    });
   }
 
   @Override
@@ -368,7 +363,7 @@ public final class LocalVmRuntime implements VmRuntime {
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), meta.vcpus(), meta.memoryMib(), spec.ip().toString(),
         VmDirectory.newMachineId(), meta.goldenDir(), meta.ramFile(), meta.imageDir(), true, files.disk().toString(), meta.layers(),
         VmDirectory.Pending.MAKE);
-    ManagedVm vm = register(files, record);
+    ManagedVm vm = vms.register(files, record);
     vm.lock.lock();
     try {
       long t0 = System.nanoTime();
@@ -406,28 +401,24 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public boolean wakeForTraffic(String vmId) {
-    ManagedVm vm = vm(vmId);
-    vm.lock.lock();
-    try {
+    return vms.locked(vmId, vm -> {
       if (vm.state != VmState.STANDBY) {
         return false;
       }
       vm.wokenByTraffic = true;
       resume(vmId);
       return true;
-    } finally {
-      vm.lock.unlock();
-    }
+    });
   }
 
   @Override
   public void trafficWakeRecorded(String vmId) {
-    vm(vmId).wokenByTraffic = false;
+    vms.get(vmId).wokenByTraffic = false;
   }
 
   @Override
   public InboundActivity inboundActivity(String vmId) {
-    ManagedVm vm = vm(vmId);
+    ManagedVm vm = vms.get(vmId);
     return new InboundActivity(network.inboundFrames(nic(vm.record)), vm.sessionsStarted.get(), vm.sessionsOpen.get());
   }
 
@@ -464,14 +455,13 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public VmInfo hibernate(String vmId) {
-    ManagedVm vm = vm(vmId);
-    vm.lock.lock();
-    try {
+    String refusal = ": only a running or paused VM can hibernate";
+    return vms.locked(vmId, Set.of(VmState.HIBERNATED, VmState.RUNNING, VmState.STANDBY), refusal, vm -> {
       if (vm.state == VmState.HIBERNATED) {
         return vm.info();
       }
-      if (vm.qemu == null || !(vm.state == VmState.RUNNING || vm.state == VmState.STANDBY)) {
-        throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ": only a running or paused VM can hibernate");
+      if (vm.qemu == null) {
+        throw VmTable.refused(vm, refusal);
       }
       long t0 = System.nanoTime();
       Path dir = vm.files.hibernation();
@@ -490,12 +480,10 @@ public final class LocalVmRuntime implements VmRuntime {
       qemu.close();
       vm.qemu = null;
       armWakeWatch(vm, true);
-      setState(vm, VmState.HIBERNATED, null);
+      vms.setState(vm, VmState.HIBERNATED, null);
       log.info("VM {} hibernated in {} ms (save {} ms)", vmId, (System.nanoTime() - t0) / 1_000_000, (saved - t0) / 1_000_000);
       return vm.info();
-    } finally {
-      vm.lock.unlock();
-    }
+    });
   }
 
   // Memory, devices and processes come back from the VM's directory; the clock is set at once.
@@ -513,7 +501,7 @@ public final class LocalVmRuntime implements VmRuntime {
     }
     dev.boxd.os.Trees.delete(vm.files.hibernation());
     long micros = (System.nanoTime() - t0) / 1000;
-    setState(vm, VmState.RUNNING, null);
+    vms.setState(vm, VmState.RUNNING, null);
     log.info("VM {} woke from hibernation in {} ms", vm.record.id(), micros / 1000);
     return new PauseTiming(micros);
   }
@@ -555,28 +543,6 @@ public final class LocalVmRuntime implements VmRuntime {
     }
   }
 
-  /**
-   * Takes a VM about to be made into this runtime's table; refuses an id or an address that a VM
-   * here already has, or an address outside this worker's network.
-   */
-  private ManagedVm register(VmDirectory files, VmDirectory.Record record) {
-    var subnet = config.network().subnet();
-    Ipv4 ip = Ipv4.parse(record.ip());
-    if (!subnet.contains(ip) || ip.equals(subnet.gateway())) {
-      throw BoxdException.invalid("address " + ip + " is not a VM address of " + subnet);
-    }
-    ManagedVm vm = new ManagedVm(files, record, VmState.CREATING);
-    if (vms.putIfAbsent(record.id(), vm) != null || files.exists()) {
-      vms.remove(record.id(), vm);
-      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "a VM with id " + record.id() + " already exists on this worker");
-    }
-    if (vms.values().stream().anyMatch(other -> other != vm && other.record.ip().equals(record.ip()))) {
-      vms.remove(record.id());
-      throw new BoxdException(ErrorCode.ALREADY_EXISTS, "address " + ip + " is already used by another VM");
-    }
-    return vm;
-  }
-
   /** A VM whose making failed: everything made for it goes, and the error to throw says what failed. */
   private BoxdException abandon(ManagedVm vm, String doing, RuntimeException e) {
     log.warn("{} VM {} failed, removing what was made: {}", doing, vm.record.id(), e.getMessage());
@@ -611,7 +577,7 @@ public final class LocalVmRuntime implements VmRuntime {
       if (vm.qemu == qemu && !vm.expectingExit) {
         String reason = "QEMU (pid " + qemu.pid() + ") exited unexpectedly: " + qemu.runDir().qemuLogTail(500).strip();
         log.warn("VM {}: {}", vm.record.id(), reason);
-        setState(vm, VmState.FAILED, reason);
+        vms.setState(vm, VmState.FAILED, reason);
       }
     });
     qemu.onEvent(event -> {
@@ -628,19 +594,6 @@ public final class LocalVmRuntime implements VmRuntime {
         });
       }
     });
-  }
-
-  private void setState(ManagedVm vm, VmState state, String reason) {
-    vm.state = state;
-    vm.failure = state == VmState.FAILED ? reason : null;
-    VmEvent event = new VmEvent(vm.record.id(), state, Optional.ofNullable(reason));
-    for (var listener : listeners) {
-      try {
-        listener.accept(event);
-      } catch (RuntimeException e) {
-        log.warn("state listener failed: {}", e.toString());
-      }
-    }
   }
 
   @Override
@@ -688,7 +641,7 @@ public final class LocalVmRuntime implements VmRuntime {
   }
 
   private ManagedVm reattach(VmDirectory files, VmDirectory.Record record) {
-    ManagedVm vm = vms.computeIfAbsent(record.id(), id -> new ManagedVm(files, record, VmState.CREATING));
+    ManagedVm vm = vms.recovered(files, record);
     network.attach(nic(record));
     Optional<QemuVm> qemu = QemuVm.attach(files.runDir());
     String status = qemu.map(QemuVm::status).orElse("");
@@ -703,24 +656,24 @@ public final class LocalVmRuntime implements VmRuntime {
       adopt(vm, qemu.get());
       followDisk(vm); // a fork or save cut short may have moved the VM onto a new top layer
       if (record.pending() == VmDirectory.Pending.IDENTITY) {
-        setState(vm, VmState.BOOTING, null);
+        vms.setState(vm, VmState.BOOTING, null);
         finishBootInBackground(vm, qemu.get());
       } else {
         boolean paused = "paused".equals(status);
         if (paused) {
           armWakeWatch(vm, false);
         }
-        setState(vm, paused ? VmState.STANDBY : VmState.RUNNING, null);
+        vms.setState(vm, paused ? VmState.STANDBY : VmState.RUNNING, null);
       }
       log.info("re-attached to VM {} (QEMU pid {})", record.id(), qemu.get().pid());
     } else if (!record.powered()) {
-      setState(vm, VmState.STOPPED, null);
+      vms.setState(vm, VmState.STOPPED, null);
     } else if (files.isHibernated()) {
       armWakeWatch(vm, true);
-      setState(vm, VmState.HIBERNATED, null);
+      vms.setState(vm, VmState.HIBERNATED, null);
     } else {
       String qemuLog = files.runDir().qemuLogTail(500).strip();
-      setState(vm, VmState.FAILED, "QEMU was not running when the supervisor started" + (qemuLog.isEmpty() ? "" : ": " + qemuLog));
+      vms.setState(vm, VmState.FAILED, "QEMU was not running when the supervisor started" + (qemuLog.isEmpty() ? "" : ": " + qemuLog));
     }
     return vm;
   }
@@ -766,22 +719,14 @@ public final class LocalVmRuntime implements VmRuntime {
     }
   }
 
-  private ManagedVm vm(String vmId) {
-    ManagedVm vm = vmId == null ? null : vms.get(vmId);
-    if (vm == null) {
-      throw BoxdException.notFound("no VM with id " + dev.boxd.core.Names.quote(vmId) + " on this worker");
-    }
-    return vm;
-  }
-
   @Override
   public VmInfo info(String vmId) {
-    return vm(vmId).info();
+    return vms.get(vmId).info();
   }
 
   @Override
   public List<VmInfo> list() {
-    return vms.values().stream().map(ManagedVm::info).sorted(Comparator.comparing(VmInfo::name)).toList();
+    return vms.list();
   }
 
   private AgentClient agentOf(ManagedVm vm) {
@@ -798,7 +743,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public ExecSession exec(String vmId, ExecRequest request, OutputStream stdout, OutputStream stderr) {
-    ManagedVm vm = vm(vmId);
+    ManagedVm vm = vms.get(vmId);
     var session = vm.session();
     try {
       ExecSession exec = agentOf(vm).exec(request, stdout, stderr);
@@ -813,7 +758,7 @@ public final class LocalVmRuntime implements VmRuntime {
   @Override
   public long upload(String vmId, String path, int mode, InputStream data) {
     requirePath(path);
-    ManagedVm vm = vm(vmId);
+    ManagedVm vm = vms.get(vmId);
     try (var session = vm.session()) {
       return agentOf(vm).put(path, mode, "boxd", true, data);
     } catch (AgentException e) {
@@ -826,7 +771,7 @@ public final class LocalVmRuntime implements VmRuntime {
   @Override
   public FileInfo download(String vmId, String path, OutputStream sink) {
     requirePath(path);
-    ManagedVm vm = vm(vmId);
+    ManagedVm vm = vms.get(vmId);
     try (var session = vm.session()) {
       return agentOf(vm).get(path, "boxd", sink);
     } catch (AgentException e) {
@@ -858,18 +803,18 @@ public final class LocalVmRuntime implements VmRuntime {
     if (!Files.isDirectory(localDir)) {
       throw BoxdException.invalid("not a directory: " + localDir);
     }
-    TreeCopy.upload(agentOf(vm(vmId)), localDir, remoteDir);
+    TreeCopy.upload(agentOf(vms.get(vmId)), localDir, remoteDir);
   }
 
   @Override
   public void downloadTree(String vmId, String remoteDir, Path localDir) {
     requirePath(remoteDir);
-    TreeCopy.download(agentOf(vm(vmId)), remoteDir, localDir);
+    TreeCopy.download(agentOf(vms.get(vmId)), remoteDir, localDir);
   }
 
   @Override
   public SocketChannel connect(String vmId, int port, Duration timeout) throws IOException {
-    ManagedVm vm = vm(vmId);
+    ManagedVm vm = vms.get(vmId);
     VmState state = vm.state;
     if (state != VmState.RUNNING && state != VmState.STANDBY) {
       throw BoxdException.precondition("VM " + vm.record.name() + " is " + state.label() + ", not running");
@@ -881,7 +826,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public String sshHostKey(String vmId) {
-    ManagedVm vm = vm(vmId);
+    ManagedVm vm = vms.get(vmId);
     try {
       return Files.readString(vm.files.hostKeyPub()).strip();
     } catch (IOException e) {
@@ -891,14 +836,9 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public PauseTiming pause(String vmId) {
-    ManagedVm vm = vm(vmId);
-    vm.lock.lock();
-    try {
+    return vms.locked(vmId, Set.of(VmState.STANDBY, VmState.RUNNING), ", not running", vm -> {
       if (vm.state == VmState.STANDBY) {
         return new PauseTiming(0);
-      }
-      if (vm.state != VmState.RUNNING) {
-        throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ", not running");
       }
       armWakeWatch(vm, false);
       vm.wokenByTraffic = false;
@@ -906,26 +846,19 @@ public final class LocalVmRuntime implements VmRuntime {
       vm.qemu.pause();
       long micros = (System.nanoTime() - t0) / 1000;
       vm.pausedAtNanos = System.nanoTime();
-      setState(vm, VmState.STANDBY, null);
+      vms.setState(vm, VmState.STANDBY, null);
       return new PauseTiming(micros);
-    } finally {
-      vm.lock.unlock();
-    }
+    });
   }
 
   @Override
   public PauseTiming resume(String vmId) {
-    ManagedVm vm = vm(vmId);
-    vm.lock.lock();
-    try {
+    return vms.locked(vmId, Set.of(VmState.RUNNING, VmState.HIBERNATED, VmState.STANDBY), ", not paused", vm -> {
       if (vm.state == VmState.RUNNING) {
         return new PauseTiming(0);
       }
       if (vm.state == VmState.HIBERNATED) {
         return wakeFromHibernation(vm);
-      }
-      if (vm.state != VmState.STANDBY) {
-        throw BoxdException.precondition("VM " + vm.record.name() + " is " + vm.state.label() + ", not paused");
       }
       long t0 = System.nanoTime();
       QemuVm qemu = vm.qemu;
@@ -937,7 +870,7 @@ public final class LocalVmRuntime implements VmRuntime {
         Thread.ofVirtual().start(watch::close);
       }
       long micros = (System.nanoTime() - t0) / 1000;
-      setState(vm, VmState.RUNNING, null);
+      vms.setState(vm, VmState.RUNNING, null);
       if (Duration.ofNanos(t0 - vm.pausedAtNanos).compareTo(CLOCK_TOLERANCE) < 0) {
         return new PauseTiming(micros); // frozen too briefly for the guest clock to be noticeably behind
       }
@@ -950,16 +883,12 @@ public final class LocalVmRuntime implements VmRuntime {
         }
       });
       return new PauseTiming(micros);
-    } finally {
-      vm.lock.unlock();
-    }
+    });
   }
 
   @Override
   public void stop(String vmId) {
-    ManagedVm vm = vm(vmId);
-    vm.lock.lock();
-    try {
+    vms.lockedRun(vmId, vm -> {
       if (vm.state == VmState.STOPPED) {
         return;
       }
@@ -971,10 +900,8 @@ public final class LocalVmRuntime implements VmRuntime {
       } else {
         powerOff(vm);
       }
-      setState(vm, VmState.STOPPED, null);
-    } finally {
-      vm.lock.unlock();
-    }
+      vms.setState(vm, VmState.STOPPED, null);
+    });
   }
 
   // Graceful first: the guest flushes and powers off; QEMU exits on its own. Then force.
@@ -1000,9 +927,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public VmInfo start(String vmId) {
-    ManagedVm vm = vm(vmId);
-    vm.lock.lock();
-    try {
+    return vms.locked(vmId, vm -> {
       if (vm.state == VmState.RUNNING || vm.state == VmState.STANDBY) {
         return vm.info();
       }
@@ -1011,9 +936,7 @@ public final class LocalVmRuntime implements VmRuntime {
         vm.lastFailure = vm.failure;
       }
       return boot(vm);
-    } finally {
-      vm.lock.unlock();
-    }
+    });
   }
 
   // Whatever fails after BOOTING leaves the VM FAILED with the reason, never BOOTING for ever:
@@ -1023,7 +946,7 @@ public final class LocalVmRuntime implements VmRuntime {
     dev.boxd.os.Trees.delete(vm.files.hibernation()); // a cold boot discards any saved memory
     vm.record = vm.record.withPowered(true).withPending(VmDirectory.Pending.IDENTITY);
     vm.files.write(vm.record);
-    setState(vm, VmState.BOOTING, null);
+    vms.setState(vm, VmState.BOOTING, null);
     QemuVm qemu = null;
     try {
       Golden golden = golden(new MachineShape(vm.record.vcpus(), vm.record.memoryMib()), line -> log.info("{}", line));
@@ -1053,15 +976,13 @@ public final class LocalVmRuntime implements VmRuntime {
     vm.qemu = null;
     String why = e.getMessage() == null || e.getMessage().isBlank() ? e.toString() : e.getMessage();
     String reason = "boot failed: " + why + "; serial console: " + vm.files.runDir().serialTail(1500);
-    setState(vm, VmState.FAILED, reason);
+    vms.setState(vm, VmState.FAILED, reason);
     return new BoxdException(ErrorCode.INTERNAL, reason, e);
   }
 
   @Override
   public VmInfo reboot(String vmId) {
-    ManagedVm vm = vm(vmId);
-    vm.lock.lock();
-    try {
+    return vms.locked(vmId, vm -> {
       QemuVm qemu = vm.qemu;
       if (qemu != null && qemu.isAlive()) {
         vm.expectingExit = true;
@@ -1079,22 +1000,16 @@ public final class LocalVmRuntime implements VmRuntime {
         vm.qemu = null;
       }
       return boot(vm);
-    } finally {
-      vm.lock.unlock();
-    }
+    });
   }
 
   @Override
   public void destroy(String vmId) {
-    ManagedVm vm = vm(vmId);
-    vm.lock.lock();
-    try {
-      setState(vm, VmState.DESTROYING, null);
+    vms.lockedRun(vmId, vm -> {
+      vms.setState(vm, VmState.DESTROYING, null);
       cleanUp(vm);
       vms.remove(vmId);
-    } finally {
-      vm.lock.unlock();
-    }
+    });
     goldens.collectLater(this::goldensInUse);
   }
 
@@ -1126,12 +1041,9 @@ public final class LocalVmRuntime implements VmRuntime {
    * so a running VM's chain is merged the next time it stops or hibernates.
    */
   public int mergeLayers(String vmId) {
-    ManagedVm vm = vm(vmId);
-    List<Path> merged;
-    vm.lock.lock();
-    try {
+    List<Path> merged = vms.locked(vmId, vm -> {
       if (vm.qemu != null || !(vm.state == VmState.STOPPED || vm.state == VmState.HIBERNATED)) {
-        return 0;
+        return List.of();
       }
       List<String> chain = vm.record.layers();
       java.util.Set<Path> shared = layers.inUse(vm);
@@ -1140,17 +1052,18 @@ public final class LocalVmRuntime implements VmRuntime {
         privateLayers++;
       }
       if (privateLayers == 0) {
-        return 0;
+        return List.of();
       }
       Path base = privateLayers < chain.size() ? Path.of(chain.get(privateLayers)) : goldenOf(vm.record).disk();
       long t0 = System.nanoTime();
       Disks.rebase(vm.files.topDisk(vm.record), base);
-      merged = chain.subList(0, privateLayers).stream().map(Path::of).toList();
       vm.record = vm.record.withDisk(vm.files.topDisk(vm.record), chain.subList(privateLayers, chain.size()));
       vm.files.write(vm.record);
       log.info("VM {}: merged {} disk layers into its top in {} ms", vmId, privateLayers, (System.nanoTime() - t0) / 1_000_000);
-    } finally {
-      vm.lock.unlock();
+      return chain.subList(0, privateLayers).stream().map(Path::of).toList();
+    });
+    if (merged.isEmpty()) {
+      return 0;
     }
     layers.deleteUnused(merged);
     return merged.size();
@@ -1169,7 +1082,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public void observe(Consumer<VmEvent> listener) {
-    listeners.add(listener);
+    vms.observe(listener);
   }
 
   @Override
