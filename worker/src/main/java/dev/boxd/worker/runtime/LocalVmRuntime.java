@@ -1,13 +1,19 @@
 package dev.boxd.worker.runtime;
 
+import static dev.boxd.worker.runtime.VmQemu.AGENT_TIMEOUT;
+import static dev.boxd.worker.runtime.VmQemu.BOOT_TIMEOUT;
+import static dev.boxd.worker.runtime.VmQemu.IDENTITY_TIMEOUT;
+import static dev.boxd.worker.runtime.VmQemu.followDisk;
+import static dev.boxd.worker.runtime.VmQemu.goldenOf;
+import static dev.boxd.worker.runtime.VmQemu.machine;
+import static dev.boxd.worker.runtime.VmQemu.nic;
+
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
-import dev.boxd.core.net.Ipv4;
 import dev.boxd.guest.GuestImage;
 import dev.boxd.guest.ImageStore;
 import dev.boxd.net.DnsForwarder;
 import dev.boxd.net.HostNetwork;
-import dev.boxd.net.VmNic;
 import dev.boxd.vmm.Accelerator;
 import dev.boxd.vmm.Disks;
 import dev.boxd.vmm.Golden;
@@ -51,10 +57,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class LocalVmRuntime implements VmRuntime {
   private static final Logger log = LoggerFactory.getLogger(LocalVmRuntime.class);
-  private static final Duration AGENT_TIMEOUT = Duration.ofSeconds(30);
-  private static final Duration IDENTITY_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration STOP_GRACE = Duration.ofSeconds(30);
-  private static final Duration BOOT_TIMEOUT = Duration.ofSeconds(180);
   /** A guest frozen for less than this keeps its clock: the error is below what anyone could notice. */
   private static final Duration CLOCK_TOLERANCE = Duration.ofMillis(20);
 
@@ -63,6 +66,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final QemuDriver driver;
   private final ImageStore images;
   private final VmTable vms;
+  private final VmQemu qemus;
   private final List<Consumer<String>> wakeListeners = new CopyOnWriteArrayList<>();
   private final GoldenCollector goldens;
   private final DnsForwarder dns;
@@ -77,6 +81,7 @@ public final class LocalVmRuntime implements VmRuntime {
     driver.trackForkWrites(config.hostLibDir());
     this.images = new ImageStore(config.imagesDir(), config.recipeDir());
     this.vms = new VmTable(config.network().subnet());
+    this.qemus = new VmQemu(config, vms);
     this.layers = new DiskLayers(config, vms::values);
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
@@ -166,11 +171,11 @@ public final class LocalVmRuntime implements VmRuntime {
           () -> network.attachNew(nic(record)));
       long t1 = System.nanoTime();
       QemuVm qemu = driver.restore(machine(vm), golden, network.namespace().enterPrefix());
-      adopt(vm, qemu);
+      qemus.adopt(vm, qemu);
       long t2 = System.nanoTime();
-      giveIdentity(vm, qemu);
+      qemus.giveIdentity(vm, qemu);
       long t3 = System.nanoTime();
-      finishMaking(vm);
+      qemus.finishMaking(vm);
       log.info("created VM {} in {} ms: files and network {} ms, restore {} ms, identity {} ms", spec.id(),
           (t3 - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
       return vm.info();
@@ -186,13 +191,6 @@ public final class LocalVmRuntime implements VmRuntime {
     return new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
         spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
         golden.image().dir().toString(), true, files.disk().toString(), List.of(), VmDirectory.Pending.MAKE);
-  }
-
-  /** The VM has its own identity: from now on a crash leaves it as it is, and it runs. */
-  private void finishMaking(ManagedVm vm) {
-    vm.record = vm.record.withPending(null);
-    vm.files.write(vm.record);
-    vms.setState(vm, VmState.RUNNING, null);
   }
 
   /** Runs the steps at once, each on a thread of its own; waits for all, then throws the first failure. */
@@ -227,12 +225,12 @@ public final class LocalVmRuntime implements VmRuntime {
       WarmPool.handedOver(warm);
       network.attachRenamed(warm.tap(), nic(record));
       long t1 = System.nanoTime();
-      adopt(vm, warm.qemu());
+      qemus.adopt(vm, warm.qemu());
       warm.qemu().resume();
       long t2 = System.nanoTime();
-      giveIdentity(vm, warm.qemu());
+      qemus.giveIdentity(vm, warm.qemu());
       long t3 = System.nanoTime();
-      finishMaking(vm);
+      qemus.finishMaking(vm);
       log.info("created VM {} in {} ms from warm VM {}: files and network {} ms, resume {} ms, identity {} ms", spec.id(),
           (t3 - t0) / 1_000_000, files.dir().getFileName(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
       return vm.info();
@@ -281,10 +279,10 @@ public final class LocalVmRuntime implements VmRuntime {
       }
       vm.record = record.withDisk(files.disk(), source.record.layers());
       files.write(vm.record);
-      adopt(vm, forked.child());
+      qemus.adopt(vm, forked.child());
       long t1 = System.nanoTime();
-      giveIdentity(vm, forked.child());
-      finishMaking(vm);
+      qemus.giveIdentity(vm, forked.child());
+      qemus.finishMaking(vm);
       log.info("forked VM {} from {} in {} ms: source stopped {} ms, child running after {} ms, delta {} MiB, identity {} ms",
           spec.id(), sourceVmId, (System.nanoTime() - t0) / 1_000_000, forked.parentDowntime().toMillis(),
           forked.childRunningAfterCall().toMillis(), forked.deltaBytes() >> 20, (System.nanoTime() - t1) / 1_000_000);
@@ -295,13 +293,6 @@ public final class LocalVmRuntime implements VmRuntime {
       vm.lock.unlock();
       source.lock.unlock();
     }
-  }
-
-  /** The golden (RAM template, image) a VM was made from, whatever generation that is now. */
-  private static Golden goldenOf(VmDirectory.Record r) {
-    Path imageDir = Path.of(r.imageDir());
-    return new Golden(Path.of(r.goldenDir()), new GuestImage(imageDir.getFileName().toString(), imageDir),
-        new MachineShape(r.vcpus(), r.memoryMib()), Path.of(r.ramFile()));
   }
 
   @Override
@@ -371,9 +362,9 @@ public final class LocalVmRuntime implements VmRuntime {
       files.generateHostKey("root@" + spec.name());
       network.attach(nic(record));
       QemuVm qemu = driver.restoreFrom(snap.dir(), machine(vm), goldenOf(record), network.namespace().enterPrefix());
-      adopt(vm, qemu);
-      giveIdentity(vm, qemu);
-      finishMaking(vm);
+      qemus.adopt(vm, qemu);
+      qemus.giveIdentity(vm, qemu);
+      qemus.finishMaking(vm);
       log.info("created VM {} from snapshot {} in {} ms", spec.id(), snapshotId, (System.nanoTime() - t0) / 1_000_000);
       return vm.info();
     } catch (RuntimeException e) {
@@ -492,7 +483,7 @@ public final class LocalVmRuntime implements VmRuntime {
     network.attach(nic(vm.record));
     List<byte[]> waiting = disarmWakeWatch(vm); // QEMU must be the tap's only holder
     QemuVm qemu = driver.restoreFrom(vm.files.hibernation(), machine(vm), goldenOf(vm.record), network.namespace().enterPrefix());
-    adopt(vm, qemu);
+    qemus.adopt(vm, qemu);
     network.deliver(nic(vm.record), waiting); // the frames that woke it, answered instead of retransmitted
     try {
       qemu.agent(AGENT_TIMEOUT).setTime(Instant.now(), IDENTITY_TIMEOUT);
@@ -516,31 +507,11 @@ public final class LocalVmRuntime implements VmRuntime {
     vm.files.generateHostKey("root@" + vm.record.name());
     network.attach(nic(vm.record));
     QemuVm child = driver.restoreFrom(source.files.hibernation(), machine(vm), golden, network.namespace().enterPrefix());
-    adopt(vm, child);
-    giveIdentity(vm, child);
-    finishMaking(vm);
+    qemus.adopt(vm, child);
+    qemus.giveIdentity(vm, child);
+    qemus.finishMaking(vm);
     log.info("forked VM {} from hibernated {} in {} ms", vm.record.id(), source.record.id(), (System.nanoTime() - t0) / 1_000_000);
     return vm.info();
-  }
-
-  /**
-   * Records the layer a VM's QEMU writes now: after a fork's disk snapshot it is a new file, and
-   * the old top joins the frozen layers. Done even when the fork failed after the snapshot.
-   */
-  private void followDisk(ManagedVm vm) {
-    QemuVm qemu = vm.qemu;
-    if (qemu == null || !qemu.isAlive()) {
-      return;
-    }
-    Path active = qemu.activeDisk();
-    Path recorded = vm.files.topDisk(vm.record);
-    if (!active.equals(recorded)) {
-      List<String> layers = new ArrayList<>();
-      layers.add(recorded.toString());
-      layers.addAll(vm.record.layers());
-      vm.record = vm.record.withDisk(active, layers);
-      vm.files.write(vm.record);
-    }
   }
 
   /** A VM whose making failed: everything made for it goes, and the error to throw says what failed. */
@@ -549,51 +520,6 @@ public final class LocalVmRuntime implements VmRuntime {
     cleanUp(vm);
     vms.remove(vm.record.id());
     return e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, doing + " VM " + vm.record.name() + " failed: " + e.getMessage(), e);
-  }
-
-  private QemuDriver.Machine machine(ManagedVm vm) {
-    var r = vm.record;
-    return new QemuDriver.Machine("boxd-" + r.id(), new MachineShape(r.vcpus(), r.memoryMib()), vm.files.runDir(),
-        vm.files.topDisk(r), Optional.of(nic(r).tap()), nic(r).mac());
-  }
-
-  private static VmNic nic(VmDirectory.Record record) {
-    return VmNic.of(Ipv4.parse(record.ip()), record.owner());
-  }
-
-  // The identity carries the platform's public key too (the SSH gateway logs into the guest's
-  // sshd as boxd with it): one request, written whole on every restore and boot.
-  private void giveIdentity(ManagedVm vm, QemuVm qemu) {
-    AgentClient agent = qemu.agent(AGENT_TIMEOUT);
-    agent.identity(GuestIdentity.of(vm.record, vm.files, config.network().subnet(), config.platformKey()), IDENTITY_TIMEOUT);
-  }
-
-  // Watch a QEMU: an exit the runtime did not ask for is a failure; a guest-initiated reset
-  // (reboot inside the VM) loses the identity, which is given again once the agent is back.
-  private void adopt(ManagedVm vm, QemuVm qemu) {
-    vm.qemu = qemu;
-    vm.expectingExit = false;
-    qemu.exited().thenRun(() -> {
-      if (vm.qemu == qemu && !vm.expectingExit) {
-        String reason = "QEMU (pid " + qemu.pid() + ") exited unexpectedly: " + qemu.runDir().qemuLogTail(500).strip();
-        log.warn("VM {}: {}", vm.record.id(), reason);
-        vms.setState(vm, VmState.FAILED, reason);
-      }
-    });
-    qemu.onEvent(event -> {
-      if ("RESET".equals(event.path("event").asText()) && event.path("data").path("guest").asBoolean()) {
-        // The guest rebooted itself: a fresh agent will wait for a HELLO on a new connection.
-        qemu.dropAgent();
-        Thread.ofVirtual().start(() -> {
-          try {
-            qemu.agent(BOOT_TIMEOUT);
-            giveIdentity(vm, qemu);
-          } catch (RuntimeException e) {
-            log.warn("VM {}: identity after guest reboot failed: {}", vm.record.id(), e.getMessage());
-          }
-        });
-      }
-    });
   }
 
   @Override
@@ -653,7 +579,7 @@ public final class LocalVmRuntime implements VmRuntime {
       qemu = Optional.empty();
     }
     if (qemu.isPresent()) {
-      adopt(vm, qemu.get());
+      qemus.adopt(vm, qemu.get());
       followDisk(vm); // a fork or save cut short may have moved the VM onto a new top layer
       if (record.pending() == VmDirectory.Pending.IDENTITY) {
         vms.setState(vm, VmState.BOOTING, null);
@@ -952,7 +878,7 @@ public final class LocalVmRuntime implements VmRuntime {
       Golden golden = golden(new MachineShape(vm.record.vcpus(), vm.record.memoryMib()), line -> log.info("{}", line));
       network.attach(nic(vm.record));
       qemu = driver.coldBoot(machine(vm), golden, network.namespace().enterPrefix());
-      adopt(vm, qemu);
+      qemus.adopt(vm, qemu);
       awaitIdentity(vm, qemu);
       return vm.info();
     } catch (RuntimeException e) {
@@ -963,8 +889,8 @@ public final class LocalVmRuntime implements VmRuntime {
   /** Waits for a booting guest's agent, gives the VM its identity, and marks it running. */
   private void awaitIdentity(ManagedVm vm, QemuVm qemu) {
     qemu.agent(BOOT_TIMEOUT);
-    giveIdentity(vm, qemu);
-    finishMaking(vm);
+    qemus.giveIdentity(vm, qemu);
+    qemus.finishMaking(vm);
   }
 
   private BoxdException bootFailed(ManagedVm vm, QemuVm qemu, RuntimeException e) {
