@@ -40,7 +40,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -67,7 +66,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final ImageStore images;
   private final VmTable vms;
   private final VmQemu qemus;
-  private final List<Consumer<String>> wakeListeners = new CopyOnWriteArrayList<>();
+  private final WakeOnTraffic wakeOnTraffic;
   private final GoldenCollector goldens;
   private final DnsForwarder dns;
   private final DiskLayers layers;
@@ -82,6 +81,7 @@ public final class LocalVmRuntime implements VmRuntime {
     this.images = new ImageStore(config.imagesDir(), config.recipeDir());
     this.vms = new VmTable(config.network().subnet());
     this.qemus = new VmQemu(config, vms);
+    this.wakeOnTraffic = new WakeOnTraffic(network);
     this.layers = new DiskLayers(config, vms::values);
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
@@ -415,33 +415,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public void onInboundWhileAsleep(Consumer<String> wake) {
-    wakeListeners.add(wake);
-  }
-
-  // Armed before the VM stops reading its tap (standby) or once nobody holds the tap (hibernated,
-  // holding it so the bridge keeps delivering): a frame that arrives in between is not missed.
-  private void armWakeWatch(ManagedVm vm, boolean holdTap) {
-    disarmWakeWatch(vm);
-    if (wakeListeners.isEmpty()) {
-      return;
-    }
-    String id = vm.record.id();
-    try {
-      vm.wakeWatch = network.watchInbound(nic(vm.record), holdTap, () -> {
-        for (var listener : wakeListeners) {
-          listener.accept(id);
-        }
-      });
-    } catch (RuntimeException e) {
-      log.warn("VM {}: cannot watch its tap to wake it on traffic: {}", id, e.getMessage());
-    }
-  }
-
-  /** Stops watching; returns the frames a tap-holding watch kept, to hand to the VM once it reads its tap. */
-  private List<byte[]> disarmWakeWatch(ManagedVm vm) {
-    var watch = vm.wakeWatch;
-    vm.wakeWatch = null;
-    return watch == null ? List.of() : watch.release();
+    wakeOnTraffic.onInbound(wake);
   }
 
   @Override
@@ -470,7 +444,7 @@ public final class LocalVmRuntime implements VmRuntime {
       qemu.awaitExitOrKill(Duration.ofSeconds(10)); // its tap is free only once the process is gone
       qemu.close();
       vm.qemu = null;
-      armWakeWatch(vm, true);
+      wakeOnTraffic.arm(vm, true);
       vms.setState(vm, VmState.HIBERNATED, null);
       log.info("VM {} hibernated in {} ms (save {} ms)", vmId, (System.nanoTime() - t0) / 1_000_000, (saved - t0) / 1_000_000);
       return vm.info();
@@ -481,7 +455,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private PauseTiming wakeFromHibernation(ManagedVm vm) {
     long t0 = System.nanoTime();
     network.attach(nic(vm.record));
-    List<byte[]> waiting = disarmWakeWatch(vm); // QEMU must be the tap's only holder
+    List<byte[]> waiting = wakeOnTraffic.disarm(vm); // QEMU must be the tap's only holder
     QemuVm qemu = driver.restoreFrom(vm.files.hibernation(), machine(vm), goldenOf(vm.record), network.namespace().enterPrefix());
     qemus.adopt(vm, qemu);
     network.deliver(nic(vm.record), waiting); // the frames that woke it, answered instead of retransmitted
@@ -587,7 +561,7 @@ public final class LocalVmRuntime implements VmRuntime {
       } else {
         boolean paused = "paused".equals(status);
         if (paused) {
-          armWakeWatch(vm, false);
+          wakeOnTraffic.arm(vm, false);
         }
         vms.setState(vm, paused ? VmState.STANDBY : VmState.RUNNING, null);
       }
@@ -595,7 +569,7 @@ public final class LocalVmRuntime implements VmRuntime {
     } else if (!record.powered()) {
       vms.setState(vm, VmState.STOPPED, null);
     } else if (files.isHibernated()) {
-      armWakeWatch(vm, true);
+      wakeOnTraffic.arm(vm, true);
       vms.setState(vm, VmState.HIBERNATED, null);
     } else {
       String qemuLog = files.runDir().qemuLogTail(500).strip();
@@ -766,7 +740,7 @@ public final class LocalVmRuntime implements VmRuntime {
       if (vm.state == VmState.STANDBY) {
         return new PauseTiming(0);
       }
-      armWakeWatch(vm, false);
+      wakeOnTraffic.arm(vm, false);
       vm.wokenByTraffic = false;
       long t0 = System.nanoTime();
       vm.qemu.pause();
@@ -821,7 +795,7 @@ public final class LocalVmRuntime implements VmRuntime {
       vm.record = vm.record.withPowered(false);
       vm.files.write(vm.record);
       if (vm.state == VmState.HIBERNATED) {
-        disarmWakeWatch(vm);
+        wakeOnTraffic.disarm(vm);
         dev.boxd.os.Trees.delete(vm.files.hibernation()); // the saved memory is what stop discards
       } else {
         powerOff(vm);
@@ -868,7 +842,7 @@ public final class LocalVmRuntime implements VmRuntime {
   // Whatever fails after BOOTING leaves the VM FAILED with the reason, never BOOTING for ever:
   // the planner waits for a VM that is booting, and a start that finds it so would report success.
   private VmInfo boot(ManagedVm vm) {
-    disarmWakeWatch(vm); // QEMU must be the tap's only holder
+    wakeOnTraffic.disarm(vm); // QEMU must be the tap's only holder
     dev.boxd.os.Trees.delete(vm.files.hibernation()); // a cold boot discards any saved memory
     vm.record = vm.record.withPowered(true).withPending(VmDirectory.Pending.IDENTITY);
     vm.files.write(vm.record);
@@ -941,7 +915,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   // Each step is safe when its part never existed, so a half-created VM is removed the same way.
   private void cleanUp(ManagedVm vm) {
-    disarmWakeWatch(vm);
+    wakeOnTraffic.disarm(vm);
     QemuVm qemu = vm.qemu;
     if (qemu != null) {
       vm.expectingExit = true;
@@ -1016,7 +990,7 @@ public final class LocalVmRuntime implements VmRuntime {
     goldens.close();
     pool.ifPresent(WarmPool::close);
     dns.close();
-    vms.values().forEach(this::disarmWakeWatch);
+    vms.values().forEach(wakeOnTraffic::disarm);
     for (ManagedVm vm : vms.values()) {
       QemuVm qemu = vm.qemu;
       if (qemu != null) {
