@@ -2,7 +2,6 @@ package dev.boxd.worker.runtime;
 
 import static dev.boxd.worker.runtime.VmQemu.AGENT_TIMEOUT;
 import static dev.boxd.worker.runtime.VmQemu.BOOT_TIMEOUT;
-import static dev.boxd.worker.runtime.VmQemu.IDENTITY_TIMEOUT;
 import static dev.boxd.worker.runtime.VmQemu.followDisk;
 import static dev.boxd.worker.runtime.VmQemu.goldenOf;
 import static dev.boxd.worker.runtime.VmQemu.machine;
@@ -35,7 +34,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -57,8 +55,6 @@ import org.slf4j.LoggerFactory;
 public final class LocalVmRuntime implements VmRuntime {
   private static final Logger log = LoggerFactory.getLogger(LocalVmRuntime.class);
   private static final Duration STOP_GRACE = Duration.ofSeconds(30);
-  /** A guest frozen for less than this keeps its clock: the error is below what anyone could notice. */
-  private static final Duration CLOCK_TOLERANCE = Duration.ofMillis(20);
 
   private final RuntimeConfig config;
   private final HostNetwork network;
@@ -67,6 +63,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final VmTable vms;
   private final VmQemu qemus;
   private final WakeOnTraffic wakeOnTraffic;
+  private final SleepAndWake sleep;
   private final GoldenCollector goldens;
   private final DnsForwarder dns;
   private final DiskLayers layers;
@@ -83,6 +80,7 @@ public final class LocalVmRuntime implements VmRuntime {
     this.qemus = new VmQemu(config, vms);
     this.wakeOnTraffic = new WakeOnTraffic(network);
     this.layers = new DiskLayers(config, vms::values);
+    this.sleep = new SleepAndWake(vms, qemus, wakeOnTraffic, driver, network);
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
     goldens.collectLater(this::goldensInUse); // what a previous run destroyed before it could collect
@@ -392,25 +390,17 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public boolean wakeForTraffic(String vmId) {
-    return vms.locked(vmId, vm -> {
-      if (vm.state != VmState.STANDBY) {
-        return false;
-      }
-      vm.wokenByTraffic = true;
-      resume(vmId);
-      return true;
-    });
+    return sleep.wakeForTraffic(vmId);
   }
 
   @Override
   public void trafficWakeRecorded(String vmId) {
-    vms.get(vmId).wokenByTraffic = false;
+    sleep.trafficWakeRecorded(vmId);
   }
 
   @Override
   public InboundActivity inboundActivity(String vmId) {
-    ManagedVm vm = vms.get(vmId);
-    return new InboundActivity(network.inboundFrames(nic(vm.record)), vm.sessionsStarted.get(), vm.sessionsOpen.get());
+    return sleep.inboundActivity(vmId);
   }
 
   @Override
@@ -420,55 +410,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public VmInfo hibernate(String vmId) {
-    String refusal = ": only a running or paused VM can hibernate";
-    return vms.locked(vmId, Set.of(VmState.HIBERNATED, VmState.RUNNING, VmState.STANDBY), refusal, vm -> {
-      if (vm.state == VmState.HIBERNATED) {
-        return vm.info();
-      }
-      if (vm.qemu == null) {
-        throw VmTable.refused(vm, refusal);
-      }
-      long t0 = System.nanoTime();
-      Path dir = vm.files.hibernation();
-      dev.boxd.os.Trees.delete(dir); // a save that never completed
-      QemuVm qemu = vm.qemu;
-      Path newTop = vm.files.newTopLayer();
-      try {
-        driver.save(qemu, goldenOf(vm.record), dir, newTop, true);
-      } finally {
-        followDisk(vm);
-      }
-      long saved = System.nanoTime();
-      vm.expectingExit = true;
-      qemu.kill();
-      qemu.awaitExitOrKill(Duration.ofSeconds(10)); // its tap is free only once the process is gone
-      qemu.close();
-      vm.qemu = null;
-      wakeOnTraffic.arm(vm, true);
-      vms.setState(vm, VmState.HIBERNATED, null);
-      log.info("VM {} hibernated in {} ms (save {} ms)", vmId, (System.nanoTime() - t0) / 1_000_000, (saved - t0) / 1_000_000);
-      return vm.info();
-    });
-  }
-
-  // Memory, devices and processes come back from the VM's directory; the clock is set at once.
-  private PauseTiming wakeFromHibernation(ManagedVm vm) {
-    long t0 = System.nanoTime();
-    network.attach(nic(vm.record));
-    List<byte[]> waiting = wakeOnTraffic.disarm(vm); // QEMU must be the tap's only holder
-    QemuVm qemu = driver.restoreFrom(vm.files.hibernation(), machine(vm), goldenOf(vm.record), network.namespace().enterPrefix());
-    qemus.adopt(vm, qemu);
-    network.deliver(nic(vm.record), waiting); // the frames that woke it, answered instead of retransmitted
-    try {
-      qemu.agent(AGENT_TIMEOUT).setTime(Instant.now(), IDENTITY_TIMEOUT);
-    } catch (RuntimeException e) {
-      log.warn("VM {}: setting the clock after waking from hibernation failed: {}", vm.record.id(), e.getMessage());
-    }
-    dev.boxd.os.Trees.delete(vm.files.hibernation());
-    long micros = (System.nanoTime() - t0) / 1000;
-    vms.setState(vm, VmState.RUNNING, null);
-    log.info("VM {} woke from hibernation in {} ms", vm.record.id(), micros / 1000);
-    return new PauseTiming(micros);
+    return sleep.hibernate(vmId);
   }
 
   /**
@@ -736,54 +678,12 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public PauseTiming pause(String vmId) {
-    return vms.locked(vmId, Set.of(VmState.STANDBY, VmState.RUNNING), ", not running", vm -> {
-      if (vm.state == VmState.STANDBY) {
-        return new PauseTiming(0);
-      }
-      wakeOnTraffic.arm(vm, false);
-      vm.wokenByTraffic = false;
-      long t0 = System.nanoTime();
-      vm.qemu.pause();
-      long micros = (System.nanoTime() - t0) / 1000;
-      vm.pausedAtNanos = System.nanoTime();
-      vms.setState(vm, VmState.STANDBY, null);
-      return new PauseTiming(micros);
-    });
+    return sleep.pause(vmId);
   }
 
   @Override
   public PauseTiming resume(String vmId) {
-    return vms.locked(vmId, Set.of(VmState.RUNNING, VmState.HIBERNATED, VmState.STANDBY), ", not paused", vm -> {
-      if (vm.state == VmState.RUNNING) {
-        return new PauseTiming(0);
-      }
-      if (vm.state == VmState.HIBERNATED) {
-        return wakeFromHibernation(vm);
-      }
-      long t0 = System.nanoTime();
-      QemuVm qemu = vm.qemu;
-      qemu.resume();
-      // The tap watch of a standby VM only listens: let it go without waiting for its thread.
-      var watch = vm.wakeWatch;
-      vm.wakeWatch = null;
-      if (watch != null) {
-        Thread.ofVirtual().start(watch::close);
-      }
-      long micros = (System.nanoTime() - t0) / 1000;
-      vms.setState(vm, VmState.RUNNING, null);
-      if (Duration.ofNanos(t0 - vm.pausedAtNanos).compareTo(CLOCK_TOLERANCE) < 0) {
-        return new PauseTiming(micros); // frozen too briefly for the guest clock to be noticeably behind
-      }
-      // The guest clock stood still while frozen; correct it without holding up the resume.
-      Thread.ofVirtual().start(() -> {
-        try {
-          qemu.agent(AGENT_TIMEOUT).setTime(Instant.now(), IDENTITY_TIMEOUT);
-        } catch (RuntimeException e) {
-          log.warn("VM {}: setting the clock after resume failed: {}", vmId, e.getMessage());
-        }
-      });
-      return new PauseTiming(micros);
-    });
+    return sleep.resume(vmId);
   }
 
   @Override
