@@ -1,6 +1,5 @@
 package dev.boxd.worker.runtime;
 
-import static dev.boxd.worker.runtime.VmQemu.AGENT_TIMEOUT;
 import static dev.boxd.worker.runtime.VmQemu.BOOT_TIMEOUT;
 import static dev.boxd.worker.runtime.VmQemu.followDisk;
 import static dev.boxd.worker.runtime.VmQemu.goldenOf;
@@ -21,14 +20,12 @@ import dev.boxd.vmm.QemuDriver;
 import dev.boxd.vmm.QemuVm;
 import dev.boxd.vmm.agent.AgentClient;
 import dev.boxd.vmm.agent.AgentClient.FileInfo;
-import dev.boxd.vmm.agent.AgentException;
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecSession;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -64,6 +61,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final VmQemu qemus;
   private final WakeOnTraffic wakeOnTraffic;
   private final SleepAndWake sleep;
+  private final GuestIo guestIo;
   private final GoldenCollector goldens;
   private final DnsForwarder dns;
   private final DiskLayers layers;
@@ -81,6 +79,7 @@ public final class LocalVmRuntime implements VmRuntime {
     this.wakeOnTraffic = new WakeOnTraffic(network);
     this.layers = new DiskLayers(config, vms::values);
     this.sleep = new SleepAndWake(vms, qemus, wakeOnTraffic, driver, network);
+    this.guestIo = new GuestIo(vms, sleep, network);
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
     goldens.collectLater(this::goldensInUse); // what a previous run destroyed before it could collect
@@ -571,109 +570,39 @@ public final class LocalVmRuntime implements VmRuntime {
     return vms.list();
   }
 
-  private AgentClient agentOf(ManagedVm vm) {
-    VmState state = vm.state;
-    if (state != VmState.RUNNING && state != VmState.STANDBY) {
-      throw BoxdException.precondition("VM " + vm.record.name() + " is " + state.label() + ", not running");
-    }
-    QemuVm qemu = vm.qemu;
-    if (state == VmState.STANDBY) {
-      resume(vm.record.id());
-    }
-    return qemu.agent(AGENT_TIMEOUT);
-  }
-
   @Override
   public ExecSession exec(String vmId, ExecRequest request, OutputStream stdout, OutputStream stderr) {
-    ManagedVm vm = vms.get(vmId);
-    var session = vm.session();
-    try {
-      ExecSession exec = agentOf(vm).exec(request, stdout, stderr);
-      exec.exitCode().whenComplete((code, error) -> session.close());
-      return exec;
-    } catch (RuntimeException e) {
-      session.close();
-      throw e;
-    }
+    return guestIo.exec(vmId, request, stdout, stderr);
   }
 
   @Override
   public long upload(String vmId, String path, int mode, InputStream data) {
-    requirePath(path);
-    ManagedVm vm = vms.get(vmId);
-    try (var session = vm.session()) {
-      return agentOf(vm).put(path, mode, "boxd", true, data);
-    } catch (AgentException e) {
-      throw fileError(e);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return guestIo.upload(vmId, path, mode, data);
   }
 
   @Override
   public FileInfo download(String vmId, String path, OutputStream sink) {
-    requirePath(path);
-    ManagedVm vm = vms.get(vmId);
-    try (var session = vm.session()) {
-      return agentOf(vm).get(path, "boxd", sink);
-    } catch (AgentException e) {
-      throw fileError(e);
-    }
-  }
-
-  private static void requirePath(String path) {
-    if (path == null || path.isEmpty() || path.indexOf('\0') >= 0) {
-      throw BoxdException.invalid("invalid guest path " + dev.boxd.core.Names.quote(path) + ": expected a non-empty path without NUL bytes");
-    }
-  }
-
-  // The agent's message names the path and the reason; its errno decides the code.
-  private static BoxdException fileError(AgentException e) {
-    ErrorCode code = switch (e.errno()) {
-      case AgentException.ENOENT -> ErrorCode.NOT_FOUND;
-      case AgentException.EACCES, AgentException.EPERM -> ErrorCode.PERMISSION_DENIED;
-      case AgentException.EISDIR, AgentException.ENOTDIR, AgentException.EINVAL -> ErrorCode.INVALID_ARGUMENT;
-      case AgentException.ENOSPC -> ErrorCode.RESOURCE_EXHAUSTED;
-      default -> ErrorCode.INTERNAL;
-    };
-    return new BoxdException(code, e.getMessage(), e);
+    return guestIo.download(vmId, path, sink);
   }
 
   @Override
   public void uploadTree(String vmId, Path localDir, String remoteDir) {
-    requirePath(remoteDir);
-    if (!Files.isDirectory(localDir)) {
-      throw BoxdException.invalid("not a directory: " + localDir);
-    }
-    TreeCopy.upload(agentOf(vms.get(vmId)), localDir, remoteDir);
+    guestIo.uploadTree(vmId, localDir, remoteDir);
   }
 
   @Override
   public void downloadTree(String vmId, String remoteDir, Path localDir) {
-    requirePath(remoteDir);
-    TreeCopy.download(agentOf(vms.get(vmId)), remoteDir, localDir);
+    guestIo.downloadTree(vmId, remoteDir, localDir);
   }
 
   @Override
   public SocketChannel connect(String vmId, int port, Duration timeout) throws IOException {
-    ManagedVm vm = vms.get(vmId);
-    VmState state = vm.state;
-    if (state != VmState.RUNNING && state != VmState.STANDBY) {
-      throw BoxdException.precondition("VM " + vm.record.name() + " is " + state.label() + ", not running");
-    }
-    var target = new InetSocketAddress(InetAddress.getByName(vm.record.ip()), port);
-    vm.session().close(); // a connection's traffic then counts as frames
-    return network.namespace().connect(target, timeout);
+    return guestIo.connect(vmId, port, timeout);
   }
 
   @Override
   public String sshHostKey(String vmId) {
-    ManagedVm vm = vms.get(vmId);
-    try {
-      return Files.readString(vm.files.hostKeyPub()).strip();
-    } catch (IOException e) {
-      throw new BoxdException(ErrorCode.INTERNAL, "cannot read the SSH host key of VM " + vm.record.name() + ": " + e.getMessage(), e);
-    }
+    return guestIo.sshHostKey(vmId);
   }
 
   @Override
