@@ -62,6 +62,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final WakeOnTraffic wakeOnTraffic;
   private final SleepAndWake sleep;
   private final GuestIo guestIo;
+  private final SnapshotStore snapshots;
   private final GoldenCollector goldens;
   private final DnsForwarder dns;
   private final DiskLayers layers;
@@ -80,6 +81,7 @@ public final class LocalVmRuntime implements VmRuntime {
     this.layers = new DiskLayers(config, vms::values);
     this.sleep = new SleepAndWake(vms, qemus, wakeOnTraffic, driver, network);
     this.guestIo = new GuestIo(vms, sleep, network);
+    this.snapshots = new SnapshotStore(config, vms, driver, layers);
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
     goldens.collectLater(this::goldensInUse); // what a previous run destroyed before it could collect
@@ -294,58 +296,23 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public long saveSnapshot(String vmId, String snapshotId) {
-    requireSnapshotId(snapshotId);
-    SnapshotFiles snap = new SnapshotFiles(config.snapshotsDir().resolve(snapshotId));
-    String refusal = ": only a running or paused VM can be saved";
-    return vms.locked(vmId, Set.of(VmState.RUNNING, VmState.STANDBY), refusal, vm -> {
-      if (vm.qemu == null) {
-        throw VmTable.refused(vm, refusal);
-      }
-      if (Files.exists(snap.dir())) {
-        throw new BoxdException(ErrorCode.ALREADY_EXISTS, "snapshot " + snapshotId + " already exists on this worker");
-      }
-      long t0 = System.nanoTime();
-      Path newTop = vm.files.newTopLayer();
-      try {
-        Files.createDirectories(snap.dir());
-        dev.boxd.vmm.SavedSnapshot saved;
-        try {
-          saved = driver.save(vm.qemu, goldenOf(vm.record), snap.dir(), newTop, false);
-        } finally {
-          followDisk(vm);
-        }
-        var r = vm.record;
-        snap.write(new SnapshotFiles.Meta(r.id(), r.goldenDir(), r.ramFile(), r.imageDir(), r.vcpus(), r.memoryMib(), r.layers()));
-        long bytes = directorySize(snap.dir());
-        log.info("saved VM {} as snapshot {} in {} ms: {} MiB, VM stopped {} ms", vmId, snapshotId, (System.nanoTime() - t0) / 1_000_000,
-            bytes >> 20, saved.downtime().toMillis());
-        return bytes;
-      } catch (IOException | RuntimeException e) {
-        dev.boxd.os.Trees.delete(snap.dir());
-        String why = e.getMessage() == null ? e.toString() : e.getMessage();
-        if (why.contains("No space left")) {
-          throw new BoxdException(ErrorCode.RESOURCE_EXHAUSTED, "saving VM " + vm.record.name() + " failed: the worker's disk is full");
-        }
-        throw e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, "saving VM " + vm.record.name() + " failed: " + why, e);
-      }
-    });
+    return snapshots.save(vmId, snapshotId);
   }
 
   @Override
   public void deleteSnapshot(String snapshotId) {
-    requireSnapshotId(snapshotId);
-    dev.boxd.os.Trees.delete(config.snapshotsDir().resolve(snapshotId));
-    layers.sweep(null);
+    snapshots.delete(snapshotId);
     goldens.collectLater(this::goldensInUse);
   }
 
   @Override
+  public List<String> snapshotIds() {
+    return snapshots.ids();
+  }
+
+  @Override
   public VmInfo createFromSnapshot(String snapshotId, VmSpec spec) {
-    requireSnapshotId(snapshotId);
-    SnapshotFiles snap = new SnapshotFiles(config.snapshotsDir().resolve(snapshotId));
-    if (!snap.complete()) {
-      throw BoxdException.notFound("snapshot " + snapshotId + " is not on this worker");
-    }
+    SnapshotFiles snap = snapshots.saved(snapshotId);
     SnapshotFiles.Meta meta = snap.read();
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), meta.vcpus(), meta.memoryMib(), spec.ip().toString(),
@@ -368,22 +335,6 @@ public final class LocalVmRuntime implements VmRuntime {
       throw abandon(vm, "creating from snapshot " + snapshotId, e);
     } finally {
       vm.lock.unlock();
-    }
-  }
-
-  private static void requireSnapshotId(String snapshotId) {
-    if (snapshotId == null || !snapshotId.matches("[a-z0-9][a-z0-9-]{0,39}")) {
-      throw BoxdException.invalid("invalid snapshot id " + dev.boxd.core.Names.quote(snapshotId));
-    }
-  }
-
-  private static long directorySize(Path dir) throws IOException {
-    try (Stream<Path> files = Files.walk(dir)) {
-      long total = 0;
-      for (Path f : files.filter(Files::isRegularFile).toList()) {
-        total += Files.size(f);
-      }
-      return total;
     }
   }
 
@@ -463,7 +414,7 @@ public final class LocalVmRuntime implements VmRuntime {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    removeUnfinishedSnapshots();
+    snapshots.removeUnfinished();
     layers.sweep(null);
     layers.removeUnusedTops();
     return recovered;
@@ -534,30 +485,6 @@ public final class LocalVmRuntime implements VmRuntime {
         vm.lock.unlock();
       }
     });
-  }
-
-  // A save the supervisor's stop interrupted has no manifest: it was never acknowledged.
-  private void removeUnfinishedSnapshots() {
-    for (String id : snapshotIds(false)) {
-      log.warn("removing snapshot {}: its save never completed", id);
-      dev.boxd.os.Trees.delete(config.snapshotsDir().resolve(id));
-    }
-  }
-
-  @Override
-  public List<String> snapshotIds() {
-    return snapshotIds(true);
-  }
-
-  private List<String> snapshotIds(boolean complete) {
-    if (!Files.isDirectory(config.snapshotsDir())) {
-      return List.of();
-    }
-    try (Stream<Path> dirs = Files.list(config.snapshotsDir())) {
-      return dirs.filter(dir -> new SnapshotFiles(dir).complete() == complete).map(dir -> dir.getFileName().toString()).sorted().toList();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + config.snapshotsDir(), e);
-    }
   }
 
   @Override
