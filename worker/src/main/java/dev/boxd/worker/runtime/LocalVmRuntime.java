@@ -1,6 +1,5 @@
 package dev.boxd.worker.runtime;
 
-import static dev.boxd.worker.runtime.VmQemu.BOOT_TIMEOUT;
 import static dev.boxd.worker.runtime.VmQemu.followDisk;
 import static dev.boxd.worker.runtime.VmQemu.goldenOf;
 import static dev.boxd.worker.runtime.VmQemu.machine;
@@ -18,7 +17,6 @@ import dev.boxd.vmm.Golden;
 import dev.boxd.vmm.MachineShape;
 import dev.boxd.vmm.QemuDriver;
 import dev.boxd.vmm.QemuVm;
-import dev.boxd.vmm.agent.AgentClient;
 import dev.boxd.vmm.agent.AgentClient.FileInfo;
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecSession;
@@ -51,7 +49,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class LocalVmRuntime implements VmRuntime {
   private static final Logger log = LoggerFactory.getLogger(LocalVmRuntime.class);
-  private static final Duration STOP_GRACE = Duration.ofSeconds(30);
 
   private final RuntimeConfig config;
   private final HostNetwork network;
@@ -63,6 +60,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final SleepAndWake sleep;
   private final GuestIo guestIo;
   private final SnapshotStore snapshots;
+  private final Power power;
   private final GoldenCollector goldens;
   private final DnsForwarder dns;
   private final DiskLayers layers;
@@ -82,6 +80,7 @@ public final class LocalVmRuntime implements VmRuntime {
     this.sleep = new SleepAndWake(vms, qemus, wakeOnTraffic, driver, network);
     this.guestIo = new GuestIo(vms, sleep, network);
     this.snapshots = new SnapshotStore(config, vms, driver, layers);
+    this.power = new Power(vms, qemus, wakeOnTraffic, driver, network, layers, shape -> golden(shape, line -> log.info("{}", line)));
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
     goldens.collectLater(this::goldensInUse); // what a previous run destroyed before it could collect
@@ -383,7 +382,7 @@ public final class LocalVmRuntime implements VmRuntime {
   /** A VM whose making failed: everything made for it goes, and the error to throw says what failed. */
   private BoxdException abandon(ManagedVm vm, String doing, RuntimeException e) {
     log.warn("{} VM {} failed, removing what was made: {}", doing, vm.record.id(), e.getMessage());
-    cleanUp(vm);
+    power.cleanUp(vm);
     vms.remove(vm.record.id());
     return e instanceof BoxdException b ? b : new BoxdException(ErrorCode.INTERNAL, doing + " VM " + vm.record.name() + " failed: " + e.getMessage(), e);
   }
@@ -477,10 +476,10 @@ public final class LocalVmRuntime implements VmRuntime {
       vm.lock.lock();
       try {
         if (vm.qemu == qemu && vm.state == VmState.BOOTING) {
-          awaitIdentity(vm, qemu);
+          power.awaitIdentity(vm, qemu);
         }
       } catch (RuntimeException e) {
-        log.warn("VM {}: {}", vm.record.id(), bootFailed(vm, qemu, e).getMessage());
+        log.warn("VM {}: {}", vm.record.id(), power.bootFailed(vm, qemu, e).getMessage());
       } finally {
         vm.lock.unlock();
       }
@@ -544,146 +543,23 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public void stop(String vmId) {
-    vms.lockedRun(vmId, vm -> {
-      if (vm.state == VmState.STOPPED) {
-        return;
-      }
-      vm.record = vm.record.withPowered(false);
-      vm.files.write(vm.record);
-      if (vm.state == VmState.HIBERNATED) {
-        wakeOnTraffic.disarm(vm);
-        dev.boxd.os.Trees.delete(vm.files.hibernation()); // the saved memory is what stop discards
-      } else {
-        powerOff(vm);
-      }
-      vms.setState(vm, VmState.STOPPED, null);
-    });
-  }
-
-  // Graceful first: the guest flushes and powers off; QEMU exits on its own. Then force.
-  private void powerOff(ManagedVm vm) {
-    QemuVm qemu = vm.qemu;
-    if (qemu == null || !qemu.isAlive()) {
-      return;
-    }
-    vm.expectingExit = true;
-    if (vm.state == VmState.STANDBY) {
-      qemu.resume();
-    }
-    try {
-      AgentClient agent = qemu.agent(Duration.ofSeconds(5));
-      agent.run(ExecRequest.of("sync; systemctl --no-block poweroff").asUser("root"), Duration.ofSeconds(10));
-    } catch (RuntimeException e) {
-      log.info("VM {}: graceful power-off not possible ({}), killing QEMU", vm.record.id(), e.getMessage());
-    }
-    qemu.awaitExitOrKill(STOP_GRACE);
-    qemu.close();
-    vm.qemu = null;
+    power.stop(vmId);
   }
 
   @Override
   public VmInfo start(String vmId) {
-    return vms.locked(vmId, vm -> {
-      if (vm.state == VmState.RUNNING || vm.state == VmState.STANDBY) {
-        return vm.info();
-      }
-      if (vm.state == VmState.FAILED) {
-        vm.restarts++;
-        vm.lastFailure = vm.failure;
-      }
-      return boot(vm);
-    });
-  }
-
-  // Whatever fails after BOOTING leaves the VM FAILED with the reason, never BOOTING for ever:
-  // the planner waits for a VM that is booting, and a start that finds it so would report success.
-  private VmInfo boot(ManagedVm vm) {
-    wakeOnTraffic.disarm(vm); // QEMU must be the tap's only holder
-    dev.boxd.os.Trees.delete(vm.files.hibernation()); // a cold boot discards any saved memory
-    vm.record = vm.record.withPowered(true).withPending(VmDirectory.Pending.IDENTITY);
-    vm.files.write(vm.record);
-    vms.setState(vm, VmState.BOOTING, null);
-    QemuVm qemu = null;
-    try {
-      Golden golden = golden(new MachineShape(vm.record.vcpus(), vm.record.memoryMib()), line -> log.info("{}", line));
-      network.attach(nic(vm.record));
-      qemu = driver.coldBoot(machine(vm), golden, network.namespace().enterPrefix());
-      qemus.adopt(vm, qemu);
-      awaitIdentity(vm, qemu);
-      return vm.info();
-    } catch (RuntimeException e) {
-      throw bootFailed(vm, qemu, e);
-    }
-  }
-
-  /** Waits for a booting guest's agent, gives the VM its identity, and marks it running. */
-  private void awaitIdentity(ManagedVm vm, QemuVm qemu) {
-    qemu.agent(BOOT_TIMEOUT);
-    qemus.giveIdentity(vm, qemu);
-    qemus.finishMaking(vm);
-  }
-
-  private BoxdException bootFailed(ManagedVm vm, QemuVm qemu, RuntimeException e) {
-    vm.expectingExit = true;
-    if (qemu != null) {
-      qemu.kill();
-      qemu.close();
-    }
-    vm.qemu = null;
-    String why = e.getMessage() == null || e.getMessage().isBlank() ? e.toString() : e.getMessage();
-    String reason = "boot failed: " + why + "; serial console: " + vm.files.runDir().serialTail(1500);
-    vms.setState(vm, VmState.FAILED, reason);
-    return new BoxdException(ErrorCode.INTERNAL, reason, e);
+    return power.start(vmId);
   }
 
   @Override
   public VmInfo reboot(String vmId) {
-    return vms.locked(vmId, vm -> {
-      QemuVm qemu = vm.qemu;
-      if (qemu != null && qemu.isAlive()) {
-        vm.expectingExit = true;
-        if (vm.state == VmState.STANDBY) {
-          qemu.resume();
-        }
-        try {
-          // Memory is lost on a cold restart, the disk is not: flush what the guest has cached.
-          qemu.agent(Duration.ofSeconds(5)).run(ExecRequest.of("sync").asUser("root"), Duration.ofSeconds(30));
-        } catch (RuntimeException e) {
-          log.info("VM {}: sync before reboot failed: {}", vmId, e.getMessage());
-        }
-        qemu.kill();
-        qemu.close();
-        vm.qemu = null;
-      }
-      return boot(vm);
-    });
+    return power.reboot(vmId);
   }
 
   @Override
   public void destroy(String vmId) {
-    vms.lockedRun(vmId, vm -> {
-      vms.setState(vm, VmState.DESTROYING, null);
-      cleanUp(vm);
-      vms.remove(vmId);
-    });
+    power.destroy(vmId);
     goldens.collectLater(this::goldensInUse);
-  }
-
-  // Each step is safe when its part never existed, so a half-created VM is removed the same way.
-  private void cleanUp(ManagedVm vm) {
-    wakeOnTraffic.disarm(vm);
-    QemuVm qemu = vm.qemu;
-    if (qemu != null) {
-      vm.expectingExit = true;
-      qemu.kill();
-      qemu.close();
-      vm.qemu = null;
-    } else {
-      // A QEMU may run that this runtime never attached to (recovery failed to reach it).
-      vm.files.killRecordedQemu();
-    }
-    network.detach(nic(vm.record));
-    layers.sweep(vm);
   }
 
   /**
