@@ -1,8 +1,6 @@
 package dev.boxd.worker.runtime;
 
-import static dev.boxd.worker.runtime.VmQemu.followDisk;
 import static dev.boxd.worker.runtime.VmQemu.goldenOf;
-import static dev.boxd.worker.runtime.VmQemu.nic;
 
 import dev.boxd.core.BoxdException;
 import dev.boxd.guest.GuestImage;
@@ -21,19 +19,15 @@ import dev.boxd.vmm.agent.ExecSession;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +55,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final SnapshotStore snapshots;
   private final Power power;
   private final VmMaker maker;
+  private final Recovery recovery;
   private final GoldenCollector goldens;
   private final DnsForwarder dns;
   private final DiskLayers layers;
@@ -83,6 +78,7 @@ public final class LocalVmRuntime implements VmRuntime {
     Function<MachineShape, Golden> goldenLogged = shape -> golden(shape, line -> log.info("{}", line));
     this.power = new Power(vms, qemus, wakeOnTraffic, driver, network, layers, goldenLogged);
     this.maker = new VmMaker(config, vms, qemus, driver, network, snapshots, power, goldenLogged, () -> pool);
+    this.recovery = new Recovery(config, vms, qemus, wakeOnTraffic, power, snapshots, layers, network);
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
     goldens.collectLater(this::goldensInUse); // what a previous run destroyed before it could collect
@@ -208,101 +204,7 @@ public final class LocalVmRuntime implements VmRuntime {
 
   @Override
   public List<VmInfo> recover() {
-    List<VmInfo> recovered = new ArrayList<>();
-    if (!Files.isDirectory(config.vmsDir())) {
-      return recovered;
-    }
-    if (pool.isPresent()) {
-      throw new IllegalStateException("recover() runs before keepWarm(): it removes warm VMs that no pool owns");
-    }
-    WarmPool.removeLeftovers(config.vmsDir(), network);
-    try (Stream<Path> dirs = Files.list(config.vmsDir())) {
-      for (Path dir : dirs.sorted().toList()) {
-        VmDirectory files = new VmDirectory(dir);
-        if (!files.exists()) {
-          continue; // a directory whose record was never written: swept below
-        }
-        VmDirectory.Record record = files.read();
-        if (record.pending() == VmDirectory.Pending.MAKE) {
-          undoMaking(files, record);
-          continue;
-        }
-        recovered.add(reattach(files, record).info());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    snapshots.removeUnfinished();
-    layers.sweep(null);
-    layers.removeUnusedTops();
-    return recovered;
-  }
-
-  /**
-   * A VM whose making a crash interrupted (before it had its identity, it is not the VM that was
-   * asked for: a restore with the golden's hostname and key, or a fork child still waiting for its
-   * memory): everything made for it goes, and the reconciler makes it again from the log.
-   */
-  private void undoMaking(VmDirectory files, VmDirectory.Record record) {
-    log.warn("VM {} was being made when the supervisor stopped: removing what was made; it will be made again", record.id());
-    files.killRecordedQemu();
-    network.detach(nic(record));
-    files.delete();
-  }
-
-  private ManagedVm reattach(VmDirectory files, VmDirectory.Record record) {
-    ManagedVm vm = vms.recovered(files, record);
-    network.attach(nic(record));
-    Optional<QemuVm> qemu = QemuVm.attach(files.runDir());
-    String status = qemu.map(QemuVm::status).orElse("");
-    if (qemu.isPresent() && (status.equals("inmigrate") || status.equals("prelaunch"))) {
-      // A restore (waking from hibernation) cut short: this QEMU never got the VM's memory.
-      log.warn("VM {}: QEMU pid {} was still waiting for the VM's memory; ending it", record.id(), qemu.get().pid());
-      qemu.get().kill();
-      qemu.get().close();
-      qemu = Optional.empty();
-    }
-    if (qemu.isPresent()) {
-      qemus.adopt(vm, qemu.get());
-      followDisk(vm); // a fork or save cut short may have moved the VM onto a new top layer
-      if (record.pending() == VmDirectory.Pending.IDENTITY) {
-        vms.setState(vm, VmState.BOOTING, null);
-        finishBootInBackground(vm, qemu.get());
-      } else {
-        boolean paused = "paused".equals(status);
-        if (paused) {
-          wakeOnTraffic.arm(vm, false);
-        }
-        vms.setState(vm, paused ? VmState.STANDBY : VmState.RUNNING, null);
-      }
-      log.info("re-attached to VM {} (QEMU pid {})", record.id(), qemu.get().pid());
-    } else if (!record.powered()) {
-      vms.setState(vm, VmState.STOPPED, null);
-    } else if (files.isHibernated()) {
-      wakeOnTraffic.arm(vm, true);
-      vms.setState(vm, VmState.HIBERNATED, null);
-    } else {
-      String qemuLog = files.runDir().qemuLogTail(500).strip();
-      vms.setState(vm, VmState.FAILED, "QEMU was not running when the supervisor started" + (qemuLog.isEmpty() ? "" : ": " + qemuLog));
-    }
-    return vm;
-  }
-
-  // A cold boot the supervisor's stop interrupted: the guest runs its own disk, still without
-  // its identity (address, keys) for this boot. Finished without holding up recovery.
-  private void finishBootInBackground(ManagedVm vm, QemuVm qemu) {
-    Thread.ofVirtual().name("boot-" + vm.record.id()).start(() -> {
-      vm.lock.lock();
-      try {
-        if (vm.qemu == qemu && vm.state == VmState.BOOTING) {
-          power.awaitIdentity(vm, qemu);
-        }
-      } catch (RuntimeException e) {
-        log.warn("VM {}: {}", vm.record.id(), power.bootFailed(vm, qemu, e).getMessage());
-      } finally {
-        vm.lock.unlock();
-      }
-    });
+    return recovery.recover(pool.isPresent());
   }
 
   @Override
