@@ -1,6 +1,5 @@
 package dev.boxd.worker.runtime;
 
-import static dev.boxd.worker.runtime.VmQemu.goldenOf;
 
 import dev.boxd.core.BoxdException;
 import dev.boxd.guest.GuestImage;
@@ -8,7 +7,6 @@ import dev.boxd.guest.ImageStore;
 import dev.boxd.net.DnsForwarder;
 import dev.boxd.net.HostNetwork;
 import dev.boxd.vmm.Accelerator;
-import dev.boxd.vmm.Disks;
 import dev.boxd.vmm.Golden;
 import dev.boxd.vmm.MachineShape;
 import dev.boxd.vmm.QemuDriver;
@@ -56,6 +54,7 @@ public final class LocalVmRuntime implements VmRuntime {
   private final Power power;
   private final VmMaker maker;
   private final Recovery recovery;
+  private final LayerMerge layerMerge;
   private final GoldenCollector goldens;
   private final DnsForwarder dns;
   private final DiskLayers layers;
@@ -79,6 +78,7 @@ public final class LocalVmRuntime implements VmRuntime {
     this.power = new Power(vms, qemus, wakeOnTraffic, driver, network, layers, goldenLogged);
     this.maker = new VmMaker(config, vms, qemus, driver, network, snapshots, power, goldenLogged, () -> pool);
     this.recovery = new Recovery(config, vms, qemus, wakeOnTraffic, power, snapshots, layers, network);
+    this.layerMerge = new LayerMerge(vms, layers);
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
     goldens.collectLater(this::goldensInUse); // what a previous run destroyed before it could collect
@@ -285,52 +285,15 @@ public final class LocalVmRuntime implements VmRuntime {
 
   /**
    * Merges the frozen layers under a stopped or hibernated VM's top that no other VM or snapshot
-   * reads (each fork, save and hibernation adds one) into its top, and deletes them: a chain that
-   * only grows makes every read slower and keeps files no one needs. Layers that are shared stay,
-   * and so does everything under them. Returns how many layers were merged.
-   *
-   * <p>Not while QEMU runs: a confined QEMU holds its layers through descriptors it was handed,
-   * and a live {@code block-stream} then fails to take the locks it needs (measured on QEMU 7.2),
-   * so a running VM's chain is merged the next time it stops or hibernates.
+   * reads into its top, and deletes them ({@link LayerMerge#merge}); returns how many were merged.
    */
   public int mergeLayers(String vmId) {
-    List<Path> merged = vms.locked(vmId, vm -> {
-      if (vm.qemu != null || !(vm.state == VmState.STOPPED || vm.state == VmState.HIBERNATED)) {
-        return List.of();
-      }
-      List<String> chain = vm.record.layers();
-      java.util.Set<Path> shared = layers.inUse(vm);
-      int privateLayers = 0;
-      while (privateLayers < chain.size() && !shared.contains(Path.of(chain.get(privateLayers)))) {
-        privateLayers++;
-      }
-      if (privateLayers == 0) {
-        return List.of();
-      }
-      Path base = privateLayers < chain.size() ? Path.of(chain.get(privateLayers)) : goldenOf(vm.record).disk();
-      long t0 = System.nanoTime();
-      Disks.rebase(vm.files.topDisk(vm.record), base);
-      vm.record = vm.record.withDisk(vm.files.topDisk(vm.record), chain.subList(privateLayers, chain.size()));
-      vm.files.write(vm.record);
-      log.info("VM {}: merged {} disk layers into its top in {} ms", vmId, privateLayers, (System.nanoTime() - t0) / 1_000_000);
-      return chain.subList(0, privateLayers).stream().map(Path::of).toList();
-    });
-    if (merged.isEmpty()) {
-      return 0;
-    }
-    layers.deleteUnused(merged);
-    return merged.size();
+    return layerMerge.merge(vmId);
   }
 
   /** Merges every VM's private layers, one VM at a time; a failure is logged and the next VM goes on. */
   public void mergeAllLayers() {
-    for (ManagedVm vm : List.copyOf(vms.values())) {
-      try {
-        mergeLayers(vm.record.id());
-      } catch (RuntimeException e) {
-        log.warn("VM {}: merging its disk layers failed: {}", vm.record.id(), e.getMessage());
-      }
-    }
+    layerMerge.mergeAll();
   }
 
   @Override
