@@ -1,6 +1,5 @@
 package dev.boxd.worker.runtime;
 
-
 import dev.boxd.core.BoxdException;
 import dev.boxd.guest.GuestImage;
 import dev.boxd.guest.ImageStore;
@@ -21,11 +20,11 @@ import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,10 +32,12 @@ import org.slf4j.LoggerFactory;
  * The VM runtime of one host: QEMU through {@link QemuDriver}, networking through
  * {@link HostNetwork}, files under {@link RuntimeConfig#vmsDir()}.
  *
- * <p>Over 500 lines, for now: it still holds every lifecycle operation (create and warm-pool take,
- * fork, snapshots, sleep and wake, guest I/O, power, recovery) with the per-VM locking they share.
- * Its seams are those operations; {@link DiskLayers}, {@link GoldenCollector} and {@link WarmPool}
- * are the parts already out, and the rest is to follow them.
+ * <p>It puts the parts together and hands each operation to the one that does it: the VMs and
+ * their locking ({@link VmTable}), making VMs ({@link VmMaker}), sleep and wake
+ * ({@link SleepAndWake}, {@link WakeOnTraffic}), guest I/O ({@link GuestIo}), power
+ * ({@link Power}), snapshots ({@link SnapshotStore}), recovery ({@link Recovery}), disk layers
+ * ({@link DiskLayers}, {@link LayerMerge}); goldens ({@link GoldenCollector}) and the warm pool
+ * ({@link WarmPool}) are kept here, for they serve several of those parts.
  */
 public final class LocalVmRuntime implements VmRuntime {
   private static final Logger log = LoggerFactory.getLogger(LocalVmRuntime.class);
@@ -74,9 +75,8 @@ public final class LocalVmRuntime implements VmRuntime {
     this.sleep = new SleepAndWake(vms, qemus, wakeOnTraffic, driver, network);
     this.guestIo = new GuestIo(vms, sleep, network);
     this.snapshots = new SnapshotStore(config, vms, driver, layers);
-    Function<MachineShape, Golden> goldenLogged = shape -> golden(shape, line -> log.info("{}", line));
-    this.power = new Power(vms, qemus, wakeOnTraffic, driver, network, layers, goldenLogged);
-    this.maker = new VmMaker(config, vms, qemus, driver, network, snapshots, power, goldenLogged, () -> pool);
+    this.power = new Power(vms, qemus, wakeOnTraffic, driver, network, layers, this::golden);
+    this.maker = new VmMaker(config, vms, qemus, driver, network, snapshots, power, this::golden, () -> pool);
     this.recovery = new Recovery(config, vms, qemus, wakeOnTraffic, power, snapshots, layers, network);
     this.layerMerge = new LayerMerge(vms, layers);
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
@@ -103,6 +103,11 @@ public final class LocalVmRuntime implements VmRuntime {
     });
   }
 
+  // A golden built for a VM (not asked for by a command) tells its progress to the log.
+  private Golden golden(MachineShape shape) {
+    return golden(shape, line -> log.info("{}", line));
+  }
+
   /** Never collects the golden of {@code shape}: the default size's, whose next VM should not wait for one. */
   public void keepGolden(MachineShape shape) {
     goldens.keep(shape);
@@ -115,8 +120,8 @@ public final class LocalVmRuntime implements VmRuntime {
 
   // A VM needs the golden its record names (its disk's base, its RAM template) and, cold booted,
   // the current golden of its shape (whose RAM file backs its memory).
-  private java.util.Set<Path> goldensInUse() {
-    java.util.Set<Path> used = new java.util.HashSet<>();
+  private Set<Path> goldensInUse() {
+    Set<Path> used = new HashSet<>();
     for (ManagedVm vm : vms.values()) {
       used.add(Path.of(vm.record.goldenDir()));
       goldens.current(new MachineShape(vm.record.vcpus(), vm.record.memoryMib())).ifPresent(g -> used.add(g.dir()));
@@ -136,8 +141,7 @@ public final class LocalVmRuntime implements VmRuntime {
     pool = Optional.empty();
     goldens.keep(shape);
     if (size > 0) {
-      pool = Optional.of(new WarmPool(config.vmsDir(), driver, network, s -> golden(s, line -> log.info("{}", line)),
-          config.platformKey(), shape, size).start());
+      pool = Optional.of(new WarmPool(config.vmsDir(), driver, network, this::golden, config.platformKey(), shape, size).start());
     }
   }
 

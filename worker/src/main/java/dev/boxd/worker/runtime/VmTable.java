@@ -6,6 +6,7 @@ import dev.boxd.core.net.Ipv4;
 import dev.boxd.core.net.Ipv4Subnet;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,6 +25,7 @@ import org.slf4j.LoggerFactory;
  */
 final class VmTable {
   private static final Logger log = LoggerFactory.getLogger(VmTable.class);
+  private static final Set<VmState> ANY_STATE = EnumSet.allOf(VmState.class);
 
   private final Ipv4Subnet subnet;
   private final Map<String, ManagedVm> vms = new ConcurrentHashMap<>();
@@ -61,7 +63,7 @@ final class VmTable {
 
   /** Runs {@code body} on the VM holding its lock, whatever its state. */
   <T> T locked(String vmId, Function<ManagedVm, T> body) {
-    return locked(vmId, Set.of(VmState.values()), "", body);
+    return locked(vmId, ANY_STATE, "", body);
   }
 
   /** {@link #locked(String, Function)} for a body that returns nothing. */
