@@ -39,6 +39,7 @@ final class GuestIo {
     this.network = network;
   }
 
+  // The agent of a running VM; one in standby is resumed first, for the agent answers only then.
   private AgentClient agentOf(ManagedVm vm) {
     VmState state = vm.state;
     if (state != VmState.RUNNING && state != VmState.STANDBY) {
@@ -51,6 +52,7 @@ final class GuestIo {
     return qemu.agent(AGENT_TIMEOUT);
   }
 
+  /** {@link VmRuntime#exec}: a session until the command exits. */
   ExecSession exec(String vmId, ExecRequest request, OutputStream stdout, OutputStream stderr) {
     ManagedVm vm = vms.get(vmId);
     var session = vm.session();
@@ -64,6 +66,7 @@ final class GuestIo {
     }
   }
 
+  /** {@link VmRuntime#upload}: the file is owned by boxd; the agent's errno decides the error code. */
   long upload(String vmId, String path, int mode, InputStream data) {
     requirePath(path);
     ManagedVm vm = vms.get(vmId);
@@ -76,6 +79,7 @@ final class GuestIo {
     }
   }
 
+  /** {@link VmRuntime#download}. */
   FileInfo download(String vmId, String path, OutputStream sink) {
     requirePath(path);
     ManagedVm vm = vms.get(vmId);
@@ -104,6 +108,7 @@ final class GuestIo {
     return new BoxdException(code, e.getMessage(), e);
   }
 
+  /** {@link VmRuntime#uploadTree}. */
   void uploadTree(String vmId, Path localDir, String remoteDir) {
     requirePath(remoteDir);
     if (!Files.isDirectory(localDir)) {
@@ -112,11 +117,13 @@ final class GuestIo {
     TreeCopy.upload(agentOf(vms.get(vmId)), localDir, remoteDir);
   }
 
+  /** {@link VmRuntime#downloadTree}. */
   void downloadTree(String vmId, String remoteDir, Path localDir) {
     requirePath(remoteDir);
     TreeCopy.download(agentOf(vms.get(vmId)), remoteDir, localDir);
   }
 
+  /** {@link VmRuntime#connect}: from the VM network's namespace, without waking a VM in standby. */
   SocketChannel connect(String vmId, int port, Duration timeout) throws IOException {
     ManagedVm vm = vms.get(vmId);
     VmState state = vm.state;
@@ -128,6 +135,7 @@ final class GuestIo {
     return network.namespace().connect(target, timeout);
   }
 
+  /** {@link VmRuntime#sshHostKey}, from the VM's directory. */
   String sshHostKey(String vmId) {
     ManagedVm vm = vms.get(vmId);
     try {

@@ -47,6 +47,7 @@ final class Power {
     this.goldens = goldens;
   }
 
+  /** {@link VmRuntime#stop}: a hibernated VM loses its saved memory, a running one powers off. */
   void stop(String vmId) {
     vms.lockedRun(vmId, vm -> {
       if (vm.state == VmState.STOPPED) {
@@ -85,6 +86,7 @@ final class Power {
     vm.qemu = null;
   }
 
+  /** {@link VmRuntime#start}: a cold boot; a failed VM started again counts the restart and keeps the last reason. */
   VmInfo start(String vmId) {
     return vms.locked(vmId, vm -> {
       if (vm.state == VmState.RUNNING || vm.state == VmState.STANDBY) {
@@ -126,7 +128,7 @@ final class Power {
     qemus.finishMaking(vm);
   }
 
-  /** A boot that failed: its QEMU ends and the VM is FAILED with the reason (and the serial console's tail), also the error returned. */
+  /** A boot that failed: its QEMU ends, and the VM is FAILED with the reason and the serial console's tail, also the error returned. */
   BoxdException bootFailed(ManagedVm vm, QemuVm qemu, RuntimeException e) {
     vm.expectingExit = true;
     if (qemu != null) {
@@ -140,6 +142,7 @@ final class Power {
     return new BoxdException(ErrorCode.INTERNAL, reason, e);
   }
 
+  /** {@link VmRuntime#reboot}: the guest syncs its disk, QEMU is killed, and the VM boots cold. */
   VmInfo reboot(String vmId) {
     return vms.locked(vmId, vm -> {
       QemuVm qemu = vm.qemu;
@@ -162,6 +165,7 @@ final class Power {
     });
   }
 
+  /** {@link VmRuntime#destroy}: the VM leaves the table once all it had is gone. */
   void destroy(String vmId) {
     vms.lockedRun(vmId, vm -> {
       vms.setState(vm, VmState.DESTROYING, null);

@@ -42,6 +42,59 @@ final class SleepAndWake {
     this.network = network;
   }
 
+  /** {@link VmRuntime#pause}: freezes a running VM in RAM and watches its tap; a VM in standby already stays so. */
+  PauseTiming pause(String vmId) {
+    return vms.locked(vmId, Set.of(VmState.STANDBY, VmState.RUNNING), ", not running", vm -> {
+      if (vm.state == VmState.STANDBY) {
+        return new PauseTiming(0);
+      }
+      wakeOnTraffic.arm(vm, false);
+      vm.wokenByTraffic = false;
+      long t0 = System.nanoTime();
+      vm.qemu.pause();
+      long micros = (System.nanoTime() - t0) / 1000;
+      vm.pausedAtNanos = System.nanoTime();
+      vms.setState(vm, VmState.STANDBY, null);
+      return new PauseTiming(micros);
+    });
+  }
+
+  /** {@link VmRuntime#resume}: continues a VM in standby, or wakes a hibernated one; its clock is set right. */
+  PauseTiming resume(String vmId) {
+    return vms.locked(vmId, Set.of(VmState.RUNNING, VmState.HIBERNATED, VmState.STANDBY), ", not paused", vm -> {
+      if (vm.state == VmState.RUNNING) {
+        return new PauseTiming(0);
+      }
+      if (vm.state == VmState.HIBERNATED) {
+        return wakeFromHibernation(vm);
+      }
+      long t0 = System.nanoTime();
+      QemuVm qemu = vm.qemu;
+      qemu.resume();
+      // The tap watch of a standby VM only listens: let it go without waiting for its thread.
+      var watch = vm.wakeWatch;
+      vm.wakeWatch = null;
+      if (watch != null) {
+        Thread.ofVirtual().start(watch::close);
+      }
+      long micros = (System.nanoTime() - t0) / 1000;
+      vms.setState(vm, VmState.RUNNING, null);
+      if (Duration.ofNanos(t0 - vm.pausedAtNanos).compareTo(CLOCK_TOLERANCE) < 0) {
+        return new PauseTiming(micros); // frozen too briefly for the guest clock to be noticeably behind
+      }
+      // The guest clock stood still while frozen; correct it without holding up the resume.
+      Thread.ofVirtual().start(() -> {
+        try {
+          qemu.agent(AGENT_TIMEOUT).setTime(Instant.now(), IDENTITY_TIMEOUT);
+        } catch (RuntimeException e) {
+          log.warn("VM {}: setting the clock after resume failed: {}", vmId, e.getMessage());
+        }
+      });
+      return new PauseTiming(micros);
+    });
+  }
+
+  /** {@link VmRuntime#wakeForTraffic}: resumes a VM in standby at once, marked woken by traffic until the log has it. */
   boolean wakeForTraffic(String vmId) {
     return vms.locked(vmId, vm -> {
       if (vm.state != VmState.STANDBY) {
@@ -53,15 +106,12 @@ final class SleepAndWake {
     });
   }
 
+  /** {@link VmRuntime#trafficWakeRecorded}: the VM follows the log again. */
   void trafficWakeRecorded(String vmId) {
     vms.get(vmId).wokenByTraffic = false;
   }
 
-  InboundActivity inboundActivity(String vmId) {
-    ManagedVm vm = vms.get(vmId);
-    return new InboundActivity(network.inboundFrames(nic(vm.record)), vm.sessionsStarted.get(), vm.sessionsOpen.get());
-  }
-
+  /** {@link VmRuntime#hibernate}: saves a running or paused VM into its directory and ends its QEMU. */
   VmInfo hibernate(String vmId) {
     String refusal = ": only a running or paused VM can hibernate";
     return vms.locked(vmId, Set.of(VmState.HIBERNATED, VmState.RUNNING, VmState.STANDBY), refusal, vm -> {
@@ -114,53 +164,9 @@ final class SleepAndWake {
     return new PauseTiming(micros);
   }
 
-  PauseTiming pause(String vmId) {
-    return vms.locked(vmId, Set.of(VmState.STANDBY, VmState.RUNNING), ", not running", vm -> {
-      if (vm.state == VmState.STANDBY) {
-        return new PauseTiming(0);
-      }
-      wakeOnTraffic.arm(vm, false);
-      vm.wokenByTraffic = false;
-      long t0 = System.nanoTime();
-      vm.qemu.pause();
-      long micros = (System.nanoTime() - t0) / 1000;
-      vm.pausedAtNanos = System.nanoTime();
-      vms.setState(vm, VmState.STANDBY, null);
-      return new PauseTiming(micros);
-    });
-  }
-
-  PauseTiming resume(String vmId) {
-    return vms.locked(vmId, Set.of(VmState.RUNNING, VmState.HIBERNATED, VmState.STANDBY), ", not paused", vm -> {
-      if (vm.state == VmState.RUNNING) {
-        return new PauseTiming(0);
-      }
-      if (vm.state == VmState.HIBERNATED) {
-        return wakeFromHibernation(vm);
-      }
-      long t0 = System.nanoTime();
-      QemuVm qemu = vm.qemu;
-      qemu.resume();
-      // The tap watch of a standby VM only listens: let it go without waiting for its thread.
-      var watch = vm.wakeWatch;
-      vm.wakeWatch = null;
-      if (watch != null) {
-        Thread.ofVirtual().start(watch::close);
-      }
-      long micros = (System.nanoTime() - t0) / 1000;
-      vms.setState(vm, VmState.RUNNING, null);
-      if (Duration.ofNanos(t0 - vm.pausedAtNanos).compareTo(CLOCK_TOLERANCE) < 0) {
-        return new PauseTiming(micros); // frozen too briefly for the guest clock to be noticeably behind
-      }
-      // The guest clock stood still while frozen; correct it without holding up the resume.
-      Thread.ofVirtual().start(() -> {
-        try {
-          qemu.agent(AGENT_TIMEOUT).setTime(Instant.now(), IDENTITY_TIMEOUT);
-        } catch (RuntimeException e) {
-          log.warn("VM {}: setting the clock after resume failed: {}", vmId, e.getMessage());
-        }
-      });
-      return new PauseTiming(micros);
-    });
+  /** {@link VmRuntime#inboundActivity}: frames on its tap and data-plane sessions, for idle detection. */
+  InboundActivity inboundActivity(String vmId) {
+    ManagedVm vm = vms.get(vmId);
+    return new InboundActivity(network.inboundFrames(nic(vm.record)), vm.sessionsStarted.get(), vm.sessionsOpen.get());
   }
 }
