@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxd.testkit.TestPaths;
 import dev.boxd.testkit.server.ServerProcess;
 import dev.boxd.testkit.server.SshUser;
 import java.nio.file.Files;
@@ -66,7 +67,7 @@ class CrashSafetyTest {
         SshUser.addKey(server, bob, "bob");
         make(server, bob, "bob-keeps");
         make(server, alice, "a-first");
-        shmAtStart = shmFiles();
+        shmAtStart = shmFiles(server);
 
         Map<String, Integer> survived = new LinkedHashMap<>();
         for (int round = 1; round <= ROUNDS; round++) {
@@ -216,12 +217,32 @@ class CrashSafetyTest {
     assertThat(listedSnapshots).as("acknowledged snapshots").containsAll(snapshots);
     snapshots.addAll(listedSnapshots); // one saved just before the kill was recorded: it is the user's now
     checkNothingOrphaned(server, listed.keySet(), listedSnapshots.size());
-    assertThat(shmFiles()).as("no RAM file in /dev/shm left behind").isSubsetOf(shmAtStart);
+    assertThat(shmFiles(server)).as("no RAM file in /dev/shm left behind").isSubsetOf(shmAtStart);
   }
 
-  private static Set<String> shmFiles() throws Exception {
+  /**
+   * The boxd RAM files in /dev/shm that this test's goldens could own: those whose owner file names
+   * a golden directory of the cache the server uses, or that have no readable owner. RAM files of
+   * other boxd instances on this host (another server, another test run) are not this test's.
+   */
+  private static Set<String> shmFiles(ServerProcess server) throws Exception {
+    Path goldens = TestPaths.cacheDir().resolve("golden").toRealPath();
+    Path viaDataDir = server.dataDir.resolve("golden");
     try (Stream<Path> files = Files.list(Path.of("/dev/shm"))) {
-      return new HashSet<>(files.map(f -> f.getFileName().toString()).filter(name -> name.startsWith("boxd-")).toList());
+      return new HashSet<>(files.filter(f -> f.getFileName().toString().startsWith("boxd-"))
+          .filter(f -> ownedHereOrUnknown(f, goldens, viaDataDir))
+          .map(f -> f.getFileName().toString()).toList());
+    }
+  }
+
+  private static boolean ownedHereOrUnknown(Path file, Path goldens, Path viaDataDir) {
+    String name = file.getFileName().toString();
+    Path owner = file.resolveSibling(name.substring(0, name.lastIndexOf('.')) + ".dir");
+    try {
+      String dir = Files.readString(owner).strip();
+      return dir.startsWith(goldens.toString()) || dir.startsWith(viaDataDir.toString());
+    } catch (java.io.IOException e) {
+      return true;
     }
   }
 
