@@ -104,9 +104,12 @@ public final class Reconciler implements AutoCloseable {
   /** Deletes the files of every snapshot on this worker that the log does not hold (removed, or never asked for). */
   private void sweepSnapshots() {
     synchronized (snapshotSweeper) {
+      // The files first, then the log: a save finished in between was asked for before it began,
+      // so the log read second holds it.
+      List<String> onDisk = runtime.snapshotIds();
       Set<String> held = new HashSet<>();
       store.read().snapshots().forEach(snapshot -> held.add(snapshot.id()));
-      for (String id : runtime.snapshotIds()) {
+      for (String id : onDisk) {
         if (!held.contains(id)) {
           log.info("deleting snapshot {} from this worker: the log no longer holds it", id);
           runtime.deleteSnapshot(id);
