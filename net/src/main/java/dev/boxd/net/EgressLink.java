@@ -52,6 +52,15 @@ public final class EgressLink {
     removeHostEnd(NetworkConfig.Uplink.hostDeviceOf(namespace));
   }
 
+  /** Removes the uplink of {@code ns} that an earlier run made: egress is now off. Nothing if there is none. */
+  static void remove(NetworkNamespace ns) {
+    if (ns.tryRun("ip", "link", "show", NftRules.UPLINK_DEVICE).ok()) {
+      ns.run("ip", "link", "delete", NftRules.UPLINK_DEVICE);
+      log.info("uplink of namespace {} removed: VMs have no egress", ns.name());
+    }
+    removeFromHost(ns.name());
+  }
+
   /** Removes the host device {@code device} (and so the pair) and the host's table for it. */
   static void removeHostEnd(String device) {
     if (HostCommand.tryRun("ip", "link", "show", device).ok()) {

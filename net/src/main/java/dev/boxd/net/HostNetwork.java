@@ -66,7 +66,7 @@ public final class HostNetwork {
     // The bridge table is the one place that filters bridged frames: switch that detour off.
     ns.tryRun("sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0",
         "net.bridge.bridge-nf-call-arptables=0");
-    config.uplink().ifPresent(uplink -> EgressLink.setUp(ns, uplink));
+    config.uplink().ifPresentOrElse(uplink -> EgressLink.setUp(ns, uplink), () -> EgressLink.remove(ns));
     ns.nft("add table bridge " + NftRules.BRIDGE_TABLE + "\nadd table ip " + NftRules.IP_TABLE + "\n"
         + "delete table ip " + NftRules.IP_TABLE + "\n" + baseWithoutVmState() + NftRules.trafficBase());
     dropElementsOfGoneTaps();
