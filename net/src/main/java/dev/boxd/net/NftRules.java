@@ -75,11 +75,13 @@ final class NftRules {
     String t = TRAFFIC_TABLE;
     String out = outCounter(nic);
     String in = inCounter(nic);
-    return "add counter ip " + t + " " + out + "\n"
+    String add = "add counter ip " + t + " " + out + "\n"
         + "add counter ip " + t + " " + in + "\n"
-        + (fresh ? "reset counter ip " + t + " " + out + "\nreset counter ip " + t + " " + in + "\n" : "")
         + "add element ip " + t + " vm_out { " + nic.ip() + " : \"" + out + "\" }\n"
         + "add element ip " + t + " vm_in { " + nic.ip() + " : \"" + in + "\" }\n";
+    // nft 1.0.6 has no "destroy" (delete if present), and "reset" is no part of a transaction:
+    // make sure they exist, delete them, and make them again, all in one transaction.
+    return fresh ? add + detachTraffic(nic) + add : add;
   }
 
   static String outCounter(VmNic nic) {

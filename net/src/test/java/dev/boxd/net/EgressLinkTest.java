@@ -83,6 +83,23 @@ class EgressLinkTest {
   }
 
   @Test
+  void aVmsEgressCountersAreMadeWithItKeptWhenItIsAttachedAgainAndGoWithIt() {
+    var network = new HostNetwork(config);
+    network.setUp(dir);
+    VmNic vm = VmNic.of(config.subnet().gateway().plus(1), "alice");
+    network.attachNew(vm);
+    assertThat(network.egressTraffic(vm)).isEqualTo(dev.boxd.core.net.EgressTraffic.NONE);
+    network.attach(vm); // a restarted worker re-attaching it
+    network.setUp(dir);
+    assertThat(network.namespace().run("nft", "list", "map", "ip", NftRules.TRAFFIC_TABLE, "vm_out").stdout())
+        .contains(vm.ip() + " : \"" + NftRules.outCounter(vm) + "\"");
+    network.detach(vm);
+    assertThat(network.namespace().tryRun("nft", "list", "counter", "ip", NftRules.TRAFFIC_TABLE, NftRules.outCounter(vm)).ok()).isFalse();
+    network.attachNew(vm); // the address given to a new VM
+    assertThat(network.egressTraffic(vm)).isEqualTo(dev.boxd.core.net.EgressTraffic.NONE);
+  }
+
+  @Test
   void aLinkNetAnotherNamespaceUsesIsRefusedNamingTheWayOut() {
     new HostNetwork(config).setUp(dir);
     assertThatThrownBy(() -> new HostNetwork(other).setUp(dir.resolve("other")))
