@@ -36,10 +36,11 @@ final class NftRules {
         .append("    iifname \"").append(bridge).append("\" oifname \"").append(bridge).append("\" counter drop\n");
     // From the uplink only replies come in: nothing outside the namespace starts a connection to a
     // VM or to the namespace's own services (the gateway's).
-    config.uplink().ifPresent(u -> s.append("    iifname \"").append(UPLINK_DEVICE).append("\" ct state != established,related counter drop\n"));
+    // (Not "ct state != established,related": that compares the state with both bits at once.)
+    config.uplink().ifPresent(u -> s.append(onlyRepliesFromTheUplink()));
     s.append("  }\n");
     config.uplink().ifPresent(u -> s.append("  chain input { type filter hook input priority 0; policy accept;\n")
-        .append("    iifname \"").append(UPLINK_DEVICE).append("\" ct state != established,related counter drop\n  }\n")
+        .append(onlyRepliesFromTheUplink()).append("  }\n")
         .append("  chain postrouting { type nat hook postrouting priority 100; policy accept;\n")
         .append("    ip saddr ").append(config.subnet()).append(" oifname \"").append(UPLINK_DEVICE).append("\" masquerade\n  }\n"));
     s.append("}\n");
@@ -47,6 +48,11 @@ final class NftRules {
   }
 
   static final String UPLINK_DEVICE = "uplink0";
+
+  private static String onlyRepliesFromTheUplink() {
+    return "    iifname \"" + UPLINK_DEVICE + "\" ct state established,related accept\n"
+        + "    iifname \"" + UPLINK_DEVICE + "\" counter drop\n";
+  }
 
   /**
    * The egress counters' table: a counter each way per VM, chosen by the VM's address through a
