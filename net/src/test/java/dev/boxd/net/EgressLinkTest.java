@@ -69,6 +69,17 @@ class EgressLinkTest {
   }
 
   @Test
+  void aServerStartedWithoutEgressRemovesTheLinkAnEarlierRunMade() {
+    new HostNetwork(config).setUp(dir);
+    var withoutEgress = new HostNetwork(new NetworkConfig(config.namespace(), config.bridge(), config.subnet(), Optional.empty()));
+    withoutEgress.setUp(dir);
+    String device = hostDevice(config);
+    assertThat(withoutEgress.namespace().tryRun("ip", "link", "show", "uplink0").ok()).isFalse();
+    assertThat(HostCommand.tryRun("nft", "list", "table", "ip", EgressLink.hostTable(device)).ok()).isFalse();
+    assertThat(withoutEgress.namespace().run("ip", "route", "show", "default").stdout()).isEmpty();
+  }
+
+  @Test
   void nothingFromTheLinkReachesTheHostsOwnServicesOnAnyOfItsAddresses() throws Exception {
     var network = new HostNetwork(config);
     network.setUp(dir);
