@@ -71,6 +71,30 @@ public final class EgressLink {
     }
   }
 
+  /**
+   * What {@code boxd doctor} says of egress on this host: the route VMs' traffic would leave by,
+   * whether IPv4 forwarding is on, and a firewall of the host's that would drop it anyway.
+   */
+  public static String describeHost() {
+    var route = HostCommand.tryRun("ip", "-4", "route", "show", "default");
+    String way = route.ok() && !route.stdout().isBlank()
+        ? "out by the host's " + route.stdout().lines().findFirst().orElseThrow().trim()
+        : "this host has no default route: VMs will reach nothing beyond it";
+    String forwarding;
+    try {
+      forwarding = Files.readString(HOST_IP_FORWARD).strip().equals("1") ? "IPv4 forwarding is on" : "IPv4 forwarding is off (the server turns it on)";
+    } catch (IOException e) {
+      forwarding = "IPv4 forwarding unknown (" + HOST_IP_FORWARD + ": " + e.getMessage() + ")";
+    }
+    var iptables = HostCommand.tryRun("nft", "list", "chain", "ip", "filter", "FORWARD");
+    String firewall = iptables.ok() && iptables.stdout().contains("policy drop")
+        ? "; the host's iptables FORWARD policy is drop (Docker sets it), which wins over boxd's rules: VMs reach nothing"
+            + " until it lets them through (iptables -I DOCKER-USER -i bxup-+ -j ACCEPT;"
+            + " iptables -I DOCKER-USER -o bxup-+ -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT)"
+        : "";
+    return way + "; " + forwarding + firewall;
+  }
+
   /** Makes (or re-checks) the link from {@code ns} and, toward the host, the host's part. */
   static void setUp(NetworkNamespace ns, NetworkConfig.Uplink uplink) {
     Ipv4Subnet link = Ipv4Subnet.parse(uplink.linkCidr());
