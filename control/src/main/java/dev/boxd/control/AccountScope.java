@@ -1,12 +1,14 @@
 package dev.boxd.control;
 
 import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
 import dev.boxd.core.Names;
 import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.Command;
 import dev.boxd.core.state.DesiredPower;
 import dev.boxd.core.state.StateStore;
 import dev.boxd.core.state.Vm;
+import dev.boxd.core.net.EgressTraffic;
 import dev.boxd.verbs.Operations.VmView;
 import dev.boxd.workerport.Reconciled;
 import dev.boxd.workerport.WorkerPort;
@@ -90,6 +92,22 @@ record AccountScope(String userId, Optional<String> callerVmId, StateStore store
       if (state.vmByName(userId, candidate).isEmpty()) {
         return candidate;
       }
+    }
+  }
+
+  /**
+   * What the VM exchanged with the internet, from its worker; empty while no worker runs it (it is
+   * being made, or destroyed) or its worker cannot be reached, which is no reason to fail the
+   * caller's look at the VM.
+   */
+  Optional<EgressTraffic> egressOf(Vm vm) {
+    try {
+      return Optional.of(workerOf(vm).egressTraffic(vm.id()));
+    } catch (BoxdException e) {
+      if (e.code() != ErrorCode.NOT_FOUND && e.code() != ErrorCode.UNAVAILABLE) {
+        throw e;
+      }
+      return Optional.empty();
     }
   }
 

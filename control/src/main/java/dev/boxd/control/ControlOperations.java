@@ -77,7 +77,9 @@ public final class ControlOperations implements Operations {
 
   @Override
   public VmView info(String vm) {
-    return scope.view(scope.find(vm), 0);
+    Vm found = scope.find(vm);
+    VmView view = scope.view(found, 0);
+    return scope.egressOf(found).map(view::withEgress).orElse(view);
   }
 
   @Override

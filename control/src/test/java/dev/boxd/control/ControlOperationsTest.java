@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
+import dev.boxd.core.net.EgressTraffic;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.core.state.Command;
 import dev.boxd.core.state.DesiredPower;
@@ -70,6 +71,16 @@ class ControlOperationsTest {
     assertThat(vm.ip()).startsWith("10.77.0.");
     assertThat(worker.reconciled).containsExactly(vm.id());
     assertThat(store.read().vmsOf("u1")).extracting(Vm::name).containsExactly("app");
+  }
+
+  @Test
+  void infoShowsWhatTheVmExchangedWithTheInternetOnceItsWorkerRunsItAndListDoesNotAsk() {
+    VmView vm = alice.create(named("app"));
+    assertThat(alice.info("app").egress()).as("its worker does not run it (yet)").isEmpty();
+
+    worker.withTraffic = vm.id();
+    assertThat(alice.info("app").egress()).contains(new EgressTraffic(1234, 56789));
+    assertThat(alice.list()).singleElement().satisfies(v -> assertThat(v.egress()).isEmpty());
   }
 
   @Test
@@ -211,6 +222,8 @@ class ControlOperationsTest {
    * with a reason, {@link #failSaving} saving. Guest I/O is not the control operations' business.
    */
   private final class InstantWorker implements Workers, WorkerPort {
+    /** The one VM this worker runs as far as its egress counters go; others are not on it (yet). */
+    volatile String withTraffic = "";
     static final long SUSPEND_US = 640;
     static final long RESUME_US = 85;
     static final long RESTORE_US = 90_000;
@@ -291,6 +304,14 @@ class ControlOperationsTest {
     @Override
     public void wake(String vmId) {
       throw unsupported();
+    }
+
+    @Override
+    public EgressTraffic egressTraffic(String vmId) {
+      if (!vmId.equals(withTraffic)) {
+        throw BoxdException.notFound("no VM with id " + vmId + " on this worker");
+      }
+      return new EgressTraffic(1234, 56789);
     }
 
     @Override

@@ -1,6 +1,6 @@
 package dev.boxd.net;
 
-import dev.boxd.os.HostCommand;
+import dev.boxd.core.net.EgressTraffic;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -66,9 +66,9 @@ public final class HostNetwork {
     // The bridge table is the one place that filters bridged frames: switch that detour off.
     ns.tryRun("sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0",
         "net.bridge.bridge-nf-call-arptables=0");
-    config.uplink().ifPresent(this::setUpUplink);
+    config.uplink().ifPresentOrElse(uplink -> EgressLink.setUp(ns, uplink), () -> EgressLink.remove(ns));
     ns.nft("add table bridge " + NftRules.BRIDGE_TABLE + "\nadd table ip " + NftRules.IP_TABLE + "\n"
-        + "delete table ip " + NftRules.IP_TABLE + "\n" + baseWithoutVmState());
+        + "delete table ip " + NftRules.IP_TABLE + "\n" + baseWithoutVmState() + NftRules.trafficBase());
     dropElementsOfGoneTaps();
     log.info("VM network ready: namespace {}, bridge {}, gateway {}", ns.name(), br, config.subnet().gateway());
   }
@@ -105,30 +105,6 @@ public final class HostNetwork {
     return "delete table bridge " + NftRules.BRIDGE_TABLE + "\n" + base;
   }
 
-  private void setUpUplink(NetworkConfig.Uplink uplink) {
-    String inside = NftRules.UPLINK_DEVICE;
-    String[] cidr = uplink.linkCidr().split("/");
-    var link = dev.boxd.core.net.Ipv4Subnet.parse(uplink.linkCidr());
-    String peerAddress = link.gateway() + "/" + cidr[1];
-    String ownAddress = link.gateway().plus(1) + "/" + cidr[1];
-    NetworkNamespace peer = uplink.peerNamespace().map(NetworkNamespace::new).orElse(null);
-    if (!ns.tryRun("ip", "link", "show", inside).ok()) {
-      HostCommand.run("ip", "link", "add", uplink.peerDevice(), "netns", peer == null ? "1" : peer.name(),
-          "type", "veth", "peer", "name", inside, "netns", ns.name());
-      if (peer == null) {
-        HostCommand.run("ip", "addr", "add", peerAddress, "dev", uplink.peerDevice());
-        HostCommand.run("ip", "link", "set", uplink.peerDevice(), "up");
-      } else {
-        peer.run("ip", "addr", "add", peerAddress, "dev", uplink.peerDevice());
-        peer.run("ip", "link", "set", uplink.peerDevice(), "up");
-      }
-      ns.run("ip", "addr", "add", ownAddress, "dev", inside);
-      ns.run("ip", "link", "set", inside, "up");
-      ns.run("ip", "route", "replace", "default", "via", link.gateway().toString());
-    }
-    ns.run("sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
-  }
-
   /** Creates the VM's tap on the bridge and its rules. QEMU then opens the tap by name. */
   public void attach(VmNic nic) {
     if (!ns.tryRun("ip", "link", "show", nic.tap()).ok()) {
@@ -138,7 +114,7 @@ public final class HostNetwork {
     if (!ns.tryRun("nft", "list", "counter", "bridge", NftRules.BRIDGE_TABLE, "spoof_" + nic.tap()).ok()) {
       ns.nft(NftRules.counters(nic));
     }
-    ns.nft(staleMemberships(nic) + NftRules.attach(nic));
+    ns.nft(staleMemberships(nic) + NftRules.attach(nic) + NftRules.traffic(nic, false));
   }
 
   // The tap is named by the address: an owner set that still holds it (a VM that had the address
@@ -169,7 +145,7 @@ public final class HostNetwork {
       return;
     }
     ns.run("ip", "link", "set", nic.tap(), "master", config.bridge(), "up");
-    ns.nft(NftRules.counters(nic) + NftRules.attach(nic));
+    ns.nft(NftRules.counters(nic) + NftRules.attach(nic) + NftRules.traffic(nic, true));
   }
 
   /**
@@ -188,7 +164,7 @@ public final class HostNetwork {
    */
   public void attachRenamed(String loneTap, VmNic nic) {
     ns.run("ip", "link", "set", "dev", loneTap, "name", nic.tap(), "master", config.bridge(), "up");
-    ns.nft(NftRules.counters(nic) + NftRules.attach(nic));
+    ns.nft(NftRules.counters(nic) + NftRules.attach(nic) + NftRules.traffic(nic, true));
   }
 
   /** Deletes a tap that was never attached; nothing if it is gone. */
@@ -202,6 +178,9 @@ public final class HostNetwork {
   public void detach(VmNic nic) {
     if (ns.tryRun("nft", "list", "chain", "bridge", NftRules.BRIDGE_TABLE, "src_" + nic.tap()).ok()) {
       ns.nft(NftRules.detach(nic));
+    }
+    if (ns.tryRun("nft", "list", "counter", "ip", NftRules.TRAFFIC_TABLE, NftRules.outCounter(nic)).ok()) {
+      ns.nft(NftRules.detachTraffic(nic));
     }
     String set = NftRules.ownerSet(nic.owner());
     var listed = ns.tryRun("nft", "list", "set", "bridge", NftRules.BRIDGE_TABLE, set);
@@ -224,6 +203,25 @@ public final class HostNetwork {
   }
 
   private static final Pattern PACKETS = Pattern.compile("packets (\\d+)");
+  private static final Pattern BYTES = Pattern.compile("bytes (\\d+)");
+
+  /**
+   * What this VM exchanged with the internet through the uplink, in IP bytes each way (zero
+   * without an uplink). The counts live in the namespace, so they outlive a worker's restart;
+   * they start at zero when the VM is made and go when it is destroyed.
+   */
+  public EgressTraffic egressTraffic(VmNic nic) {
+    return new EgressTraffic(counterBytes(NftRules.outCounter(nic)), counterBytes(NftRules.inCounter(nic)));
+  }
+
+  private long counterBytes(String counter) {
+    var result = ns.tryRun("nft", "list", "counter", "ip", NftRules.TRAFFIC_TABLE, counter);
+    if (!result.ok()) {
+      return 0;
+    }
+    Matcher m = BYTES.matcher(result.stdout());
+    return m.find() ? Long.parseLong(m.group(1)) : 0;
+  }
 
   private long counterPackets(String counter) {
     var result = ns.tryRun("nft", "list", "counter", "bridge", NftRules.BRIDGE_TABLE, counter);
@@ -344,12 +342,15 @@ public final class HostNetwork {
     return out.stdout().lines().map(l -> l.split(":")[1].trim().split("@")[0]).toList();
   }
 
-  /** Everything this network added to the host: the namespace (and with it bridge, taps, rules) and the uplink. */
+  /**
+   * Everything this network added to the host: the namespace (and with it bridge, taps, rules) and
+   * the uplink with the host's rules for it.
+   */
   public void tearDown() {
     closeNetDev();
     config.uplink().ifPresent(u -> {
-      if (u.peerNamespace().isEmpty()) {
-        HostCommand.tryRun("ip", "link", "delete", u.peerDevice());
+      if (u.toTheHost()) {
+        EgressLink.removeHostEnd(u.peerDevice());
       }
     });
     ns.delete();

@@ -12,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 final class NftRules {
   static final String BRIDGE_TABLE = "boxd";
   static final String IP_TABLE = "boxd_ip";
+  /** Per-VM byte counters of egress: kept across a worker's restart, unlike {@link #IP_TABLE}. */
+  static final String TRAFFIC_TABLE = "boxd_traffic";
 
   private NftRules() {}
 
@@ -31,14 +33,79 @@ final class NftRules {
         // Routed traffic from the bridge back onto the bridge would let a VM reach another
         // owner's VM through the namespace's IP stack, around the bridge rules: never route it.
         .append("  chain forward { type filter hook forward priority 0; policy accept;\n")
-        .append("    iifname \"").append(bridge).append("\" oifname \"").append(bridge).append("\" counter drop\n  }\n");
-    config.uplink().ifPresent(u -> s.append("  chain postrouting { type nat hook postrouting priority 100; policy accept;\n")
+        .append("    iifname \"").append(bridge).append("\" oifname \"").append(bridge).append("\" counter drop\n");
+    // From the uplink only replies come in: nothing outside the namespace starts a connection to a
+    // VM or to the namespace's own services (the gateway's).
+    // (Not "ct state != established,related": that compares the state with both bits at once.)
+    config.uplink().ifPresent(u -> s.append(onlyRepliesFromTheUplink()));
+    s.append("  }\n");
+    config.uplink().ifPresent(u -> s.append("  chain input { type filter hook input priority 0; policy accept;\n")
+        .append(onlyRepliesFromTheUplink()).append("  }\n")
+        .append("  chain postrouting { type nat hook postrouting priority 100; policy accept;\n")
         .append("    ip saddr ").append(config.subnet()).append(" oifname \"").append(UPLINK_DEVICE).append("\" masquerade\n  }\n"));
     s.append("}\n");
     return s.toString();
   }
 
   static final String UPLINK_DEVICE = "uplink0";
+
+  private static String onlyRepliesFromTheUplink() {
+    return "    iifname \"" + UPLINK_DEVICE + "\" ct state established,related accept\n"
+        + "    iifname \"" + UPLINK_DEVICE + "\" counter drop\n";
+  }
+
+  /**
+   * The egress counters' table: a counter each way per VM, chosen by the VM's address through a
+   * map, counted on the way between the bridge and the uplink (before the address is masqueraded
+   * on the way out, after it is restored on the way back). Declaring what exists changes nothing,
+   * so re-running it keeps the counters; only the chain's rules are replaced.
+   */
+  static String trafficBase() {
+    String t = TRAFFIC_TABLE;
+    return "table ip " + t + " {\n"
+        + "  map vm_out { type ipv4_addr : counter; }\n"
+        + "  map vm_in { type ipv4_addr : counter; }\n"
+        + "  chain forward { type filter hook forward priority filter - 10; policy accept; }\n"
+        + "}\n"
+        + "flush chain ip " + t + " forward\n"
+        + "add rule ip " + t + " forward oifname \"" + UPLINK_DEVICE + "\" counter name ip saddr map @vm_out\n"
+        + "add rule ip " + t + " forward iifname \"" + UPLINK_DEVICE + "\" counter name ip daddr map @vm_in\n";
+  }
+
+  /**
+   * The VM's egress counters and their map entries; idempotent, and an existing counter keeps its
+   * count (a re-attached VM). With {@code fresh}, for a VM just made, the counters start from zero
+   * (what a VM that had the address before left, if its detach was cut short).
+   */
+  static String traffic(VmNic nic, boolean fresh) {
+    String t = TRAFFIC_TABLE;
+    String out = outCounter(nic);
+    String in = inCounter(nic);
+    String add = "add counter ip " + t + " " + out + "\n"
+        + "add counter ip " + t + " " + in + "\n"
+        + "add element ip " + t + " vm_out { " + nic.ip() + " : \"" + out + "\" }\n"
+        + "add element ip " + t + " vm_in { " + nic.ip() + " : \"" + in + "\" }\n";
+    // nft 1.0.6 has no "destroy" (delete if present), and "reset" is no part of a transaction:
+    // make sure they exist, delete them, and make them again, all in one transaction.
+    return fresh ? add + detachTraffic(nic) + add : add;
+  }
+
+  static String outCounter(VmNic nic) {
+    return "out_" + nic.tap();
+  }
+
+  static String inCounter(VmNic nic) {
+    return "in_" + nic.tap();
+  }
+
+  /** Removes the VM's egress counters; run only when they exist (see {@link HostNetwork#detach}). */
+  static String detachTraffic(VmNic nic) {
+    String t = TRAFFIC_TABLE;
+    return "delete element ip " + t + " vm_out { " + nic.ip() + " }\n"
+        + "delete element ip " + t + " vm_in { " + nic.ip() + " }\n"
+        + "delete counter ip " + t + " " + outCounter(nic) + "\n"
+        + "delete counter ip " + t + " " + inCounter(nic) + "\n";
+  }
 
   static String ownerSet(String owner) {
     // Owner ids are arbitrary strings; set names must be identifiers.

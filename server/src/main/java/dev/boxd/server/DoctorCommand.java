@@ -1,5 +1,6 @@
 package dev.boxd.server;
 
+import dev.boxd.net.EgressLink;
 import dev.boxd.vmm.Accelerator;
 import dev.boxd.vmm.MemoryMerging;
 import dev.boxd.vmm.QemuUser;
@@ -19,6 +20,7 @@ final class DoctorCommand implements Callable<Integer> {
     System.out.println("QEMU user: " + QemuUser.lookup().map(ids -> QemuUser.NAME + " (uid " + ids.uid() + "; QEMU runs as it, in a seccomp sandbox)")
         .orElse(QemuUser.NAME + " is missing (the server creates it at start; or run scripts/install-deps.sh)"));
     System.out.println("cgroups: " + Cgroups.host().describe());
+    System.out.println("VM egress (boxd server --no-egress turns it off): " + EgressLink.describeHost());
     return 0;
   }
 }

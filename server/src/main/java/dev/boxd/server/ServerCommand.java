@@ -65,6 +65,14 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--subnet", defaultValue = "10.77.0.0/16", description = "VM address pool (default ${DEFAULT-VALUE})")
   String subnet;
 
+  @Option(names = "--no-egress", description = "give VMs no way to the internet (by default they reach it through this host, masqueraded)")
+  boolean noEgress;
+
+  @Option(names = "--egress-net", defaultValue = NetworkConfig.Uplink.DEFAULT_LINK_NET,
+      description = "link net (a /30) between the VM network and this host, for VMs' egress; link-local by default, so it meets no"
+          + " network the host reaches (default ${DEFAULT-VALUE})")
+  String egressNet;
+
   @Option(names = "--hibernate-after", defaultValue = "3600",
       description = "seconds in standby after which a VM is hibernated: memory to disk, VMM ended (default ${DEFAULT-VALUE})")
   long hibernateAfterSecs;
@@ -79,6 +87,12 @@ final class ServerCommand implements Callable<Integer> {
           + " costs CPU: ~20 percent of one core while it catches up, ~3 percent once settled; the host's KSM settings come back"
           + " at shutdown")
   boolean mergeMemory;
+
+  // Every VM reaches the internet through the host unless told otherwise; the link is named after
+  // the namespace, so a restarted server finds the one it made.
+  private Optional<NetworkConfig.Uplink> uplink() {
+    return noEgress ? Optional.empty() : Optional.of(NetworkConfig.Uplink.toHost(netns, egressNet));
+  }
 
   private static final java.time.Duration LAYER_MERGE_EVERY = java.time.Duration.ofMinutes(10);
 
@@ -103,7 +117,7 @@ final class ServerCommand implements Callable<Integer> {
     // it holds only the last snapshot until the log after it is applied again.
     raft.awaitCurrent(java.time.Duration.ofSeconds(60));
     var runtime = new LocalVmRuntime(new RuntimeConfig(workerDir, dataDir, Paths.recipeDir(),
-        new NetworkConfig(netns, "boxd0", vmSubnet, Optional.empty())).withPlatformKey(platformKey.publicKey()));
+        new NetworkConfig(netns, "boxd0", vmSubnet, uplink())).withPlatformKey(platformKey.publicKey()));
     var reconciler = new Reconciler(WORKER_ID, raft, runtime, clock);
     // Before the reconciler re-attaches VMs, so that sleeping ones are watched for traffic at once.
     IdleWatch idle = new IdleWatch(WORKER_ID, raft, runtime, reconciler, java.time.Duration.ofSeconds(hibernateAfterSecs)).start();

@@ -39,6 +39,10 @@ final class Json {
     if (!vm.detail().isEmpty()) {
       m.put("detail", vm.detail());
     }
+    vm.egress().ifPresent(traffic -> {
+      m.put("egress_bytes", traffic.bytesOut());
+      m.put("ingress_bytes", traffic.bytesIn());
+    });
     return m;
   }
 

@@ -1,5 +1,6 @@
 package dev.boxd.verbs;
 
+import dev.boxd.core.net.EgressTraffic;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
@@ -28,16 +29,34 @@ public interface Operations {
    * A VM as users see it (SPEC §3 JSON). Nullable: ip, publicIp, url, image, createdAt.
    * {@code autoSuspendSecs}: idle seconds before standby, 0 = never.
    */
-  /** {@code detail}: why a VM failed, or what the supervisor restarted it after; empty when there is nothing to say. */
+  /**
+   * {@code detail}: why a VM failed, or what the supervisor restarted it after; empty when there is
+   * nothing to say. {@code egress}: what the VM exchanged with the internet, where it was asked for
+   * ({@code info}); empty in lists and where its worker does not run it (yet).
+   */
   record VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
-      long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs, String detail) {
+      long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs, String detail,
+      Optional<EgressTraffic> egress) {
     public VmView {
       detail = detail == null ? "" : detail;
+      egress = egress == null ? Optional.empty() : egress;
+    }
+
+    public VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
+        long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs, String detail) {
+      this(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs, detail,
+          Optional.empty());
     }
 
     public VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
         long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs) {
       this(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs, "");
+    }
+
+    /** This view with the VM's egress counts. */
+    public VmView withEgress(EgressTraffic traffic) {
+      return new VmView(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs,
+          detail, Optional.of(traffic));
     }
   }
 

@@ -93,6 +93,7 @@ final class Text {
     if (!vm.detail().isEmpty()) {
       rows.add(new String[] {"detail", vm.detail()});
     }
+    vm.egress().ifPresent(traffic -> rows.add(new String[] {"internet", traffic.bytesOut() + " bytes out, " + traffic.bytesIn() + " bytes in"}));
     return rows;
   }
 

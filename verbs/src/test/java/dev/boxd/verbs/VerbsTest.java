@@ -3,6 +3,7 @@ package dev.boxd.verbs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.boxd.core.ErrorCode;
+import dev.boxd.core.net.EgressTraffic;
 import dev.boxd.verbs.Operations.Tty;
 import dev.boxd.verbs.Operations.WindowSize;
 import java.nio.charset.StandardCharsets;
@@ -137,6 +138,19 @@ class VerbsTest {
     assertThat(r.exit).isEqualTo(INVALID);
     assertThat(r.err).contains("invalid VM name \"App\"");
     assertThat(ops.calls).containsExactly("info app", "info ghost");
+  }
+
+  @Test
+  void infoShowsWhatTheVmExchangedWithTheInternetBesideTheUsualFields() {
+    ops.vms.put("app", RecordingOperations.vm("app", "running").withEgress(new EgressTraffic(1234, 56789)));
+    var json = Run.of(ops, "info", "app", "--json").json();
+    assertThat(json.get("egress_bytes").asLong()).isEqualTo(1234);
+    assertThat(json.get("ingress_bytes").asLong()).isEqualTo(56789);
+    assertThat(json.get("vm_id").asText()).isEqualTo("id-app");
+    assertThat(Run.of(ops, "info", "app").out).contains("internet:").contains("1234 bytes out, 56789 bytes in\n");
+
+    ops.vms.put("app", RecordingOperations.vm("app", "running"));
+    assertThat(Run.of(ops, "info", "app", "--json").json().has("egress_bytes")).as("not known: not shown").isFalse();
   }
 
   @Test

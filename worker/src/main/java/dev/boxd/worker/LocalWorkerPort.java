@@ -2,6 +2,7 @@ package dev.boxd.worker;
 
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
+import dev.boxd.core.net.EgressTraffic;
 import dev.boxd.vmm.agent.AgentException;
 import dev.boxd.vmm.agent.ExecRequest;
 import dev.boxd.vmm.agent.ExecSession;
@@ -122,6 +123,11 @@ public final class LocalWorkerPort implements WorkerPort {
   @Override
   public void recorded(String vmId) {
     runtime.aheadOfLogRecorded(vmId);
+  }
+
+  @Override
+  public EgressTraffic egressTraffic(String vmId) {
+    return runtime.egressTraffic(vmId);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.boxd.workerport;
 
+import dev.boxd.core.net.EgressTraffic;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -61,6 +62,12 @@ public interface WorkerPort {
 
   /** The log now has (or refused) the power change made ahead of it: the worker follows the log again. */
   void recorded(String vmId);
+
+  /**
+   * What the VM exchanged with the internet through this worker's uplink so far, in bytes each
+   * way: counted from its making on (a worker restart keeps the counts), gone with the VM.
+   */
+  EgressTraffic egressTraffic(String vmId);
 
   /** Inbound traffic for a VM that may be asleep: returns once it is awake (resumed, or restored from hibernation). */
   void wake(String vmId);

@@ -33,6 +33,8 @@ public final class ServerProcess implements AutoCloseable {
   public final int vmSshPort;
   public final int raftPort;
   public final String subnet;
+  /** The link net of the server's uplink to the host: its first address is the host's end. */
+  public final String egressNet;
   private String namespace;
   private Process process;
   private final List<String> extraArgs = new ArrayList<>();
@@ -47,6 +49,7 @@ public final class ServerProcess implements AutoCloseable {
     raftPort = freePort();
     namespace = TestNetworks.uniqueName("bxs");
     subnet = TestNetworks.uniqueSubnet();
+    egressNet = TestNetworks.uniqueLinkNet();
   }
 
   private static int freePort() throws IOException {
@@ -73,7 +76,8 @@ public final class ServerProcess implements AutoCloseable {
         "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
         "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), MAIN_CLASS,
         "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--vm-ssh-port", Integer.toString(vmSshPort), "--raft-port", Integer.toString(raftPort),
-        "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet));
+        "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet,
+        "--egress-net", egressNet));
     command.addAll(extraArgs);
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("BOXD_LOG_LEVEL", "WARN");
@@ -170,7 +174,10 @@ public final class ServerProcess implements AutoCloseable {
     }
   }
 
-  /** Stops the server, then removes whatever it left: VMs, the namespace, the data directory. */
+  /**
+   * Stops the server, then removes whatever it left: VMs, the namespace, the uplink's end and table
+   * on the host, the data directory.
+   */
   @Override
   public void close() throws Exception {
     if (process != null && process.isAlive()) {
@@ -183,6 +190,7 @@ public final class ServerProcess implements AutoCloseable {
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
     new ProcessBuilder("ip", "netns", "delete", namespace).start().waitFor();
+    dev.boxd.net.EgressLink.removeFromHost(namespace);
     Files.deleteIfExists(Path.of("/run/boxd", "netns-" + namespace + ".owner"));
     try (Stream<Path> walk = Files.walk(dataDir)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {

@@ -202,6 +202,11 @@ public final class LocalVmRuntime implements VmRuntime {
   }
 
   @Override
+  public dev.boxd.core.net.EgressTraffic egressTraffic(String vmId) {
+    return network.egressTraffic(VmQemu.nic(vms.get(vmId).record));
+  }
+
+  @Override
   public void onInboundWhileAsleep(Consumer<String> wake) {
     wakeOnTraffic.onInbound(wake);
   }

@@ -53,6 +53,9 @@ public interface VmRuntime extends AutoCloseable {
   /** What reached the VM from outside so far: frames and data-plane sessions (for idle detection). */
   InboundActivity inboundActivity(String vmId);
 
+  /** What the VM exchanged with the internet so far, in bytes each way; from its making on, through worker restarts. */
+  dev.boxd.core.net.EgressTraffic egressTraffic(String vmId);
+
   /**
    * Asks to hear of the first inbound frame for each VM that goes to sleep (standby or
    * hibernated), with the VM's id, on a thread that must not block; waking it is the caller's.

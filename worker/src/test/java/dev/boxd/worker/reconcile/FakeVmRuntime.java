@@ -193,6 +193,12 @@ final class FakeVmRuntime implements VmRuntime {
   }
 
   @Override
+  public dev.boxd.core.net.EgressTraffic egressTraffic(String vmId) {
+    existing(vmId);
+    return dev.boxd.core.net.EgressTraffic.NONE;
+  }
+
+  @Override
   public InboundActivity inboundActivity(String vmId) {
     existing(vmId);
     return activity.getOrDefault(vmId, new InboundActivity(0, 0, 0));
