@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,8 +15,8 @@ import picocli.CommandLine.Option;
 @Command(name = "image", description = "Build and list guest images.", subcommands = {ImageCommand.Build.class, ImageCommand.ListImages.class})
 final class ImageCommand {
 
-  static ImageStore store(Path data) {
-    return new ImageStore(Paths.dataDir(data).resolve("images"), Paths.recipeDir());
+  static ImageStore store(Path data, String recipe) {
+    return new ImageStore(Paths.dataDir(data).resolve("images"), Paths.recipeDir(), recipe);
   }
 
   @Command(name = "build", description = "Build the guest image of the current recipe (cached by content hash).")
@@ -22,9 +24,13 @@ final class ImageCommand {
     @Option(names = "--data", description = "data directory (default ~/.local/share/boxd)")
     Path data;
 
+    @Option(names = "--recipe", defaultValue = ImageStore.DEFAULT_RECIPE,
+        description = "guest/image/recipes/NAME: full (default: the toolchain, Docker, nginx) or small (the base alone, for tests)")
+    String recipe;
+
     @Override
     public Integer call() {
-      GuestImage image = store(data).build(System.out::println);
+      GuestImage image = store(data, recipe).build(System.out::println);
       System.out.println(image.dir());
       return 0;
     }
@@ -37,13 +43,15 @@ final class ImageCommand {
 
     @Override
     public Integer call() throws IOException {
-      ImageStore store = store(data);
-      String current = store.recipeHash();
-      System.out.printf("%-14s %-8s %-10s %-25s %s%n", "IMAGE", "CURRENT", "SIZE", "BUILT", "PATH");
-      for (GuestImage image : store.list()) {
-        long bytes = Files.size(image.rootfs()) ;
+      // current: what each recipe of this source tree builds to now
+      Set<String> current = new HashSet<>();
+      for (String recipe : ImageStore.recipes(Paths.recipeDir())) {
+        current.add(store(data, recipe).recipeHash());
+      }
+      System.out.printf("%-14s %-8s %-8s %-10s %-25s %s%n", "IMAGE", "RECIPE", "CURRENT", "SIZE", "BUILT", "PATH");
+      for (GuestImage image : store(data, ImageStore.DEFAULT_RECIPE).list()) {
         long used = usedBytes(image);
-        System.out.printf("%-14s %-8s %-10s %-25s %s%n", image.shortHash(), image.hash().equals(current) ? "yes" : "",
+        System.out.printf("%-14s %-8s %-8s %-10s %-25s %s%n", image.shortHash(), image.recipe().orElse("-"), current.contains(image.hash()) ? "yes" : "",
             (used >> 20) + "M", Instant.ofEpochMilli(image.manifest().toFile().lastModified()), image.dir());
       }
       return 0;

@@ -78,7 +78,7 @@ public final class LocalVmRuntime implements VmRuntime {
     this.driver = new QemuDriver(Accelerator.detect());
     // Forks copy memory ahead while the parent runs when QEMU's writes can be tracked.
     driver.trackForkWrites(config.hostLibDir());
-    this.images = new ImageStore(config.imagesDir(), config.recipeDir());
+    this.images = config.imageStore();
     this.layers = new DiskLayers(config, vms::values);
     this.goldens = new GoldenCollector(config, () -> images.current().map(GuestImage::shortHash));
     dev.boxd.vmm.GoldenClaims.removeOrphanRam(Path.of("/dev/shm"), config.goldenDir());
