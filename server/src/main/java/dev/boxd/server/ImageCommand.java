@@ -2,6 +2,7 @@ package dev.boxd.server;
 
 import dev.boxd.guest.GuestImage;
 import dev.boxd.guest.ImageStore;
+import dev.boxd.os.HostCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,18 +58,14 @@ final class ImageCommand {
       return 0;
     }
 
-    // Space really used: the rootfs is a sparse file presenting 100 GB.
+    // Space really used: the rootfs is a sparse file presenting 100 GB, and Java has no portable
+    // view of allocated blocks (there is no "unix:blocks" attribute), so du counts them.
     private static long usedBytes(GuestImage image) throws IOException {
-      long total = 0;
-      try (var files = Files.list(image.dir())) {
-        for (Path f : files.toList()) {
-          Object blocks = Files.getAttribute(f, "unix:blocks");
-          total += ((Number) blocks).longValue() * 512;
-        }
-      } catch (UnsupportedOperationException e) {
-        total = Files.size(image.rootfs());
+      var du = HostCommand.tryRun("du", "-s", "-B1", "--", image.dir().toRealPath().toString());
+      if (du.ok() && du.stdout().strip().matches("\\d+\\s.*")) {
+        return Long.parseLong(du.stdout().strip().split("\\s+")[0]);
       }
-      return total;
+      return Files.size(image.rootfs());
     }
   }
 }
