@@ -189,7 +189,7 @@ public final class ImageStore {
     }
   }
 
-  /** Every built image, newest first. */
+  /** Every built image in the store's directory, of any recipe, newest first. */
   public List<GuestImage> list() {
     if (!Files.isDirectory(imagesDir)) {
       return List.of();

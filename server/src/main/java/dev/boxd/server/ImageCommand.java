@@ -50,7 +50,7 @@ final class ImageCommand {
         current.add(store(data, recipe).recipeHash());
       }
       System.out.printf("%-14s %-8s %-8s %-10s %-25s %s%n", "IMAGE", "RECIPE", "CURRENT", "SIZE", "BUILT", "PATH");
-      for (GuestImage image : store(data, ImageStore.DEFAULT_RECIPE).list()) {
+      for (GuestImage image : store(data, ImageStore.DEFAULT_RECIPE).list()) { // every recipe's
         long used = usedBytes(image);
         System.out.printf("%-14s %-8s %-8s %-10s %-25s %s%n", image.shortHash(), image.recipe().orElse("-"), current.contains(image.hash()) ? "yes" : "",
             (used >> 20) + "M", Instant.ofEpochMilli(image.manifest().toFile().lastModified()), image.dir());
