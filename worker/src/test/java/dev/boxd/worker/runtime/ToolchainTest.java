@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.boxd.guest.ImageStore;
 import dev.boxd.vmm.agent.ExecResult;
 import dev.boxd.worker.testing.RuntimeFixture;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,9 +19,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The default image in a real VM (issue 16, item 1): every tool a developer or an agent expects
  * runs, the modules Docker needs load on demand, Docker starts on first use as user boxd and runs
- * a container, {@code docker compose} works, nginx serves port 8000 once started, and rsync over
- * SSH and an sshd restart work. Nothing of it runs at boot: the golden snapshot stays as light as
- * the small image's. Under TCG the class takes minutes (Node, Python and Docker start slowly);
+ * a container, a container's published port answers on the VM's port 8000, {@code docker compose}
+ * works, nginx serves port 8000 once started, and rsync over SSH and an sshd restart work. Nothing
+ * of it runs at boot: the golden snapshot stays as light as the small image's. Under TCG the class takes minutes (Node, Python and Docker start slowly);
  * it prints each step's time as {@code [timing]} lines for the image's README.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -45,6 +47,17 @@ class ToolchainTest {
 
   static ExecResult run(String command) {
     return fixture.run(vm, command);
+  }
+
+  /** Copies a test resource into boxd's home in the VM. */
+  static void upload(String resource, String path) {
+    ok("mkdir -p " + path.substring(0, path.lastIndexOf('/')));
+    try (var in = ToolchainTest.class.getClassLoader().getResourceAsStream(resource)) {
+      assertThat(in).as(resource).isNotNull();
+      fixture.runtime().upload(vm.id(), path, 0644, in);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   static String ok(String command) {
@@ -101,10 +114,9 @@ class ToolchainTest {
     report("dockerd ready (docker version, socket activated)", start);
     assertThat(ok("sudo systemctl is-active docker.service containerd.service")).isEqualTo("active\nactive\n");
     assertThat(ok("docker info --format '{{.Driver}} {{.CgroupVersion}}'")).isEqualTo("overlay2 2\n");
-    // No registry is reachable in tests: an image FROM scratch around a static binary built here.
-    ok("mkdir -p hello && cd hello && printf '#include <stdio.h>\\nint main(void) { puts(\"hello from a container\"); return 0; }\\n' > hello.c"
-        + " && gcc -static -O2 -o hello hello.c"
-        + " && printf 'FROM scratch\\nCOPY hello /hello\\nCMD [\"/hello\"]\\n' > Dockerfile");
+    // No registry is reachable in tests: images FROM scratch around static binaries built here.
+    upload("toolchain/hello.c", "hello/hello.c");
+    ok("cd hello && gcc -static -O2 -o hello hello.c && printf 'FROM scratch\\nCOPY hello /hello\\nCMD [\"/hello\"]\\n' > Dockerfile");
     start = System.nanoTime();
     ok("cd hello && docker build -q -t hello .");
     report("docker build (FROM scratch, one COPY)", start);
@@ -119,6 +131,23 @@ class ToolchainTest {
 
   @Test
   @Order(4)
+  void aContainerServesOnAPublishedPort() {
+    upload("toolchain/serve.c", "serve/serve.c");
+    ok("cd serve && gcc -static -O2 -o serve serve.c && printf 'FROM scratch\\nCOPY serve /serve\\nCMD [\"/serve\"]\\n' > Dockerfile"
+        + " && docker build -q -t serve .");
+    long start = System.nanoTime();
+    ok("docker run -d --name web -p 8000:8080 serve");
+    // the VM's port 8000, the one its URL points at, reaches the container (docker-proxy and DNAT)
+    ok("timeout 60 sh -c 'until curl -sf http://127.0.0.1:8000/ >/dev/null; do sleep 0.2; done'");
+    report("docker run -d -p 8000:8080, first answer", start);
+    assertThat(ok("curl -s http://127.0.0.1:8000/")).isEqualTo("hello from port 8080 \r\n");
+    String vmAddress = ok("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").strip();
+    assertThat(ok("curl -s http://" + vmAddress + ":8000/")).isEqualTo("hello from port 8080 \r\n");
+    ok("docker rm -f web");
+  }
+
+  @Test
+  @Order(5)
   void dockerComposeUpRunsTwoServices() {
     ok("mkdir -p pair && cd pair && printf 'services:\\n  first:\\n    image: hello\\n  second:\\n    image: hello\\n' > docker-compose.yml");
     long start = System.nanoTime();
@@ -129,7 +158,7 @@ class ToolchainTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void modprobeLoadsAnyModuleOfTheKernel() {
     ok("sudo modprobe overlay");
     ok("sudo modprobe -a tun fuse wireguard");
@@ -137,7 +166,7 @@ class ToolchainTest {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void nginxServesPort8000OnceStarted() {
     assertThat(run("curl -s -o /dev/null http://127.0.0.1:8000/").exitCode()).as("nothing listens before nginx starts").isNotZero();
     ok("sudo systemctl start nginx");
@@ -146,7 +175,7 @@ class ToolchainTest {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void rsyncOverSshAndAnSshdRestart() {
     // what crabbox does from outside, here from the VM to itself: rsync -e ssh into boxd's home
     ok("mkdir -p ~/.ssh && ssh-keygen -q -t ed25519 -N '' -f ~/.ssh/id_ed25519 && cat ~/.ssh/id_ed25519.pub >> ~/.ssh/authorized_keys"
