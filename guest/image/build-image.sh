@@ -12,6 +12,11 @@
 # AGENT_BINARY (guest/agent/build.sh) becomes /usr/local/bin/boxd-agent, CLI_BINARY
 # (guest/cli/build.sh) the in-VM command line /usr/local/bin/boxd.
 #
+# A recipe (recipes/NAME, BOXD_IMAGE_RECIPE) adds to the base below: `packages` (Debian packages,
+# installed with apt after the base), `rootfs/` (files copied over the root) and `configure` (a
+# script run inside the root once user boxd exists). `full` is the default image; `small` is the
+# base alone, for tests that only need a Linux that boots.
+#
 # Needs root and these Debian 12 packages on the build host:
 #   debootstrap e2fsprogs busybox-static linux-image-cloud-amd64 lz4 cpio
 #   (plus coreutils, util-linux, findutils, grep, sed, gawk|mawk, apt — always present)
@@ -21,7 +26,9 @@
 #   BOXD_IMAGE_SIZE       apparent size of rootfs.img (default 100G, as understood by mkfs.ext4)
 #   BOXD_IMAGE_KERNEL     kernel version to use (default: newest *-cloud-amd64 in /boot)
 #   BOXD_IMAGE_MIRROR     Debian mirror URL (default: the bookworm/main source apt is configured with)
-#   BOXD_IMAGE_CACHE      directory for downloaded .deb files (default OUT_DIR/.debcache; "none" = off)
+#   BOXD_IMAGE_CACHE      directory for downloaded .deb files, debootstrap's and apt's (default
+#                         OUT_DIR/.debcache; "none" = off)
+#   BOXD_IMAGE_RECIPE     recipes/NAME to build (default full)
 #   BOXD_IMAGE_AGENT_UNIT systemd unit for the agent (default: guest/agent/boxd-agent.service if it
 #                         exists, else guest/image/files/boxd-agent.service)
 #
@@ -32,11 +39,12 @@ umask 022
 export LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive
 
 SUITE=bookworm
-TOTAL_STEPS=10
-# Packages on top of debootstrap's minbase variant (Priority: required).
+TOTAL_STEPS=11
+# Packages on top of debootstrap's minbase variant (Priority: required), in every image. bash,
+# tar and rsync with git: what tools that drive VMs over SSH check for (crabbox syncs with rsync).
 PACKAGES=(
   systemd systemd-sysv udev kmod
-  openssh-server sudo curl git python3 ca-certificates
+  openssh-server sudo curl git rsync python3 ca-certificates
   iproute2 iputils-ping procps netcat-openbsd less
 )
 # Modules the initramfs loads (with their dependencies). ext4, jbd2, crc32c, unix, packet,
@@ -115,6 +123,8 @@ FILES="$HERE/files"
 OUT_DIR=$(mkdir -p "$1" && cd "$1" && pwd)
 AGENT_BINARY=$(readlink -f "$2")
 CLI_BINARY=$(readlink -f "$3")
+RECIPE=${BOXD_IMAGE_RECIPE:-full}
+RECIPE_DIR="$HERE/recipes/$RECIPE"
 
 # ---------------------------------------------------------------------------------------------
 step "check host, inputs and mirror"
@@ -127,6 +137,13 @@ BUSYBOX=$(command -v busybox)
 if LC_ALL=C grep -qa '/ld-linux' "$BUSYBOX"; then die "$BUSYBOX is not static: install busybox-static"; fi
 [[ -f "$AGENT_BINARY" && -s "$AGENT_BINARY" ]] || die "agent binary not found or empty: $2"
 [[ -f "$CLI_BINARY" && -s "$CLI_BINARY" ]] || die "CLI binary not found or empty: $3"
+[[ "$RECIPE" =~ ^[a-z0-9-]+$ && -f "$RECIPE_DIR/packages" ]] \
+  || die "unknown recipe '$RECIPE' (BOXD_IMAGE_RECIPE): no $RECIPE_DIR/packages; recipes: $(ls "$HERE/recipes" | tr '\n' ' ')"
+# package names, comments and blank lines dropped
+mapfile -t RECIPE_PACKAGES < <(sed 's/#.*//' "$RECIPE_DIR/packages" | tr -s ' \t' '\n' | sed '/^$/d')
+for p in "${RECIPE_PACKAGES[@]}"; do
+  [[ "$p" =~ ^[a-z0-9][a-z0-9+.-]+$ ]] || die "recipe $RECIPE: '$p' in $RECIPE_DIR/packages is not a Debian package name"
+done
 
 if [[ -n "${BOXD_IMAGE_KERNEL:-}" ]]; then
   KVER=$BOXD_IMAGE_KERNEL
@@ -154,6 +171,7 @@ eval "$(apt-config shell APT_HTTP_PROXY Acquire::http::Proxy)"
 if [[ -n "${APT_HTTP_PROXY:-}" && -z "${http_proxy:-}" ]]; then export http_proxy=$APT_HTTP_PROXY; fi
 log "kernel $KVER ($KPKG $KPKG_VERSION), mirror $MIRROR"
 log "updates ${UPDATES_MIRROR:-none}, security ${SECURITY_MIRROR:-none}"
+log "recipe $RECIPE: ${#RECIPE_PACKAGES[@]} packages on top of the base"
 log "agent $AGENT_BINARY"
 log "cli $CLI_BINARY"
 
@@ -272,11 +290,34 @@ step "apply $SUITE-updates and $SUITE-security"
 } >"$ROOT/etc/apt/sources.list"
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"   # start no services in the chroot
 chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
+# what apt installs from here on comes without documentation, as the strip step leaves the rest
+install -m 0644 "$FILES/rootfs/etc/dpkg/dpkg.cfg.d/boxd-nodoc" "$ROOT/etc/dpkg/dpkg.cfg.d/boxd-nodoc"
 mount -t proc proc "$ROOT/proc"
-in_root apt-get -qq update >"$WORK/apt.log" 2>&1 || { tail -n 30 "$WORK/apt.log" >&2; die "apt-get update failed"; }
-in_root apt-get -y -q -o Dpkg::Options::=--force-confold --no-install-recommends upgrade \
-  >>"$WORK/apt.log" 2>&1 || { tail -n 30 "$WORK/apt.log" >&2; die "apt-get upgrade failed"; }
+# apt's downloads are kept with debootstrap's: a rebuild fetches only what changed
+if [[ "$CACHE" != none ]]; then
+  mkdir -p "$CACHE/apt/partial"
+  mount --bind "$CACHE/apt" "$ROOT/var/cache/apt/archives"
+fi
+# root, not _apt, downloads: the bind-mounted cache belongs to root. No fsync per unpacked file
+# (force-unsafe-io): this tree becomes an image, it is never booted from this disk.
+APT_GET=(apt-get -y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io
+  -o APT::Sandbox::User=root --no-install-recommends)
+in_root apt-get -qq -o APT::Sandbox::User=root update >"$WORK/apt.log" 2>&1 || { tail -n 30 "$WORK/apt.log" >&2; die "apt-get update failed"; }
+in_root "${APT_GET[@]}" upgrade >>"$WORK/apt.log" 2>&1 || { tail -n 30 "$WORK/apt.log" >&2; die "apt-get upgrade failed"; }
 log "$(grep -c '^Unpacking' "$WORK/apt.log" || true) packages upgraded"
+
+# ---------------------------------------------------------------------------------------------
+step "install the $RECIPE recipe's packages"
+if (( ${#RECIPE_PACKAGES[@]} > 0 )); then
+  in_root "${APT_GET[@]}" install "${RECIPE_PACKAGES[@]}" >"$WORK/apt-recipe.log" 2>&1 \
+    || { tail -n 30 "$WORK/apt-recipe.log" >&2; die "apt-get install of the $RECIPE recipe's packages failed"; }
+  log "$(grep -c '^Unpacking' "$WORK/apt-recipe.log" || true) packages installed for ${#RECIPE_PACKAGES[@]} named"
+else
+  log "none"
+fi
+# versions no longer on the mirror leave the cache; the image keeps no .deb
+in_root apt-get -qq -o APT::Sandbox::User=root autoclean
+if [[ "$CACHE" != none ]]; then umount "$ROOT/var/cache/apt/archives"; fi
 in_root apt-get -qq clean
 umount "$ROOT/proc"
 rm -f "$ROOT/usr/sbin/policy-rc.d"
@@ -300,6 +341,13 @@ in_root systemctl enable boxd-agent.path boxd-sshd-hostkey.path >/dev/null 2>&1
 # the in-VM command line (docs/gateway-protocol.md)
 install -m 0755 "$CLI_BINARY" "$ROOT/usr/local/bin/boxd"
 in_root systemctl set-default multi-user.target >/dev/null 2>&1
+# the recipe's own files and settings, over the platform's
+if [[ -d "$RECIPE_DIR/rootfs" ]]; then cp -r --no-preserve=ownership "$RECIPE_DIR/rootfs/." "$ROOT/"; fi
+if [[ -f "$RECIPE_DIR/configure" ]]; then
+  install -m 0755 "$RECIPE_DIR/configure" "$ROOT/tmp/boxd-recipe-configure"
+  in_root /tmp/boxd-recipe-configure || die "recipe $RECIPE: $RECIPE_DIR/configure failed"
+  rm -f "$ROOT/tmp/boxd-recipe-configure"
+fi
 for u in "${MASK_UNITS[@]}"; do in_root systemctl mask "$u" >/dev/null 2>&1; done
 # generators for things a microVM with a plain /dev/vda never has (each one is a process at boot)
 mkdir -p "$ROOT/etc/systemd/system-generators"
@@ -384,6 +432,7 @@ json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
   printf '  "format": 1,\n'
   printf '  "built": %s,\n' "$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
   printf '  "suite": %s,\n' "$(json_str "$SUITE")"
+  printf '  "recipe": %s,\n' "$(json_str "$RECIPE")"
   printf '  "mirror": %s,\n' "$(json_str "$MIRROR")"
   printf '  "kernel": {"version": %s, "package": %s, "package_version": %s},\n' \
     "$(json_str "$KVER")" "$(json_str "${KPKG:-unknown}")" "$(json_str "$KPKG_VERSION")"

@@ -2,6 +2,7 @@ package dev.boxd.bench;
 
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.core.net.Ipv4Subnet;
+import dev.boxd.guest.ImageStore;
 import dev.boxd.net.NetworkConfig;
 import dev.boxd.vmm.Disks;
 import dev.boxd.vmm.Golden;
@@ -41,11 +42,14 @@ public final class RuntimeBench {
     Path cache = Path.of(Optional.ofNullable(System.getenv("BOXD_DATA")).orElse(System.getProperty("user.home") + "/.local/share/boxd"));
     Path recipe = Path.of(System.getProperty("boxd.home", ".")).resolve("guest");
     var subnet = Ipv4Subnet.parse("10.250.0.0/24");
-    var config = new RuntimeConfig(state, cache, recipe, new NetworkConfig("bxbench", "br0", subnet, Optional.empty()));
+    // BOXD_BENCH_IMAGE_RECIPE=small measures the small image beside the default one
+    var config = new RuntimeConfig(state, cache, recipe, new NetworkConfig("bxbench", "br0", subnet, Optional.empty()))
+        .withImageRecipe(Optional.ofNullable(System.getenv("BOXD_BENCH_IMAGE_RECIPE")).orElse(ImageStore.DEFAULT_RECIPE));
     var runtime = new LocalVmRuntime(config);
     try {
       Golden golden = runtime.golden(SHAPE, line -> System.err.println("[golden] " + line));
-      System.out.printf("accelerator: %s; shape %s; %d iterations%n%n", runtime.driver().accelerator().accelerator(), SHAPE.key(), iterations);
+      System.out.printf("accelerator: %s; shape %s; image %s (%s); %d iterations%n%n", runtime.driver().accelerator().accelerator(), SHAPE.key(),
+          golden.image().shortHash(), config.imageRecipe(), iterations);
       Set<Ipv4> used = new HashSet<>();
 
       // 1. create -> first exec

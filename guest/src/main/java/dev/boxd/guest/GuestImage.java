@@ -1,10 +1,12 @@
 package dev.boxd.guest;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxd.core.BoxdException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * A built guest image: the uncompressed PVH kernel, the initramfs that loads the virtio modules,
@@ -27,6 +29,16 @@ public record GuestImage(String hash, Path dir) {
 
   public Path manifest() {
     return dir.resolve("manifest.json");
+  }
+
+  /** The recipe it was built from, as its manifest says (images built before recipes had names say nothing). */
+  public Optional<String> recipe() {
+    try {
+      var node = new ObjectMapper().readTree(manifest().toFile()).path("recipe");
+      return node.isTextual() ? Optional.of(node.asText()) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
   }
 
   /** Short form of the hash, used in names. */

@@ -25,25 +25,66 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
- * Guest images cached by the content hash of their recipe ({@code guest/image},
- * {@code guest/agent} and {@code guest/cli} in the source tree, plus the installed kernel package
- * version), under {@code <data>/images/<hash>/}. A build runs at most once per machine and
- * recipe; a change to any recipe file gives a new hash and a new image beside the old ones.
+ * Guest images cached by the content hash of their recipe ({@code guest/image} with one of its
+ * {@code recipes/NAME}, {@code guest/agent} and {@code guest/cli} in the source tree, plus the
+ * recipe's name and the installed kernel package version), under {@code <data>/images/<hash>/}.
+ * A build runs at most once per machine and recipe; a change to any recipe file gives a new hash
+ * and a new image beside the old ones. A change to another recipe's own directory does not.
  */
 public final class ImageStore {
+  /** The image users get: Debian with the usual toolchain, Docker and nginx ({@code guest/image/recipes/full}). */
+  public static final String DEFAULT_RECIPE = "full";
+  /** The base alone, for tests that need a Linux that boots and nothing more. */
+  public static final String SMALL_RECIPE = "small";
   /** The directories of {@code guest} whose files (tests aside) make up the recipe. */
   private static final List<String> RECIPE_DIRS = List.of("image", "agent", "cli");
 
   private final Path imagesDir;
   private final Path recipeDir;
+  private final String recipe;
 
   /**
+   * The store of the default recipe.
+   *
    * @param imagesDir where built images live
    * @param recipeDir the {@code guest} directory of the source tree
    */
   public ImageStore(Path imagesDir, Path recipeDir) {
+    this(imagesDir, recipeDir, DEFAULT_RECIPE);
+  }
+
+  /** @param recipe the name of a directory under {@code guest/image/recipes} */
+  public ImageStore(Path imagesDir, Path recipeDir, String recipe) {
     this.imagesDir = imagesDir;
     this.recipeDir = recipeDir;
+    this.recipe = requireRecipe(recipeDir, recipe);
+  }
+
+  /** The recipes the source tree has: the directories of {@code guest/image/recipes}. */
+  public static List<String> recipes(Path recipeDir) {
+    Path dir = recipeDir.resolve("image/recipes");
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> entries = Files.list(dir)) {
+      return entries.filter(d -> Files.isRegularFile(d.resolve("packages"))).map(d -> d.getFileName().toString()).sorted().toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list the image recipes in " + dir, e);
+    }
+  }
+
+  private static String requireRecipe(Path recipeDir, String recipe) {
+    List<String> known = recipes(recipeDir);
+    if (!known.contains(recipe)) {
+      throw BoxdException.invalid("unknown image recipe '" + recipe + "': expected one of " + known
+          + " (the directories of " + recipeDir.resolve("image/recipes") + ")");
+    }
+    return recipe;
+  }
+
+  /** The recipe this store builds: a directory name under {@code guest/image/recipes}. */
+  public String recipe() {
+    return recipe;
   }
 
   /** The hash the current recipe builds to. */
@@ -51,9 +92,13 @@ public final class ImageStore {
     try {
       MessageDigest digest = MessageDigest.getInstance("SHA-256");
       List<Path> files = new ArrayList<>();
+      Path recipes = recipeDir.resolve("image/recipes");
+      Path own = recipes.resolve(recipe);
       for (String dir : RECIPE_DIRS) {
         try (Stream<Path> walk = Files.walk(recipeDir.resolve(dir))) {
-          walk.filter(Files::isRegularFile).filter(p -> !p.toString().contains("/test/")).forEach(files::add);
+          walk.filter(Files::isRegularFile).filter(p -> !p.toString().contains("/test/"))
+              .filter(p -> !p.startsWith(recipes) || p.startsWith(own))
+              .forEach(files::add);
         }
       }
       files.sort(Comparator.naturalOrder());
@@ -62,6 +107,7 @@ public final class ImageStore {
         digest.update((byte) 0);
         digest.update(Files.readAllBytes(file));
       }
+      digest.update(("recipe " + recipe + "\0").getBytes(StandardCharsets.UTF_8));
       digest.update(kernelPackageVersion().getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(digest.digest());
     } catch (IOException e) {
@@ -102,13 +148,13 @@ public final class ImageStore {
         Path work = imagesDir.resolve(".build-" + hash.substring(0, 12));
         Trees.delete(work);
         Files.createDirectories(work);
-        progress.accept("building guest image " + hash.substring(0, 12) + " in " + work);
+        progress.accept("building guest image " + hash.substring(0, 12) + " (recipe " + recipe + ") in " + work);
         Path agent = work.resolve("boxd-agent");
         Path cli = work.resolve("boxd");
         try {
           runStep(progress, List.of("bash", recipeDir.resolve("agent/build.sh").toString(), agent.toString()));
           runStep(progress, List.of("bash", recipeDir.resolve("cli/build.sh").toString(), cli.toString()));
-          runStep(progress, List.of("env", "BOXD_IMAGE_CACHE=" + imagesDir.resolve(".debcache"),
+          runStep(progress, List.of("env", "BOXD_IMAGE_CACHE=" + imagesDir.resolve(".debcache"), "BOXD_IMAGE_RECIPE=" + recipe,
               "bash", recipeDir.resolve("image/build-image.sh").toString(), work.toString(), agent.toString(), cli.toString()));
           Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (RuntimeException | IOException e) {
@@ -143,7 +189,7 @@ public final class ImageStore {
     }
   }
 
-  /** Every built image, newest first. */
+  /** Every built image in the store's directory, of any recipe, newest first. */
   public List<GuestImage> list() {
     if (!Files.isDirectory(imagesDir)) {
       return List.of();

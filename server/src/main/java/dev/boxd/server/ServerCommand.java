@@ -2,6 +2,7 @@ package dev.boxd.server;
 
 import dev.boxd.control.ControlConfig;
 import dev.boxd.core.net.Ipv4Subnet;
+import dev.boxd.guest.ImageStore;
 import dev.boxd.net.NetworkConfig;
 import dev.boxd.raft.RaftConfig;
 import dev.boxd.raft.RaftNode;
@@ -73,6 +74,11 @@ final class ServerCommand implements Callable<Integer> {
           + " network the host reaches (default ${DEFAULT-VALUE})")
   String egressNet;
 
+  @Option(names = "--image-recipe", defaultValue = ImageStore.DEFAULT_RECIPE,
+      description = "the guest image VMs boot (guest/image/recipes/NAME): full, with the toolchain, Docker and nginx, or small,"
+          + " the base alone (default ${DEFAULT-VALUE}; built on first use, as `boxd image build --recipe` does)")
+  String imageRecipe;
+
   @Option(names = "--hibernate-after", defaultValue = "3600",
       description = "seconds in standby after which a VM is hibernated: memory to disk, VMM ended (default ${DEFAULT-VALUE})")
   long hibernateAfterSecs;
@@ -117,7 +123,7 @@ final class ServerCommand implements Callable<Integer> {
     // it holds only the last snapshot until the log after it is applied again.
     raft.awaitCurrent(java.time.Duration.ofSeconds(60));
     var runtime = new LocalVmRuntime(new RuntimeConfig(workerDir, dataDir, Paths.recipeDir(),
-        new NetworkConfig(netns, "boxd0", vmSubnet, uplink())).withPlatformKey(platformKey.publicKey()));
+        new NetworkConfig(netns, "boxd0", vmSubnet, uplink())).withPlatformKey(platformKey.publicKey()).withImageRecipe(imageRecipe));
     var reconciler = new Reconciler(WORKER_ID, raft, runtime, clock);
     // Before the reconciler re-attaches VMs, so that sleeping ones are watched for traffic at once.
     IdleWatch idle = new IdleWatch(WORKER_ID, raft, runtime, reconciler, java.time.Duration.ofSeconds(hibernateAfterSecs)).start();

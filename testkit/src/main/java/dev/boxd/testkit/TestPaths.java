@@ -29,6 +29,15 @@ public final class TestPaths {
     return env != null && !env.isBlank() ? Path.of(env) : repositoryRoot().resolve("guest");
   }
 
+  /**
+   * The image recipe ({@code guest/image/recipes/NAME}) tests boot unless they name one:
+   * {@code $BOXD_TEST_IMAGE_RECIPE}, else the default image users get.
+   */
+  public static String imageRecipe() {
+    String env = System.getenv("BOXD_TEST_IMAGE_RECIPE");
+    return env != null && !env.isBlank() ? env : "full";
+  }
+
   public static Path cacheDir() {
     String env = System.getenv("BOXD_TEST_CACHE");
     if (env != null && !env.isBlank()) {

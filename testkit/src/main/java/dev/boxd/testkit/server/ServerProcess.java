@@ -77,7 +77,7 @@ public final class ServerProcess implements AutoCloseable {
         "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), MAIN_CLASS,
         "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--vm-ssh-port", Integer.toString(vmSshPort), "--raft-port", Integer.toString(raftPort),
         "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet,
-        "--egress-net", egressNet));
+        "--egress-net", egressNet, "--image-recipe", TestPaths.imageRecipe()));
     command.addAll(extraArgs);
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("BOXD_LOG_LEVEL", "WARN");

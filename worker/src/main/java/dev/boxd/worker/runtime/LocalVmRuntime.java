@@ -67,7 +67,7 @@ public final class LocalVmRuntime implements VmRuntime {
     this.driver = new QemuDriver(Accelerator.detect());
     // Forks copy memory ahead while the parent runs when QEMU's writes can be tracked.
     driver.trackForkWrites(config.hostLibDir());
-    this.images = new ImageStore(config.imagesDir(), config.recipeDir());
+    this.images = config.imageStore();
     this.vms = new VmTable(config.network().subnet());
     this.qemus = new VmQemu(config, vms);
     this.wakeOnTraffic = new WakeOnTraffic(network);

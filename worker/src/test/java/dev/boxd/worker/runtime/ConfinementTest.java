@@ -144,7 +144,7 @@ class ConfinementTest {
   @Test
   void aGoldenIsBuiltByAConfinedQemu(@org.junit.jupiter.api.io.TempDir Path goldenRoot) throws Exception {
     var config = fixture.config();
-    var image = new dev.boxd.guest.ImageStore(config.imagesDir(), config.recipeDir()).current().orElseThrow();
+    var image = config.imageStore().current().orElseThrow();
     var shape = new dev.boxd.core.MachineShape(1, 512);
     var golden = fixture.runtime().driver().golden(goldenRoot, image, shape, line -> System.out.println("[golden] " + line));
     try {

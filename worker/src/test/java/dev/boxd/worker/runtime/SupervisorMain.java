@@ -3,6 +3,7 @@ package dev.boxd.worker.runtime;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.net.NetworkConfig;
+import dev.boxd.testkit.TestPaths;
 import dev.boxd.worker.testing.RuntimeFixture;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -17,7 +18,9 @@ import java.util.Optional;
 public final class SupervisorMain {
   public static void main(String[] args) throws InterruptedException {
     var network = new NetworkConfig(args[3], "br0", Ipv4Subnet.parse(args[4]), Optional.empty());
-    var runtime = new LocalVmRuntime(new RuntimeConfig(Path.of(args[0]), Path.of(args[1]), Path.of(args[2]), network));
+    // the image the parent test boots ($BOXD_TEST_IMAGE_RECIPE is inherited)
+    var runtime = new LocalVmRuntime(new RuntimeConfig(Path.of(args[0]), Path.of(args[1]), Path.of(args[2]), network)
+        .withImageRecipe(TestPaths.imageRecipe()));
     runtime.keepWarm(RuntimeFixture.SHAPE, 1);
     awaitWarmVm(runtime);
     for (int i = 6; i < args.length; i++) {

@@ -44,6 +44,7 @@ public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback
   private final Optional<NetworkConfig.Uplink> uplink;
   private final List<java.net.InetSocketAddress> dnsUpstreams;
   private final AtomicInteger names = new AtomicInteger();
+  private String imageRecipe = TestPaths.imageRecipe();
   private final Set<Ipv4> usedAddresses = new HashSet<>();
   private Path stateDir;
   private RuntimeConfig config;
@@ -64,11 +65,17 @@ public final class RuntimeFixture implements BeforeAllCallback, AfterAllCallback
     this.dnsUpstreams = dnsUpstreams;
   }
 
+  /** Boots VMs from the image of {@code recipe} ({@code guest/image/recipes}) instead of the tests' default. */
+  public RuntimeFixture withImageRecipe(String recipe) {
+    this.imageRecipe = recipe;
+    return this;
+  }
+
   @Override
   public void beforeAll(ExtensionContext context) throws IOException {
     stateDir = Files.createTempDirectory("boxd-test-");
     var network = new NetworkConfig(TestNetworks.uniqueName("bxt"), "br0", Ipv4Subnet.parse(TestNetworks.uniqueSubnet()), uplink, dnsUpstreams);
-    config = new RuntimeConfig(stateDir, TestPaths.cacheDir(), TestPaths.recipeDir(), network);
+    config = new RuntimeConfig(stateDir, TestPaths.cacheDir(), TestPaths.recipeDir(), network).withImageRecipe(imageRecipe);
     runtime = new LocalVmRuntime(config);
     // The golden of SHAPE is shared by every test on this machine: never collected here.
     runtime.keepGolden(SHAPE);

@@ -1,0 +1,86 @@
+package dev.boxd.guest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The image cache key per recipe, on a recipe tree of its own: each recipe hashes the shared
+ * recipe files, its own directory and its name, never another recipe's directory.
+ */
+class ImageStoreTest {
+  @TempDir
+  Path guest;
+
+  @TempDir
+  Path images;
+
+  @BeforeEach
+  void recipeTree() throws IOException {
+    write("image/build-image.sh", "#!/bin/sh\n");
+    write("image/files/rootfs/etc/hostname", "boxd\n");
+    write("image/recipes/full/packages", "jq\n");
+    write("image/recipes/full/configure", "#!/bin/sh\n");
+    write("image/recipes/small/packages", "# nothing\n");
+    write("agent/main.c", "int main(void) { return 0; }\n");
+    write("cli/main.c", "int main(void) { return 0; }\n");
+  }
+
+  private void write(String relative, String text) throws IOException {
+    Path file = guest.resolve(relative);
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, text);
+  }
+
+  private String hash(String recipe) {
+    return new ImageStore(images, guest, recipe).recipeHash();
+  }
+
+  @Test
+  void theDefaultRecipeIsFullAndEveryRecipeHasAHashOfItsOwn() {
+    assertThat(new ImageStore(images, guest).recipe()).isEqualTo(ImageStore.DEFAULT_RECIPE).isEqualTo("full");
+    assertThat(ImageStore.recipes(guest)).containsExactly("full", "small");
+    assertThat(hash("full")).isNotEqualTo(hash("small")).isEqualTo(hash("full"));
+  }
+
+  @Test
+  void aChangeToOneRecipeLeavesTheOthersImageAlone() throws IOException {
+    String full = hash("full");
+    String small = hash("small");
+    write("image/recipes/full/packages", "jq ripgrep\n");
+    write("image/recipes/full/rootfs/etc/nginx/sites-available/boxd", "server {}\n");
+    assertThat(hash("full")).isNotEqualTo(full);
+    assertThat(hash("small")).isEqualTo(small);
+  }
+
+  @Test
+  void aChangeToWhatEveryImageSharesChangesEveryHash() throws IOException {
+    String full = hash("full");
+    String small = hash("small");
+    write("image/build-image.sh", "#!/bin/sh\necho changed\n");
+    assertThat(hash("full")).isNotEqualTo(full);
+    assertThat(hash("small")).isNotEqualTo(small);
+  }
+
+  @Test
+  void testsOfTheGuestProgramsAreNotPartOfTheRecipe() throws IOException {
+    String full = hash("full");
+    write("agent/test/agent_test.py", "print('harness')\n");
+    assertThat(hash("full")).isEqualTo(full);
+  }
+
+  @Test
+  void anUnknownRecipeIsRefusedNamingTheOnesThereAre() {
+    assertThatThrownBy(() -> new ImageStore(images, guest, "huge"))
+        .isInstanceOfSatisfying(BoxdException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT))
+        .hasMessageContaining("'huge'").hasMessageContaining("[full, small]");
+  }
+}
