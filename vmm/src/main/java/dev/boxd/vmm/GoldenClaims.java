@@ -3,11 +3,9 @@ package dev.boxd.vmm;
 import dev.boxd.core.MachineShape;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -131,28 +129,31 @@ public final class GoldenClaims {
   public static boolean release(Path dir, Path claimant) {
     Path base = dir.getParent();
     Golden golden = QemuDriver.goldenAt(dir, null, null);
-    try (FileChannel lock = FileChannel.open(base.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        var held = lock.lock()) {
-      if (RamMappers.anyMaps(golden.ramFile())) {
-        log.info("golden {} is not collected: a process still maps its RAM file {}", dir, golden.ramFile());
-        return false;
-      }
-      Path users = dir.resolve(USERS);
-      if (!Files.isDirectory(users)) {
-        return false; // deleted meanwhile by another worker, or never claimed
-      }
-      Files.deleteIfExists(users.resolve(claimName(claimant)));
-      if (!allGone(users)) {
-        return false;
-      }
-      Files.deleteIfExists(golden.ramFile());
-      Files.deleteIfExists(golden.ownerFile());
-      dev.boxd.os.Trees.delete(dir);
-      log.info("collected golden {} and its RAM file {}", dir, golden.ramFile());
-      return true;
+    try {
+      return GoldenLock.holding(base, () -> releaseHeld(dir, golden, claimant));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot collect the golden " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  private static boolean releaseHeld(Path dir, Golden golden, Path claimant) throws IOException {
+    if (RamMappers.anyMaps(golden.ramFile())) {
+      log.info("golden {} is not collected: a process still maps its RAM file {}", dir, golden.ramFile());
+      return false;
+    }
+    Path users = dir.resolve(USERS);
+    if (!Files.isDirectory(users)) {
+      return false; // deleted meanwhile by another worker, or never claimed
+    }
+    Files.deleteIfExists(users.resolve(claimName(claimant)));
+    if (!allGone(users)) {
+      return false;
+    }
+    Files.deleteIfExists(golden.ramFile());
+    Files.deleteIfExists(golden.ownerFile());
+    dev.boxd.os.Trees.delete(dir);
+    log.info("collected golden {} and its RAM file {}", dir, golden.ramFile());
+    return true;
   }
 
   /**

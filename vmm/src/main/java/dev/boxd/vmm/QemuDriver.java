@@ -226,17 +226,18 @@ public final class QemuDriver {
       Files.createDirectories(base);
       // The real path, so that every data directory reaching this cache through a link (tests,
       // benchmarks) finds the same golden and the same RAM file name instead of making its own.
-      base = base.toRealPath();
-      try (var lockChannel = java.nio.channels.FileChannel.open(base.resolve(".lock"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
-          var held = lockChannel.lock()) {
+      Path real = base.toRealPath();
+      // Threads of this process wait their turn too: two first callers of one shape, or a
+      // collection beside a make. The second finds the first one's golden.
+      return GoldenLock.holding(real, () -> {
         int newest = 0;
-        try (Stream<Path> gens = Files.list(base)) {
+        try (Stream<Path> gens = Files.list(real)) {
           for (Path gen : gens.filter(p -> p.getFileName().toString().startsWith("gen-")).toList()) {
             newest = Math.max(newest, Integer.parseInt(gen.getFileName().toString().substring(4)));
           }
         }
         if (newest > 0) {
-          Golden existing = goldenAt(base.resolve("gen-" + newest), image, shape);
+          Golden existing = goldenAt(real.resolve("gen-" + newest), image, shape);
           if (Files.exists(existing.readyMarker()) && Files.exists(existing.ramFile())) {
             if (claimant.isPresent()) {
               GoldenClaims.claim(existing, claimant.get());
@@ -244,13 +245,13 @@ public final class QemuDriver {
             return existing;
           }
         }
-        Golden fresh = goldenAt(base.resolve("gen-" + (newest + 1)), image, shape);
+        Golden fresh = goldenAt(real.resolve("gen-" + (newest + 1)), image, shape);
         build(fresh, progress);
         if (claimant.isPresent()) {
           GoldenClaims.claim(fresh, claimant.get());
         }
         return fresh;
-      }
+      });
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare the golden under " + base + ": " + e.getMessage(), e);
     }
