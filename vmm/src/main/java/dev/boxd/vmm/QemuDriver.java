@@ -72,7 +72,7 @@ public final class QemuDriver {
    * were golden RAM file pages this VM faulted in first.
    */
   public static CgroupLimits limitsOf(MachineShape shape) {
-    return new CgroupLimits(shape.vcpus(), 2 * ((long) shape.memoryMib() << 20) + QEMU_OVERHEAD_BYTES);
+    return CgroupLimits.forVm(shape.vcpus(), 2 * ((long) shape.memoryMib() << 20) + QEMU_OVERHEAD_BYTES);
   }
 
   /**

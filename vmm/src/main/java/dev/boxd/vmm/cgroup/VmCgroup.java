@@ -35,12 +35,12 @@ public record VmCgroup(Cgroups.Version version, List<Path> dirs) {
       if (version == Cgroups.Version.V2) {
         String[] cpu = Files.readString(dirs.getFirst().resolve("cpu.max")).strip().split(" ");
         long memory = Long.parseLong(Files.readString(dirs.getFirst().resolve("memory.max")).strip());
-        return new CgroupLimits((int) (Long.parseLong(cpu[0]) / Long.parseLong(cpu[1])), memory);
+        return new CgroupLimits(Long.parseLong(cpu[0]) * CgroupLimits.PERIOD_US / Long.parseLong(cpu[1]), memory);
       }
       long quota = Long.parseLong(Files.readString(dir("cpu.").resolve("cpu.cfs_quota_us")).strip());
       long period = Long.parseLong(Files.readString(dir("cpu.").resolve("cpu.cfs_period_us")).strip());
       long memory = Long.parseLong(Files.readString(dir("memory.").resolve("memory.limit_in_bytes")).strip());
-      return new CgroupLimits((int) (quota / period), memory);
+      return new CgroupLimits(quota * CgroupLimits.PERIOD_US / period, memory);
     } catch (IOException | RuntimeException e) {
       throw new IllegalStateException("cannot read the limits of the cgroup " + dirs + ": " + e.getMessage(), e);
     }

@@ -54,7 +54,7 @@ class CgroupsTest {
     Cgroups cgroups = Cgroups.choose(mounts, Map.of());
     assertThat(cgroups.version()).isEqualTo(Cgroups.Version.NONE);
     assertThat(cgroups.describe()).startsWith("none: VMs run without cpu and memory limits (cgroup v2 at " + root + " does not offer");
-    assertThat(cgroups.create("vm1", new CgroupLimits(1, 1L << 30))).isEmpty();
+    assertThat(cgroups.create("vm1", CgroupLimits.forVm(1, 1L << 30))).isEmpty();
   }
 
   @Test
@@ -76,7 +76,8 @@ class CgroupsTest {
 
   @Test
   void limitsRefuseWhatCannotRunAVm() {
-    assertThat(new CgroupLimits(2, 1L << 30).cpuQuotaMicros()).isEqualTo(200_000);
-    assertThatThrownBy(() -> new CgroupLimits(0, 1L << 30)).hasMessageContaining("0 cpus");
+    assertThat(CgroupLimits.forVm(2, 1L << 30).cpuQuotaMicros()).as("two vCPUs and QEMU's own core").isEqualTo(300_000);
+    assertThatThrownBy(() -> CgroupLimits.forVm(0, 1L << 30)).hasMessageContaining("not 0");
+    assertThatThrownBy(() -> CgroupLimits.forVm(1, 1L << 20)).hasMessageContaining("1048576 bytes");
   }
 }

@@ -51,7 +51,7 @@ class ConfinementTest {
     assertThat(group.get().dirs()).allSatisfy(dir -> assertThat(dir.getFileName().toString()).startsWith("boxd-" + vm.id() + "-"));
     var limits = group.get().limits();
     var expected = QemuDriver.limitsOf(RuntimeFixture.SHAPE);
-    assertThat(limits.cpus()).isEqualTo(RuntimeFixture.SHAPE.vcpus());
+    assertThat(limits.cpuQuotaMicros()).isEqualTo(expected.cpuQuotaMicros());
     assertThat(limits.memoryBytes()).isEqualTo(expected.memoryBytes());
     assertThat(group.get().procsFiles()).allSatisfy(procs -> assertThat(readProcs(procs)).containsExactly(Long.toString(vm.pid())));
     return group.get();
