@@ -21,6 +21,8 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -37,6 +39,8 @@ public final class ImageStore {
   /** The base alone, for tests that need a Linux that boots and nothing more. */
   public static final String SMALL_RECIPE = "small";
   /** The directories of {@code guest} whose files (tests aside) make up the recipe. */
+  /** Image builds in progress in this process, by the real path of their images directory. */
+  private static final ConcurrentHashMap<Path, ReentrantLock> BUILDS = new ConcurrentHashMap<>();
   private static final List<String> RECIPE_DIRS = List.of("image", "agent", "cli");
 
   private final Path imagesDir;
@@ -137,8 +141,17 @@ public final class ImageStore {
     String hash = recipeHash();
     Path target = imagesDir.resolve(hash);
     try {
+      if (Files.isRegularFile(target.resolve("manifest.json"))) { // built: no lock needed to read it
+        progress.accept("image " + hash.substring(0, 12) + " is already built: " + target);
+        return new GuestImage(hash, target).validate();
+      }
       Files.createDirectories(imagesDir);
-      // One build at a time per machine: a second caller waits, then finds the image built.
+      // One build at a time per machine: a second caller waits, then finds the image built. The
+      // file lock keeps other processes out; threads of this one (the warm pool and a first `new`)
+      // queue on an in-process lock first, since the JVM refuses a second lock on the same file
+      // with OverlappingFileLockException instead of waiting.
+      ReentrantLock local = BUILDS.computeIfAbsent(imagesDir.toRealPath(), d -> new ReentrantLock());
+      local.lock();
       try (FileChannel lock = FileChannel.open(imagesDir.resolve(".build.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
           var held = lock.lock()) {
         if (Files.isRegularFile(target.resolve("manifest.json"))) {
@@ -163,6 +176,8 @@ public final class ImageStore {
         }
         progress.accept("image " + hash.substring(0, 12) + " built: " + target);
         return new GuestImage(hash, target).validate();
+      } finally {
+        local.unlock();
       }
     } catch (IOException e) {
       throw new UncheckedIOException("image build failed: " + e.getMessage(), e);

@@ -83,4 +83,26 @@ class ImageStoreTest {
         .isInstanceOfSatisfying(BoxdException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT))
         .hasMessageContaining("'huge'").hasMessageContaining("[full, small]");
   }
+
+  @Test
+  void twoThreadsBuildingAtOnceShareOneBuild() throws Exception {
+    // Steps that make a minimal valid image slowly, and count how often the image step ran.
+    write("agent/build.sh", "touch \"$1\"\n");
+    write("cli/build.sh", "touch \"$1\"\n");
+    write("image/build-image.sh", """
+        echo run >> "$(dirname "$BOXD_IMAGE_CACHE")/runs"
+        sleep 0.5
+        printf '\\177ELF' > "$1/vmlinux"
+        : > "$1/initrd.img"
+        head -c 1080 /dev/zero > "$1/rootfs.img"; printf '\\123\\357' >> "$1/rootfs.img"
+        echo '{}' > "$1/manifest.json"
+        """);
+    var store = new ImageStore(images, guest, "small");
+    try (var threads = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+      var first = threads.submit(() -> store.build(line -> {}));
+      var second = threads.submit(() -> store.build(line -> {}));
+      assertThat(first.get().dir()).isEqualTo(second.get().dir());
+    }
+    assertThat(Files.readAllLines(images.resolve("runs"))).as("image steps run").hasSize(1);
+  }
 }
