@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class QemuVm implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(QemuVm.class);
+  /** How long a pause or resume polls for QEMU's reply before sleeping on it: longer than either takes. */
+  private static final Duration TIMED_COMMAND_SPIN = Duration.ofMillis(3);
 
   private final RunDir run;
   private final long pid;
@@ -418,11 +420,11 @@ public final class QemuVm implements AutoCloseable {
   }
 
   public void pause() {
-    qmp.execute("stop");
+    qmp.executeNow("stop", TIMED_COMMAND_SPIN);
   }
 
   public void resume() {
-    qmp.execute("cont");
+    qmp.executeNow("cont", TIMED_COMMAND_SPIN);
     if (files.owed()) {
       // What was given back while paused is closed only now; not in the caller's time.
       Thread.ofVirtual().start(() -> {

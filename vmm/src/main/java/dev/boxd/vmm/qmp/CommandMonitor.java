@@ -49,7 +49,7 @@ final class CommandMonitor {
       channel.register(selector, SelectionKey.OP_READ);
       CommandMonitor monitor = new CommandMonitor(channel, selector);
       long deadline = System.nanoTime() + timeout.toNanos();
-      String greeting = monitor.readLine(deadline, "greeting", timeout);
+      String greeting = monitor.readLine(deadline, 0, "greeting", timeout);
       if (!greeting.contains("\"QMP\"")) {
         throw new IOException("not a QMP greeting on " + socket + ": " + greeting);
       }
@@ -71,13 +71,22 @@ final class CommandMonitor {
 
   /** Sends a command and returns QEMU's whole reply ({@code return} or {@code error}). */
   JsonNode call(String command, Map<String, ?> arguments, Duration timeout) {
+    return call(command, arguments, timeout, Duration.ZERO);
+  }
+
+  /**
+   * Sends a command and returns QEMU's whole reply ({@code return} or {@code error}), polling for
+   * it for up to {@code spin} before waiting in the selector.
+   */
+  JsonNode call(String command, Map<String, ?> arguments, Duration timeout, Duration spin) {
     long deadline = System.nanoTime() + timeout.toNanos();
     lock.lock();
     try {
       write(ByteBuffer.wrap(QmpClient.request(command, arguments, Optional.empty())), deadline, command, timeout);
       repliesOwed++; // until this command's reply is read: a caller that gives up leaves it owed
+      long spinUntil = System.nanoTime() + spin.toNanos();
       while (true) {
-        String line = readLine(deadline, command, timeout);
+        String line = readLine(deadline, spinUntil, command, timeout);
         if (line.startsWith("{\"timestamp\"")) {
           continue; // an event
         }
@@ -103,8 +112,8 @@ final class CommandMonitor {
     }
   }
 
-  /** The next line QEMU sent, without its line end; waits for it until {@code deadline}. */
-  private String readLine(long deadline, String command, Duration timeout) throws IOException {
+  /** The next line QEMU sent, without its line end; polls for it until {@code spinUntil}, then waits until {@code deadline}. */
+  private String readLine(long deadline, long spinUntil, String command, Duration timeout) throws IOException {
     while (true) {
       byte[] filled = input.array();
       for (int i = 0; i < input.position(); i++) {
@@ -126,7 +135,11 @@ final class CommandMonitor {
         throw new IOException("QMP connection closed");
       }
       if (n == 0) {
-        await(SelectionKey.OP_READ, deadline, command, timeout);
+        if (System.nanoTime() - spinUntil < 0) {
+          Thread.onSpinWait();
+        } else {
+          await(SelectionKey.OP_READ, deadline, command, timeout);
+        }
       }
     }
   }

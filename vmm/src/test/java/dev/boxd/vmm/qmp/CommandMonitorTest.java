@@ -109,6 +109,24 @@ class CommandMonitorTest {
   }
 
   @Test
+  void aSpinningCallerGetsAReplyThatComesWhileItPollsAndOneThatComesAfter() throws Exception {
+    CommandMonitor monitor = connect();
+    Thread.ofVirtual().start(() -> {
+      try {
+        assertThat(nextRequest()).isEqualTo("{\"execute\":\"cont\"}");
+        send("{\"return\": {}}");
+        assertThat(nextRequest()).isEqualTo("{\"execute\":\"stop\"}");
+        Thread.sleep(50); // past the caller's spin: it must fall back to waiting in the selector
+        send("{\"return\": {\"late\": true}}");
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+    assertThat(monitor.call("cont", Map.of(), Duration.ofSeconds(5), Duration.ofSeconds(5)).has("return")).isTrue();
+    assertThat(monitor.call("stop", Map.of(), Duration.ofSeconds(5), Duration.ofMillis(1)).path("return").path("late").asBoolean()).isTrue();
+  }
+
+  @Test
   void aReplyWhoseCallerGaveUpIsNotTheNextCallersReply() throws Exception {
     CommandMonitor monitor = connect();
     assertThatThrownBy(() -> monitor.call("query-status", Map.of(), Duration.ofMillis(200)))
