@@ -44,6 +44,16 @@ class ReplicaZoneTest {
   }
 
   @Test
+  void theListenFlagTakesAnIpv4AddressAndAPort() {
+    assertThat(DnsRole.listenAddress("127.0.0.1:5300")).isEqualTo(new java.net.InetSocketAddress("127.0.0.1", 5300));
+    assertThat(DnsRole.listenAddress("0.0.0.0:53").getPort()).isEqualTo(53);
+    for (String bad : java.util.List.of("127.0.0.1", ":53", "localhost:53", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x", "[::1]:53")) {
+      assertThatThrownBy(() -> DnsRole.listenAddress(bad)).as(bad).isInstanceOf(BoxdException.class)
+          .hasMessageContaining("invalid --dns \"" + bad + "\": expected ADDR:PORT");
+    }
+  }
+
+  @Test
   void theIndexOfABiggerZoneAnswersFromItsOwnZoneOnly() {
     var state = ZoneFixture.apply(ZoneFixture.accounts(), vm("vm1", "u1", "app", "127.77.0.2", T0),
         new Command.SetAcmeChallenge("_acme-challenge.app.localhost", java.util.List.of("t"), T0, T0.plusSeconds(60)));
