@@ -149,13 +149,25 @@ public final class Answers {
     return opt == null ? MIN_UDP_PAYLOAD : Math.clamp(opt.getPayloadSize(), MIN_UDP_PAYLOAD, MAX_UDP_PAYLOAD);
   }
 
+  /**
+   * SERVFAIL for the query in {@code wire[0..length)}, for when there is nothing to answer from
+   * (the replica is closed); null where {@link #respond} would not answer either.
+   */
+  public static byte[] serverFailure(byte[] wire, int length) {
+    return length < Header.LENGTH || (wire[2] & 0x80) != 0 ? null : headerOnly(wire, Rcode.SERVFAIL);
+  }
+
   // A query that does not parse gets its id back with FORMERR, and nothing else we could misread.
   private static byte[] formatError(byte[] wire) {
+    return headerOnly(wire, Rcode.FORMERR);
+  }
+
+  private static byte[] headerOnly(byte[] wire, int rcode) {
     byte[] out = new byte[Header.LENGTH];
     out[0] = wire[0];
     out[1] = wire[1];
     out[2] = (byte) (0x80 | (wire[2] & 0x78)); // QR, and the query's opcode
-    out[3] = (byte) Rcode.FORMERR;
+    out[3] = (byte) rcode;
     return out;
   }
 }

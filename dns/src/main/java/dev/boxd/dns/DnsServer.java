@@ -49,6 +49,7 @@ public final class DnsServer implements AutoCloseable {
   private final List<Thread> threads = new ArrayList<>();
   private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  private volatile long lastFailureLog = System.nanoTime() - 120_000_000_000L;
 
   private DnsServer(DatagramChannel udp, ServerSocket tcp, Supplier<ZoneIndex> zone, Clock clock) {
     this.udp = udp;
@@ -109,16 +110,16 @@ public final class DnsServer implements AutoCloseable {
       try {
         in.clear();
         SocketAddress client = udp.receive(in);
-        byte[] out = Answers.respond(in.array(), in.position(), Answers.Transport.UDP, zone.get(), clock.instant());
+        byte[] out = answer(in.array(), in.position(), Answers.Transport.UDP);
         if (out != null) {
           udp.send(ByteBuffer.wrap(out), client);
         }
       } catch (ClosedChannelException e) {
         return;
-      } catch (IOException | RuntimeException e) {
-        if (!closed) {
-          log.warn("DNS over UDP: {}", e.toString()); // one query lost; the client retries
-        }
+      } catch (IOException e) {
+        log.debug("DNS over UDP: {}", e.toString()); // one answer lost (the client went away); it retries
+      } catch (RuntimeException e) {
+        log.warn("DNS over UDP: cannot answer a query: {}", e.toString(), e);
       }
     }
   }
@@ -167,7 +168,7 @@ public final class DnsServer implements AutoCloseable {
       } catch (EOFException | SocketTimeoutException e) {
         return; // the client is done, or idle too long
       }
-      byte[] answer = Answers.respond(query, length, Answers.Transport.TCP, zone.get(), clock.instant());
+      byte[] answer = answer(query, length, Answers.Transport.TCP);
       if (answer == null) {
         return; // not a query: nothing more worth reading on this connection
       }
@@ -177,6 +178,22 @@ public final class DnsServer implements AutoCloseable {
       System.arraycopy(answer, 0, framed, 2, answer.length);
       out.write(framed);
     }
+  }
+
+  private byte[] answer(byte[] query, int length, Answers.Transport transport) {
+    ZoneIndex index;
+    try {
+      index = zone.get();
+    } catch (RuntimeException e) {
+      // No replica to answer from (closing, or broken): say so rather than leave the client waiting.
+      long now = System.nanoTime();
+      if (now - lastFailureLog > 60_000_000_000L) {
+        lastFailureLog = now;
+        log.warn("DNS answers SERVFAIL: no zone to answer from: {}", e.toString());
+      }
+      return Answers.serverFailure(query, length);
+    }
+    return Answers.respond(query, length, transport, index, clock.instant());
   }
 
   @Override

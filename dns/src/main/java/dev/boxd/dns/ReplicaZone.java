@@ -64,14 +64,18 @@ public final class ReplicaZone implements Supplier<ZoneIndex>, AutoCloseable {
 
   private void scheduleRebuild() {
     if (!closed && rebuildPending.compareAndSet(false, true)) {
-      rebuilder.execute(() -> {
-        rebuildPending.set(false);
-        try {
-          rebuild(store.read());
-        } catch (RuntimeException e) {
-          log.warn("cannot index the DNS zone from the replica: {}", e.toString());
-        }
-      });
+      try {
+        rebuilder.execute(() -> {
+          rebuildPending.set(false);
+          try {
+            rebuild(store.read());
+          } catch (RuntimeException e) {
+            log.warn("cannot index the DNS zone from the replica: {}", e.toString());
+          }
+        });
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closed meanwhile: nothing left to keep current, and the log's thread must not see an exception
+      }
     }
   }
 

@@ -58,6 +58,22 @@ class DnsServerTest {
   }
 
   @Test
+  void withoutAReplicaToAnswerFromQueriesGetServfail() throws IOException {
+    try (DnsServer broken = DnsServer.start(new InetSocketAddress("127.0.0.1", 0), 1, () -> {
+      throw new BoxdException(dev.boxd.core.ErrorCode.UNAVAILABLE, "the state store is closed");
+    }, Clock.systemUTC()); DatagramSocket socket = new DatagramSocket()) {
+      socket.setSoTimeout(5000);
+      byte[] query = query("app.localhost.", 7).toWire();
+      socket.send(new DatagramPacket(query, query.length, broken.address()));
+      DatagramPacket reply = new DatagramPacket(new byte[1500], 1500);
+      socket.receive(reply);
+      Message r = new Message(java.util.Arrays.copyOf(reply.getData(), reply.getLength()));
+      assertThat(r.getHeader().getID()).isEqualTo(7);
+      assertThat(r.getRcode()).isEqualTo(Rcode.SERVFAIL);
+    }
+  }
+
+  @Test
   void answersSeveralQueriesOnOneTcpConnection() throws IOException {
     try (Socket socket = new Socket()) {
       socket.connect(server.address(), 5000);
