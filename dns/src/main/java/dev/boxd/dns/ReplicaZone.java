@@ -57,7 +57,7 @@ public final class ReplicaZone implements Supplier<ZoneIndex>, AutoCloseable {
     if (index.source().appliedIndex() >= state.appliedIndex()) {
       return index;
     }
-    index = ZoneIndex.of(config, state);
+    index = index.next(state);
     current = index;
     return index;
   }

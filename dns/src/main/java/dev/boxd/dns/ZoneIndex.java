@@ -26,8 +26,10 @@ import org.xbill.DNS.TextParseException;
 /**
  * What the zone holds at one state of the replica, indexed for answering: every VM name not
  * destroyed with its public address, the ACME challenges in the zone, and the zone's own SOA and NS
- * records. Immutable; built anew for each state the dns role answers from (O(VMs), a few
- * milliseconds for ten thousand), so a query costs hash lookups only.
+ * records. Immutable, so a query costs hash lookups only. Built for each state the dns role
+ * answers from: {@link #next} reuses the maps of the state before when no VM came, went, was
+ * destroyed or moved and no challenge changed (most entries: workers' reports), which costs a
+ * pass over the VMs without allocating; otherwise it indexes anew.
  *
  * <p>Names are unique per account, not across accounts (SPEC §2), so two accounts may each have a
  * VM of one name: {@code NAME.<zone>} then answers with the oldest (by creation time, then id), the
@@ -44,13 +46,15 @@ public final class ZoneIndex {
   private final Map<String, Inet4Address> hosts;
   private final Map<Name, AcmeChallenge> challenges;
   private final Set<Name> emptyNonTerminals;
+  private final Projection projection;
   private final SOARecord soa;
   private final NSRecord ns;
   private final ARecord nameServerA;
 
   private ZoneIndex(ClusterState source, ZoneConfig config, Map<String, Inet4Address> hosts, Map<Name, AcmeChallenge> challenges,
-      Set<Name> emptyNonTerminals) {
+      Set<Name> emptyNonTerminals, Projection projection) {
     this.source = source;
+    this.projection = projection;
     this.config = config;
     this.hosts = hosts;
     this.challenges = challenges;
@@ -88,7 +92,67 @@ public final class ZoneIndex {
         }
       }
     }
-    return new ZoneIndex(state, config, Map.copyOf(hosts), Map.copyOf(challenges), Set.copyOf(emptyNonTerminals));
+    return new ZoneIndex(state, config, Map.copyOf(hosts), Map.copyOf(challenges), Set.copyOf(emptyNonTerminals),
+        Projection.of(state));
+  }
+
+  /** The index of {@code state}, a later state of the same replica: {@link #of}, reusing this index's maps where they still hold. */
+  public ZoneIndex next(ClusterState state) {
+    return projection.matches(state)
+        ? new ZoneIndex(state, config, hosts, challenges, emptyNonTerminals, projection)
+        : of(config, state);
+  }
+
+  /**
+   * What the maps were built from: per VM (in the state's id order) its id, public address and
+   * whether it is destroyed — its name and creation time never change — and the challenges.
+   */
+  private static final class Projection {
+    private final String[] ids;
+    private final int[] publicIps;
+    private final boolean[] destroyed;
+    private final List<AcmeChallenge> challenges;
+
+    private Projection(String[] ids, int[] publicIps, boolean[] destroyed, List<AcmeChallenge> challenges) {
+      this.ids = ids;
+      this.publicIps = publicIps;
+      this.destroyed = destroyed;
+      this.challenges = challenges;
+    }
+
+    static Projection of(ClusterState state) {
+      int n = state.vms().size();
+      String[] ids = new String[n];
+      int[] publicIps = new int[n];
+      boolean[] destroyed = new boolean[n];
+      int i = 0;
+      for (Vm vm : state.vms()) {
+        ids[i] = vm.id();
+        publicIps[i] = vm.publicIp().bits();
+        destroyed[i++] = vm.desired() == DesiredPower.DESTROYED;
+      }
+      return new Projection(ids, publicIps, destroyed, List.copyOf(state.acmeChallenges()));
+    }
+
+    boolean matches(ClusterState state) {
+      if (state.vms().size() != ids.length || state.acmeChallenges().size() != challenges.size()) {
+        return false;
+      }
+      int i = 0;
+      for (Vm vm : state.vms()) {
+        if (!vm.id().equals(ids[i]) || vm.publicIp().bits() != publicIps[i] || (vm.desired() == DesiredPower.DESTROYED) != destroyed[i]) {
+          return false;
+        }
+        i++;
+      }
+      i = 0;
+      for (AcmeChallenge challenge : state.acmeChallenges()) {
+        if (!challenge.equals(challenges.get(i++))) {
+          return false;
+        }
+      }
+      return true;
+    }
   }
 
   private static Name absolute(String name) {
@@ -128,6 +192,11 @@ public final class ZoneIndex {
 
   public ARecord nameServerA() {
     return nameServerA;
+  }
+
+  /** Whether this index answers from the very maps of {@code other} (for tests of {@link #next}). */
+  boolean sharesRecordsWith(ZoneIndex other) {
+    return hosts == other.hosts && challenges == other.challenges;
   }
 
   /** How many VM names resolve. */

@@ -33,6 +33,39 @@ class ReplicaZoneTest {
   }
 
   @Test
+  void aLaterStateReusesTheMapsUnlessANameAnAddressOrAChallengeChanged() {
+    var state = ZoneFixture.apply(ZoneFixture.accounts(), vm("vm1", "u1", "app", "127.77.0.2", T0));
+    ZoneIndex first = ZoneIndex.of(ZoneFixture.LOCALHOST, state);
+    Name app = Name.fromConstantString("app.localhost.");
+
+    var reported = ZoneFixture.apply(state, new Command.ReportObserved("vm1", "w1",
+        new dev.boxd.core.state.VmObserved(dev.boxd.core.state.VmStatus.RUNNING, 42, "", T0, 0)),
+        new Command.SetDesiredPower("vm1", dev.boxd.core.state.DesiredPower.STANDBY));
+    ZoneIndex second = first.next(reported);
+    assertThat(second.sharesRecordsWith(first)).as("a worker's report and a pause change no record").isTrue();
+    assertThat(second.soa().getSerial()).isEqualTo(reported.appliedIndex());
+    assertThat(second.source()).isSameAs(reported);
+    assertThat(second.find(app, T0)).isInstanceOf(ZoneIndex.Node.Host.class);
+
+    var withDb = ZoneFixture.apply(reported, vm("vm2", "u1", "db", "127.77.0.3", T0));
+    ZoneIndex third = second.next(withDb);
+    assertThat(third.sharesRecordsWith(second)).isFalse();
+    assertThat(third.find(Name.fromConstantString("db.localhost."), T0)).isInstanceOf(ZoneIndex.Node.Host.class);
+
+    var destroyed = ZoneFixture.apply(withDb, new Command.DestroyVm("vm1"));
+    assertThat(third.next(destroyed).find(app, T0)).isEqualTo(ZoneIndex.Node.NONE);
+
+    var challenged = ZoneFixture.apply(withDb, new Command.SetAcmeChallenge("_acme-challenge.localhost", java.util.List.of("t"), T0,
+        T0.plusSeconds(60)));
+    assertThat(third.next(challenged).find(Name.fromConstantString("_acme-challenge.localhost."), T0))
+        .isEqualTo(new ZoneIndex.Node.Challenge(java.util.List.of("t")));
+    var replaced = ZoneFixture.apply(challenged, new Command.SetAcmeChallenge("_acme-challenge.localhost", java.util.List.of("u"), T0,
+        T0.plusSeconds(60)));
+    assertThat(third.next(challenged).next(replaced).find(Name.fromConstantString("_acme-challenge.localhost."), T0))
+        .isEqualTo(new ZoneIndex.Node.Challenge(java.util.List.of("u")));
+  }
+
+  @Test
   void aBadZoneOrAddressIsRefusedNamingIt() {
     assertThatThrownBy(() -> ZoneConfig.of("bad_zone", "127.0.0.1")).isInstanceOf(BoxdException.class)
         .hasMessageContaining("invalid DNS zone \"bad_zone\": expected labels of a-z, 0-9 and '-'");
