@@ -98,14 +98,26 @@ public final class Answers {
       return response;
     }
     header.setFlag(Flags.AA);
-    Name name = question.getName();
-    List<Record> records = switch (node) {
+    if (node instanceof ZoneIndex.Node.None) {
+      header.setRcode(Rcode.NXDOMAIN);
+    }
+    List<Record> records = records(node, type, question.getName(), zone);
+    if (records.isEmpty()) {
+      response.addRecord(zone.soa(), Section.AUTHORITY); // NXDOMAIN or NODATA: how long to remember it
+    }
+    records.forEach(r -> response.addRecord(r, Section.ANSWER));
+    if (node instanceof ZoneIndex.Node.Apex && type == Type.NS) {
+      response.addRecord(zone.nameServerA(), Section.ADDITIONAL); // glue: the name server is in the zone
+    }
+    return response;
+  }
+
+  // The records of {@code type} at a name of the zone; none is NODATA (or NXDOMAIN for a name that is not there).
+  private static List<Record> records(ZoneIndex.Node node, int type, Name name, ZoneIndex zone) {
+    return switch (node) {
       case ZoneIndex.Node.Apex _ -> switch (type) {
         case Type.SOA -> List.of(zone.soa());
-        case Type.NS -> {
-          response.addRecord(zone.nameServerA(), Section.ADDITIONAL); // glue: the name server is in the zone
-          yield List.of(zone.ns());
-        }
+        case Type.NS -> List.of(zone.ns());
         case Type.ANY -> List.of(zone.soa(), zone.ns());
         default -> List.of();
       };
@@ -116,18 +128,9 @@ public final class Answers {
       case ZoneIndex.Node.Challenge challenge -> type == Type.TXT || type == Type.ANY
           ? challenge.values().stream().<Record>map(value -> new TXTRecord(name, DClass.IN, ZoneConfig.TTL, value)).toList()
           : List.of();
-      case ZoneIndex.Node.Empty _ -> List.of();
-      case ZoneIndex.Node.None _ -> {
-        header.setRcode(Rcode.NXDOMAIN);
-        yield List.of();
-      }
-      case ZoneIndex.Node.OutOfZone _ -> throw new IllegalStateException("refused above");
+      case ZoneIndex.Node.Empty _, ZoneIndex.Node.None _ -> List.of();
+      case ZoneIndex.Node.OutOfZone _ -> throw new IllegalStateException("out-of-zone names are refused before");
     };
-    if (records.isEmpty()) {
-      response.addRecord(zone.soa(), Section.AUTHORITY); // NXDOMAIN or NODATA: how long to remember it
-    }
-    records.forEach(r -> response.addRecord(r, Section.ANSWER));
-    return response;
   }
 
   private static void copyFlag(Header from, Header to, int flag) {
