@@ -74,6 +74,11 @@ class DnsRoleTest {
   }
 
   @Test
+  void theServersStartupHintSaysHowToAskIt() {
+    assertThat(live.server().log()).contains("dig @127.0.0.1 -p " + live.server().dnsPort + " app.localhost");
+  }
+
+  @Test
   void otherZonesAreRefused() throws Exception {
     for (String transport : List.of("+notcp", "+tcp")) {
       Dig.Answer refused = dig.ask("example.com", "A", transport);
