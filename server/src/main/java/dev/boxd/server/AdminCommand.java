@@ -176,7 +176,7 @@ final class AdminCommand {
     @Parameters(index = "0", paramLabel = "NAME", description = "the record's name, _acme-challenge.DOMAIN (e.g. _acme-challenge.localhost)")
     String name;
 
-    @Parameters(index = "1..*", paramLabel = "VALUE", description = "the TXT values (one per name being proven)")
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "VALUE", description = "the TXT values (one per name being proven)")
     java.util.List<String> values;
 
     @Option(names = "--expires-in", defaultValue = "3600", description = "seconds it is served (default ${DEFAULT-VALUE})")
