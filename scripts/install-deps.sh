@@ -8,8 +8,10 @@ packages=(
   debootstrap e2fsprogs busybox-static lz4 cpio gcc libc6-dev
   # host networking and the tools tests drive VMs with
   iproute2 nftables util-linux openssh-client openssh-server curl python3 socat
-  # benchmark anchors
-  etcd-server hyperfine
+  # dig, the real client the dns role is tested with
+  bind9-dnsutils
+  # benchmark anchors (bench/dns.sh starts its own nsd; the package's service is turned off below)
+  etcd-server hyperfine nsd dnsperf
   # build
   maven
 )
@@ -22,6 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Debian starts nsd on port 53 of every address when it installs it: not wanted beside the host's own resolver.
+  if [[ " ${missing[*]} " == *" nsd "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now nsd >/dev/null 2>&1 || true
+  fi
 fi
 # QEMU drops to this unprivileged user once its files are open (the server creates it too if missing).
 if ! getent passwd boxd-qemu >/dev/null; then

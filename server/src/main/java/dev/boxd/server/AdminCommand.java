@@ -18,7 +18,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "admin", description = "Operator commands for a running server.", subcommands = {AdminCommand.Approve.class, AdminCommand.AddKey.class,
-    AdminCommand.SetQuota.class, AdminCommand.Unclaimed.class, AdminCommand.RemoveUnclaimed.class})
+    AdminCommand.SetQuota.class, AdminCommand.Unclaimed.class, AdminCommand.RemoveUnclaimed.class, AdminCommand.SetAcmeChallenge.class,
+    AdminCommand.ClearAcmeChallenge.class})
 final class AdminCommand {
   @Option(names = "--data", description = "data directory of the server (default ~/.local/share/boxd)")
   Path data;
@@ -164,5 +165,48 @@ final class AdminCommand {
       System.out.println(admin.send("remove-unclaimed " + vmId));
       return 0;
     }
+  }
+
+  @Command(name = "set-acme-challenge",
+      description = "Serve TXT values for an ACME DNS-01 challenge (e.g. from an ACME client's manual hook) at NAME through the dns role.")
+  static final class SetAcmeChallenge implements Callable<Integer> {
+    @ParentCommand
+    AdminCommand admin;
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "the record's name, _acme-challenge.DOMAIN (e.g. _acme-challenge.localhost)")
+    String name;
+
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "VALUE", description = "the TXT values (one per name being proven)")
+    java.util.List<String> values;
+
+    @Option(names = "--expires-in", defaultValue = "3600", description = "seconds it is served (default ${DEFAULT-VALUE})")
+    long expiresIn;
+
+    @Override
+    public Integer call() {
+      System.out.println(admin.send("set-acme-challenge " + canonical(name) + " " + expiresIn + " " + String.join(" ", values)));
+      return 0;
+    }
+  }
+
+  @Command(name = "clear-acme-challenge", description = "Stop serving the TXT values of an ACME DNS-01 challenge.")
+  static final class ClearAcmeChallenge implements Callable<Integer> {
+    @ParentCommand
+    AdminCommand admin;
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "the record's name, _acme-challenge.DOMAIN")
+    String name;
+
+    @Override
+    public Integer call() {
+      System.out.println(admin.send("clear-acme-challenge " + canonical(name)));
+      return 0;
+    }
+  }
+
+  // The log holds names in lower case without the final dot; DNS names are case-insensitive.
+  private static String canonical(String name) {
+    String lower = name.toLowerCase(java.util.Locale.ROOT);
+    return lower.endsWith(".") ? lower.substring(0, lower.length() - 1) : lower;
   }
 }

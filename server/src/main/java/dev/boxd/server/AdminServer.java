@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Operator commands for a running server, on a Unix socket in the data directory readable only
  * by its owner: {@code approve CODE [USER]}, {@code add-key USER KEY-LINE},
- * {@code set-quota USER NAME=VALUE...}, {@code unclaimed} and {@code remove-unclaimed VM-ID}. One
+ * {@code set-quota USER NAME=VALUE...}, {@code unclaimed}, {@code remove-unclaimed VM-ID},
+ * {@code set-acme-challenge NAME SECONDS VALUE...} and {@code clear-acme-challenge NAME}. One
  * request line, one answer line: {@code ok …} or {@code error CODE message}.
  */
 final class AdminServer implements AutoCloseable {
@@ -136,8 +137,13 @@ final class AdminServer implements AutoCloseable {
         unclaimed.remove(words[1]);
         yield "VM " + words[1] + " removed";
       }
+      case "set-acme-challenge" -> setAcmeChallenge(words.length > 1 ? words[1] : "", words.length > 2 ? words[2].trim() : "");
+      case "clear-acme-challenge" -> {
+        store.propose(new Command.ClearAcmeChallenge(words.length > 1 ? words[1] : "")).orThrow();
+        yield "no TXT record at " + (words.length > 1 ? words[1] : "");
+      }
       default -> throw BoxdException.invalid("unknown admin command " + dev.boxd.core.Names.quote(words[0])
-          + ": expected approve, add-key, set-quota, unclaimed or remove-unclaimed");
+          + ": expected approve, add-key, set-quota, unclaimed, remove-unclaimed, set-acme-challenge or clear-acme-challenge");
     };
   }
 
@@ -176,6 +182,24 @@ final class AdminServer implements AutoCloseable {
     var quota = QuotaChange.apply(user.quota(), changes);
     store.propose(new Command.SetQuota(user.id(), quota)).orThrow();
     return "user " + userName + " may hold " + quota;
+  }
+
+  /** {@code set-acme-challenge NAME SECONDS VALUE...}: TXT values the dns role serves at NAME for that long. */
+  private String setAcmeChallenge(String name, String rest) {
+    String[] words = rest.isEmpty() ? new String[0] : rest.split("\\s+");
+    long seconds;
+    try {
+      seconds = words.length > 0 ? Long.parseLong(words[0]) : -1;
+    } catch (NumberFormatException e) {
+      seconds = -1;
+    }
+    if (seconds < 1 || words.length < 2) {
+      throw BoxdException.invalid("usage: set-acme-challenge NAME SECONDS VALUE... (SECONDS at least 1)");
+    }
+    var values = java.util.List.of(words).subList(1, words.length);
+    var at = clock.instant();
+    store.propose(new Command.SetAcmeChallenge(name, values, at, at.plusSeconds(seconds))).orThrow();
+    return values.size() + " TXT value(s) at " + name + " until " + at.plusSeconds(seconds);
   }
 
   private static Optional<User> userByName(ClusterState state, String name) {

@@ -1,5 +1,6 @@
 package dev.boxd.server;
 
+import dev.boxd.dns.DnsRole;
 import dev.boxd.net.EgressLink;
 import dev.boxd.vmm.Accelerator;
 import dev.boxd.vmm.MemoryMerging;
@@ -21,6 +22,25 @@ final class DoctorCommand implements Callable<Integer> {
         .orElse(QemuUser.NAME + " is missing (the server creates it at start; or run scripts/install-deps.sh)"));
     System.out.println("cgroups: " + Cgroups.host().describe());
     System.out.println("VM egress (boxd server --no-egress turns it off): " + EgressLink.describeHost());
+    System.out.println("DNS role (boxd server --dns, default " + DnsRole.DEFAULT_LISTEN + "): " + dnsPort(DnsRole.DEFAULT_LISTEN)
+        + "; dig is " + (onPath("dig") ? "installed" : "missing (apt-get install bind9-dnsutils) to ask it"));
     return 0;
+  }
+
+  // Whether the default address is free for UDP and TCP, as the server will need it.
+  private static String dnsPort(String address) {
+    var socketAddress = DnsRole.listenAddress(address);
+    try (var udp = new java.net.DatagramSocket(socketAddress); var tcp = new java.net.ServerSocket()) {
+      tcp.bind(socketAddress);
+      return "the address is free";
+    } catch (java.io.IOException e) {
+      return "the address is taken (" + e.getMessage() + "): a running boxd server holds it, or another program does;"
+          + " choose another with --dns=ADDR:PORT, or --no-dns";
+    }
+  }
+
+  private static boolean onPath(String tool) {
+    return java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+        .anyMatch(dir -> java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, tool)));
   }
 }

@@ -2,6 +2,8 @@ package dev.boxd.server;
 
 import dev.boxd.control.ControlConfig;
 import dev.boxd.core.net.Ipv4Subnet;
+import dev.boxd.dns.DnsRole;
+import dev.boxd.dns.ZoneConfig;
 import dev.boxd.guest.ImageStore;
 import dev.boxd.net.NetworkConfig;
 import dev.boxd.raft.RaftConfig;
@@ -94,10 +96,32 @@ final class ServerCommand implements Callable<Integer> {
           + " at shutdown")
   boolean mergeMemory;
 
+  @Option(names = "--dns", defaultValue = DnsRole.DEFAULT_LISTEN,
+      description = "address of the authoritative DNS for the zone (NAME.<zone>), UDP and TCP (default ${DEFAULT-VALUE}: not 53, where"
+          + " the host's resolver may listen, nor 5353, mDNS)")
+  String dns;
+
+  @Option(names = "--no-dns", description = "run no DNS role")
+  boolean noDns;
+
+  @Option(names = "--dns-advertise",
+      description = "IPv4 address of the zone's name server, ns1.<zone> (default: the --dns address; required when that is 0.0.0.0)")
+  String dnsAdvertise;
+
   // Every VM reaches the internet through the host unless told otherwise; the link is named after
   // the namespace, so a restarted server finds the one it made.
   private Optional<NetworkConfig.Uplink> uplink() {
     return noEgress ? Optional.empty() : Optional.of(NetworkConfig.Uplink.toHost(netns, egressNet));
+  }
+
+  private DnsRole startDns(RaftNode raft, String zone) {
+    InetSocketAddress address = DnsRole.listenAddress(dns);
+    String advertised = dnsAdvertise != null ? dnsAdvertise : address.getAddress().getHostAddress();
+    if (address.getAddress().isAnyLocalAddress() && dnsAdvertise == null) {
+      throw dev.boxd.core.BoxdException.invalid("--dns " + dns + " listens on every address: name the one resolvers should ask"
+          + " with --dns-advertise=IP");
+    }
+    return DnsRole.start(raft, ZoneConfig.of(zone, advertised), address);
   }
 
   private static final java.time.Duration LAYER_MERGE_EVERY = java.time.Duration.ofMinutes(10);
@@ -122,6 +146,9 @@ final class ServerCommand implements Callable<Integer> {
     // Nothing reads the state before it is as current as when the server stopped: after a kill
     // it holds only the last snapshot until the log after it is applied again.
     raft.awaitCurrent(java.time.Duration.ofSeconds(60));
+    var baseConfig = ControlConfig.singleNode(vmSubnet, shape);
+    // Before the VMs: a DNS address already taken fails the start at once.
+    Optional<DnsRole> dnsRole = noDns ? Optional.empty() : Optional.of(startDns(raft, baseConfig.zone()));
     var runtime = new LocalVmRuntime(new RuntimeConfig(workerDir, dataDir, Paths.recipeDir(),
         new NetworkConfig(netns, "boxd0", vmSubnet, uplink())).withPlatformKey(platformKey.publicKey()).withImageRecipe(imageRecipe));
     var reconciler = new Reconciler(WORKER_ID, raft, runtime, clock);
@@ -129,7 +156,6 @@ final class ServerCommand implements Callable<Integer> {
     IdleWatch idle = new IdleWatch(WORKER_ID, raft, runtime, reconciler, java.time.Duration.ofSeconds(hibernateAfterSecs)).start();
     reconciler.start("127.0.0.1", Runtime.getRuntime().availableProcessors(), HostMemory.totalMib());
     var workers = new LocalWorkers(WORKER_ID, new LocalWorkerPort(runtime, reconciler, idle));
-    var baseConfig = ControlConfig.singleNode(vmSubnet, shape);
     var routes = new StateVmRoutes(raft, workers);
     VmGateway gateway = VmGateway.builder(routes)
         .port(vmSshPort)
@@ -182,6 +208,7 @@ final class ServerCommand implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       door.close();
+      dnsRole.ifPresent(DnsRole::close);
       guestGateway.close();
       routes.close();
       gateway.close();
@@ -201,6 +228,9 @@ final class ServerCommand implements Callable<Integer> {
     System.out.println("                  ssh " + port + listen + "            (the boxd> prompt)");
     System.out.println("  into a VM:      ssh " + (vmSshPort == 22 ? "" : "-p " + vmSshPort + " ") + "boxd@PUBLIC_IP"
         + "    (ssh " + port + listen + " ssh-config >> ~/.ssh/config, then: ssh app." + config.zone() + ")");
+    dnsRole.ifPresent(role -> System.out.println("  DNS:            dig @" + role.config().nameServer().getHostAddress() + " -p "
+        + role.address().getPort() + " app." + config.zone() + "    (authoritative for " + config.zone() + ", on "
+        + role.address().getHostString() + ":" + role.address().getPort() + ")"));
     System.out.flush();
     stopped.await();
     return 0;

@@ -37,6 +37,9 @@ class ServerRestartTest {
         assertThat(server.qemuPids()).containsExactlyInAnyOrderElementsOf(before);
         assertThat(alice.run("exec", "one", "--", "cat note.txt").out()).isEqualTo("written-before\n");
         assertThat(alice.run("exec", "two", "--", "hostname").out()).isEqualTo("two\n");
+        Dig.Answer dns = new Dig(server.dnsPort).ask("one.localhost", "A");
+        assertThat(dns.answer()).as("the restarted dns role answers from the recovered state: %s", dns.output())
+            .singleElement().satisfies(a -> assertThat(a.data()).startsWith("127.77."));
         assertThat(alice.run("destroy", "-y", "one").exit()).isZero();
         assertThat(alice.run("destroy", "-y", "two").exit()).isZero();
         assertThat(server.qemuPids()).isEmpty();

@@ -14,7 +14,7 @@ import java.util.function.Function;
 
 /**
  * The replicated state after the log entry at {@link #appliedIndex()}: accounts, keys, pending
- * registrations, workers and VMs. Immutable: {@link Fsm#apply} returns a new state, so a reader
+ * registrations, workers, VMs, snapshots and ACME challenges. Immutable: {@link Fsm#apply} returns a new state, so a reader
  * holding one sees a consistent picture while the log moves on. Every collection is sorted, so
  * equal states list, encode and compare the same on every replica.
  *
@@ -28,7 +28,7 @@ public final class ClusterState {
 
   private static final ClusterState EMPTY = new ClusterState(
       0, CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(),
-      CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty());
+      CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty());
 
   private final long appliedIndex;
   private final SortedMap<String, User> users;
@@ -41,6 +41,7 @@ public final class ClusterState {
   private final SortedMap<Ipv4, String> vmIps;
   private final SortedMap<String, SortedSet<String>> vmsByWorker;
   private final SortedMap<String, Snapshot> snapshots;
+  private final SortedMap<String, AcmeChallenge> acmeChallenges;
 
   private ClusterState(
       long appliedIndex,
@@ -52,9 +53,11 @@ public final class ClusterState {
       SortedMap<String, SortedMap<String, String>> vmNames,
       SortedMap<Ipv4, String> vmIps,
       SortedMap<String, SortedSet<String>> vmsByWorker,
-      SortedMap<String, Snapshot> snapshots) {
+      SortedMap<String, Snapshot> snapshots,
+      SortedMap<String, AcmeChallenge> acmeChallenges) {
     this.appliedIndex = appliedIndex;
     this.snapshots = snapshots;
+    this.acmeChallenges = acmeChallenges;
     this.users = users;
     this.keys = keys;
     this.registrations = registrations;
@@ -83,6 +86,19 @@ public final class ClusterState {
       Collection<Worker> workers,
       Collection<Vm> vms,
       Collection<Snapshot> snapshots) {
+    return restore(appliedIndex, users, keys, registrations, workers, vms, snapshots, List.of());
+  }
+
+  /** {@link #restore} of a state that also holds ACME challenges. */
+  public static ClusterState restore(
+      long appliedIndex,
+      Collection<User> users,
+      Collection<SshKey> keys,
+      Collection<Registration> registrations,
+      Collection<Worker> workers,
+      Collection<Vm> vms,
+      Collection<Snapshot> snapshots,
+      Collection<AcmeChallenge> acmeChallenges) {
     TreeMap<String, User> userMap = index(users, User::id, "user");
     TreeMap<String, SshKey> keyMap = index(keys, SshKey::fingerprint, "key");
     for (SshKey key : keyMap.values()) {
@@ -110,7 +126,8 @@ public final class ClusterState {
         Collections.unmodifiableSortedMap(names),
         Collections.unmodifiableSortedMap(ips),
         Collections.unmodifiableSortedMap(byWorker),
-        Collections.unmodifiableSortedMap(index(snapshots, Snapshot::id, "snapshot")));
+        Collections.unmodifiableSortedMap(index(snapshots, Snapshot::id, "snapshot")),
+        Collections.unmodifiableSortedMap(index(acmeChallenges, AcmeChallenge::name, "ACME challenge")));
   }
 
   private static <T> TreeMap<String, T> index(Collection<T> items, Function<T, String> id, String what) {
@@ -148,6 +165,15 @@ public final class ClusterState {
 
   public Optional<Snapshot> snapshotByName(String ownerId, String name) {
     return snapshots.values().stream().filter(s -> s.ownerId().equals(ownerId) && s.name().equals(name)).findFirst();
+  }
+
+  /** TXT records of pending ACME DNS-01 challenges, sorted by name; expired ones stay until the next is set. */
+  public Collection<AcmeChallenge> acmeChallenges() {
+    return acmeChallenges.values();
+  }
+
+  public Optional<AcmeChallenge> acmeChallenge(String name) {
+    return Optional.ofNullable(acmeChallenges.get(name));
   }
 
   /** Index of the last log entry this state includes (0 before the first). */
@@ -264,23 +290,23 @@ public final class ClusterState {
   // ---- updates, for Fsm only ----
 
   ClusterState withAppliedIndex(long index) {
-    return copy(index, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
+    return copy(index, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots, acmeChallenges);
   }
 
   ClusterState withUser(User user) {
-    return copy(appliedIndex, CopyOnWrite.put(users, user.id(), user), keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
+    return copy(appliedIndex, CopyOnWrite.put(users, user.id(), user), keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots, acmeChallenges);
   }
 
   ClusterState withKey(SshKey key) {
-    return copy(appliedIndex, users, CopyOnWrite.put(keys, key.fingerprint(), key), registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
+    return copy(appliedIndex, users, CopyOnWrite.put(keys, key.fingerprint(), key), registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots, acmeChallenges);
   }
 
   ClusterState withoutKey(String fingerprint) {
-    return copy(appliedIndex, users, CopyOnWrite.remove(keys, fingerprint), registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
+    return copy(appliedIndex, users, CopyOnWrite.remove(keys, fingerprint), registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots, acmeChallenges);
   }
 
   ClusterState withRegistration(Registration registration) {
-    return copy(appliedIndex, users, keys, CopyOnWrite.put(registrations, registration.code(), registration), workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
+    return copy(appliedIndex, users, keys, CopyOnWrite.put(registrations, registration.code(), registration), workers, vms, vmNames, vmIps, vmsByWorker, snapshots, acmeChallenges);
   }
 
   ClusterState withoutRegistrations(Collection<String> codes) {
@@ -288,11 +314,11 @@ public final class ClusterState {
     for (String code : codes) {
       left = CopyOnWrite.remove(left, code);
     }
-    return copy(appliedIndex, users, keys, left, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
+    return copy(appliedIndex, users, keys, left, workers, vms, vmNames, vmIps, vmsByWorker, snapshots, acmeChallenges);
   }
 
   ClusterState withWorker(Worker worker) {
-    return copy(appliedIndex, users, keys, registrations, CopyOnWrite.put(workers, worker.id(), worker), vms, vmNames, vmIps, vmsByWorker, snapshots);
+    return copy(appliedIndex, users, keys, registrations, CopyOnWrite.put(workers, worker.id(), worker), vms, vmNames, vmIps, vmsByWorker, snapshots, acmeChallenges);
   }
 
   /** Adds a VM, or replaces one whose owner, name, address and worker stay the same. */
@@ -303,7 +329,7 @@ public final class ClusterState {
           || !old.workerId().equals(vm.workerId())) {
         throw new IllegalStateException("VM " + vm.id() + " may not change owner, name, address or worker");
       }
-      return copy(appliedIndex, users, keys, registrations, workers, CopyOnWrite.put(vms, vm.id(), vm), vmNames, vmIps, vmsByWorker, snapshots);
+      return copy(appliedIndex, users, keys, registrations, workers, CopyOnWrite.put(vms, vm.id(), vm), vmNames, vmIps, vmsByWorker, snapshots, acmeChallenges);
     }
     SortedMap<String, String> names = vmNames.getOrDefault(vm.ownerId(), CopyOnWrite.empty());
     SortedSet<String> onWorker = vmsByWorker.getOrDefault(vm.workerId(), CopyOnWrite.emptySet());
@@ -313,7 +339,7 @@ public final class ClusterState {
         CopyOnWrite.put(vmNames, vm.ownerId(), CopyOnWrite.put(names, vm.name(), vm.id())),
         CopyOnWrite.put(vmIps, vm.ip(), vm.id()),
         CopyOnWrite.put(vmsByWorker, vm.workerId(), CopyOnWrite.add(onWorker, vm.id())),
-        snapshots);
+        snapshots, acmeChallenges);
   }
 
   ClusterState withoutVm(String vmId) {
@@ -329,17 +355,30 @@ public final class ClusterState {
         names.isEmpty() ? CopyOnWrite.remove(vmNames, vm.ownerId()) : CopyOnWrite.put(vmNames, vm.ownerId(), names),
         CopyOnWrite.remove(vmIps, vm.ip()),
         onWorker.isEmpty() ? CopyOnWrite.remove(vmsByWorker, vm.workerId()) : CopyOnWrite.put(vmsByWorker, vm.workerId(), onWorker),
-        snapshots);
+        snapshots, acmeChallenges);
   }
 
   ClusterState withSnapshot(Snapshot snapshot) {
     return copy(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker,
-        CopyOnWrite.put(snapshots, snapshot.id(), snapshot));
+        CopyOnWrite.put(snapshots, snapshot.id(), snapshot), acmeChallenges);
   }
 
   ClusterState withoutSnapshot(String snapshotId) {
     return copy(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker,
-        CopyOnWrite.remove(snapshots, snapshotId));
+        CopyOnWrite.remove(snapshots, snapshotId), acmeChallenges);
+  }
+
+  ClusterState withAcmeChallenge(AcmeChallenge challenge) {
+    return copy(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
+        CopyOnWrite.put(acmeChallenges, challenge.name(), challenge));
+  }
+
+  ClusterState withoutAcmeChallenges(Collection<String> names) {
+    SortedMap<String, AcmeChallenge> left = acmeChallenges;
+    for (String name : names) {
+      left = CopyOnWrite.remove(left, name);
+    }
+    return copy(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots, left);
   }
 
   private static ClusterState copy(
@@ -352,8 +391,10 @@ public final class ClusterState {
       SortedMap<String, SortedMap<String, String>> vmNames,
       SortedMap<Ipv4, String> vmIps,
       SortedMap<String, SortedSet<String>> vmsByWorker,
-      SortedMap<String, Snapshot> snapshots) {
-    return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots);
+      SortedMap<String, Snapshot> snapshots,
+      SortedMap<String, AcmeChallenge> acmeChallenges) {
+    return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
+        acmeChallenges);
   }
 
   // Indexes are functions of vms, so the records alone decide equality.
@@ -366,17 +407,19 @@ public final class ClusterState {
         && registrations.equals(that.registrations)
         && workers.equals(that.workers)
         && vms.equals(that.vms)
-        && snapshots.equals(that.snapshots);
+        && snapshots.equals(that.snapshots)
+        && acmeChallenges.equals(that.acmeChallenges);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms, snapshots);
+    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms, snapshots, acmeChallenges);
   }
 
   @Override
   public String toString() {
     return "ClusterState{index=" + appliedIndex + ", users=" + users.size() + ", keys=" + keys.size()
-        + ", registrations=" + registrations.size() + ", workers=" + workers.size() + ", vms=" + vms.size() + "}";
+        + ", registrations=" + registrations.size() + ", workers=" + workers.size() + ", vms=" + vms.size()
+        + ", acmeChallenges=" + acmeChallenges.size() + "}";
   }
 }

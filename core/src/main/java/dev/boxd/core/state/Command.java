@@ -2,6 +2,7 @@ package dev.boxd.core.state;
 
 import dev.boxd.core.net.Ipv4;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -265,6 +266,27 @@ public sealed interface Command {
     public SetQuota {
       Objects.requireNonNull(userId, "userId");
       Objects.requireNonNull(quota, "quota");
+    }
+  }
+
+  /**
+   * Serves {@code values} as TXT records at {@code name} (an ACME DNS-01 challenge, {@link
+   * AcmeChallenge}) until {@code expiresAt}, replacing what that name held; proposed at {@code at},
+   * when every expired challenge is dropped.
+   */
+  record SetAcmeChallenge(String name, List<String> values, Instant at, Instant expiresAt) implements Command {
+    public SetAcmeChallenge {
+      Objects.requireNonNull(name, "name");
+      values = List.copyOf(values);
+      Objects.requireNonNull(at, "at");
+      Objects.requireNonNull(expiresAt, "expiresAt");
+    }
+  }
+
+  /** Stops serving the challenge at {@code name}: its order is finished. */
+  record ClearAcmeChallenge(String name) implements Command {
+    public ClearAcmeChallenge {
+      Objects.requireNonNull(name, "name");
     }
   }
 }

@@ -56,6 +56,8 @@ public final class Fsm {
       case DestroyVm c -> VmCommands.destroy(at, c);
       case ReportObserved c -> VmCommands.reportObserved(at, c);
       case RemoveVm c -> VmCommands.remove(at, c);
+      case Command.SetAcmeChallenge c -> AcmeCommands.set(at, c);
+      case Command.ClearAcmeChallenge c -> AcmeCommands.clear(at, c);
     };
   }
 

@@ -115,6 +115,10 @@ final class CommandArbitraries {
         Tuple.of(1, Combinators.combine(p.users(), p.quotas()).as(Command.SetUserQuota::new)),
         Tuple.of(1, Combinators.combine(p.users(), p.quotas(), p.small(), p.sizes(), p.sizes())
             .as((user, vms, vcpus, memory, disk) -> new Command.SetQuota(user, new Quota(vms, vcpus, memory, disk,
-                (long) vcpus * 2, memory * 2, disk * 2)))));
+                (long) vcpus * 2, memory * 2, disk * 2)))),
+        Tuple.of(2, Combinators.combine(p.names(), p.names().list().ofMaxSize(3), p.times(), p.times())
+            .as((name, values, at, expiresAt) -> new Command.SetAcmeChallenge(AcmeChallenge.LABEL + "." + name + ".localhost", values,
+                at, expiresAt))),
+        Tuple.of(1, p.names().map(name -> new Command.ClearAcmeChallenge(AcmeChallenge.LABEL + "." + name + ".localhost"))));
   }
 }

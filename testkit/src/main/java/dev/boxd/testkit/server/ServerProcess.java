@@ -32,6 +32,8 @@ public final class ServerProcess implements AutoCloseable {
   public final int sshPort;
   public final int vmSshPort;
   public final int raftPort;
+  /** The port of its dns role on 127.0.0.1, UDP and TCP alike. */
+  public final int dnsPort;
   public final String subnet;
   /** The link net of the server's uplink to the host: its first address is the host's end. */
   public final String egressNet;
@@ -47,6 +49,7 @@ public final class ServerProcess implements AutoCloseable {
     sshPort = freePort();
     vmSshPort = freePort();
     raftPort = freePort();
+    dnsPort = freeUdpAndTcpPort();
     namespace = TestNetworks.uniqueName("bxs");
     subnet = TestNetworks.uniqueSubnet();
     egressNet = TestNetworks.uniqueLinkNet();
@@ -56,6 +59,21 @@ public final class ServerProcess implements AutoCloseable {
     try (var socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
     }
+  }
+
+  // A port free for both, as the dns role listens on both.
+  private static int freeUdpAndTcpPort() throws IOException {
+    for (int attempt = 0; attempt < 20; attempt++) {
+      try (var udp = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+        int port = udp.getLocalPort();
+        try (var tcp = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+          return port;
+        } catch (IOException taken) {
+          // try another
+        }
+      }
+    }
+    throw new IOException("no loopback port free for both UDP and TCP after 20 tries");
   }
 
   /** The VM namespace of {@code other} instead of one of its own (to see the second server refused). */
@@ -77,7 +95,7 @@ public final class ServerProcess implements AutoCloseable {
         "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), MAIN_CLASS,
         "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--vm-ssh-port", Integer.toString(vmSshPort), "--raft-port", Integer.toString(raftPort),
         "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet,
-        "--egress-net", egressNet, "--image-recipe", TestPaths.imageRecipe()));
+        "--egress-net", egressNet, "--image-recipe", TestPaths.imageRecipe(), "--dns", "127.0.0.1:" + dnsPort));
     command.addAll(extraArgs);
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("BOXD_LOG_LEVEL", "WARN");

@@ -71,6 +71,8 @@ public final class CommandCodec {
           .string(c.source()).instant(c.at()).instant(c.expiresAt());
       case ForkVm c -> out.u16(14).string(c.vmId()).string(c.sourceVmId()).string(c.name()).ipv4(c.ip()).ipv4(c.publicIp())
           .instant(c.at());
+      case Command.SetAcmeChallenge c -> RecordWire.strings(out.u16(34).string(c.name()), c.values()).instant(c.at()).instant(c.expiresAt());
+      case Command.ClearAcmeChallenge c -> out.u16(35).string(c.name());
     }
     return out.toBytes();
   }
@@ -108,6 +110,8 @@ public final class CommandCodec {
       case 20 -> new Command.CreateFromSnapshot(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
       case 21 -> new Command.OpenRegistrationFrom(in.string(), in.string(), in.string(), in.string(), in.instant(), in.instant());
       case 14 -> new ForkVm(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
+      case 34 -> new Command.SetAcmeChallenge(in.string(), RecordWire.strings(in), in.instant(), in.instant());
+      case 35 -> new Command.ClearAcmeChallenge(in.string());
       default -> throw in.corrupt("unknown command tag " + tag + " (written by a newer boxd?)");
     };
     in.end();

@@ -1,5 +1,6 @@
 package dev.boxd.core.state.codec;
 
+import dev.boxd.core.state.AcmeChallenge;
 import dev.boxd.core.state.DesiredPower;
 import dev.boxd.core.state.Quota;
 import dev.boxd.core.state.Registration;
@@ -170,6 +171,33 @@ final class RecordWire {
     } catch (IllegalArgumentException e) {
       throw in.corrupt("unknown snapshot status " + name);
     }
+  }
+
+  /** A list of strings: count (i32), then each string. */
+  static WireWriter strings(WireWriter out, java.util.List<String> values) {
+    out.i32(values.size());
+    values.forEach(out::string);
+    return out;
+  }
+
+  static java.util.List<String> strings(WireReader in) {
+    int count = in.i32();
+    if (count < 0) {
+      throw in.corrupt("negative string count " + count);
+    }
+    java.util.List<String> values = new java.util.ArrayList<>(Math.min(count, 64));
+    for (int i = 0; i < count; i++) {
+      values.add(in.string());
+    }
+    return values;
+  }
+
+  static void acmeChallenge(WireWriter out, AcmeChallenge value) {
+    strings(out.string(value.name()), value.values()).instant(value.expiresAt());
+  }
+
+  static AcmeChallenge acmeChallenge(WireReader in) {
+    return new AcmeChallenge(in.string(), strings(in), in.instant());
   }
 
   /** A VM as snapshot format {@code version} wrote it (1 had no forks, 2 no auto-suspend or snapshots). */

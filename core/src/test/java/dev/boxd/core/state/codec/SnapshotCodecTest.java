@@ -61,6 +61,8 @@ class SnapshotCodecTest {
           + "0000000000000000000000001e0000000000000000";
   // Version 6 adds each snapshot's status and size (there are none here: the bytes differ only in the version).
   private static final String GOLDEN_V6 = GOLDEN_V5.replaceFirst("^424f5844534e41500005", "424f5844534e41500006");
+  // Version 9 adds ACME challenges (none here: an empty section at the end).
+  private static final String GOLDEN_V9 = GOLDEN_V6.replaceFirst("^424f5844534e41500006", "424f5844534e41500009") + "00000000";
   // Version 2 adds forkedFrom (empty here) at the end of each VM.
   private static final String GOLDEN_V2 =
       "424f5844534e4150000200000000000000050000000100000002753100000005616c69636500000000695735a5000000"
@@ -80,8 +82,30 @@ class SnapshotCodecTest {
 
   @Test
   void theEncodingIsStable() {
-    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V6);
-    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V6))).isEqualTo(sample());
+    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V9);
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V9))).isEqualTo(sample());
+  }
+
+  @Test
+  void theSixthFormatStillLoads() {
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V6))).as("version 6 had no ACME challenges").isEqualTo(sample());
+  }
+
+  @Test
+  void acmeChallengesAreKept() {
+    ClusterState state = Fsm.apply(sample(), 6, new Command.SetAcmeChallenge("_acme-challenge.app.localhost", List.of("abc", "d"), AT,
+        AT.plusSeconds(600))).state();
+    state = Fsm.apply(state, 7, new Command.SetAcmeChallenge("_acme-challenge.localhost", List.of("apex"), AT, AT.plusSeconds(60)))
+        .state();
+    byte[] bytes = SnapshotCodec.encode(state);
+    assertThat(HEX.formatHex(bytes)).endsWith("00000002"
+        + "0000001d5f61636d652d6368616c6c656e67652e6170702e6c6f63616c686f7374" + "00000002" + "00000003616263" + "0000000164"
+        + "00000000695737fd00000006"
+        + "000000195f61636d652d6368616c6c656e67652e6c6f63616c686f7374" + "00000001" + "0000000461706578"
+        + "00000000695735e100000006");
+    ClusterState loaded = SnapshotCodec.decode(bytes);
+    assertThat(loaded).isEqualTo(state);
+    assertThat(loaded.acmeChallenge("_acme-challenge.localhost").orElseThrow().values()).containsExactly("apex");
   }
 
   @Test
@@ -151,7 +175,9 @@ class SnapshotCodecTest {
     assertThatThrownBy(() -> SnapshotCodec.decode("NOTASNAPSHOT".getBytes()))
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("no BOXDSNAP header");
     assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e41500007")))
-        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 7 is not known");
+        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 7 is not known to this boxd (knows 1 to 6 and 9)");
+    assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e4150000a")))
+        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 10 is not known");
 
     Vm vm = sample().vm("vm1").orElseThrow();
     Vm twin = new Vm("vm2", vm.ownerId(), "other", 1, 1, 1, vm.ip(), vm.publicIp(), vm.workerId(), AT,
