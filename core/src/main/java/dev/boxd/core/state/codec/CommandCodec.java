@@ -71,6 +71,12 @@ public final class CommandCodec {
           .string(c.source()).instant(c.at()).instant(c.expiresAt());
       case ForkVm c -> out.u16(14).string(c.vmId()).string(c.sourceVmId()).string(c.name()).ipv4(c.ip()).ipv4(c.publicIp())
           .instant(c.at());
+      case Command.AddProxy c -> out.u16(26).string(c.vmId()).string(c.name()).i32(c.port());
+      case Command.SetProxyPort c -> out.u16(27).string(c.vmId()).string(c.name()).i32(c.port());
+      case Command.RemoveProxy c -> out.u16(28).string(c.vmId()).string(c.name());
+      case Command.Expose c -> RecordWire.protocol(out.u16(29).string(c.vmId()), c.protocol()).i32(c.vmPort()).i32(c.publicPort());
+      case Command.Unexpose c -> RecordWire.protocol(out.u16(30).string(c.vmId()), c.protocol()).i32(c.vmPort());
+      case Command.SetSshPort c -> out.u16(31).string(c.vmId()).i32(c.port());
     }
     return out.toBytes();
   }
@@ -108,6 +114,12 @@ public final class CommandCodec {
       case 20 -> new Command.CreateFromSnapshot(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
       case 21 -> new Command.OpenRegistrationFrom(in.string(), in.string(), in.string(), in.string(), in.instant(), in.instant());
       case 14 -> new ForkVm(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
+      case 26 -> new Command.AddProxy(in.string(), in.string(), in.i32());
+      case 27 -> new Command.SetProxyPort(in.string(), in.string(), in.i32());
+      case 28 -> new Command.RemoveProxy(in.string(), in.string());
+      case 29 -> new Command.Expose(in.string(), RecordWire.protocol(in), in.i32(), in.i32());
+      case 30 -> new Command.Unexpose(in.string(), RecordWire.protocol(in), in.i32());
+      case 31 -> new Command.SetSshPort(in.string(), in.i32());
       default -> throw in.corrupt("unknown command tag " + tag + " (written by a newer boxd?)");
     };
     in.end();

@@ -1,6 +1,8 @@
 package dev.boxd.core.state.codec;
 
 import dev.boxd.core.state.ClusterState;
+import dev.boxd.core.state.Exposure;
+import dev.boxd.core.state.Proxy;
 import dev.boxd.core.state.Registration;
 import dev.boxd.core.state.SshKey;
 import dev.boxd.core.state.User;
@@ -17,15 +19,15 @@ import java.util.function.Function;
 
 /**
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
- * 6; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
- * source, 4 a VM count as a user's whole quota, 5 saved snapshots only, without their size), the
- * applied index,
- * then users, keys, registrations, workers, VMs and (from 3) snapshots, each as a count (i32)
+ * 7; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
+ * source, 4 a VM count as a user's whole quota, 5 saved snapshots only, without their size, 6 no
+ * SSH port per VM, no HTTPS routes and no raw forwards), the applied index, then users, keys,
+ * registrations, workers, VMs, (from 3) snapshots and (from 7) routes and forwards, each as a count (i32)
  * and records in sorted order, so one state always gives the same bytes. Indexes are rebuilt on
  * decoding, never stored. A newer format gets a new version; this class keeps reading the old.
  */
 public final class SnapshotCodec {
-  static final int VERSION = 6;
+  static final int VERSION = 7;
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}
@@ -38,6 +40,8 @@ public final class SnapshotCodec {
     section(out, state.workers(), RecordWire::worker);
     section(out, state.vms(), RecordWire::vm);
     section(out, state.snapshots(), RecordWire::snapshotInState);
+    section(out, state.proxies(), RecordWire::proxy);
+    section(out, state.exposures(), RecordWire::exposure);
     return out.toBytes();
   }
 
@@ -57,9 +61,11 @@ public final class SnapshotCodec {
     List<Worker> workers = section(in, RecordWire::worker);
     List<Vm> vms = section(in, r -> RecordWire.vm(r, version));
     List<Snapshot> snapshots = version >= 3 ? section(in, r -> RecordWire.snapshotInState(r, version)) : List.of();
+    List<Proxy> proxies = version >= 7 ? section(in, RecordWire::proxy) : List.of();
+    List<Exposure> exposures = version >= 7 ? section(in, RecordWire::exposure) : List.of();
     in.end();
     try {
-      return ClusterState.restore(index, users, keys, registrations, workers, vms, snapshots);
+      return ClusterState.restore(index, users, keys, registrations, workers, vms, snapshots, proxies, exposures);
     } catch (IllegalArgumentException e) {
       throw new CorruptDataException("corrupt snapshot at index " + index + ": " + e.getMessage());
     }
