@@ -111,6 +111,13 @@ class EdgeTest {
     expectError(alice.run("proxy", "delete", "nope", "--vm=app"), 3, "has no route named \"nope\"");
     assertThat(routes()).containsExactly("default app.localhost 9000", "web web.app.localhost 3001");
 
+    // Inside the VM the in-VM CLI needs no --vm: the route is the calling VM's.
+    SshUser.Run inside = alice.run("exec", "app", "--", "boxd proxy new inside --port=4000 --json && boxd proxy list --json");
+    assertThat(inside.exit()).as(inside.err()).isZero();
+    assertThat(inside.out()).contains("{\"name\":\"inside\",\"vm\":\"app\",\"domain\":\"inside.app.localhost\",\"port\":4000}");
+    assertThat(routes()).contains("inside inside.app.localhost 4000");
+    assertThat(alice.run("exec", "app", "--", "boxd proxy delete inside").exit()).isZero();
+
     assertThat(alice.run("proxy", "rm", "web", "--vm=app").exit()).isZero();
     assertThat(alice.run("proxy", "set-port", "--port=8000", "--vm=app").exit()).isZero();
     assertThat(routes()).containsExactly("default app.localhost 8000");

@@ -123,7 +123,7 @@ public final class ExposeForwarder implements AutoCloseable {
     return worker;
   }
 
-  static void warn(String message, Object... args) {
+  static void debug(String message, Object... args) {
     log.log(Level.DEBUG, message, args);
   }
 

@@ -66,7 +66,7 @@ final class TcpForward implements ExposeForwarder.Forward {
       copy(client, upstream);
       back.join();
     } catch (IOException | RuntimeException e) {
-      ExposeForwarder.warn("expose: tcp {0} to VM {1} port {2}: {3}", exposure.publicPort(), exposure.vmId(), exposure.vmPort(),
+      ExposeForwarder.debug("expose: tcp {0} to VM {1} port {2}: {3}", exposure.publicPort(), exposure.vmId(), exposure.vmPort(),
           e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

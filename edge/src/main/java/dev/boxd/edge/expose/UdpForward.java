@@ -68,9 +68,9 @@ final class UdpForward implements ExposeForwarder.Forward {
         if (!edge.isOpen()) {
           return;
         }
-        ExposeForwarder.warn("expose: udp {0}: {1}", exposure.publicPort(), e.getMessage());
+        ExposeForwarder.debug("expose: udp {0}: {1}", exposure.publicPort(), e.getMessage());
       } catch (RuntimeException e) {
-        ExposeForwarder.warn("expose: udp {0} to VM {1}: {2}", exposure.publicPort(), exposure.vmId(), e.getMessage());
+        ExposeForwarder.debug("expose: udp {0} to VM {1}: {2}", exposure.publicPort(), exposure.vmId(), e.getMessage());
       }
     }
   }
