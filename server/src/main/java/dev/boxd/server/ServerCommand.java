@@ -214,6 +214,9 @@ final class ServerCommand implements Callable<Integer> {
     System.out.println("                  ssh " + port + listen + "            (the boxd> prompt)");
     System.out.println("  into a VM:      ssh " + (vmSshPort == 22 ? "" : "-p " + vmSshPort + " ") + "boxd@PUBLIC_IP"
         + "    (ssh " + port + listen + " ssh-config >> ~/.ssh/config, then: ssh app." + config.zone() + ")");
+    System.out.println("                  or each VM's own port on " + edge.getHostAddress() + " (info app shows it: ssh -p PORT ...)");
+    System.out.println("  ports:          ssh " + port + listen + " expose app 5000 [--udp]    (a public port on " + edge.getHostAddress()
+        + (noExpose ? ", not forwarded: --no-expose" : "") + ")");
     System.out.flush();
     stopped.await();
     return 0;
