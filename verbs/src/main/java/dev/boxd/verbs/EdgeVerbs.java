@@ -35,6 +35,9 @@ final class EdgeVerbs {
   private static int proxy(Call call) throws IOException {
     String action = call.args().positionals().getFirst();
     Optional<String> sub = call.args().positional(1);
+    if (!action.equals("list") && !action.equals("ls") && call.args().has("all")) {
+      throw BoxdException.invalid("--all goes with proxy list only: a route is changed on one VM (--vm=NAME)");
+    }
     switch (action) {
       case "list", "ls" -> {
         refuse(call, sub, "proxy list takes no SUB");

@@ -60,6 +60,8 @@ class EdgeVerbsTest {
     assertError(Run.of(ops, "proxy", "new", "web", "--vm=app"), "missing --port=N");
     assertError(Run.of(ops, "proxy", "set-port", "--port=abc", "--vm=app"), "expected a port number from 1 to 65535, or auto");
     assertError(Run.of(ops, "proxy", "fly"), "unknown proxy action \"fly\"");
+    assertError(Run.of(ops, "proxy", "new", "web", "--port=1", "--all"), "--all goes with proxy list only");
+    assertError(Run.of(ops, "proxy", "list", "--vm=app", "--all"), "--vm and --all exclude each other");
     assertThat(ops.calls).noneMatch(c -> c.startsWith("addProxy") || c.startsWith("setProxyPort"));
   }
 
