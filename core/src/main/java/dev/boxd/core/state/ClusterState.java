@@ -21,6 +21,10 @@ import java.util.function.Function;
  * <p>Besides the records themselves it keeps indexes derived from the VMs (name per owner,
  * private address, worker) for the lookups the front doors and the workers do on every request;
  * they are rebuilt, never stored, when a state is restored from a snapshot.
+ *
+ * <p>Longer than most classes here on purpose: it is one immutable value whose lookups and
+ * copy-on-write updates all read the same private maps; split up, those maps would have to be
+ * shared between classes and could then be changed behind a reader's back.
  */
 public final class ClusterState {
   /** Quota of an account created without an explicit one (SPEC §7). */
