@@ -89,7 +89,7 @@ record AccountScope(String userId, Optional<String> callerVmId, StateStore store
     while (true) {
       RANDOM.nextBytes(bytes);
       String candidate = "vm-" + HexFormat.of().formatHex(bytes);
-      if (state.vmByName(userId, candidate).isEmpty()) {
+      if (state.vmByName(userId, candidate).isEmpty() && state.vmByName(candidate).isEmpty()) {
         return candidate;
       }
     }
@@ -115,6 +115,21 @@ record AccountScope(String userId, Optional<String> callerVmId, StateStore store
     String status = vm.desired() == DesiredPower.DESTROYED ? "destroying" : vm.observed().status().name().toLowerCase(Locale.ROOT);
     return new VmView(vm.id(), vm.name(), status, vm.ip().toString(), vm.publicIp().toString(), IMAGE,
         "https://" + vm.name() + "." + config.zone(), bootTimeMs, vm.vcpus(), (int) vm.memoryMib(), (int) vm.diskGb(),
-        vm.createdAt().toString(), vm.autoSuspendSecs(), vm.observed().detail());
+        vm.createdAt().toString(), vm.autoSuspendSecs(), vm.observed().detail()).withSsh(sshCommand(vm));
+  }
+
+  /** How to log into the VM over its own SSH port; empty for a VM made before VMs had one. */
+  String sshCommand(Vm vm) {
+    return vm.hasSshPort() ? "ssh -p " + vm.sshPort() + " boxd@" + domainOf(vm) : "";
+  }
+
+  /** {@code NAME.<zone>}: the VM's public host name. */
+  String domainOf(Vm vm) {
+    return vm.name() + "." + config.zone();
+  }
+
+  /** A source of random choices (ports) for proposals. */
+  java.util.random.RandomGenerator random() {
+    return RANDOM;
   }
 }

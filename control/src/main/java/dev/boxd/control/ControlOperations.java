@@ -20,7 +20,8 @@ import java.util.Optional;
  * The verbs' operations for one account. Intent is written to the log, then the VM's worker is
  * asked through its port to act on it now so the caller gets the result; the data plane goes to
  * the worker directly. Another owner's VM is never found. The work is in parts, one concern each:
- * {@link VmMaking}, {@link VmPower}, {@link SnapshotOperations}, {@link GuestIo}.
+ * {@link VmMaking}, {@link VmPower}, {@link SnapshotOperations}, {@link GuestIo},
+ * {@link EdgeOperations}.
  */
 public final class ControlOperations implements Operations {
   /** The user the SSH gateway logs into VMs as. */
@@ -31,6 +32,7 @@ public final class ControlOperations implements Operations {
   private final VmPower power;
   private final SnapshotOperations snapshots;
   private final GuestIo guest;
+  private final EdgeOperations edge;
 
   public ControlOperations(String userId, StateStore store, Workers workers, ControlConfig config, Clock clock) {
     this(new AccountScope(userId, Optional.empty(), store, workers, config, clock));
@@ -42,6 +44,7 @@ public final class ControlOperations implements Operations {
     this.power = new VmPower(scope);
     this.snapshots = new SnapshotOperations(scope);
     this.guest = new GuestIo(scope);
+    this.edge = new EdgeOperations(scope);
   }
 
   /** The operations of a caller who is the VM {@code vm}: its owner's, with {@code vm} as the current VM. */
@@ -160,9 +163,47 @@ public final class ControlOperations implements Operations {
     List<SshHost> hosts = scope.store().read().vmsOf(scope.userId()).stream()
         .filter(vm -> vm.desired() != DesiredPower.DESTROYED)
         .sorted(Comparator.comparing(Vm::name))
-        .map(vm -> new SshHost(vm.name() + "." + config.zone(), vm.name(), vm.publicIp().toString(), config.vmSshPort(), VM_USER))
+        .map(vm -> vm.hasSshPort()
+            ? new SshHost(scope.domainOf(vm), vm.name(), config.edgeAddress(), vm.sshPort(), VM_USER)
+            // a VM made before VMs had a port of their own: through the gateway at its public address
+            : new SshHost(scope.domainOf(vm), vm.name(), vm.publicIp().toString(), config.vmSshPort(), VM_USER))
         .toList();
     return new SshConfig("boxd-vms." + config.zone(), hostKey, hosts);
+  }
+
+  @Override
+  public List<ProxyView> proxies(Optional<String> vm) {
+    return edge.proxies(vm);
+  }
+
+  @Override
+  public ProxyView addProxy(String vm, String name, int port) {
+    return edge.add(vm, name, port);
+  }
+
+  @Override
+  public ProxyView setProxyPort(String vm, String name, java.util.OptionalInt port) {
+    return edge.setPort(vm, name, port);
+  }
+
+  @Override
+  public void removeProxy(String vm, String name) {
+    edge.remove(vm, name);
+  }
+
+  @Override
+  public ExposeView expose(String vm, String protocol, int vmPort) {
+    return edge.expose(vm, protocol, vmPort);
+  }
+
+  @Override
+  public void unexpose(String vm, String protocol, int vmPort) {
+    edge.unexpose(vm, protocol, vmPort);
+  }
+
+  @Override
+  public List<ExposeView> exposures(Optional<String> vm) {
+    return edge.exposures(vm);
   }
 
   @Override

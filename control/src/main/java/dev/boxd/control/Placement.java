@@ -25,6 +25,27 @@ final class Placement {
   }
 
   /**
+   * A port from {@code min} to {@code max} outside {@code used} and other than {@code reserved}
+   * (a per-VM SSH port, a public port of a forward); random, so two proposers rarely race for one
+   * (the log refuses the loser, who picks again). RESOURCE_EXHAUSTED when none is left.
+   */
+  static int freePort(java.util.SortedSet<Integer> used, int min, int max, int reserved, java.util.random.RandomGenerator random,
+      String what) {
+    for (int attempt = 0; attempt < 64; attempt++) {
+      int port = random.nextInt(min, max + 1);
+      if (!used.contains(port) && port != reserved) {
+        return port;
+      }
+    }
+    for (int port = min; port <= max; port++) {
+      if (!used.contains(port) && port != reserved) {
+        return port;
+      }
+    }
+    throw new BoxdException(ErrorCode.RESOURCE_EXHAUSTED, "every " + what + " from " + min + " to " + max + " is in use");
+  }
+
+  /**
    * The registered worker with the fewest VMs among those with memory for {@code memoryMib} more
    * ({@link ClusterState#memoryRoom}); if none has, the one with the most room, which the log
    * then refuses with a message saying how full it is.

@@ -49,6 +49,7 @@ final class VmMaking {
         config.diskGb(), Placement.privateIp(state, config), Placement.publicIp(state, userId, config),
         Placement.worker(state, shape.memoryMib()), scope.clock().instant()));
     request.autoSuspendSecs().ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
+    giveSshPort(vm);
     return scope.view(awaitMade(vm, "new", started), (System.nanoTime() - started) / 1_000_000);
   }
 
@@ -62,6 +63,7 @@ final class VmMaking {
     Vm vm = propose((vmId, state) -> new Command.CreateFromSnapshot(vmId, snapshot.id(), name, Placement.privateIp(state, config),
         Placement.publicIp(state, scope.userId(), config), scope.clock().instant()));
     request.autoSuspendSecs().ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
+    giveSshPort(vm);
     return scope.view(awaitMade(vm, "new --from-snapshot", started), (System.nanoTime() - started) / 1_000_000);
   }
 
@@ -74,6 +76,7 @@ final class VmMaking {
     Vm vm = propose((vmId, state) -> new Command.ForkVm(vmId, source.id(), name, Placement.privateIp(state, config),
         Placement.publicIp(state, scope.userId(), config), scope.clock().instant()));
     autoSuspendSecs.ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
+    giveSshPort(vm);
     return new ForkView(scope.view(awaitMade(vm, "fork", started), (System.nanoTime() - started) / 1_000_000), source.name());
   }
 
@@ -90,6 +93,30 @@ final class VmMaking {
   private void setAutoSuspendOf(Vm vm, int seconds) {
     try {
       scope.store().propose(new Command.SetAutoSuspend(vm.id(), seconds)).orThrow();
+    } catch (RuntimeException e) {
+      scope.store().propose(new Command.DestroyVm(vm.id()));
+      throw e;
+    }
+  }
+
+  /**
+   * Gives the VM just written its own port of direct SSH (SPEC §12), picked from this replica; if
+   * another VM took it meanwhile the log refuses it and another is picked. A VM that cannot get
+   * one is destroyed again, as any VM that could not be made.
+   */
+  private void giveSshPort(Vm vm) {
+    try {
+      for (int attempt = 0; ; attempt++) {
+        ClusterState state = scope.store().read();
+        int port = Placement.freePort(state.usedSshPorts(), Vm.MIN_SSH_PORT, Vm.MAX_SSH_PORT, scope.config().vmSshPort(), scope.random(),
+            "SSH port");
+        Result result = scope.store().propose(new Command.SetSshPort(vm.id(), port));
+        if (result instanceof Result.Rejected rejected && rejected.reason() == Result.Reason.PORT_TAKEN && attempt < ADDRESS_RETRIES) {
+          continue;
+        }
+        result.orThrow();
+        return;
+      }
     } catch (RuntimeException e) {
       scope.store().propose(new Command.DestroyVm(vm.id()));
       throw e;
@@ -141,15 +168,30 @@ final class VmMaking {
     return new MachineShape(request.vcpus().orElse(standard.vcpus()), request.memoryMib().orElse(standard.memoryMib()));
   }
 
+  private static String nameOf(Command command) {
+    return switch (command) {
+      case Command.CreateVm c -> c.name();
+      case Command.ForkVm c -> c.name();
+      case Command.CreateFromSnapshot c -> c.name();
+      default -> "";
+    };
+  }
+
   // Addresses are picked from this replica; if another create took one first, the log rejects
   // the command and we pick again.
   private Vm propose(BiFunction<String, ClusterState, Command> command) {
     for (int attempt = 0; ; attempt++) {
       ClusterState state = scope.store().read();
       String vmId = scope.newId();
-      Result result = scope.store().propose(command.apply(vmId, state));
+      Command proposed = command.apply(vmId, state);
+      Result result = scope.store().propose(proposed);
       if (result instanceof Result.Rejected rejected && rejected.reason() == Result.Reason.ADDRESS_TAKEN && attempt < ADDRESS_RETRIES) {
         continue;
+      }
+      if (result instanceof Result.Rejected rejected && rejected.reason() == Result.Reason.NAME_TAKEN) {
+        String name = nameOf(proposed);
+        throw new BoxdException(ErrorCode.ALREADY_EXISTS, "the name " + Names.quote(name) + " is taken: VM names are public host names ("
+            + name + "." + scope.config().zone() + "); choose another");
       }
       long index = result.orThrow().index();
       return scope.store().readAtLeast(index, Duration.ofSeconds(30)).vm(vmId).orElseThrow();

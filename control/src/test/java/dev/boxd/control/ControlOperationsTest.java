@@ -13,7 +13,9 @@ import dev.boxd.core.state.Vm;
 import dev.boxd.core.state.VmObserved;
 import dev.boxd.core.state.VmStatus;
 import dev.boxd.testkit.state.InMemoryStateStore;
+import dev.boxd.verbs.Operations.ExposeView;
 import dev.boxd.verbs.Operations.NewRequest;
+import dev.boxd.verbs.Operations.ProxyView;
 import dev.boxd.verbs.Operations.VmView;
 import dev.boxd.core.MachineShape;
 import dev.boxd.core.state.Snapshot;
@@ -26,6 +28,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -123,6 +126,107 @@ class ControlOperationsTest {
             assertThat(e.getMessage()).isEqualTo("no VM named \"nope\"");
           });
     }
+  }
+
+  @Test
+  void aNameAnotherAccountHoldsIsTakenBecauseNamesArePublicHostNames() {
+    alice.create(named("app"));
+    var before = store.read();
+
+    assertThatThrownBy(() -> bob.create(named("app")))
+        .isInstanceOfSatisfying(BoxdException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.ALREADY_EXISTS);
+          assertThat(e.getMessage()).isEqualTo("the name \"app\" is taken: VM names are public host names (app.localhost); choose another");
+        });
+    assertThat(store.read().vms()).isEqualTo(before.vms());
+  }
+
+  @Test
+  void everyVmGetsItsOwnSshPortShownByInfoAndSshConfig() {
+    var withSsh = new ControlOperations("u1", store, worker, CONFIG.withVmSsh(22, "ssh-ed25519 AAAAgw"), CLOCK);
+    VmView app = withSsh.create(named("app"));
+    VmView db = withSsh.create(named("db"));
+
+    int appPort = store.read().vm(app.id()).orElseThrow().sshPort();
+    int dbPort = store.read().vm(db.id()).orElseThrow().sshPort();
+    assertThat(appPort).isBetween(10000, 30000).isNotEqualTo(dbPort);
+    assertThat(dbPort).isBetween(10000, 30000);
+    assertThat(app.ssh()).isEqualTo("ssh -p " + appPort + " boxd@app.localhost");
+    assertThat(withSsh.info("db").ssh()).isEqualTo("ssh -p " + dbPort + " boxd@db.localhost");
+    assertThat(withSsh.sshConfig().hosts()).extracting(h -> h.alias() + " " + h.hostName() + ":" + h.port())
+        .containsExactly("app.localhost 127.0.0.1:" + appPort, "db.localhost 127.0.0.1:" + dbPort);
+  }
+
+  private static final String PROC_HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+
+  @Test
+  void routesAreAddedMovedFoundByTheGuestsListenerAndRemoved() {
+    alice.create(named("app"));
+
+    assertThat(alice.proxies(Optional.of("app"))).containsExactly(new ProxyView("default", "app", "app.localhost", 8000));
+    assertThat(alice.addProxy("app", "web", 3000)).isEqualTo(new ProxyView("web", "app", "web.app.localhost", 3000));
+    alice.setProxyPort("app", "default", OptionalInt.of(9000));
+    // the guest listens on 22 (sshd), 5432 on loopback only, 4000 on every address (v4) and 3001 (v6)
+    worker.guestFiles.put("/proc/net/tcp", PROC_HEADER
+        + "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1\n"
+        + "   1: 0100007F:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000   110        0 2\n"
+        + "   2: 00000000:0FA0 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 3\n");
+    worker.guestFiles.put("/proc/net/tcp6", PROC_HEADER
+        + "   0: 00000000000000000000000000000000:0BB9 00000000000000000000000000000000:0000 0A 0:0 00:0 0 1000 0 5\n");
+    assertThat(alice.setProxyPort("app", "web", OptionalInt.empty()).port()).as("the lowest of 3001 and 4000").isEqualTo(3001);
+
+    assertThat(alice.proxies(Optional.empty())).extracting(p -> p.name() + ":" + p.port()).containsExactly("default:9000", "web:3001");
+    alice.removeProxy("app", "web");
+    assertThat(alice.proxies(Optional.of("app"))).extracting(ProxyView::name).containsExactly("default");
+
+    worker.guestFiles.put("/proc/net/tcp", PROC_HEADER + "   0: 00000000:0016 00000000:0000 0A 0:0 00:0 0 0 0 1\n");
+    worker.guestFiles.remove("/proc/net/tcp6");
+    assertThatThrownBy(() -> alice.setProxyPort("app", "default", OptionalInt.empty()))
+        .isInstanceOfSatisfying(BoxdException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.FAILED_PRECONDITION);
+          assertThat(e.getMessage()).contains("nothing listens on a TCP port in VM app");
+        });
+    assertThat(alice.proxies(Optional.of("app"))).extracting(ProxyView::port).containsExactly(9000);
+  }
+
+  @Test
+  void anotherAccountsVmsRoutesAndForwardsAreNotFound() {
+    alice.create(named("app"));
+    alice.addProxy("app", "web", 3000);
+    var before = store.read();
+
+    for (var verb : List.<Runnable>of(() -> bob.addProxy("app", "api", 80), () -> bob.removeProxy("app", "web"),
+        () -> bob.setProxyPort("app", "web", OptionalInt.of(1)), () -> bob.proxies(Optional.of("app")),
+        () -> bob.expose("app", "tcp", 22), () -> bob.exposures(Optional.of("app")))) {
+      assertThatThrownBy(verb::run).isInstanceOfSatisfying(BoxdException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+    }
+    assertThat(bob.proxies(Optional.empty())).isEmpty();
+    assertThat(store.read().proxies()).isEqualTo(before.proxies());
+    assertThat(store.read().exposures()).isEmpty();
+  }
+
+  @Test
+  void exposeKeepsThePublicPortAllowsThreeAndGoesWithTheVm() {
+    VmView app = alice.create(named("app"));
+    var tcp = alice.expose("app", "tcp", 5000);
+    assertThat(tcp.publicPort()).isBetween(40000, 60000);
+    assertThat(tcp.host()).isEqualTo("127.0.0.1");
+    assertThat(tcp.dns()).isEqualTo("app.localhost");
+    assertThat(alice.expose("app", "tcp", 5000)).isEqualTo(tcp);
+    alice.expose("app", "udp", 5000);
+    alice.expose("app", "tcp", 22);
+
+    assertThatThrownBy(() -> alice.expose("app", "tcp", 80))
+        .isInstanceOfSatisfying(BoxdException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.RESOURCE_EXHAUSTED);
+          assertThat(e.getMessage()).contains("has 3 ports exposed");
+        });
+    assertThat(alice.exposures(Optional.of("app"))).hasSize(3);
+    alice.unexpose("app", "udp", 5000);
+    assertThat(alice.exposures(Optional.empty())).extracting(ExposeView::protocol).containsOnly("tcp");
+
+    alice.destroy(app.id());
+    assertThat(store.read().exposures()).isEmpty();
   }
 
   @Test
@@ -324,9 +428,21 @@ class ControlOperationsTest {
       throw unsupported();
     }
 
+    /** Guest files download serves, by path. */
+    final java.util.Map<String, String> guestFiles = new ConcurrentHashMap<>();
+
     @Override
     public long download(String vmId, String path, OutputStream sink) {
-      throw unsupported();
+      String content = guestFiles.get(path);
+      if (content == null) {
+        throw BoxdException.notFound("no such file: " + path);
+      }
+      try {
+        sink.write(content.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      return content.length();
     }
 
     @Override

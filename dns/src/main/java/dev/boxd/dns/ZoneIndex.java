@@ -31,9 +31,9 @@ import org.xbill.DNS.TextParseException;
  * destroyed or moved and no challenge changed (most entries: workers' reports), which costs a
  * pass over the VMs without allocating; otherwise it indexes anew.
  *
- * <p>Names are unique per account, not across accounts (SPEC §2), so two accounts may each have a
- * VM of one name: {@code NAME.<zone>} then answers with the oldest (by creation time, then id), the
- * same on every replica. The name {@code ns1} is the name server's: a VM of that name gets no A record.
+ * <p>The log refuses a VM name that a live VM of another account holds (names are public host
+ * names), but a log written before that rule may hold two VMs of one name: {@code NAME.<zone>} then
+ * answers with the oldest (by creation time, then id), the same on every replica. The name {@code ns1} is the name server's: a VM of that name gets no A record.
  */
 public final class ZoneIndex {
   /** SOA timers: how secondaries (none yet) would refresh, retry and expire, in seconds. */

@@ -3,6 +3,7 @@ package dev.boxd.net;
 import dev.boxd.os.HostCommand;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.channels.DatagramChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -74,6 +75,23 @@ public record NetworkNamespace(String name) {
         throw e;
       }
     }, "connecting to " + target);
+  }
+
+  /**
+   * A UDP socket made inside this namespace and connected to {@code target}: datagrams written to
+   * it go to {@code target}, and only {@code target}'s replies are read from it. Blocking; any
+   * thread may use it; the caller closes it.
+   */
+  public DatagramChannel datagram(InetSocketAddress target) throws IOException {
+    return inside(() -> {
+      DatagramChannel channel = DatagramChannel.open(java.net.StandardProtocolFamily.INET);
+      try {
+        return channel.connect(target);
+      } catch (IOException | RuntimeException e) {
+        channel.close();
+        throw e;
+      }
+    }, "opening a UDP socket to " + target);
   }
 
   /**

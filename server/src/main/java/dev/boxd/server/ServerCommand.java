@@ -4,6 +4,7 @@ import dev.boxd.control.ControlConfig;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.dns.DnsRole;
 import dev.boxd.dns.ZoneConfig;
+import dev.boxd.edge.expose.ExposeForwarder;
 import dev.boxd.guest.ImageStore;
 import dev.boxd.net.NetworkConfig;
 import dev.boxd.raft.RaftConfig;
@@ -52,6 +53,14 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--vm-ssh-port", defaultValue = "22",
       description = "port of direct SSH into VMs (ssh boxd@PUBLIC_IP) on every VM's public address (default ${DEFAULT-VALUE})")
   int vmSshPort;
+
+  @Option(names = "--edge-address", defaultValue = "127.0.0.1",
+      description = "address of the edge: each VM's own SSH port (10000-30000) and its exposed ports (40000-60000) (default"
+          + " ${DEFAULT-VALUE})")
+  String edgeAddress;
+
+  @Option(names = "--no-expose", description = "do not forward exposed ports (expose still records them in the log)")
+  boolean noExpose;
 
   @Option(names = "--raft-port", defaultValue = "7700", description = "port of the Raft log on 127.0.0.1 (default ${DEFAULT-VALUE})")
   int raftPort;
@@ -157,13 +166,16 @@ final class ServerCommand implements Callable<Integer> {
     reconciler.start("127.0.0.1", Runtime.getRuntime().availableProcessors(), HostMemory.totalMib());
     var workers = new LocalWorkers(WORKER_ID, new LocalWorkerPort(runtime, reconciler, idle));
     var routes = new StateVmRoutes(raft, workers);
+    java.net.InetAddress edge = java.net.InetAddress.getByName(edgeAddress);
     VmGateway gateway = VmGateway.builder(routes)
         .port(vmSshPort)
+        .edgeAddress(edge)
         .hostKey(dataDir.resolve("vm_gateway_ed25519_key"))
         .platformKey(platformKey.keyPair())
         .start();
     routes.follow(gateway);
-    var config = baseConfig.withVmSsh(gateway.port(), gateway.hostKey());
+    var config = baseConfig.withVmSsh(gateway.port(), gateway.hostKey()).withEdgeAddress(edge.getHostAddress());
+    Optional<ExposeForwarder> forwarder = noExpose ? Optional.empty() : Optional.of(ExposeForwarder.start(raft, workers, edge));
     FrontDoor door = FrontDoor.builder(new StateAccounts(raft, workers, config, clock))
         .listen(listen, sshPort)
         .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
@@ -212,6 +224,7 @@ final class ServerCommand implements Callable<Integer> {
       guestGateway.close();
       routes.close();
       gateway.close();
+      forwarder.ifPresent(ExposeForwarder::close);
       admin.close();
       idle.close();
       layerMerges.shutdownNow();
@@ -231,6 +244,9 @@ final class ServerCommand implements Callable<Integer> {
     dnsRole.ifPresent(role -> System.out.println("  DNS:            dig @" + role.config().nameServer().getHostAddress() + " -p "
         + role.address().getPort() + " app." + config.zone() + "    (authoritative for " + config.zone() + ", on "
         + role.address().getHostString() + ":" + role.address().getPort() + ")"));
+    System.out.println("                  or each VM's own port on " + edge.getHostAddress() + " (info app shows it: ssh -p PORT ...)");
+    System.out.println("  ports:          ssh " + port + listen + " expose app 5000 [--udp]    (a public port on " + edge.getHostAddress()
+        + (noExpose ? ", not forwarded: --no-expose" : "") + ")");
     System.out.flush();
     stopped.await();
     return 0;

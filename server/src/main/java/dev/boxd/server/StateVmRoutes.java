@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The SSH gateway's routes from the replicated state: a key's account and a public address name
- * at most one VM; the connection to it goes through the VM's worker. Also keeps the gateway
- * listening on exactly the public addresses of the VMs that exist, following the log.
+ * at most one VM, and so does a VM's own SSH port with its owner's key; the connection to it goes
+ * through the VM's worker. Also keeps the gateway listening on exactly the public addresses and
+ * the SSH ports of the VMs that exist, following the log.
  */
 final class StateVmRoutes implements VmRoutes, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StateVmRoutes.class);
@@ -69,13 +70,18 @@ final class StateVmRoutes implements VmRoutes, AutoCloseable {
     try {
       Set<InetAddress> addresses = new HashSet<>();
       Set<String> vmIds = new HashSet<>();
+      Set<Integer> vmPorts = new HashSet<>();
       for (Vm vm : store.read().vms()) {
         if (vm.desired() != DesiredPower.DESTROYED) {
           addresses.add(inet(vm.publicIp()));
           vmIds.add(vm.id());
+          if (vm.hasSshPort()) {
+            vmPorts.add(vm.sshPort());
+          }
         }
       }
       target.listen(addresses);
+      target.listenVmPorts(vmPorts);
       target.retainVms(vmIds);
     } catch (RuntimeException e) {
       log.warn("cannot update the VM SSH gateway's addresses: {}", e.toString());
@@ -100,6 +106,14 @@ final class StateVmRoutes implements VmRoutes, AutoCloseable {
     return state.userByKey(fingerprint).flatMap(user -> state.vmsOf(user.id()).stream()
         .filter(vm -> vm.publicIp().equals(ip) && vm.desired() != DesiredPower.DESTROYED)
         .findFirst())
+        .map(vm -> new VmRoute(vm.id(), vm.name()));
+  }
+
+  @Override
+  public Optional<VmRoute> routeByPort(int port, String fingerprint) {
+    ClusterState state = store.read();
+    return state.userByKey(fingerprint).flatMap(user -> state.vmBySshPort(port)
+        .filter(vm -> vm.ownerId().equals(user.id()) && vm.desired() != DesiredPower.DESTROYED))
         .map(vm -> new VmRoute(vm.id(), vm.name()));
   }
 

@@ -146,12 +146,14 @@ class VmSshTest {
 
   @Test
   void sshConfigAliasesWorkWithStrictHostKeyChecking(@TempDir Path tmp) throws Exception {
-    json(carol.run("new", "--name=web", "--json"));
+    JsonNode web = json(carol.run("new", "--name=web", "--json"));
+    // The VM's own port on the edge (SPEC §12), as info shows it: "ssh -p PORT boxd@web.localhost".
+    int port = Integer.parseInt(web.path("ssh").asText().split(" ")[2]);
     try {
       SshUser.Run config = carol.run("ssh-config");
       assertThat(config.exit()).as(config.err()).isZero();
       assertThat(config.out()).contains("Host web.localhost\n").contains("  User boxd\n")
-          .contains("  Port " + live.server().vmSshPort + "\n").contains("  HostName 127.77.");
+          .contains("  Port " + port + "\n").contains("  HostName " + live.server().edgeAddress + "\n");
       Path file = tmp.resolve("config");
       Files.writeString(file, config.out());
       // The known_hosts line the output names: the gateway's key under the alias every entry uses.
@@ -166,7 +168,7 @@ class VmSshTest {
       assertThat(run.out()).isEqualTo("web\n");
       JsonNode asJson = json(carol.run("ssh-config", "--json"));
       assertThat(asJson.path("hosts").get(0).path("host").asText()).isEqualTo("web.localhost");
-      assertThat(asJson.path("hosts").get(0).path("port").asInt()).isEqualTo(live.server().vmSshPort);
+      assertThat(asJson.path("hosts").get(0).path("port").asInt()).isEqualTo(port);
     } finally {
       carol.run("destroy", "-y", "web");
     }

@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It listens on one port on each public address in use, and {@link #listen} changes that set
  * while it runs, as VMs come and go. On Linux any 127.0.0.0/8 address can be listened on without
- * configuring it.
+ * configuring it. It also listens on each VM's own port on the edge address ({@link #listenVmPorts},
+ * SPEC §12): there the port names the VM and the key must be its owner's.
  */
 public final class VmGateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(VmGateway.class);
@@ -63,9 +64,13 @@ public final class VmGateway implements AutoCloseable {
   private final GatewayServer server;
   private final GuestConnector connector;
   private final String hostKey;
-  private final Set<InetAddress> refused = new HashSet<>();
+  private final Set<SocketAddress> refused = new HashSet<>();
+  private final InetAddress edgeAddress;
+  private Set<InetAddress> publicAddresses = Set.of();
+  private Set<Integer> vmPorts = Set.of();
 
-  private VmGateway(VmRoutes routes, int port, GatewayServer server, GuestConnector connector, String hostKey) {
+  private VmGateway(VmRoutes routes, int port, GatewayServer server, GuestConnector connector, String hostKey, InetAddress edgeAddress) {
+    this.edgeAddress = edgeAddress;
     this.routes = routes;
     this.port = port;
     this.server = server;
@@ -93,8 +98,25 @@ public final class VmGateway implements AutoCloseable {
    * on is logged and tried again at the next call.
    */
   public synchronized void listen(Collection<InetAddress> addresses) {
+    publicAddresses = Set.copyOf(addresses);
+    bindExactly();
+  }
+
+  /** Listens on exactly these ports of the edge address, one per VM that has one, from now on. */
+  public synchronized void listenVmPorts(Collection<Integer> ports) {
+    vmPorts = Set.copyOf(ports);
+    bindExactly();
+  }
+
+  /** The edge address, where each VM's own SSH port is. */
+  public InetAddress edgeAddress() {
+    return edgeAddress;
+  }
+
+  private void bindExactly() {
     IoAcceptor acceptor = server.acceptor();
-    Set<SocketAddress> wanted = addresses.stream().map(a -> new InetSocketAddress(a, port)).collect(Collectors.toSet());
+    Set<SocketAddress> wanted = publicAddresses.stream().map(a -> new InetSocketAddress(a, port)).collect(Collectors.toSet());
+    vmPorts.forEach(vmPort -> wanted.add(new InetSocketAddress(edgeAddress, vmPort)));
     Set<SocketAddress> bound = new HashSet<>(acceptor.getBoundAddresses());
     for (SocketAddress address : bound) {
       if (!wanted.contains(address)) {
@@ -106,15 +128,14 @@ public final class VmGateway implements AutoCloseable {
       if (bound.contains(address)) {
         continue;
       }
-      InetAddress ip = ((InetSocketAddress) address).getAddress();
       try {
         acceptor.bind(address);
-        refused.remove(ip);
+        refused.remove(address);
         log.debug("VM SSH gateway: listening on {}", address);
       } catch (IOException e) {
-        if (refused.add(ip)) { // once per address, not at every change of state
-          log.warn("VM SSH gateway cannot listen on {}: {} (is another SSH server listening on every address on port {}? "
-              + "choose another port with --vm-ssh-port)", address, e.getMessage(), port);
+        if (refused.add(address)) { // once per address, not at every change of state
+          log.warn("VM SSH gateway cannot listen on {}: {} (is another server listening there, or on every address on that port? "
+              + "for the public addresses choose another port with --vm-ssh-port)", address, e.getMessage());
         }
       }
     }
@@ -156,7 +177,8 @@ public final class VmGateway implements AutoCloseable {
     }
     String fingerprint = KeyUtils.getFingerPrint(BuiltinDigests.sha256, key);
     try {
-      var route = routes.route(local.getAddress(), fingerprint);
+      // The gateway's own port on a public address: routed by address and key. Any other port is a VM's own.
+      var route = local.getPort() == port ? routes.route(local.getAddress(), fingerprint) : routes.routeByPort(local.getPort(), fingerprint);
       route.ifPresent(r -> session.setAttribute(ROUTE, r));
       log.debug("VM SSH gateway: key {} at {}: {}", fingerprint, local.getAddress().getHostAddress(), route.map(VmRoute::vmName).orElse("no VM"));
       return route.isPresent();
@@ -202,6 +224,7 @@ public final class VmGateway implements AutoCloseable {
     private KeyPair platformKey;
     private String guestUser = "boxd";
     private Duration patience = Duration.ofSeconds(20);
+    private InetAddress edgeAddress = InetAddress.getLoopbackAddress();
 
     private Builder(VmRoutes routes) {
       this.routes = Objects.requireNonNull(routes, "routes");
@@ -225,6 +248,12 @@ public final class VmGateway implements AutoCloseable {
     /** The key the gateway logs into VMs with, which every VM authorizes (required). */
     public Builder platformKey(KeyPair key) {
       this.platformKey = key;
+      return this;
+    }
+
+    /** The address each VM's own SSH port is on (default: loopback, for one node). */
+    public Builder edgeAddress(InetAddress address) {
+      this.edgeAddress = Objects.requireNonNull(address, "address");
       return this;
     }
 
@@ -265,7 +294,7 @@ public final class VmGateway implements AutoCloseable {
       server.setAgentFactory(null);
       server.setChannelFactories(List.of(ProxyChannel.FACTORY));
       var connector = new GuestConnector(routes, platformKey, guestUser, patience);
-      var gateway = new VmGateway(routes, port, server, connector, publicHostKey);
+      var gateway = new VmGateway(routes, port, server, connector, publicHostKey, edgeAddress);
       server.setPublickeyAuthenticator(gateway::authenticate);
       server.setShellFactory(channel -> new ProxyCommand(gateway, ProxyCommand.Kind.SHELL, ""));
       server.setCommandFactory((channel, command) -> new ProxyCommand(gateway, ProxyCommand.Kind.EXEC, command));

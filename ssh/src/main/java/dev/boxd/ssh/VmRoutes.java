@@ -26,6 +26,14 @@ public interface VmRoutes {
   Optional<VmRoute> route(InetAddress address, String fingerprint);
 
   /**
+   * The VM whose own SSH port on the edge is {@code port} (SPEC §12: a per-VM port, 10000-30000),
+   * if the account of the key {@code fingerprint} owns it; empty otherwise.
+   */
+  default Optional<VmRoute> routeByPort(int port, String fingerprint) {
+    return Optional.empty();
+  }
+
+  /**
    * A TCP connection to port 22 of the VM, waking it first if it sleeps. An {@link IOException}
    * means nothing answered yet (a guest's sshd starts a moment after the VM): the gateway tries
    * again for a while. Any other failure (the VM is stopped or gone) is final.

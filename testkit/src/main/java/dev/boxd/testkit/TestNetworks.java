@@ -45,6 +45,16 @@ public final class TestNetworks {
     }
   }
 
+  /**
+   * A loopback address of its own for a test server's edge (each VM's SSH port, exposed ports):
+   * servers of other tests and processes listen on the same port numbers, each on its own address.
+   * Random in 127.88.0.0/16, away from the public pool (127.77.0.0/16).
+   */
+  public static String uniqueLoopback() {
+    var random = java.util.concurrent.ThreadLocalRandom.current();
+    return "127.88." + random.nextInt(256) + "." + random.nextInt(1, 255);
+  }
+
   /** A /24 inside 10.240.0.0/12 that no other test network of this JVM uses. */
   public static String uniqueSubnet() {
     int n = NEXT.incrementAndGet() % 4096;

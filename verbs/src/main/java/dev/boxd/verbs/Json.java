@@ -39,6 +39,7 @@ final class Json {
     if (!vm.detail().isEmpty()) {
       m.put("detail", vm.detail());
     }
+    m.put("ssh", vm.ssh().isEmpty() ? null : vm.ssh());
     vm.egress().ifPresent(traffic -> {
       m.put("egress_bytes", traffic.bytesOut());
       m.put("ingress_bytes", traffic.bytesIn());
@@ -48,6 +49,16 @@ final class Json {
 
   static List<Map<String, Object>> vms(List<Operations.VmView> vms) {
     return vms.stream().map(Json::vm).toList();
+  }
+
+  static Map<String, Object> proxy(Operations.ProxyView proxy) {
+    return object("name", proxy.name(), "vm", proxy.vm(), "domain", proxy.domain(), "port", proxy.port());
+  }
+
+  /** The fields of SPEC §8's ExposePortResponse, plus the host to connect to. */
+  static Map<String, Object> exposure(Operations.ExposeView e) {
+    return object("vm_id", e.vmId(), "vm_name", e.vm(), "dns", e.dns(), "host", e.host(), "public_port", e.publicPort(), "vm_port",
+        e.vmPort(), "protocol", e.protocol());
   }
 
   static Map<String, Object> error(ErrorCode code, String message) {

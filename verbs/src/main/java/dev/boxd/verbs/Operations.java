@@ -34,12 +34,23 @@ public interface Operations {
    * nothing to say. {@code egress}: what the VM exchanged with the internet, where it was asked for
    * ({@code info}); empty in lists and where its worker does not run it (yet).
    */
+  /**
+   * {@code ssh}: the command that logs into the VM through its own port of direct SSH
+   * ({@code ssh -p PORT boxd@NAME.<zone>}); empty for a VM without one.
+   */
   record VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
       long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs, String detail,
-      Optional<EgressTraffic> egress) {
+      Optional<EgressTraffic> egress, String ssh) {
     public VmView {
       detail = detail == null ? "" : detail;
       egress = egress == null ? Optional.empty() : egress;
+      ssh = ssh == null ? "" : ssh;
+    }
+
+    public VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
+        long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs, String detail,
+        Optional<EgressTraffic> egress) {
+      this(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs, detail, egress, "");
     }
 
     public VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
@@ -56,7 +67,13 @@ public interface Operations {
     /** This view with the VM's egress counts. */
     public VmView withEgress(EgressTraffic traffic) {
       return new VmView(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs,
-          detail, Optional.of(traffic));
+          detail, Optional.of(traffic), ssh);
+    }
+
+    /** This view with the command that logs into the VM over its own SSH port. */
+    public VmView withSsh(String command) {
+      return new VmView(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs,
+          detail, egress, command);
     }
   }
 
@@ -191,6 +208,56 @@ public interface Operations {
   /** The caller's VMs as SSH client configuration; FAILED_PRECONDITION where direct SSH is not offered. */
   default SshConfig sshConfig() {
     throw dev.boxd.core.BoxdException.precondition("direct SSH into VMs is not offered here");
+  }
+
+  /**
+   * An HTTPS route (SPEC §3 proxy): {@code name} ({@code default} for the VM's own domain), the
+   * VM's name, the domain it answers for ({@code SUB.NAME.<zone>}, or {@code NAME.<zone>}) and
+   * the VM port it goes to.
+   */
+  record ProxyView(String name, String vm, String domain, int port) {}
+
+  /** The routes of one VM ({@code vm} given) or of every VM of the caller, the default route of each first. */
+  default List<ProxyView> proxies(Optional<String> vm) {
+    throw dev.boxd.core.BoxdException.precondition("HTTPS routes are not offered here");
+  }
+
+  /** Adds the route {@code name.VM.<zone>} to {@code port} of the VM. */
+  default ProxyView addProxy(String vm, String name, int port) {
+    throw dev.boxd.core.BoxdException.precondition("HTTPS routes are not offered here");
+  }
+
+  /**
+   * Moves a route ({@code default}: the VM's own domain) to {@code port}; an empty port means the
+   * port the guest listens on (SPEC §6 {@code --port=auto}).
+   */
+  default ProxyView setProxyPort(String vm, String name, java.util.OptionalInt port) {
+    throw dev.boxd.core.BoxdException.precondition("HTTPS routes are not offered here");
+  }
+
+  default void removeProxy(String vm, String name) {
+    throw dev.boxd.core.BoxdException.precondition("HTTPS routes are not offered here");
+  }
+
+  /**
+   * A raw forward (SPEC §3 expose, §8 ExposePort): {@code host}:{@code publicPort} (the edge) to
+   * {@code vmPort} of the VM for {@code protocol} ({@code tcp} or {@code udp}); {@code dns} is the
+   * VM's name in the zone.
+   */
+  record ExposeView(String vmId, String vm, String dns, String host, int vmPort, String protocol, int publicPort) {}
+
+  /** Forwards a public port to {@code vmPort} of the VM; exposing it again keeps its public port. */
+  default ExposeView expose(String vm, String protocol, int vmPort) {
+    throw dev.boxd.core.BoxdException.precondition("exposing ports is not offered here");
+  }
+
+  default void unexpose(String vm, String protocol, int vmPort) {
+    throw dev.boxd.core.BoxdException.precondition("exposing ports is not offered here");
+  }
+
+  /** The forwards of one VM or of every VM of the caller. */
+  default List<ExposeView> exposures(Optional<String> vm) {
+    throw dev.boxd.core.BoxdException.precondition("exposing ports is not offered here");
   }
 
   /** The caller: user id, display name, and the SHA256 fingerprints of the linked SSH keys. */

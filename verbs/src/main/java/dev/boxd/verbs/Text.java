@@ -89,7 +89,8 @@ final class Text {
         new String[] {"disk", vm.diskGb() + " GB"},
         new String[] {"boot time", vm.bootTimeMs() + " ms"},
         new String[] {"created", vm.createdAt()},
-        new String[] {"auto-suspend", autoSuspend(vm.autoSuspendSecs())}));
+        new String[] {"auto-suspend", autoSuspend(vm.autoSuspendSecs())},
+        new String[] {"ssh", vm.ssh()}));
     if (!vm.detail().isEmpty()) {
       rows.add(new String[] {"detail", vm.detail()});
     }

@@ -91,6 +91,26 @@ final class Values {
     return env;
   }
 
+  private static final Pattern PORT = Pattern.compile("^[0-9]{1,5}$");
+
+  /** A TCP or UDP port, 1 to 65535. */
+  static int port(String what, String value) {
+    if (value == null || !PORT.matcher(value).matches() || Integer.parseInt(value) < 1 || Integer.parseInt(value) > 65535) {
+      throw BoxdException.invalid("invalid " + what + " " + Names.quote(value) + ": expected a port number from 1 to 65535");
+    }
+    return Integer.parseInt(value);
+  }
+
+  /** The name of an HTTPS route: a DNS label, the SUB of {@code SUB.NAME.<zone>}. */
+  static String routeName(String value) {
+    if (!Names.isValid(value)) {
+      throw BoxdException.invalid("invalid route name " + Names.quote(value)
+          + ": expected a DNS label (1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit), the SUB of"
+          + " SUB.NAME.<zone>");
+    }
+    return value;
+  }
+
   /** Commands and paths reach the guest as C strings. */
   static String noNul(String what, String value) {
     if (value.indexOf('\0') >= 0) {

@@ -91,6 +91,11 @@ public final class LocalWorkerPort implements WorkerPort {
   }
 
   @Override
+  public java.nio.channels.DatagramChannel datagram(String vmId, int port) throws IOException {
+    return runtime.datagram(vmId, port);
+  }
+
+  @Override
   public String sshHostKey(String vmId) {
     return runtime.sshHostKey(vmId);
   }

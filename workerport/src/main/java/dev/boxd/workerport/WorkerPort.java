@@ -37,6 +37,16 @@ public interface WorkerPort {
    */
   SocketChannel connect(String vmId, int port, Duration timeout) throws IOException;
 
+  /**
+   * A UDP socket connected to {@code port} of the VM, made from where the VM network is reachable
+   * (the relay of an exposed UDP port): datagrams written to it reach the VM, its replies are read
+   * from it. Like {@link #connect} it does not wake a sleeping VM. A worker that cannot relay UDP
+   * says so with FAILED_PRECONDITION.
+   */
+  default java.nio.channels.DatagramChannel datagram(String vmId, int port) throws IOException {
+    throw dev.boxd.core.BoxdException.precondition("this worker does not relay UDP");
+  }
+
   /** The public SSH host key the VM's sshd presents, in authorized_keys form. */
   String sshHostKey(String vmId);
 

@@ -21,6 +21,10 @@ import java.util.function.Function;
  * <p>Besides the records themselves it keeps indexes derived from the VMs (name per owner,
  * private address, worker) for the lookups the front doors and the workers do on every request;
  * they are rebuilt, never stored, when a state is restored from a snapshot.
+ *
+ * <p>Longer than most classes here on purpose: it is one immutable value whose lookups and
+ * copy-on-write updates all read the same private maps; split up, those maps would have to be
+ * shared between classes and could then be changed behind a reader's back.
  */
 public final class ClusterState {
   /** Quota of an account created without an explicit one (SPEC §7). */
@@ -28,7 +32,8 @@ public final class ClusterState {
 
   private static final ClusterState EMPTY = new ClusterState(
       0, CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(),
-      CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty());
+      CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(),
+      CopyOnWrite.empty());
 
   private final long appliedIndex;
   private final SortedMap<String, User> users;
@@ -42,6 +47,9 @@ public final class ClusterState {
   private final SortedMap<String, SortedSet<String>> vmsByWorker;
   private final SortedMap<String, Snapshot> snapshots;
   private final SortedMap<String, AcmeChallenge> acmeChallenges;
+  // HTTPS routes by VM id and name (Proxy.key); raw forwards by protocol and public port (Exposure.key).
+  private final SortedMap<String, Proxy> proxies;
+  private final SortedMap<String, Exposure> exposures;
 
   private ClusterState(
       long appliedIndex,
@@ -54,8 +62,12 @@ public final class ClusterState {
       SortedMap<Ipv4, String> vmIps,
       SortedMap<String, SortedSet<String>> vmsByWorker,
       SortedMap<String, Snapshot> snapshots,
-      SortedMap<String, AcmeChallenge> acmeChallenges) {
+      SortedMap<String, AcmeChallenge> acmeChallenges,
+      SortedMap<String, Proxy> proxies,
+      SortedMap<String, Exposure> exposures) {
     this.appliedIndex = appliedIndex;
+    this.proxies = proxies;
+    this.exposures = exposures;
     this.snapshots = snapshots;
     this.acmeChallenges = acmeChallenges;
     this.users = users;
@@ -86,10 +98,10 @@ public final class ClusterState {
       Collection<Worker> workers,
       Collection<Vm> vms,
       Collection<Snapshot> snapshots) {
-    return restore(appliedIndex, users, keys, registrations, workers, vms, snapshots, List.of());
+    return restore(appliedIndex, users, keys, registrations, workers, vms, snapshots, List.of(), List.of(), List.of());
   }
 
-  /** {@link #restore} of a state that also holds ACME challenges. */
+  /** As above, with the ACME challenges, the VMs' HTTPS routes and raw forwards. */
   public static ClusterState restore(
       long appliedIndex,
       Collection<User> users,
@@ -98,7 +110,9 @@ public final class ClusterState {
       Collection<Worker> workers,
       Collection<Vm> vms,
       Collection<Snapshot> snapshots,
-      Collection<AcmeChallenge> acmeChallenges) {
+      Collection<AcmeChallenge> acmeChallenges,
+      Collection<Proxy> proxies,
+      Collection<Exposure> exposures) {
     TreeMap<String, User> userMap = index(users, User::id, "user");
     TreeMap<String, SshKey> keyMap = index(keys, SshKey::fingerprint, "key");
     for (SshKey key : keyMap.values()) {
@@ -108,13 +122,25 @@ public final class ClusterState {
     TreeMap<String, SortedMap<String, String>> names = new TreeMap<>();
     TreeMap<Ipv4, String> ips = new TreeMap<>();
     TreeMap<String, SortedSet<String>> byWorker = new TreeMap<>();
+    TreeMap<Integer, String> sshPorts = new TreeMap<>();
     for (Vm vm : vmMap.values()) {
+      require(!vm.hasSshPort() || sshPorts.put(vm.sshPort(), vm.id()) == null, "two VMs with SSH port " + vm.sshPort());
       require(names.computeIfAbsent(vm.ownerId(), o -> new TreeMap<>()).put(vm.name(), vm.id()) == null,
           "two VMs of " + vm.ownerId() + " named " + vm.name());
       require(ips.put(vm.ip(), vm.id()) == null, "two VMs with address " + vm.ip());
       byWorker.computeIfAbsent(vm.workerId(), w -> new TreeSet<>()).add(vm.id());
     }
     names.replaceAll((owner, byName) -> Collections.unmodifiableSortedMap(byName));
+    TreeMap<String, Proxy> proxyMap = new TreeMap<>();
+    for (Proxy proxy : proxies) {
+      require(vmMap.containsKey(proxy.vmId()), "route " + proxy.name() + " of unknown VM " + proxy.vmId());
+      require(proxyMap.put(Proxy.key(proxy.vmId(), proxy.name()), proxy) == null, "two routes " + proxy.name() + " of VM " + proxy.vmId());
+    }
+    TreeMap<String, Exposure> exposureMap = new TreeMap<>();
+    for (Exposure exposure : exposures) {
+      require(vmMap.containsKey(exposure.vmId()), "forward of unknown VM " + exposure.vmId());
+      require(exposureMap.put(exposure.key(), exposure) == null, "two forwards from " + exposure.key());
+    }
     byWorker.replaceAll((worker, ids) -> Collections.unmodifiableSortedSet(ids));
     return new ClusterState(
         appliedIndex,
@@ -127,7 +153,9 @@ public final class ClusterState {
         Collections.unmodifiableSortedMap(ips),
         Collections.unmodifiableSortedMap(byWorker),
         Collections.unmodifiableSortedMap(index(snapshots, Snapshot::id, "snapshot")),
-        Collections.unmodifiableSortedMap(index(acmeChallenges, AcmeChallenge::name, "ACME challenge")));
+        Collections.unmodifiableSortedMap(index(acmeChallenges, AcmeChallenge::name, "ACME challenge")),
+        Collections.unmodifiableSortedMap(proxyMap),
+        Collections.unmodifiableSortedMap(exposureMap));
   }
 
   private static <T> TreeMap<String, T> index(Collection<T> items, Function<T, String> id, String what) {
@@ -245,6 +273,91 @@ public final class ClusterState {
   public Optional<Vm> vmByName(String ownerId, String name) {
     SortedMap<String, String> byName = vmNames.get(ownerId);
     return byName == null ? Optional.empty() : Optional.ofNullable(byName.get(name)).map(vms::get);
+  }
+
+  /**
+   * The VM named {@code name} in the whole cluster, of any owner, unless it is being destroyed:
+   * {@code NAME.<zone>} names one VM (SPEC §6), which the edge and the DNS role look up here.
+   */
+  public Optional<Vm> vmByName(String name) {
+    for (SortedMap<String, String> byName : vmNames.values()) {
+      String id = byName.get(name);
+      if (id != null && vms.get(id).desired() != DesiredPower.DESTROYED) {
+        return Optional.of(vms.get(id));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The VM whose own port of direct SSH is {@code port}, if any. */
+  public Optional<Vm> vmBySshPort(int port) {
+    return port == 0 ? Optional.empty() : vms.values().stream().filter(vm -> vm.sshPort() == port).findFirst();
+  }
+
+  /** SSH ports held by VMs (destroyed ones included until removed); a new VM needs one outside this set. */
+  public SortedSet<Integer> usedSshPorts() {
+    TreeSet<Integer> used = new TreeSet<>();
+    vms.values().stream().filter(Vm::hasSshPort).forEach(vm -> used.add(vm.sshPort()));
+    return Collections.unmodifiableSortedSet(used);
+  }
+
+  // ---- the edge: HTTPS routes and raw forwards ----
+
+  /** Every stored route (default routes only where their port was changed), by VM id and name. */
+  public Collection<Proxy> proxies() {
+    return proxies.values();
+  }
+
+  /** The VM's HTTPS routes: the default one first (implicit unless its port was set), then the named ones by name. */
+  public List<Proxy> proxiesOf(String vmId) {
+    List<Proxy> stored = proxiesStoredFor(vmId);
+    Proxy defaultRoute = stored.stream().filter(Proxy::isDefault).findFirst()
+        .orElse(new Proxy(vmId, Proxy.DEFAULT_NAME, Proxy.DEFAULT_PORT));
+    List<Proxy> all = new java.util.ArrayList<>();
+    all.add(defaultRoute);
+    stored.stream().filter(p -> !p.isDefault()).forEach(all::add);
+    return List.copyOf(all);
+  }
+
+  /** The VM's named routes only (not the default), by name. */
+  public List<Proxy> namedProxiesOf(String vmId) {
+    return proxiesStoredFor(vmId).stream().filter(p -> !p.isDefault()).toList();
+  }
+
+  private List<Proxy> proxiesStoredFor(String vmId) {
+    // Keys are "vmId/name": the VM's routes are one contiguous range.
+    return List.copyOf(proxies.subMap(vmId + "/", vmId + "0").values());
+  }
+
+  /**
+   * The route of {@code sub.vmName.<zone>} ({@code sub} empty or {@code default}: of
+   * {@code vmName.<zone>} itself): what the HTTPS proxy forwards a request to.
+   */
+  public Optional<Proxy> route(String vmName, String sub) {
+    String name = sub == null || sub.isEmpty() ? Proxy.DEFAULT_NAME : sub;
+    return vmByName(vmName).flatMap(vm -> proxiesOf(vm.id()).stream().filter(p -> p.name().equals(name)).findFirst());
+  }
+
+  /** Every raw forward, by protocol and public port. */
+  public Collection<Exposure> exposures() {
+    return exposures.values();
+  }
+
+  /** The VM's raw forwards, by protocol and public port. */
+  public List<Exposure> exposuresOf(String vmId) {
+    return exposures.values().stream().filter(e -> e.vmId().equals(vmId)).toList();
+  }
+
+  /** The forward from {@code publicPort} of the edge for {@code protocol}, if any. */
+  public Optional<Exposure> exposure(Exposure.Protocol protocol, int publicPort) {
+    return Optional.ofNullable(exposures.get(Exposure.key(protocol, publicPort)));
+  }
+
+  /** Public ports in use for {@code protocol}; a new forward needs one outside this set. */
+  public SortedSet<Integer> usedPublicPorts(Exposure.Protocol protocol) {
+    TreeSet<Integer> used = new TreeSet<>();
+    exposures.values().stream().filter(e -> e.protocol() == protocol).forEach(e -> used.add(e.publicPort()));
+    return Collections.unmodifiableSortedSet(used);
   }
 
   /** The VM holding a private address: how the gateway knows which VM (and owner) is calling. */
@@ -381,7 +494,7 @@ public final class ClusterState {
     return copy(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots, left);
   }
 
-  private static ClusterState copy(
+  private ClusterState copy(
       long appliedIndex,
       SortedMap<String, User> users,
       SortedMap<String, SshKey> keys,
@@ -394,7 +507,41 @@ public final class ClusterState {
       SortedMap<String, Snapshot> snapshots,
       SortedMap<String, AcmeChallenge> acmeChallenges) {
     return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
-        acmeChallenges);
+        acmeChallenges, proxies, exposures);
+  }
+
+  private ClusterState withEdge(SortedMap<String, Proxy> newProxies, SortedMap<String, Exposure> newExposures) {
+    return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
+        acmeChallenges, newProxies, newExposures);
+  }
+
+  ClusterState withProxy(Proxy proxy) {
+    return withEdge(CopyOnWrite.put(proxies, Proxy.key(proxy.vmId(), proxy.name()), proxy), exposures);
+  }
+
+  ClusterState withoutProxy(String vmId, String name) {
+    return withEdge(CopyOnWrite.remove(proxies, Proxy.key(vmId, name)), exposures);
+  }
+
+  ClusterState withExposure(Exposure exposure) {
+    return withEdge(proxies, CopyOnWrite.put(exposures, exposure.key(), exposure));
+  }
+
+  ClusterState withoutExposure(Exposure exposure) {
+    return withEdge(proxies, CopyOnWrite.remove(exposures, exposure.key()));
+  }
+
+  /** Without the routes and forwards of a VM: a destroyed VM is reachable no more. */
+  ClusterState withoutEdgeOf(String vmId) {
+    SortedMap<String, Proxy> keptProxies = proxies;
+    for (Proxy proxy : proxiesStoredFor(vmId)) {
+      keptProxies = CopyOnWrite.remove(keptProxies, Proxy.key(vmId, proxy.name()));
+    }
+    SortedMap<String, Exposure> keptExposures = exposures;
+    for (Exposure exposure : exposuresOf(vmId)) {
+      keptExposures = CopyOnWrite.remove(keptExposures, exposure.key());
+    }
+    return withEdge(keptProxies, keptExposures);
   }
 
   // Indexes are functions of vms, so the records alone decide equality.
@@ -408,12 +555,14 @@ public final class ClusterState {
         && workers.equals(that.workers)
         && vms.equals(that.vms)
         && snapshots.equals(that.snapshots)
-        && acmeChallenges.equals(that.acmeChallenges);
+        && acmeChallenges.equals(that.acmeChallenges)
+        && proxies.equals(that.proxies)
+        && exposures.equals(that.exposures);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms, snapshots, acmeChallenges);
+    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms, snapshots, acmeChallenges, proxies, exposures);
   }
 
   @Override

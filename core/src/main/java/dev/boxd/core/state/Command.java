@@ -289,4 +289,62 @@ public sealed interface Command {
       Objects.requireNonNull(name, "name");
     }
   }
+
+  /**
+   * A named HTTPS route {@code NAME.VM.<zone>} to {@code port} of the VM (SPEC §3 proxy new).
+   * Rejected for the name {@code default} (every VM has that route: {@link SetProxyPort} moves it),
+   * a name taken on the VM, a name that is no DNS label, and past {@link Proxy#MAX_PER_VM}.
+   */
+  record AddProxy(String vmId, String name, int port) implements Command {
+    public AddProxy {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(name, "name");
+    }
+  }
+
+  /** Moves an existing route of the VM, or its default one ({@link Proxy#DEFAULT_NAME}), to {@code port}. */
+  record SetProxyPort(String vmId, String name, int port) implements Command {
+    public SetProxyPort {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(name, "name");
+    }
+  }
+
+  /** Removes a named route of the VM (the default one stays). */
+  record RemoveProxy(String vmId, String name) implements Command {
+    public RemoveProxy {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(name, "name");
+    }
+  }
+
+  /**
+   * Forwards {@code publicPort} of the edge (chosen by the proposer) to {@code vmPort} of the VM
+   * (SPEC §3 expose). When the VM already has that protocol and port exposed, nothing changes: it
+   * keeps its public port, which the caller reads back from the state.
+   */
+  record Expose(String vmId, Exposure.Protocol protocol, int vmPort, int publicPort) implements Command {
+    public Expose {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(protocol, "protocol");
+    }
+  }
+
+  /** Ends the forward to {@code vmPort} of the VM for {@code protocol}. */
+  record Unexpose(String vmId, Exposure.Protocol protocol, int vmPort) implements Command {
+    public Unexpose {
+      Objects.requireNonNull(vmId, "vmId");
+      Objects.requireNonNull(protocol, "protocol");
+    }
+  }
+
+  /**
+   * Gives a VM its own port of direct SSH on the edge (SPEC §12), chosen by the proposer right
+   * after the VM was written; unique in the cluster, fixed once given.
+   */
+  record SetSshPort(String vmId, int port) implements Command {
+    public SetSshPort {
+      Objects.requireNonNull(vmId, "vmId");
+    }
+  }
 }

@@ -41,7 +41,14 @@ public sealed interface Result {
      * The private or public address the proposer chose from its replica was taken by a command
      * applied meanwhile: choose again from a fresher replica and propose again.
      */
-    ADDRESS_TAKEN
+    ADDRESS_TAKEN,
+    /** The VM name is held by a VM of another account: names are public host names, unique in the cluster. */
+    NAME_TAKEN,
+    /**
+     * The public port (expose) or SSH port the proposer chose was taken by a command applied
+     * meanwhile: choose again and propose again.
+     */
+    PORT_TAKEN
   }
 
   default boolean isOk() {

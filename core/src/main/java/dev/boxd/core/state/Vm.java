@@ -12,6 +12,8 @@ import java.util.Objects;
  * {@code forkedFrom} is the id of the VM it was forked from, empty for a VM made from the image.
  * {@code autoSuspendSecs}: seconds without inbound traffic before its worker puts it to standby
  * (0: never). {@code fromSnapshot} is the id of the snapshot it was started from, or empty.
+ * {@code sshPort}: its own port of direct SSH on the edge (SPEC §12, {@link #MIN_SSH_PORT} to
+ * {@link #MAX_SSH_PORT}), unique in the cluster; 0 for a VM made before VMs had one.
  */
 public record Vm(
     String id,
@@ -29,7 +31,11 @@ public record Vm(
     VmObserved observed,
     String forkedFrom,
     int autoSuspendSecs,
-    String fromSnapshot) {
+    String fromSnapshot,
+    int sshPort) {
+
+  public static final int MIN_SSH_PORT = 10000;
+  public static final int MAX_SSH_PORT = 30000;
 
   /** Seconds without inbound traffic before a VM goes to standby, unless set otherwise (SPEC §4). */
   public static final int DEFAULT_AUTO_SUSPEND_SECS = 30;
@@ -48,8 +54,26 @@ public record Vm(
     Objects.requireNonNull(fromSnapshot, "fromSnapshot");
   }
 
+  /** A VM without a port of its own for direct SSH (one made before VMs had one). */
+  public Vm(String id, String ownerId, String name, int vcpus, long memoryMib, long diskGb, Ipv4 ip, Ipv4 publicIp, String workerId,
+      Instant createdAt, DesiredPower desired, long rebootSeq, VmObserved observed, String forkedFrom, int autoSuspendSecs,
+      String fromSnapshot) {
+    this(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
+        autoSuspendSecs, fromSnapshot, 0);
+  }
+
+  /** Whether the VM has a port of its own for direct SSH. */
+  public boolean hasSshPort() {
+    return sshPort != 0;
+  }
+
+  Vm withSshPort(int port) {
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
+        autoSuspendSecs, fromSnapshot, port);
+  }
+
   Vm withAutoSuspend(int seconds) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom, seconds, fromSnapshot);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom, seconds, fromSnapshot, sshPort);
   }
 
   /** Whether this VM began from a saved snapshot (whose id {@link #fromSnapshot} holds). */
@@ -63,14 +87,14 @@ public record Vm(
   }
 
   Vm withDesired(DesiredPower newDesired) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed, forkedFrom, autoSuspendSecs, fromSnapshot);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed, forkedFrom, autoSuspendSecs, fromSnapshot, sshPort);
   }
 
   Vm withReboot() {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed, forkedFrom, autoSuspendSecs, fromSnapshot);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed, forkedFrom, autoSuspendSecs, fromSnapshot, sshPort);
   }
 
   Vm withObserved(VmObserved newObserved) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved, forkedFrom, autoSuspendSecs, fromSnapshot);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved, forkedFrom, autoSuspendSecs, fromSnapshot, sshPort);
   }
 }

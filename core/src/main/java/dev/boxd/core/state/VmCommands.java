@@ -43,6 +43,10 @@ final class VmCommands {
     if (s.vmByName(c.ownerId(), c.name()).isPresent()) {
       return reject(s, ErrorCode.ALREADY_EXISTS, "a VM named " + quote(c.name()) + " already exists");
     }
+    if (s.vmByName(c.name()).isPresent()) {
+      return reject(s, ErrorCode.ALREADY_EXISTS, "the name " + quote(c.name()) + " is taken: VM names are public host names ("
+          + c.name() + ".<zone>); choose another", Result.Reason.NAME_TAKEN);
+    }
     String overQuota = Admission.quota(s, owner, c);
     if (overQuota != null) {
       return reject(s, ErrorCode.RESOURCE_EXHAUSTED, overQuota);
@@ -125,7 +129,8 @@ final class VmCommands {
     if (vm == null) {
       return reject(s, ErrorCode.NOT_FOUND, noVm(c.vmId()));
     }
-    return ok(s.withVm(vm.withDesired(DesiredPower.DESTROYED)));
+    // Its routes and forwards go at once: the name they answer for may soon be another's.
+    return ok(s.withVm(vm.withDesired(DesiredPower.DESTROYED)).withoutEdgeOf(vm.id()));
   }
 
   /** A snapshot from an older log, saved before it was recorded. */
@@ -300,7 +305,7 @@ final class VmCommands {
     if (vm.desired() != DesiredPower.DESTROYED) {
       return reject(s, ErrorCode.FAILED_PRECONDITION, "VM " + quote(vm.name()) + " is not being destroyed");
     }
-    return ok(s.withoutVm(vm.id()));
+    return ok(s.withoutEdgeOf(vm.id()).withoutVm(vm.id()));
   }
 
   private static String noVm(String vmId) {

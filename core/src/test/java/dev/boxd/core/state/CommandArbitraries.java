@@ -113,6 +113,16 @@ final class CommandArbitraries {
         Tuple.of(2, Combinators.combine(p.vms(), p.workers(), observed).as(Command.ReportObserved::new)),
         Tuple.of(4, Combinators.combine(p.vms(), p.workers()).as(Command.RemoveVm::new)),
         Tuple.of(1, Combinators.combine(p.users(), p.quotas()).as(Command.SetUserQuota::new)),
+        Tuple.of(3, Combinators.combine(p.vms(), Arbitraries.of("web", "api", "default", "Bad"), Arbitraries.of(0, 80, 3000, 65536))
+            .as(Command.AddProxy::new)),
+        Tuple.of(2, Combinators.combine(p.vms(), Arbitraries.of("web", "api", "default"), Arbitraries.of(0, 80, 3000))
+            .as(Command.SetProxyPort::new)),
+        Tuple.of(1, Combinators.combine(p.vms(), Arbitraries.of("web", "api", "default")).as(Command.RemoveProxy::new)),
+        Tuple.of(3, Combinators.combine(p.vms(), Arbitraries.of(Exposure.Protocol.class), Arbitraries.of(22, 80, 5000, 7000),
+            Arbitraries.of(40000, 40001, 40002, 39999)).as(Command.Expose::new)),
+        Tuple.of(1, Combinators.combine(p.vms(), Arbitraries.of(Exposure.Protocol.class), Arbitraries.of(22, 80, 5000))
+            .as(Command.Unexpose::new)),
+        Tuple.of(2, Combinators.combine(p.vms(), Arbitraries.of(10000, 10001, 9999, 22)).as(Command.SetSshPort::new)),
         Tuple.of(1, Combinators.combine(p.users(), p.quotas(), p.small(), p.sizes(), p.sizes())
             .as((user, vms, vcpus, memory, disk) -> new Command.SetQuota(user, new Quota(vms, vcpus, memory, disk,
                 (long) vcpus * 2, memory * 2, disk * 2)))),

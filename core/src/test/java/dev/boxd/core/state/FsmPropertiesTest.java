@@ -118,6 +118,23 @@ class FsmPropertiesTest {
       assertThat(s.user(vm.ownerId())).isPresent();
       assertThat(s.worker(vm.workerId())).isPresent();
     }
+    for (Proxy proxy : s.proxies()) {
+      assertThat(s.vm(proxy.vmId())).as("a route's VM is not being destroyed").hasValueSatisfying(
+          vm -> assertThat(vm.desired()).isNotEqualTo(DesiredPower.DESTROYED));
+    }
+    for (Exposure exposure : s.exposures()) {
+      assertThat(s.vm(exposure.vmId())).as("a forward's VM is not being destroyed").hasValueSatisfying(
+          vm -> assertThat(vm.desired()).isNotEqualTo(DesiredPower.DESTROYED));
+      assertThat(s.exposuresOf(exposure.vmId())).hasSizeLessThanOrEqualTo(Exposure.MAX_PER_VM);
+    }
+    Set<String> liveNames = new HashSet<>();
+    for (Vm vm : s.vms()) {
+      if (vm.desired() != DesiredPower.DESTROYED) {
+        assertThat(liveNames.add(vm.name())).as("VM name %s names one live VM in the cluster", vm.name()).isTrue();
+      }
+    }
+    assertThat(s.vms().stream().filter(Vm::hasSshPort).map(Vm::sshPort).collect(Collectors.toSet()))
+        .hasSize((int) s.vms().stream().filter(Vm::hasSshPort).count());
     for (SshKey key : s.keys()) {
       assertThat(s.user(key.userId())).isPresent();
       assertThat(s.registrationOfKey(key.fingerprint())).as("a linked key has no pending registration").isEmpty();

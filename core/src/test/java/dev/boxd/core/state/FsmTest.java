@@ -40,12 +40,19 @@ class FsmTest {
   }
 
   @Test
-  void namesAreUniquePerOwnerOnly() {
+  void namesAreUniqueInTheClusterBecauseTheyArePublicHostNames() {
     ClusterState s = given(user("u1"), user("u2"), worker("w1"), vm("vm1", "u1", "app", "10.77.0.5"));
 
     assertRejected(next(s, vm("vm2", "u1", "app", "10.77.0.6", "203.0.113.2")),
         ErrorCode.ALREADY_EXISTS, "a VM named \"app\" already exists");
-    assertThat(next(s, vm("vm2", "u2", "app", "10.77.0.6")).result().isOk()).isTrue();
+    Applied another = next(s, vm("vm2", "u2", "app", "10.77.0.6"));
+    assertRejected(another, ErrorCode.ALREADY_EXISTS, "the name \"app\" is taken: VM names are public host names");
+    assertThat(reason(another)).isEqualTo(Result.Reason.NAME_TAKEN);
+    assertThat(s.vmByName("app")).map(Vm::id).contains("vm1");
+
+    ClusterState destroyed = next(s, new Command.DestroyVm("vm1")).state();
+    assertThat(destroyed.vmByName("app")).as("a VM being destroyed names nothing").isEmpty();
+    assertThat(next(destroyed, vm("vm2", "u2", "app", "10.77.0.6")).result().isOk()).isTrue();
   }
 
   @Test

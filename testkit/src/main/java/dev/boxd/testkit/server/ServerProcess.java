@@ -37,6 +37,8 @@ public final class ServerProcess implements AutoCloseable {
   public final String subnet;
   /** The link net of the server's uplink to the host: its first address is the host's end. */
   public final String egressNet;
+  /** The edge address: each VM's own SSH port and exposed ports are there. */
+  public final String edgeAddress;
   private String namespace;
   private Process process;
   private final List<String> extraArgs = new ArrayList<>();
@@ -53,6 +55,7 @@ public final class ServerProcess implements AutoCloseable {
     namespace = TestNetworks.uniqueName("bxs");
     subnet = TestNetworks.uniqueSubnet();
     egressNet = TestNetworks.uniqueLinkNet();
+    edgeAddress = TestNetworks.uniqueLoopback();
   }
 
   private static int freePort() throws IOException {
@@ -95,7 +98,7 @@ public final class ServerProcess implements AutoCloseable {
         "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), MAIN_CLASS,
         "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--vm-ssh-port", Integer.toString(vmSshPort), "--raft-port", Integer.toString(raftPort),
         "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet,
-        "--egress-net", egressNet, "--image-recipe", TestPaths.imageRecipe(), "--dns", "127.0.0.1:" + dnsPort));
+        "--egress-net", egressNet, "--edge-address", edgeAddress, "--image-recipe", TestPaths.imageRecipe(), "--dns", "127.0.0.1:" + dnsPort));
     command.addAll(extraArgs);
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("BOXD_LOG_LEVEL", "WARN");

@@ -391,4 +391,84 @@ public class FakeOperations implements Operations {
     throw notHere("fork is");
   }
 
+  /** HTTPS routes by VM, then name; every VM in the table has "default" (port 8000) without an entry. */
+  public final Map<String, Map<String, Integer>> routes = new ConcurrentHashMap<>();
+  /** The port {@code set-port --port=auto} finds. */
+  public volatile int listeningPort = 3000;
+  /** Forwards as "vm/protocol/port" to the public port. */
+  public final Map<String, Integer> forwards = new ConcurrentHashMap<>();
+
+  private ProxyView route(String vm, String name, int port) {
+    return new ProxyView(name, vm, (name.equals("default") ? "" : name + ".") + vm + ".boxd.test", port);
+  }
+
+  private Map<String, Integer> routesOf(String vm) {
+    existing(vm);
+    return routes.computeIfAbsent(vm, k -> new java.util.TreeMap<>(Map.of("default", 8000)));
+  }
+
+  @Override
+  public List<ProxyView> proxies(Optional<String> vm) {
+    calls.add("proxies " + vm.orElse("*"));
+    List<String> names = vm.map(List::of).orElseGet(() -> vms.keySet().stream().sorted().toList());
+    return names.stream().flatMap(v -> routesOf(v).entrySet().stream().map(e -> route(v, e.getKey(), e.getValue()))).toList();
+  }
+
+  @Override
+  public ProxyView addProxy(String vm, String name, int port) {
+    calls.add("addProxy " + vm + " " + name + " " + port);
+    if (routesOf(vm).putIfAbsent(name, port) != null) {
+      throw new BoxdException(dev.boxd.core.ErrorCode.ALREADY_EXISTS, "VM \"" + vm + "\" has a route named \"" + name + "\" already");
+    }
+    return route(vm, name, port);
+  }
+
+  @Override
+  public ProxyView setProxyPort(String vm, String name, java.util.OptionalInt port) {
+    calls.add("setProxyPort " + vm + " " + name + " " + (port.isPresent() ? port.getAsInt() : "auto"));
+    int chosen = port.orElse(listeningPort);
+    if (routesOf(vm).replace(name, chosen) == null) {
+      throw BoxdException.notFound("VM \"" + vm + "\" has no route named \"" + name + "\"");
+    }
+    return route(vm, name, chosen);
+  }
+
+  @Override
+  public void removeProxy(String vm, String name) {
+    calls.add("removeProxy " + vm + " " + name);
+    if (routesOf(vm).remove(name) == null) {
+      throw BoxdException.notFound("VM \"" + vm + "\" has no route named \"" + name + "\"");
+    }
+  }
+
+  private ExposeView forward(String vm, String protocol, int vmPort, int publicPort) {
+    return new ExposeView("id-" + vm, vm, vm + ".boxd.test", "127.0.0.1", vmPort, protocol, publicPort);
+  }
+
+  @Override
+  public ExposeView expose(String vm, String protocol, int vmPort) {
+    calls.add("expose " + vm + " " + protocol + " " + vmPort);
+    existing(vm);
+    int publicPort = forwards.computeIfAbsent(vm + "/" + protocol + "/" + vmPort, k -> 40000 + forwards.size());
+    return forward(vm, protocol, vmPort, publicPort);
+  }
+
+  @Override
+  public void unexpose(String vm, String protocol, int vmPort) {
+    calls.add("unexpose " + vm + " " + protocol + " " + vmPort);
+    if (forwards.remove(vm + "/" + protocol + "/" + vmPort) == null) {
+      throw BoxdException.notFound("VM \"" + vm + "\" has no " + protocol + " port " + vmPort + " exposed");
+    }
+  }
+
+  @Override
+  public List<ExposeView> exposures(Optional<String> vm) {
+    calls.add("exposures " + vm.orElse("*"));
+    vm.ifPresent(this::existing);
+    return forwards.entrySet().stream().sorted(Map.Entry.comparingByValue())
+        .map(e -> e.getKey().split("/"))
+        .filter(k -> vm.isEmpty() || vm.get().equals(k[0]))
+        .map(k -> forward(k[0], k[1], Integer.parseInt(k[2]), forwards.get(String.join("/", k)))).toList();
+  }
+
 }

@@ -123,6 +123,16 @@ final class GuestIo {
     TreeCopy.download(agentOf(vms.get(vmId)), remoteDir, localDir);
   }
 
+  /** {@link VmRuntime#datagram}: from the VM network's namespace, without waking a VM in standby. */
+  java.nio.channels.DatagramChannel datagram(String vmId, int port) throws IOException {
+    ManagedVm vm = vms.get(vmId);
+    VmState state = vm.state;
+    if (state != VmState.RUNNING && state != VmState.STANDBY) {
+      throw BoxdException.precondition("VM " + vm.record.name() + " is " + state.label() + ", not running");
+    }
+    return network.namespace().datagram(new InetSocketAddress(InetAddress.getByName(vm.record.ip()), port));
+  }
+
   /** {@link VmRuntime#connect}: from the VM network's namespace, without waking a VM in standby. */
   SocketChannel connect(String vmId, int port, Duration timeout) throws IOException {
     ManagedVm vm = vms.get(vmId);

@@ -262,6 +262,11 @@ public final class LocalVmRuntime implements VmRuntime {
   }
 
   @Override
+  public java.nio.channels.DatagramChannel datagram(String vmId, int port) throws IOException {
+    return guestIo.datagram(vmId, port);
+  }
+
+  @Override
   public String sshHostKey(String vmId) {
     return guestIo.sshHostKey(vmId);
   }

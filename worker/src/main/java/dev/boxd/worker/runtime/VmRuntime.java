@@ -116,6 +116,13 @@ public interface VmRuntime extends AutoCloseable {
    */
   SocketChannel connect(String vmId, int port, Duration timeout) throws IOException;
 
+  /**
+   * A UDP socket connected to {@code port} of the VM, made where the VM network is reachable:
+   * what is written to it reaches the VM from the namespace's side, and the VM's replies are read
+   * from it. It does not wake a VM in standby.
+   */
+  java.nio.channels.DatagramChannel datagram(String vmId, int port) throws IOException;
+
   /** The public SSH host key the VM's sshd presents, in authorized_keys form ({@code ssh-ed25519 AAAA... comment}). */
   String sshHostKey(String vmId);
 

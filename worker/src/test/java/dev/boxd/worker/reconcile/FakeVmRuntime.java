@@ -281,6 +281,11 @@ final class FakeVmRuntime implements VmRuntime {
   }
 
   @Override
+  public java.nio.channels.DatagramChannel datagram(String vmId, int port) {
+    throw unsupported();
+  }
+
+  @Override
   public String sshHostKey(String vmId) {
     throw unsupported();
   }

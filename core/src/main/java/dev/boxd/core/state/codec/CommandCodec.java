@@ -73,6 +73,12 @@ public final class CommandCodec {
           .instant(c.at());
       case Command.SetAcmeChallenge c -> RecordWire.strings(out.u16(34).string(c.name()), c.values()).instant(c.at()).instant(c.expiresAt());
       case Command.ClearAcmeChallenge c -> out.u16(35).string(c.name());
+      case Command.AddProxy c -> out.u16(26).string(c.vmId()).string(c.name()).i32(c.port());
+      case Command.SetProxyPort c -> out.u16(27).string(c.vmId()).string(c.name()).i32(c.port());
+      case Command.RemoveProxy c -> out.u16(28).string(c.vmId()).string(c.name());
+      case Command.Expose c -> RecordWire.protocol(out.u16(29).string(c.vmId()), c.protocol()).i32(c.vmPort()).i32(c.publicPort());
+      case Command.Unexpose c -> RecordWire.protocol(out.u16(30).string(c.vmId()), c.protocol()).i32(c.vmPort());
+      case Command.SetSshPort c -> out.u16(31).string(c.vmId()).i32(c.port());
     }
     return out.toBytes();
   }
@@ -112,6 +118,12 @@ public final class CommandCodec {
       case 14 -> new ForkVm(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
       case 34 -> new Command.SetAcmeChallenge(in.string(), RecordWire.strings(in), in.instant(), in.instant());
       case 35 -> new Command.ClearAcmeChallenge(in.string());
+      case 26 -> new Command.AddProxy(in.string(), in.string(), in.i32());
+      case 27 -> new Command.SetProxyPort(in.string(), in.string(), in.i32());
+      case 28 -> new Command.RemoveProxy(in.string(), in.string());
+      case 29 -> new Command.Expose(in.string(), RecordWire.protocol(in), in.i32(), in.i32());
+      case 30 -> new Command.Unexpose(in.string(), RecordWire.protocol(in), in.i32());
+      case 31 -> new Command.SetSshPort(in.string(), in.i32());
       default -> throw in.corrupt("unknown command tag " + tag + " (written by a newer boxd?)");
     };
     in.end();

@@ -2,6 +2,8 @@ package dev.boxd.core.state.codec;
 
 import dev.boxd.core.state.AcmeChallenge;
 import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.Exposure;
+import dev.boxd.core.state.Proxy;
 import dev.boxd.core.state.Quota;
 import dev.boxd.core.state.Registration;
 import dev.boxd.core.state.SshKey;
@@ -136,6 +138,39 @@ final class RecordWire {
     out.string(value.forkedFrom());
     out.i32(value.autoSuspendSecs());
     out.string(value.fromSnapshot());
+    out.i32(value.sshPort());
+  }
+
+  static WireWriter protocol(WireWriter out, Exposure.Protocol value) {
+    return out.u8(switch (value) {
+      case TCP -> 1;
+      case UDP -> 2;
+    });
+  }
+
+  static Exposure.Protocol protocol(WireReader in) {
+    int code = in.u8();
+    return switch (code) {
+      case 1 -> Exposure.Protocol.TCP;
+      case 2 -> Exposure.Protocol.UDP;
+      default -> throw in.corrupt("unknown protocol " + code);
+    };
+  }
+
+  static void proxy(WireWriter out, Proxy value) {
+    out.string(value.vmId()).string(value.name()).i32(value.port());
+  }
+
+  static Proxy proxy(WireReader in) {
+    return new Proxy(in.string(), in.string(), in.i32());
+  }
+
+  static void exposure(WireWriter out, Exposure value) {
+    protocol(out.string(value.vmId()), value.protocol()).i32(value.vmPort()).i32(value.publicPort());
+  }
+
+  static Exposure exposure(WireReader in) {
+    return new Exposure(in.string(), protocol(in), in.i32(), in.i32());
   }
 
   static void snapshot(WireWriter out, Snapshot value) {
@@ -200,10 +235,10 @@ final class RecordWire {
     return new AcmeChallenge(in.string(), strings(in), in.instant());
   }
 
-  /** A VM as snapshot format {@code version} wrote it (1 had no forks, 2 no auto-suspend or snapshots). */
+  /** A VM as snapshot format {@code version} wrote it (1 had no forks, 2 no auto-suspend or snapshots, 6 no SSH port). */
   static Vm vm(WireReader in, int version) {
     return new Vm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(), in.ipv4(),
         in.string(), in.instant(), desired(in), in.i64(), observed(in), version >= 2 ? in.string() : "",
-        version >= 3 ? in.i32() : Vm.DEFAULT_AUTO_SUSPEND_SECS, version >= 3 ? in.string() : "");
+        version >= 3 ? in.i32() : Vm.DEFAULT_AUTO_SUSPEND_SECS, version >= 3 ? in.string() : "", version >= 7 ? in.i32() : 0);
   }
 }

@@ -2,6 +2,8 @@ package dev.boxd.core.state.codec;
 
 import dev.boxd.core.state.AcmeChallenge;
 import dev.boxd.core.state.ClusterState;
+import dev.boxd.core.state.Exposure;
+import dev.boxd.core.state.Proxy;
 import dev.boxd.core.state.Registration;
 import dev.boxd.core.state.SshKey;
 import dev.boxd.core.state.User;
@@ -20,15 +22,14 @@ import java.util.function.Function;
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
  * 9; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
  * source, 4 a VM count as a user's whole quota, 5 saved snapshots only, without their size, 6 no
- * ACME challenges; 7 and 8 are not formats of this line), the applied index,
- * then users, keys, registrations, workers, VMs, (from 3) snapshots and (from 9) ACME challenges,
- * each as a count (i32) and records in sorted order, so one state always gives the same bytes.
- * Indexes are rebuilt on decoding, never stored. A newer format gets a new version; this class
- * keeps reading the old.
+ * SSH port per VM, no HTTPS routes and no raw forwards, 7 no image per VM, 8 no ACME challenges),
+ * the applied index, then users, keys, registrations, workers, VMs, (from 3) snapshots, (from 7)
+ * routes and forwards and (from 9) ACME challenges, each as a count (i32) and records in sorted
+ * order, so one state always gives the same bytes. Indexes are rebuilt on decoding, never stored.
+ * A newer format gets a new version; this class keeps reading the old.
  */
 public final class SnapshotCodec {
   static final int VERSION = 9;
-  private static final java.util.Set<Integer> KNOWN = java.util.Set.of(1, 2, 3, 4, 5, 6, 9);
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}
@@ -41,6 +42,8 @@ public final class SnapshotCodec {
     section(out, state.workers(), RecordWire::worker);
     section(out, state.vms(), RecordWire::vm);
     section(out, state.snapshots(), RecordWire::snapshotInState);
+    section(out, state.proxies(), RecordWire::proxy);
+    section(out, state.exposures(), RecordWire::exposure);
     section(out, state.acmeChallenges(), RecordWire::acmeChallenge);
     return out.toBytes();
   }
@@ -51,8 +54,8 @@ public final class SnapshotCodec {
       throw in.corrupt("not a boxd snapshot (no BOXDSNAP header)");
     }
     int version = in.u16();
-    if (!KNOWN.contains(version)) {
-      throw in.corrupt("snapshot format version " + version + " is not known to this boxd (knows 1 to 6 and " + VERSION + ")");
+    if (version < 1 || version > VERSION) {
+      throw in.corrupt("snapshot format version " + version + " is not known to this boxd (knows 1 to " + VERSION + ")");
     }
     long index = in.i64();
     List<User> users = section(in, r -> RecordWire.user(r, version));
@@ -61,10 +64,12 @@ public final class SnapshotCodec {
     List<Worker> workers = section(in, RecordWire::worker);
     List<Vm> vms = section(in, r -> RecordWire.vm(r, version));
     List<Snapshot> snapshots = version >= 3 ? section(in, r -> RecordWire.snapshotInState(r, version)) : List.of();
+    List<Proxy> proxies = version >= 7 ? section(in, RecordWire::proxy) : List.of();
+    List<Exposure> exposures = version >= 7 ? section(in, RecordWire::exposure) : List.of();
     List<AcmeChallenge> challenges = version >= 9 ? section(in, RecordWire::acmeChallenge) : List.of();
     in.end();
     try {
-      return ClusterState.restore(index, users, keys, registrations, workers, vms, snapshots, challenges);
+      return ClusterState.restore(index, users, keys, registrations, workers, vms, snapshots, challenges, proxies, exposures);
     } catch (IllegalArgumentException e) {
       throw new CorruptDataException("corrupt snapshot at index " + index + ": " + e.getMessage());
     }

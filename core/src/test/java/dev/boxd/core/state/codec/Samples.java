@@ -66,6 +66,13 @@ final class Samples {
         "0100220000001d5f61636d652d6368616c6c656e67652e6170702e6c6f63616c686f73740000000200000003616263000000016400000000695735a5"
             + "0000000600000000695737fd00000006");
     row(rows, new Command.ClearAcmeChallenge("_acme-challenge.app.localhost"), "0100230000001d5f61636d652d6368616c6c656e67652e6170702e6c6f63616c686f7374");
+    row(rows, new Command.AddProxy("vm1", "web", 3000), "01001a00000003766d3100000003776562" + "00000bb8");
+    row(rows, new Command.SetProxyPort("vm1", "default", 8080), "01001b00000003766d310000000764656661756c7400001f90");
+    row(rows, new Command.RemoveProxy("vm1", "web"), "01001c00000003766d3100000003776562");
+    row(rows, new Command.Expose("vm1", dev.boxd.core.state.Exposure.Protocol.UDP, 5000, 40001),
+        "01001d00000003766d31020000138800009c41");
+    row(rows, new Command.Unexpose("vm1", dev.boxd.core.state.Exposure.Protocol.TCP, 5000), "01001e00000003766d310100001388");
+    row(rows, new Command.SetSshPort("vm1", 10022), "01001f00000003766d3100002726");
     return rows;
   }
 

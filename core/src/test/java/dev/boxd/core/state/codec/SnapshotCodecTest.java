@@ -61,8 +61,11 @@ class SnapshotCodecTest {
           + "0000000000000000000000001e0000000000000000";
   // Version 6 adds each snapshot's status and size (there are none here: the bytes differ only in the version).
   private static final String GOLDEN_V6 = GOLDEN_V5.replaceFirst("^424f5844534e41500005", "424f5844534e41500006");
+  // Version 7 adds each VM's SSH port (0 here: none) after fromSnapshot, and sections of routes and forwards (none here).
+  private static final String GOLDEN_V7 = GOLDEN_V6.replaceFirst("^424f5844534e41500006", "424f5844534e41500007")
+      .replaceFirst("0000001e0000000000000000$", "0000001e" + "00000000" + "00000000" + "00000000" + "00000000" + "00000000");
   // Version 9 adds ACME challenges (none here: an empty section at the end).
-  private static final String GOLDEN_V9 = GOLDEN_V6.replaceFirst("^424f5844534e41500006", "424f5844534e41500009") + "00000000";
+  private static final String GOLDEN_V9 = GOLDEN_V7.replaceFirst("^424f5844534e41500007", "424f5844534e41500009") + "00000000";
   // Version 2 adds forkedFrom (empty here) at the end of each VM.
   private static final String GOLDEN_V2 =
       "424f5844534e4150000200000000000000050000000100000002753100000005616c69636500000000695735a5000000"
@@ -87,8 +90,8 @@ class SnapshotCodecTest {
   }
 
   @Test
-  void theSixthFormatStillLoads() {
-    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V6))).as("version 6 had no ACME challenges").isEqualTo(sample());
+  void theSeventhFormatStillLoadsWithoutAcmeChallenges() {
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V7))).isEqualTo(sample());
   }
 
   @Test
@@ -106,6 +109,15 @@ class SnapshotCodecTest {
     ClusterState loaded = SnapshotCodec.decode(bytes);
     assertThat(loaded).isEqualTo(state);
     assertThat(loaded.acmeChallenge("_acme-challenge.localhost").orElseThrow().values()).containsExactly("apex");
+  }
+
+  @Test
+  void theSixthFormatStillLoadsWithoutSshPortsRoutesOrForwards() {
+    ClusterState loaded = SnapshotCodec.decode(HEX.parseHex(GOLDEN_V6));
+    assertThat(loaded).isEqualTo(sample());
+    assertThat(loaded.vm("vm1").orElseThrow().hasSshPort()).isFalse();
+    assertThat(loaded.proxiesOf("vm1")).extracting(p -> p.name() + ":" + p.port()).containsExactly("default:8000");
+    assertThat(loaded.exposures()).isEmpty();
   }
 
   @Test
@@ -174,19 +186,17 @@ class SnapshotCodecTest {
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("truncated");
     assertThatThrownBy(() -> SnapshotCodec.decode("NOTASNAPSHOT".getBytes()))
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("no BOXDSNAP header");
-    assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e41500007")))
-        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 7 is not known to this boxd (knows 1 to 6 and 9)");
     assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e4150000a")))
-        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 10 is not known");
+        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 10 is not known to this boxd (knows 1 to 9)");
 
     Vm vm = sample().vm("vm1").orElseThrow();
     Vm twin = new Vm("vm2", vm.ownerId(), "other", 1, 1, 1, vm.ip(), vm.publicIp(), vm.workerId(), AT,
         DesiredPower.RUNNING, 0, VmObserved.initial(AT), "", 30, "");
-    WireWriter out = new WireWriter().raw("BOXDSNAP".getBytes(StandardCharsets.US_ASCII)).u16(3).i64(9)
+    WireWriter out = new WireWriter().raw("BOXDSNAP".getBytes(StandardCharsets.US_ASCII)).u16(7).i64(9)
         .i32(0).i32(0).i32(0).i32(0).i32(2);
     RecordWire.vm(out, vm);
     RecordWire.vm(out, twin);
-    out.i32(0); // no snapshots
+    out.i32(0).i32(0).i32(0); // no snapshots, routes or forwards
     assertThatThrownBy(() -> SnapshotCodec.decode(out.toBytes()))
         .isInstanceOf(CorruptDataException.class)
         .hasMessageContaining("corrupt snapshot at index 9")
