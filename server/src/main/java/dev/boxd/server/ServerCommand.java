@@ -1,6 +1,7 @@
 package dev.boxd.server;
 
 import dev.boxd.control.ControlConfig;
+import dev.boxd.edge.http.EdgeConfig;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.guest.ImageStore;
 import dev.boxd.net.NetworkConfig;
@@ -51,6 +52,17 @@ final class ServerCommand implements Callable<Integer> {
       description = "port of direct SSH into VMs (ssh boxd@PUBLIC_IP) on every VM's public address (default ${DEFAULT-VALUE})")
   int vmSshPort;
 
+  @Option(names = "--https", defaultValue = "127.0.0.1:443",
+      description = "address of the HTTPS edge: https://NAME.localhost reaches port 8000 of VM NAME (default ${DEFAULT-VALUE}; it also"
+          + " listens on every VM's public address, same port)")
+  String httpsListen;
+
+  @Option(names = "--http", defaultValue = "127.0.0.1:80", description = "address of plain HTTP, which redirects to HTTPS (default ${DEFAULT-VALUE})")
+  String httpListen;
+
+  @Option(names = "--no-edge", description = "run no HTTPS edge (no https://NAME.localhost)")
+  boolean noEdge;
+
   @Option(names = "--raft-port", defaultValue = "7700", description = "port of the Raft log on 127.0.0.1 (default ${DEFAULT-VALUE})")
   int raftPort;
 
@@ -100,6 +112,22 @@ final class ServerCommand implements Callable<Integer> {
     return noEgress ? Optional.empty() : Optional.of(NetworkConfig.Uplink.toHost(netns, egressNet));
   }
 
+  /** HOST:PORT of a listening flag, with an error that names the flag. */
+  static InetSocketAddress socketAddress(String flag, String value) {
+    int colon = value.lastIndexOf(':');
+    try {
+      if (colon > 0) {
+        int port = Integer.parseInt(value.substring(colon + 1));
+        if (port >= 0 && port <= 65535) {
+          return new InetSocketAddress(java.net.InetAddress.getByName(value.substring(0, colon)), port);
+        }
+      }
+    } catch (NumberFormatException | java.net.UnknownHostException e) {
+      // falls through to the error below
+    }
+    throw dev.boxd.core.BoxdException.invalid(flag + "=" + value + ": expected ADDRESS:PORT, such as 127.0.0.1:443");
+  }
+
   private static final java.time.Duration LAYER_MERGE_EVERY = java.time.Duration.ofMinutes(10);
 
   @Override
@@ -142,6 +170,8 @@ final class ServerCommand implements Callable<Integer> {
         .listen(listen, sshPort)
         .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
         .start();
+    Optional<EdgeRole> edge = noEdge ? Optional.empty() : Optional.of(EdgeRole.start(dataDir, EdgeConfig.defaults(config.zone(),
+        socketAddress("--https", httpsListen), socketAddress("--http", httpListen)), raft, workers, clock));
     AdminServer admin = AdminServer.start(dataDir, raft, clock, new AdminServer.UnclaimedVms() {
       @Override
       public java.util.List<String> describe() {
@@ -182,6 +212,7 @@ final class ServerCommand implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       door.close();
+      edge.ifPresent(EdgeRole::close);
       guestGateway.close();
       routes.close();
       gateway.close();
@@ -201,6 +232,11 @@ final class ServerCommand implements Callable<Integer> {
     System.out.println("                  ssh " + port + listen + "            (the boxd> prompt)");
     System.out.println("  into a VM:      ssh " + (vmSshPort == 22 ? "" : "-p " + vmSshPort + " ") + "boxd@PUBLIC_IP"
         + "    (ssh " + port + listen + " ssh-config >> ~/.ssh/config, then: ssh app." + config.zone() + ")");
+    edge.ifPresent(e -> {
+      String https = e.httpsPort() == 443 ? "" : ":" + e.httpsPort();
+      System.out.println("  HTTPS edge:     https://NAME." + config.zone() + https + " reaches port 8000 of VM NAME (" + httpsListen + ", HTTP "
+          + httpListen + " redirects); trust its CA: curl --cacert <(./boxd ca --quiet) https://app." + config.zone() + https);
+    });
     System.out.flush();
     stopped.await();
     return 0;

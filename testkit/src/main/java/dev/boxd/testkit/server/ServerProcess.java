@@ -32,6 +32,9 @@ public final class ServerProcess implements AutoCloseable {
   public final int sshPort;
   public final int vmSshPort;
   public final int raftPort;
+  /** The HTTPS edge's port (on 127.0.0.1 and every VM's public address), and plain HTTP's. */
+  public final int httpsPort;
+  public final int httpPort;
   public final String subnet;
   /** The link net of the server's uplink to the host: its first address is the host's end. */
   public final String egressNet;
@@ -47,6 +50,8 @@ public final class ServerProcess implements AutoCloseable {
     sshPort = freePort();
     vmSshPort = freePort();
     raftPort = freePort();
+    httpsPort = freePort();
+    httpPort = freePort();
     namespace = TestNetworks.uniqueName("bxs");
     subnet = TestNetworks.uniqueSubnet();
     egressNet = TestNetworks.uniqueLinkNet();
@@ -76,6 +81,7 @@ public final class ServerProcess implements AutoCloseable {
         "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
         "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), MAIN_CLASS,
         "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--vm-ssh-port", Integer.toString(vmSshPort), "--raft-port", Integer.toString(raftPort),
+        "--https", "127.0.0.1:" + httpsPort, "--http", "127.0.0.1:" + httpPort,
         "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet,
         "--egress-net", egressNet, "--image-recipe", TestPaths.imageRecipe()));
     command.addAll(extraArgs);
@@ -121,6 +127,17 @@ public final class ServerProcess implements AutoCloseable {
   public void kill9() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** The PEM of the CA the server's edge certificates are signed by ({@code boxd ca --quiet}). */
+  public String caCertificate() throws IOException, InterruptedException {
+    Process ca = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "-cp", System.getProperty("java.class.path"),
+        MAIN_CLASS, "ca", "--quiet", "--data", dataDir.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    String pem = new String(ca.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (ca.waitFor() != 0 || !pem.startsWith("-----BEGIN CERTIFICATE-----")) {
+      throw new IllegalStateException("boxd ca failed: " + pem);
+    }
+    return pem;
   }
 
   /** Runs {@code boxd admin ARGS} against this server; returns what it printed (stdout and stderr). */

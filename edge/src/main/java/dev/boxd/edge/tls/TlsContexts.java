@@ -1,0 +1,77 @@
+package dev.boxd.edge.tls;
+
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import java.security.cert.X509Certificate;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.SSLException;
+
+/**
+ * The TLS server context for each server name: its certificate from the {@link CertificateSource},
+ * ALPN offering HTTP/2 then HTTP/1.1, and BoringSSL where its native library loads (handshakes
+ * cost several times less than in the JDK's TLS), else the JDK. A context is made once per
+ * certificate and kept while the source hands out the same one.
+ */
+public final class TlsContexts {
+  private static final SslProvider PROVIDER = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+  private static final ApplicationProtocolConfig ALPN = new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+      ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE, ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+      ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
+
+  private record Made(CertifiedKey key, SslContext context) {
+  }
+
+  private final CertificateSource source;
+  private final Map<String, Made> contexts = new ConcurrentHashMap<>();
+
+  public TlsContexts(CertificateSource source) {
+    this.source = source;
+  }
+
+  /** Which TLS implementation serves: {@code OPENSSL} (BoringSSL) or {@code JDK}. */
+  public static String provider() {
+    return PROVIDER.name();
+  }
+
+  /** The context for a server name; empty for a name the edge does not serve. */
+  public Optional<SslContext> forName(String serverName) {
+    if (serverName == null) {
+      return Optional.empty();
+    }
+    String name = serverName.toLowerCase(Locale.ROOT);
+    Optional<CertifiedKey> key = source.certificateFor(name);
+    if (key.isEmpty()) {
+      return Optional.empty();
+    }
+    Made made = contexts.get(name);
+    if (made == null || made.key() != key.get()) {
+      if (contexts.size() >= 10_000) {
+        contexts.clear();
+      }
+      made = new Made(key.get(), build(key.get()));
+      contexts.put(name, made);
+    }
+    return Optional.of(made.context());
+  }
+
+  private static SslContext build(CertifiedKey key) {
+    try {
+      return SslContextBuilder.forServer(key.key(), key.chain().toArray(X509Certificate[]::new))
+          .sslProvider(PROVIDER)
+          .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+          .applicationProtocolConfig(ALPN)
+          .build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot make a TLS context for " + key.leaf().getSubjectX500Principal(), e);
+    }
+  }
+}
