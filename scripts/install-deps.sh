@@ -8,6 +8,8 @@ packages=(
   debootstrap e2fsprogs busybox-static lz4 cpio gcc libc6-dev
   # host networking and the tools tests drive VMs with
   iproute2 nftables util-linux openssh-client openssh-server curl python3 socat
+  # the edge's tests: a real browser trusting the local CA through its NSS database
+  chromium libnss3-tools
   # benchmark anchors
   etcd-server hyperfine
   # build

@@ -20,6 +20,17 @@ public record CertifiedKey(PrivateKey key, List<X509Certificate> chain) {
     return chain.getFirst();
   }
 
+  /** The key as PKCS#8 PEM and the chain as PEM, leaf first: what other TLS servers (nginx) read. */
+  public String keyPem() {
+    return Pem.of(key);
+  }
+
+  public String chainPem() {
+    StringBuilder pem = new StringBuilder();
+    chain.forEach(certificate -> pem.append(Pem.of(certificate)));
+    return pem.toString();
+  }
+
   public Instant notAfter() {
     return leaf().getNotAfter().toInstant();
   }
