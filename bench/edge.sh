@@ -31,6 +31,7 @@ backend=$(free_port); nginx_tls=$(free_port); edge_tls=$(free_port)
 for _ in $(seq 1 100); do grep -q "edge listening" "$work/edge.log" && break; sleep 0.2; done
 grep -q "edge listening" "$work/edge.log" || { cat "$work/edge.log"; exit 1; }
 
+chmod 755 "$work"  # nginx workers run as www-data
 mkdir -p "$work/www" && head -c 64 /dev/zero | tr '\0' 'x' > "$work/www/index.html"
 cat > "$work/nginx.conf" <<CONF
 worker_processes auto;
@@ -79,13 +80,28 @@ echo "warming up (JIT) ..."
 run_wrk "$edge_tls" -t2 -c64 -d5s >/dev/null
 run_wrk "$nginx_tls" -t2 -c64 -d2s >/dev/null
 
+# CPU time (ticks) of the edge's JVM and of all nginx processes (master, workers: the backend's too).
+ticks() { cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{t += $14 + $15} END {print t + 0}'; }
+nginx_ticks() { local t=0; for p in $(pgrep -x nginx); do t=$((t + $(ticks "$p"))); done; echo $t; }
+requests() { awk '/requests in/ {print $1}'; }
+hz=$(getconf CLK_TCK)
 declare -A result
 for target in edge nginx; do
   port=$([ $target = edge ] && echo "$edge_tls" || echo "$nginx_tls")
-  out=$(run_wrk "$port" -t2 -c64 "-d${seconds}s" --latency)
-  result[$target.rps]=$(echo "$out" | rps); result[$target.p99]=$(echo "$out" | p99)
-  out=$(run_wrk "$port" -t2 -c64 "-d${seconds}s" -H "'Connection: close'")
-  result[$target.hs]=$(echo "$out" | rps)
+  for kind in keep close; do
+    e0=$(ticks "$edge_pid"); n0=$(nginx_ticks)
+    if [ $kind = keep ]; then
+      out=$(run_wrk "$port" -t2 -c64 "-d${seconds}s" --latency)
+      result[$target.rps]=$(echo "$out" | rps); result[$target.p99]=$(echo "$out" | p99)
+    else
+      out=$(run_wrk "$port" -t2 -c64 "-d${seconds}s" -H "'Connection: close'")
+      result[$target.hs]=$(echo "$out" | rps)
+    fi
+    n=$(echo "$out" | requests)
+    # CPU per request in microseconds: the edge's own; nginx's includes the backend it serves in both runs.
+    result[$target.$kind.edgecpu]=$(awk -v t=$(( $(ticks "$edge_pid") - e0 )) -v n="$n" -v hz="$hz" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
+    result[$target.$kind.nginxcpu]=$(awk -v t=$(( $(nginx_ticks) - n0 )) -v n="$n" -v hz="$hz" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
+  done
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 printf "\n%-44s %12s %12s %8s  %s\n" "" "boxd edge" "nginx" "ratio" "target"
@@ -95,4 +111,13 @@ printf "%-44s %12s %12s %8s  %s\n" "keep-alive p99 latency (ms)" "${result[edge.
   "$(ratio "${result[edge.p99]}" "${result[nginx.p99]}")" "<= 1.5"
 printf "%-44s %12s %12s %8s  %s\n" "new TLS handshakes/s (Connection: close)" "${result[edge.hs]}" "${result[nginx.hs]}" \
   "$(ratio "${result[edge.hs]}" "${result[nginx.hs]}")" ">= 0.5"
-echo "(TLS in the edge: $(grep -o 'TLS: [A-Z]*' "$work/edge.log"); $(nproc) cores; nginx worker_processes auto)"
+# The proxy's own CPU per request: the edge's JVM; nginx's TLS side is its total less what it spent as the
+# backend during the edge's run (the same requests hit the backend in both).
+cpu() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", a - b}'; }
+for kind in keep close; do
+  label=$([ $kind = keep ] && echo "CPU per request, keep-alive (us)" || echo "CPU per request, new TLS connection (us)")
+  edge_cpu=${result[edge.$kind.edgecpu]}
+  nginx_cpu=$(cpu "${result[nginx.$kind.nginxcpu]}" "${result[edge.$kind.nginxcpu]}")
+  printf "%-44s %12s %12s %8s  %s\n" "$label" "$edge_cpu" "$nginx_cpu" "$(ratio "$edge_cpu" "$nginx_cpu")" "(lower is better)"
+done
+echo "(TLS in the edge: $(grep -o 'TLS: [A-Z]*' "$work/edge.log"); $(nproc) cores, load average now $(cut -d' ' -f1 /proc/loadavg); nginx worker_processes auto)"

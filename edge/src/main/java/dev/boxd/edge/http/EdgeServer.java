@@ -50,7 +50,8 @@ public final class EdgeServer implements AutoCloseable {
 
   private EdgeServer(EdgeConfig config, RouteTable routes, VmConnector vms, TlsContexts tls) throws IOException {
     this.config = config;
-    this.loops = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+    // One loop per core (Netty's default is two): a loop is never blocked, so more only add switches.
+    this.loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), NioIoHandler.newFactory());
     ProxyContext edge = new ProxyContext(config, routes, new Upstreams(vms, blocking, config.connectTimeout(), config.maxConnectionsPerVm()));
     https = bootstrap(new ChannelInitializer<SocketChannel>() {
       @Override

@@ -91,6 +91,7 @@ final class Upstreams {
         return;
       }
       NioSocketChannel channel = new NioSocketChannel(socket);
+      channel.config().setTcpNoDelay(true);
       channel.closeFuture().addListener(f -> { // on the loop, where the kept connections are touched
         open.decrementAndGet();
         ArrayDeque<Channel> keptHere = idle.get(target);

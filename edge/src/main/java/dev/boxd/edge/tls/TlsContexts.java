@@ -8,12 +8,17 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
+import io.netty.handler.ssl.OpenSslSessionContext;
+import io.netty.handler.ssl.OpenSslSessionTicketKey;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.security.cert.X509Certificate;
+import javax.net.ssl.KeyManagerFactory;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import javax.net.ssl.SSLException;
 
 /**
  * The TLS server context for each server name: its certificate from the {@link CertificateSource},
@@ -32,6 +37,9 @@ public final class TlsContexts {
 
   private final CertificateSource source;
   private final Map<String, Made> contexts = new ConcurrentHashMap<>();
+  // One session ticket key for every name, made at start (as nginx does): a returning client resumes
+  // its session instead of a full handshake.
+  private final OpenSslSessionTicketKey ticketKey = newTicketKey();
 
   public TlsContexts(CertificateSource source) {
     this.source = source;
@@ -58,20 +66,46 @@ public final class TlsContexts {
         contexts.clear();
       }
       made = new Made(key.get(), build(key.get()));
+      if (made.context().sessionContext() instanceof OpenSslSessionContext sessions) {
+        sessions.setTicketKeys(ticketKey);
+      }
       contexts.put(name, made);
     }
     return Optional.of(made.context());
   }
 
+  private static OpenSslSessionTicketKey newTicketKey() {
+    var random = new java.security.SecureRandom();
+    byte[] name = new byte[OpenSslSessionTicketKey.NAME_SIZE];
+    byte[] hmac = new byte[OpenSslSessionTicketKey.HMAC_KEY_SIZE];
+    byte[] aes = new byte[OpenSslSessionTicketKey.AES_KEY_SIZE];
+    random.nextBytes(name);
+    random.nextBytes(hmac);
+    random.nextBytes(aes);
+    return new OpenSslSessionTicketKey(name, hmac, aes);
+  }
+
   private static SslContext build(CertifiedKey key) {
     try {
-      return SslContextBuilder.forServer(key.key(), key.chain().toArray(X509Certificate[]::new))
+      return SslContextBuilder.forServer(keyManagers(key))
           .sslProvider(PROVIDER)
           .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
           .applicationProtocolConfig(ALPN)
           .build();
-    } catch (SSLException e) {
+    } catch (GeneralSecurityException | java.io.IOException e) {
       throw new IllegalStateException("cannot make a TLS context for " + key.leaf().getSubjectX500Principal(), e);
     }
+  }
+
+  // Through a key manager: with a bare key, Netty hands BoringSSL the key and chain anew (as PEM)
+  // in every handshake; the caching factory converts them once (measured: most of a handshake's CPU).
+  private static KeyManagerFactory keyManagers(CertifiedKey key) throws GeneralSecurityException, java.io.IOException {
+    char[] password = new char[0];
+    KeyStore store = KeyStore.getInstance("PKCS12");
+    store.load(null, password);
+    store.setKeyEntry("edge", key.key(), password, key.chain().toArray(X509Certificate[]::new));
+    KeyManagerFactory factory = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    factory.init(store, password);
+    return PROVIDER == SslProvider.OPENSSL ? new OpenSslCachingX509KeyManagerFactory(factory) : factory;
   }
 }
