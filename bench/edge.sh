@@ -76,8 +76,9 @@ check=$(unshare -m sh -c "mount --bind '$work/hosts' /etc/hosts && curl -sS --ca
 rps() { awk '/Requests\/sec/ {print $2}'; }
 p99() { awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}'; }
 
-echo "warming up (JIT) ..."
-run_wrk "$edge_tls" -t2 -c64 -d5s >/dev/null
+echo "warming up (the JIT compiles the edge's paths; on a busy host that takes a while) ..."
+run_wrk "$edge_tls" -t2 -c64 -d10s >/dev/null
+run_wrk "$edge_tls" -t2 -c64 -d10s -H "'Connection: close'" >/dev/null
 run_wrk "$nginx_tls" -t2 -c64 -d2s >/dev/null
 
 # CPU time (ticks) of the edge's JVM and of all nginx processes (master, workers: the backend's too).

@@ -15,7 +15,10 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import javax.net.ssl.KeyManagerFactory;
+import io.netty.util.ReferenceCountUtil;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,7 +30,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * certificate and kept while the source hands out the same one.
  */
 public final class TlsContexts {
-  private static final SslProvider PROVIDER = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+  // Reference-counted engines are freed when their connection closes, not by a finalizer after a GC.
+  private static final SslProvider PROVIDER = OpenSsl.isAvailable() ? SslProvider.OPENSSL_REFCNT : SslProvider.JDK;
   private static final ApplicationProtocolConfig ALPN = new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
       ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE, ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
       ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
@@ -63,15 +67,26 @@ public final class TlsContexts {
     Made made = contexts.get(name);
     if (made == null || made.key() != key.get()) {
       if (contexts.size() >= 10_000) {
+        contexts.values().forEach(old -> releaseLater(old.context()));
         contexts.clear();
       }
+      Made stale = made;
       made = new Made(key.get(), build(key.get()));
       if (made.context().sessionContext() instanceof OpenSslSessionContext sessions) {
         sessions.setTicketKeys(ticketKey);
       }
       contexts.put(name, made);
+      if (stale != null) {
+        releaseLater(stale.context());
+      }
     }
     return Optional.of(made.context());
+  }
+
+  // A connection's TLS engine holds its own reference to the context; one being set up may have
+  // looked the context up just now, so the cache lets go of it a minute later, not at once.
+  private static void releaseLater(SslContext context) {
+    CompletableFuture.delayedExecutor(1, TimeUnit.MINUTES).execute(() -> ReferenceCountUtil.release(context));
   }
 
   private static OpenSslSessionTicketKey newTicketKey() {
@@ -106,6 +121,6 @@ public final class TlsContexts {
     store.setKeyEntry("edge", key.key(), password, key.chain().toArray(X509Certificate[]::new));
     KeyManagerFactory factory = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
     factory.init(store, password);
-    return PROVIDER == SslProvider.OPENSSL ? new OpenSslCachingX509KeyManagerFactory(factory) : factory;
+    return PROVIDER == SslProvider.OPENSSL_REFCNT ? new OpenSslCachingX509KeyManagerFactory(factory) : factory;
   }
 }
