@@ -184,7 +184,7 @@ class EdgeHttpsTest {
   static void printWakeLatency() throws Exception {
     List<Double> asleep = new ArrayList<>();
     List<Double> awake = new ArrayList<>();
-    String timing = "%{time_appconnect} %{time_starttransfer}";
+    String timing = "%{time_pretransfer} %{time_starttransfer}";
     for (int i = 0; i < 5; i++) {
       json(alice.run("pause", "sleepy", "--json"));
       asleep.add(firstByteMs(curl("-o", "/dev/null", "-w", timing, "--resolve", resolve("sleepy"), url("sleepy", "/")).out()));

@@ -63,6 +63,23 @@ final class Messages {
     return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), originForm(request.uri()), headers);
   }
 
+  /**
+   * Whether every header value may be written into an HTTP/1.1 head as it is: an HTTP/2 header
+   * value carrying CR, LF or NUL would otherwise split the request the VM reads (smuggling).
+   */
+  static boolean safeForHttp1(HttpHeaders headers) {
+    for (var header : headers) {
+      String value = header.getValue();
+      for (int i = 0; i < value.length(); i++) {
+        char c = value.charAt(i);
+        if (c == '\r' || c == '\n' || c == 0) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   /** An absolute-form target ({@code https://host/path}) as a path; anything else unchanged. */
   static String originForm(String uri) {
     String lower = uri.toLowerCase(Locale.ROOT);

@@ -118,6 +118,11 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
     requestDone = false;
     responseStarted = false;
     interimResponse = false;
+    if (http2 && !Messages.safeForHttp1(head.headers())) {
+      answer(HttpResponseStatus.BAD_REQUEST, "a header value holds a line break or NUL");
+      ReferenceCountUtil.release(head);
+      return;
+    }
     String host = head.headers().get(HttpHeaderNames.HOST);
     if (host == null) {
       answer(HttpResponseStatus.BAD_REQUEST, "the request names no host (Host header)");
