@@ -121,4 +121,4 @@ for kind in keep close; do
   nginx_cpu=$(cpu "${result[nginx.$kind.nginxcpu]}" "${result[edge.$kind.nginxcpu]}")
   printf "%-44s %12s %12s %8s  %s\n" "$label" "$edge_cpu" "$nginx_cpu" "$(ratio "$edge_cpu" "$nginx_cpu")" "(lower is better)"
 done
-echo "(TLS in the edge: $(grep -o 'TLS: [A-Z]*' "$work/edge.log"); $(nproc) cores, load average now $(cut -d' ' -f1 /proc/loadavg); nginx worker_processes auto)"
+echo "(TLS in the edge: $(grep -o 'TLS: [A-Z_]*' "$work/edge.log"); $(nproc) cores, load average now $(cut -d' ' -f1 /proc/loadavg); nginx worker_processes auto)"

@@ -58,7 +58,12 @@ final class EdgeRole implements AutoCloseable {
   static EdgeRole start(Path dataDir, EdgeConfig config, StateStore store, Workers workers, Clock clock) throws IOException {
     LocalCa ca = LocalCa.loadOrCreate(caDir(dataDir), config.zone(), clock);
     var certificates = new LocalCaSource(ca, name -> EdgeName.parse(name, config.zone()).isPresent(), clock);
-    EdgeServer server = EdgeServer.start(config, new StateRouteTable(store), new WorkerVmConnector(store, workers), new TlsContexts(certificates));
+    EdgeServer server;
+    try {
+      server = EdgeServer.start(config, new StateRouteTable(store), new WorkerVmConnector(store, workers), new TlsContexts(certificates));
+    } catch (IOException e) {
+      throw dev.boxd.core.BoxdException.precondition(e.getMessage()); // a port taken: the message says which and what to do
+    }
     EdgeRole role = new EdgeRole(store, server);
     store.watch(applied -> role.scheduleSync()); // the log waits for watchers: hand the work over
     role.scheduleSync();
