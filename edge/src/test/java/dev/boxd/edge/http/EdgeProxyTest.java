@@ -44,6 +44,11 @@ class EdgeProxyTest {
   static Path caFile;
   static int closedPort;
   static final List<String> woken = new java.util.concurrent.CopyOnWriteArrayList<>();
+  static final java.util.concurrent.CountDownLatch slowStarted = new java.util.concurrent.CountDownLatch(1);
+  static final java.util.concurrent.CountDownLatch slowMayEnd = new java.util.concurrent.CountDownLatch(1);
+  static RouteTable table;
+  static VmConnector vms;
+  static TlsContexts tls;
 
   @BeforeAll
   static void start() throws Exception {
@@ -61,6 +66,19 @@ class EdgeProxyTest {
       exchange.getResponseBody().write(out);
       exchange.close();
     });
+    backend.createContext("/slow", exchange -> {
+      slowStarted.countDown();
+      try {
+        slowMayEnd.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      byte[] out = "slow done\n".getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, out.length);
+      exchange.getResponseBody().write(out);
+      exchange.close();
+    });
+    backend.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(8));
     backend.start();
     try (ServerSocket unused = new ServerSocket(0)) {
       closedPort = unused.getLocalPort();
@@ -68,8 +86,8 @@ class EdgeProxyTest {
     int port = backend.getAddress().getPort();
     Map<String, Route> routes = Map.of("app", new Route("vm-app", "app", port), "quiet", new Route("vm-quiet", "quiet", closedPort),
         "halted", new Route("vm-halted", "halted", port), "sleepy", new Route("vm-sleepy", "sleepy", port));
-    RouteTable table = name -> name.sub().isPresent() ? Optional.empty() : Optional.ofNullable(routes.get(name.vm()));
-    VmConnector vms = new VmConnector() {
+    table = name -> name.sub().isPresent() ? Optional.empty() : Optional.ofNullable(routes.get(name.vm()));
+    vms = new VmConnector() {
       @Override
       public boolean isAwake(String vmId) {
         return !vmId.equals("vm-sleepy");
@@ -89,7 +107,7 @@ class EdgeProxyTest {
     LocalCa ca = LocalCa.create("localhost", Clock.systemUTC());
     caFile = Files.createTempFile("edge-ca-", ".pem");
     Files.writeString(caFile, ca.certificatePem());
-    var tls = new TlsContexts(new LocalCaSource(ca, n -> EdgeName.parse(n, "localhost").isPresent(), Clock.systemUTC()));
+    tls = new TlsContexts(new LocalCaSource(ca, n -> EdgeName.parse(n, "localhost").isPresent(), Clock.systemUTC()));
     EdgeConfig config = EdgeConfig.defaults("localhost", new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0))
         .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(3));
     edge = EdgeServer.start(config, table, vms, tls);
@@ -176,6 +194,27 @@ class EdgeProxyTest {
     assertThat(halted.out()).startsWith("HTTP/1.1 503").contains("VM halted is stopped");
     Curl proxy = curl("-i", "--resolve", "api.app.localhost:" + edge.httpsPort() + ":127.0.0.1", url("api.app", "/"));
     assertThat(proxy.out()).startsWith("HTTP/2 404").contains("VM app has no proxy named api");
+  }
+
+  @Test
+  void aVmHoldsAtMostItsShareOfConnections() throws Exception {
+    EdgeConfig one = new EdgeConfig("localhost", new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0),
+        Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(5), 16 * 1024, 1);
+    try (EdgeServer small = EdgeServer.start(one, table, vms, tls)) {
+      String base = "https://app.localhost:" + small.httpsPort();
+      String resolve = "app.localhost:" + small.httpsPort() + ":127.0.0.1";
+      Process slow = new ProcessBuilder("curl", "-sS", "--max-time", "30", "--cacert", caFile.toString(), "--resolve", resolve,
+          base + "/slow").start();
+      try {
+        assertThat(slowStarted.await(20, java.util.concurrent.TimeUnit.SECONDS)).as("the slow request reached the backend").isTrue();
+        Curl second = curl("-i", "--resolve", resolve, base + "/");
+        assertThat(second.out()).startsWith("HTTP/2 503").contains("VM app already has 1 connections open");
+      } finally {
+        slowMayEnd.countDown();
+      }
+      assertThat(new String(slow.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).contains("slow done");
+      slow.waitFor();
+    }
   }
 
   @Test
