@@ -39,6 +39,8 @@ import java.util.Optional;
 final class ProxyExchange extends ChannelInboundHandlerAdapter {
   private enum State { IDLE, CONNECTING, FORWARDING, CLOSING, SPLICED }
 
+  private static final int MAX_PIPELINED = 8;
+
   private final ProxyContext edge;
   private final boolean http2;
   private final ClientTimeouts timeouts; // HTTP/1.1 only: an HTTP/2 connection watches its own
@@ -356,7 +358,9 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
     }
     boolean readClient = switch (state) {
       case IDLE -> true;
-      case FORWARDING -> !requestDone && upstream != null && upstream.isWritable();
+      // Once the request is whole, reading on costs nothing: a pipelined request waits in pending
+      // (a few at most), and no read interest is switched off and on around every request.
+      case FORWARDING -> requestDone ? pending.size() < MAX_PIPELINED : upstream != null && upstream.isWritable();
       default -> false;
     };
     setAutoRead(ctx.channel(), readClient);

@@ -178,6 +178,12 @@ class EdgeProxyTest {
   }
 
   @Test
+  void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+    String two = raw("GET /first HTTP/1.1\r\nHost: app.localhost\r\n\r\nGET /second HTTP/1.1\r\nHost: app.localhost\r\nConnection: close\r\n\r\n");
+    assertThat(two).containsSubsequence("uri=/first", "uri=/second");
+  }
+
+  @Test
   void aSleepingVmIsWokenFirst() throws Exception {
     Curl run = curl("--resolve", resolve("sleepy"), url("sleepy", "/"));
     assertThat(run.out()).contains("hello from the backend");
