@@ -10,6 +10,8 @@ packages=(
   iproute2 nftables util-linux openssh-client openssh-server curl python3 socat
   # dig, the real client the dns role is tested with
   bind9-dnsutils
+  # the edge's tests: a real browser trusting the local CA through its NSS database
+  chromium libnss3-tools
   # benchmark anchors (bench/dns.sh starts its own nsd; the package's service is turned off below)
   etcd-server hyperfine nsd dnsperf
   # build

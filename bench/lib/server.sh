@@ -24,7 +24,7 @@ opts=(-i "$work/key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChec
 start_server() {  # PORT NETNS SUBNET RAFT_PORT
   bench_netns=$2
   BOXD_LOG_LEVEL=INFO "$root/boxd" server --data "$work/data" --ssh-port "$1" --raft-port "$4" --vcpus 1 --memory 1024 \
-    --netns "$2" --subnet "$3" --no-dns ${BOXD_BENCH_SERVER_FLAGS:-} > "$work/server.log" 2>&1 & server_pid=$!
+    --netns "$2" --subnet "$3" --no-dns --no-edge ${BOXD_BENCH_SERVER_FLAGS:-} > "$work/server.log" 2>&1 & server_pid=$!
   for _ in $(seq 1 600); do grep -q "boxd is running" "$work/server.log" && break; sleep 0.2; done
   grep -q "boxd is running" "$work/server.log" || { cat "$work/server.log"; exit 1; }
   "$root/boxd" admin --data "$work/data" add-key --user bench "$work/key.pub" >/dev/null

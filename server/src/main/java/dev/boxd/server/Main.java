@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The one boxd binary: server roles and operator commands. */
 @Command(name = "boxd", mixinStandardHelpOptions = true, versionProvider = Version.class,
     description = "Self-hostable cloud of fast, forkable microVMs.",
-    subcommands = {ServerCommand.class, AdminCommand.class, ImageCommand.class, DoctorCommand.class})
+    subcommands = {ServerCommand.class, AdminCommand.class, ImageCommand.class, DoctorCommand.class, CaCommand.class})
 public final class Main {
   public static void main(String[] args) {
     CommandLine cli = new CommandLine(new Main());

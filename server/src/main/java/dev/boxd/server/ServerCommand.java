@@ -1,6 +1,7 @@
 package dev.boxd.server;
 
 import dev.boxd.control.ControlConfig;
+import dev.boxd.edge.http.EdgeConfig;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.dns.DnsRole;
 import dev.boxd.dns.ZoneConfig;
@@ -61,6 +62,16 @@ final class ServerCommand implements Callable<Integer> {
 
   @Option(names = "--no-expose", description = "do not forward exposed ports (expose still records them in the log)")
   boolean noExpose;
+  @Option(names = "--https", defaultValue = "127.0.0.1:443",
+      description = "address of the HTTPS edge: https://NAME.localhost reaches port 8000 of VM NAME (default ${DEFAULT-VALUE}; it also"
+          + " listens on every VM's public address, same port)")
+  String httpsListen;
+
+  @Option(names = "--http", defaultValue = "127.0.0.1:80", description = "address of plain HTTP, which redirects to HTTPS (default ${DEFAULT-VALUE})")
+  String httpListen;
+
+  @Option(names = "--no-edge", description = "run no HTTPS edge (no https://NAME.localhost)")
+  boolean noEdge;
 
   @Option(names = "--raft-port", defaultValue = "7700", description = "port of the Raft log on 127.0.0.1 (default ${DEFAULT-VALUE})")
   int raftPort;
@@ -133,6 +144,22 @@ final class ServerCommand implements Callable<Integer> {
     return DnsRole.start(raft, ZoneConfig.of(zone, advertised), address);
   }
 
+  /** HOST:PORT of a listening flag, with an error that names the flag. */
+  static InetSocketAddress socketAddress(String flag, String value) {
+    int colon = value.lastIndexOf(':');
+    try {
+      if (colon > 0) {
+        int port = Integer.parseInt(value.substring(colon + 1));
+        if (port >= 0 && port <= 65535) {
+          return new InetSocketAddress(java.net.InetAddress.getByName(value.substring(0, colon)), port);
+        }
+      }
+    } catch (NumberFormatException | java.net.UnknownHostException e) {
+      // falls through to the error below
+    }
+    throw dev.boxd.core.BoxdException.invalid(flag + "=" + value + ": expected ADDRESS:PORT, such as 127.0.0.1:443");
+  }
+
   private static final java.time.Duration LAYER_MERGE_EVERY = java.time.Duration.ofMinutes(10);
 
   @Override
@@ -166,20 +193,22 @@ final class ServerCommand implements Callable<Integer> {
     reconciler.start("127.0.0.1", Runtime.getRuntime().availableProcessors(), HostMemory.totalMib());
     var workers = new LocalWorkers(WORKER_ID, new LocalWorkerPort(runtime, reconciler, idle));
     var routes = new StateVmRoutes(raft, workers);
-    java.net.InetAddress edge = java.net.InetAddress.getByName(edgeAddress);
+    java.net.InetAddress edgeHost = java.net.InetAddress.getByName(edgeAddress);
     VmGateway gateway = VmGateway.builder(routes)
         .port(vmSshPort)
-        .edgeAddress(edge)
+        .edgeAddress(edgeHost)
         .hostKey(dataDir.resolve("vm_gateway_ed25519_key"))
         .platformKey(platformKey.keyPair())
         .start();
     routes.follow(gateway);
-    var config = baseConfig.withVmSsh(gateway.port(), gateway.hostKey()).withEdgeAddress(edge.getHostAddress());
-    Optional<ExposeForwarder> forwarder = noExpose ? Optional.empty() : Optional.of(ExposeForwarder.start(raft, workers, edge));
+    var config = baseConfig.withVmSsh(gateway.port(), gateway.hostKey()).withEdgeAddress(edgeHost.getHostAddress());
+    Optional<ExposeForwarder> forwarder = noExpose ? Optional.empty() : Optional.of(ExposeForwarder.start(raft, workers, edgeHost));
     FrontDoor door = FrontDoor.builder(new StateAccounts(raft, workers, config, clock))
         .listen(listen, sshPort)
         .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
         .start();
+    Optional<EdgeRole> edge = noEdge ? Optional.empty() : Optional.of(EdgeRole.start(dataDir, EdgeConfig.defaults(config.zone(),
+        socketAddress("--https", httpsListen), socketAddress("--http", httpListen)), raft, workers, clock));
     AdminServer admin = AdminServer.start(dataDir, raft, clock, new AdminServer.UnclaimedVms() {
       @Override
       public java.util.List<String> describe() {
@@ -221,6 +250,7 @@ final class ServerCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       door.close();
       dnsRole.ifPresent(DnsRole::close);
+      edge.ifPresent(EdgeRole::close);
       guestGateway.close();
       routes.close();
       gateway.close();
@@ -244,9 +274,14 @@ final class ServerCommand implements Callable<Integer> {
     dnsRole.ifPresent(role -> System.out.println("  DNS:            dig @" + role.config().nameServer().getHostAddress() + " -p "
         + role.address().getPort() + " app." + config.zone() + "    (authoritative for " + config.zone() + ", on "
         + role.address().getHostString() + ":" + role.address().getPort() + ")"));
-    System.out.println("                  or each VM's own port on " + edge.getHostAddress() + " (info app shows it: ssh -p PORT ...)");
-    System.out.println("  ports:          ssh " + port + listen + " expose app 5000 [--udp]    (a public port on " + edge.getHostAddress()
+    System.out.println("                  or each VM's own port on " + edgeHost.getHostAddress() + " (info app shows it: ssh -p PORT ...)");
+    System.out.println("  ports:          ssh " + port + listen + " expose app 5000 [--udp]    (a public port on " + edgeHost.getHostAddress()
         + (noExpose ? ", not forwarded: --no-expose" : "") + ")");
+    edge.ifPresent(e -> {
+      String https = e.httpsPort() == 443 ? "" : ":" + e.httpsPort();
+      System.out.println("  HTTPS edge:     https://NAME." + config.zone() + https + " reaches port 8000 of VM NAME (" + httpsListen + ", HTTP "
+          + httpListen + " redirects); trust its CA: curl --cacert <(./boxd ca --quiet) https://app." + config.zone() + https);
+    });
     System.out.flush();
     stopped.await();
     return 0;

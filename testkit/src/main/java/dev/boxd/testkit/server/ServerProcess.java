@@ -34,6 +34,9 @@ public final class ServerProcess implements AutoCloseable {
   public final int raftPort;
   /** The port of its dns role on 127.0.0.1, UDP and TCP alike. */
   public final int dnsPort;
+  /** The HTTPS edge's port (on 127.0.0.1 and every VM's public address), and plain HTTP's. */
+  public final int httpsPort;
+  public final int httpPort;
   public final String subnet;
   /** The link net of the server's uplink to the host: its first address is the host's end. */
   public final String egressNet;
@@ -52,6 +55,8 @@ public final class ServerProcess implements AutoCloseable {
     vmSshPort = freePort();
     raftPort = freePort();
     dnsPort = freeUdpAndTcpPort();
+    httpsPort = freePort();
+    httpPort = freePort();
     namespace = TestNetworks.uniqueName("bxs");
     subnet = TestNetworks.uniqueSubnet();
     egressNet = TestNetworks.uniqueLinkNet();
@@ -97,6 +102,7 @@ public final class ServerProcess implements AutoCloseable {
         "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
         "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), MAIN_CLASS,
         "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--vm-ssh-port", Integer.toString(vmSshPort), "--raft-port", Integer.toString(raftPort),
+        "--https", "127.0.0.1:" + httpsPort, "--http", "127.0.0.1:" + httpPort,
         "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet,
         "--egress-net", egressNet, "--edge-address", edgeAddress, "--image-recipe", TestPaths.imageRecipe(), "--dns", "127.0.0.1:" + dnsPort));
     command.addAll(extraArgs);
@@ -142,6 +148,17 @@ public final class ServerProcess implements AutoCloseable {
   public void kill9() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** The PEM of the CA the server's edge certificates are signed by ({@code boxd ca --quiet}). */
+  public String caCertificate() throws IOException, InterruptedException {
+    Process ca = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "-cp", System.getProperty("java.class.path"),
+        MAIN_CLASS, "ca", "--quiet", "--data", dataDir.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    String pem = new String(ca.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (ca.waitFor() != 0 || !pem.startsWith("-----BEGIN CERTIFICATE-----")) {
+      throw new IllegalStateException("boxd ca failed: " + pem);
+    }
+    return pem;
   }
 
   /** Runs {@code boxd admin ARGS} against this server; returns what it printed (stdout and stderr). */

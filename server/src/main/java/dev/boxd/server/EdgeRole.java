@@ -1,0 +1,120 @@
+package dev.boxd.server;
+
+import dev.boxd.core.net.Ipv4;
+import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.StateStore;
+import dev.boxd.core.state.Vm;
+import dev.boxd.edge.http.EdgeConfig;
+import dev.boxd.edge.http.EdgeServer;
+import dev.boxd.edge.route.EdgeName;
+import dev.boxd.edge.route.StateRouteTable;
+import dev.boxd.edge.route.WorkerVmConnector;
+import dev.boxd.edge.tls.LocalCa;
+import dev.boxd.edge.tls.LocalCaSource;
+import dev.boxd.edge.tls.TlsContexts;
+import dev.boxd.workerport.Workers;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The proxy role of a single node: the HTTPS edge with certificates from the local CA (kept in
+ * {@code <data>/edge}), routes and VMs from the local replica, listening besides on every VM's
+ * public address (DNS answers {@code NAME.<zone>} with it), following the log as the SSH gateway
+ * does.
+ */
+final class EdgeRole implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EdgeRole.class);
+
+  private final StateStore store;
+  private final EdgeServer server;
+  private final ExecutorService syncer = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("edge-sync").daemon().unstarted(r));
+  private final AtomicBoolean syncPending = new AtomicBoolean();
+  private volatile boolean closed;
+
+  private EdgeRole(StateStore store, EdgeServer server) {
+    this.store = store;
+    this.server = server;
+  }
+
+  /** The zone of a single node, as {@code boxd server} names VMs under it. */
+  static String singleNodeZone() {
+    return dev.boxd.control.ControlConfig.singleNode(dev.boxd.core.net.Ipv4Subnet.parse("10.77.0.0/16"), new dev.boxd.core.MachineShape(1, 1024)).zone();
+  }
+
+  static Path caDir(Path dataDir) {
+    return dataDir.resolve("edge");
+  }
+
+  static EdgeRole start(Path dataDir, EdgeConfig config, StateStore store, Workers workers, Clock clock) throws IOException {
+    LocalCa ca = LocalCa.loadOrCreate(caDir(dataDir), config.zone(), clock);
+    var certificates = new LocalCaSource(ca, name -> EdgeName.parse(name, config.zone()).isPresent(), clock);
+    EdgeServer server;
+    try {
+      server = EdgeServer.start(config, new StateRouteTable(store), new WorkerVmConnector(store, workers), new TlsContexts(certificates));
+    } catch (IOException e) {
+      throw dev.boxd.core.BoxdException.precondition(e.getMessage()); // a port taken: the message says which and what to do
+    }
+    EdgeRole role = new EdgeRole(store, server);
+    store.watch(applied -> role.scheduleSync()); // the log waits for watchers: hand the work over
+    role.scheduleSync();
+    return role;
+  }
+
+  int httpsPort() {
+    return server.httpsPort();
+  }
+
+  int httpPort() {
+    return server.httpPort();
+  }
+
+  private void scheduleSync() {
+    if (!closed && syncPending.compareAndSet(false, true)) {
+      syncer.execute(this::sync);
+    }
+  }
+
+  // Coalesced: any number of entries applied meanwhile lead to one sync with the newest state.
+  private void sync() {
+    syncPending.set(false);
+    if (closed) {
+      return;
+    }
+    try {
+      Set<InetAddress> addresses = new HashSet<>();
+      for (Vm vm : store.read().vms()) {
+        if (vm.desired() != DesiredPower.DESTROYED) {
+          addresses.add(inet(vm.publicIp()));
+        }
+      }
+      server.listenOn(addresses);
+    } catch (RuntimeException e) {
+      log.warn("cannot update the edge's addresses: {}", e.toString());
+    }
+  }
+
+  private static InetAddress inet(Ipv4 ip) {
+    try {
+      return InetAddress.getByName(ip.toString()); // a literal: no lookup
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    syncer.shutdownNow();
+    server.close();
+  }
+}
