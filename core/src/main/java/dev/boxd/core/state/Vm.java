@@ -12,6 +12,8 @@ import java.util.Objects;
  * {@code forkedFrom} is the id of the VM it was forked from, empty for a VM made from the image.
  * {@code autoSuspendSecs}: seconds without inbound traffic before its worker puts it to standby
  * (0: never). {@code fromSnapshot} is the id of the snapshot it was started from, or empty.
+ * {@code image} is the name of the image it was made from ({@code new --image=NAME}, inherited by
+ * forks), empty for the default image (as every VM of a log from before images had names).
  */
 public record Vm(
     String id,
@@ -29,7 +31,8 @@ public record Vm(
     VmObserved observed,
     String forkedFrom,
     int autoSuspendSecs,
-    String fromSnapshot) {
+    String fromSnapshot,
+    String image) {
 
   /** Seconds without inbound traffic before a VM goes to standby, unless set otherwise (SPEC §4). */
   public static final int DEFAULT_AUTO_SUSPEND_SECS = 30;
@@ -46,10 +49,24 @@ public record Vm(
     Objects.requireNonNull(observed, "observed");
     Objects.requireNonNull(forkedFrom, "forkedFrom");
     Objects.requireNonNull(fromSnapshot, "fromSnapshot");
+    Objects.requireNonNull(image, "image");
+  }
+
+  /** A VM of the default image. */
+  public Vm(String id, String ownerId, String name, int vcpus, long memoryMib, long diskGb, Ipv4 ip, Ipv4 publicIp, String workerId,
+      Instant createdAt, DesiredPower desired, long rebootSeq, VmObserved observed, String forkedFrom, int autoSuspendSecs,
+      String fromSnapshot) {
+    this(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
+        autoSuspendSecs, fromSnapshot, "");
+  }
+
+  /** Whether it was made from the default image rather than a named one. */
+  public boolean hasDefaultImage() {
+    return image.isEmpty();
   }
 
   Vm withAutoSuspend(int seconds) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom, seconds, fromSnapshot);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom, seconds, fromSnapshot, image);
   }
 
   /** Whether this VM began from a saved snapshot (whose id {@link #fromSnapshot} holds). */
@@ -63,14 +80,14 @@ public record Vm(
   }
 
   Vm withDesired(DesiredPower newDesired) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed, forkedFrom, autoSuspendSecs, fromSnapshot);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed, forkedFrom, autoSuspendSecs, fromSnapshot, image);
   }
 
   Vm withReboot() {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed, forkedFrom, autoSuspendSecs, fromSnapshot);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed, forkedFrom, autoSuspendSecs, fromSnapshot, image);
   }
 
   Vm withObserved(VmObserved newObserved) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved, forkedFrom, autoSuspendSecs, fromSnapshot);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved, forkedFrom, autoSuspendSecs, fromSnapshot, image);
   }
 }

@@ -135,6 +135,7 @@ final class RecordWire {
     out.string(value.forkedFrom());
     out.i32(value.autoSuspendSecs());
     out.string(value.fromSnapshot());
+    out.string(value.image());
   }
 
   static void snapshot(WireWriter out, Snapshot value) {
@@ -176,6 +177,7 @@ final class RecordWire {
   static Vm vm(WireReader in, int version) {
     return new Vm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(), in.ipv4(),
         in.string(), in.instant(), desired(in), in.i64(), observed(in), version >= 2 ? in.string() : "",
-        version >= 3 ? in.i32() : Vm.DEFAULT_AUTO_SUSPEND_SECS, version >= 3 ? in.string() : "");
+        version >= 3 ? in.i32() : Vm.DEFAULT_AUTO_SUSPEND_SECS, version >= 3 ? in.string() : "",
+        version >= 8 ? in.string() : "");
   }
 }

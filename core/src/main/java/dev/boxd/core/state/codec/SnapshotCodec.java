@@ -17,15 +17,16 @@ import java.util.function.Function;
 
 /**
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
- * 6; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
- * source, 4 a VM count as a user's whole quota, 5 saved snapshots only, without their size), the
+ * 8; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
+ * source, 4 a VM count as a user's whole quota, 5 saved snapshots only, without their size, 6 no
+ * VM image name), the
  * applied index,
  * then users, keys, registrations, workers, VMs and (from 3) snapshots, each as a count (i32)
  * and records in sorted order, so one state always gives the same bytes. Indexes are rebuilt on
  * decoding, never stored. A newer format gets a new version; this class keeps reading the old.
  */
 public final class SnapshotCodec {
-  static final int VERSION = 6;
+  static final int VERSION = 8;
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}
@@ -49,6 +50,10 @@ public final class SnapshotCodec {
     int version = in.u16();
     if (version < 1 || version > VERSION) {
       throw in.corrupt("snapshot format version " + version + " is not known to this boxd (knows 1 to " + VERSION + ")");
+    }
+    if (version == 7) {
+      // 7 is another line of development's format; this boxd reads 1 to 6 and its own 8
+      throw in.corrupt("snapshot format version 7 is not known to this boxd (knows 1 to 6 and 8)");
     }
     long index = in.i64();
     List<User> users = section(in, r -> RecordWire.user(r, version));

@@ -61,6 +61,9 @@ class SnapshotCodecTest {
           + "0000000000000000000000001e0000000000000000";
   // Version 6 adds each snapshot's status and size (there are none here: the bytes differ only in the version).
   private static final String GOLDEN_V6 = GOLDEN_V5.replaceFirst("^424f5844534e41500005", "424f5844534e41500006");
+  // Version 8 adds each VM's image name (empty here: the default image) after fromSnapshot.
+  private static final String GOLDEN_V8 = GOLDEN_V6.replaceFirst("^424f5844534e41500006", "424f5844534e41500008")
+      .replaceFirst("00000000$", "0000000000000000");
   // Version 2 adds forkedFrom (empty here) at the end of each VM.
   private static final String GOLDEN_V2 =
       "424f5844534e4150000200000000000000050000000100000002753100000005616c69636500000000695735a5000000"
@@ -80,8 +83,24 @@ class SnapshotCodecTest {
 
   @Test
   void theEncodingIsStable() {
-    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V6);
-    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V6))).isEqualTo(sample());
+    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V8);
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V8))).isEqualTo(sample());
+  }
+
+  @Test
+  void theSixthFormatStillLoadsItsVmsAsOfTheDefaultImage() {
+    ClusterState loaded = SnapshotCodec.decode(HEX.parseHex(GOLDEN_V6));
+    assertThat(loaded).isEqualTo(sample());
+    assertThat(loaded.vm("vm1").orElseThrow().image()).isEmpty();
+  }
+
+  @Test
+  void aVmKeepsTheNameOfItsImage() {
+    ClusterState state = Fsm.apply(sample(), 6, new Command.CreateVm("vm2", "u1", "imported", 1, 512, 10, Ipv4.parse("10.77.0.6"),
+        Ipv4.parse("203.0.113.8"), "w1", AT, "deb-import")).state();
+    ClusterState loaded = SnapshotCodec.decode(SnapshotCodec.encode(state));
+    assertThat(loaded).isEqualTo(state);
+    assertThat(loaded.vm("vm2").orElseThrow().image()).isEqualTo("deb-import");
   }
 
   @Test
@@ -156,7 +175,7 @@ class SnapshotCodecTest {
     Vm vm = sample().vm("vm1").orElseThrow();
     Vm twin = new Vm("vm2", vm.ownerId(), "other", 1, 1, 1, vm.ip(), vm.publicIp(), vm.workerId(), AT,
         DesiredPower.RUNNING, 0, VmObserved.initial(AT), "", 30, "");
-    WireWriter out = new WireWriter().raw("BOXDSNAP".getBytes(StandardCharsets.US_ASCII)).u16(3).i64(9)
+    WireWriter out = new WireWriter().raw("BOXDSNAP".getBytes(StandardCharsets.US_ASCII)).u16(SnapshotCodec.VERSION).i64(9)
         .i32(0).i32(0).i32(0).i32(0).i32(2);
     RecordWire.vm(out, vm);
     RecordWire.vm(out, twin);
