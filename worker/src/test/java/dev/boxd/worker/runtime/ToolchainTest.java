@@ -187,4 +187,35 @@ class ToolchainTest {
     assertThat(ok("sudo systemctl is-active ssh")).isEqualTo("active\n");
     assertThat(ok(ssh + " boxd@127.0.0.1 echo reached")).isEqualTo("reached\n");
   }
+
+  /**
+   * A fork carries on the source's containers: containerd, the container's process, dockerd's
+   * port proxy and the NAT rules are all processes and kernel state of the VM that was copied.
+   * The fork answers on the published port at its own address, reached from the source VM.
+   */
+  @Test
+  @Order(9)
+  void aForkedVmKeepsItsRunningContainerRunning() {
+    // the image aContainerServesOnAPublishedPort built; port 8001 since nginx may hold 8000 by now
+    ok("docker run -d --name kept -p 8001:8080 serve");
+    ok("timeout 60 sh -c 'until curl -sf http://127.0.0.1:8001/ >/dev/null; do sleep 0.2; done'");
+    long start = System.nanoTime();
+    VmInfo fork = fixture.runtime().fork(vm.id(), fixture.spec("alice"));
+    report("fork of a VM running a container", start);
+    try {
+      var ps = fixture.run(fork, "docker ps --filter name=kept --format '{{.Names}} {{.Status}}'");
+      assertThat(ps.exitCode()).as(ps.stderrText()).isZero();
+      assertThat(ps.stdoutText()).startsWith("kept Up");
+      var local = fixture.run(fork, "curl -s --max-time 20 http://127.0.0.1:8001/");
+      assertThat(local.stdoutText()).as(local.stderrText()).isEqualTo("hello from port 8080 \r\n");
+      start = System.nanoTime();
+      assertThat(ok("curl -s --max-time 20 http://" + fork.ip() + ":8001/")).as("from the source VM to the fork's own address")
+          .isEqualTo("hello from port 8080 \r\n");
+      report("fork's published port, first answer from the source VM", start);
+      assertThat(ok("docker ps --filter name=kept --format '{{.Names}}'")).as("the source's container runs on").isEqualTo("kept\n");
+    } finally {
+      fixture.runtime().destroy(fork.id());
+      ok("docker rm -f kept");
+    }
+  }
 }
