@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What the root file system will hold once the layers are unpacked in order, by path, checked
@@ -25,10 +26,10 @@ public final class RootTree {
    *
    * @throws ArchiveException naming the entry and the layer when it is unsafe
    */
-  public java.util.Optional<Whiteout> add(TarReader.Entry entry, String layer) {
+  public Optional<Whiteout> add(TarReader.Entry entry, String layer) {
     String path = normalize(entry.name(), layer);
     if (path.isEmpty()) {
-      return java.util.Optional.empty(); // the root itself
+      return Optional.empty(); // the root itself
     }
     String parent = parentOf(path);
     String base = path.substring(parent.isEmpty() ? 0 : parent.length() + 1);
@@ -36,7 +37,7 @@ public final class RootTree {
     if (base.equals(".wh..wh..opq")) {
       String dir = parent;
       paths.keySet().removeIf(p -> !dir.isEmpty() ? p.startsWith(dir + "/") : true);
-      return java.util.Optional.of(new Whiteout(dir, true));
+      return Optional.of(new Whiteout(dir, true));
     }
     if (base.startsWith(".wh.")) {
       String target = (parent.isEmpty() ? "" : parent + "/") + base.substring(4);
@@ -44,7 +45,7 @@ public final class RootTree {
         throw new ArchiveException(layer + ": whiteout " + entry.name() + " names no file");
       }
       remove(target);
-      return java.util.Optional.of(new Whiteout(target, false));
+      return Optional.of(new Whiteout(target, false));
     }
     switch (entry.type()) {
       case SYMLINK -> requireLinkInside(path, entry.linkName(), layer);
@@ -63,7 +64,7 @@ public final class RootTree {
     for (String p = parent; !p.isEmpty(); p = parentOf(p)) {
       paths.putIfAbsent(p, TarReader.Type.DIRECTORY);
     }
-    return java.util.Optional.empty();
+    return Optional.empty();
   }
 
   /** Whether {@code path} (relative, normalized) will exist. */
@@ -72,8 +73,8 @@ public final class RootTree {
   }
 
   /** The type {@code path} will have, if it exists. */
-  public java.util.Optional<TarReader.Type> typeOf(String path) {
-    return java.util.Optional.ofNullable(paths.get(path));
+  public Optional<TarReader.Type> typeOf(String path) {
+    return Optional.ofNullable(paths.get(path));
   }
 
   private void remove(String path) {

@@ -218,4 +218,31 @@ class ToolchainTest {
       ok("docker rm -f kept");
     }
   }
+
+  /**
+   * What Docker 20.10 itself writes with {@code docker save} is what {@code boxd image import}
+   * reads: the manifest, the layer, the file in it. (This image has no systemd, so an import
+   * would refuse it: that is ImageStoreTest's.)
+   */
+  @Test
+  @Order(10)
+  void theArchiveReaderReadsWhatDockerSaveWrites() throws IOException {
+    ok("docker save -o /tmp/serve-save.tar serve");
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("boxd-docker-save-");
+    try {
+      java.nio.file.Path archive = dir.resolve("serve-save.tar");
+      try (var out = java.nio.file.Files.newOutputStream(archive)) {
+        fixture.runtime().download(vm.id(), "/tmp/serve-save.tar", out);
+      }
+      var image = dev.boxd.guest.archive.ImageArchive.open(archive, dir.resolve("layers"));
+      assertThat(image.kind()).isEqualTo(dev.boxd.guest.archive.ImageArchive.Kind.DOCKER_SAVE);
+      assertThat(image.layers()).hasSize(1);
+      assertThat(image.tree().typeOf("serve")).contains(dev.boxd.guest.archive.TarReader.Type.FILE);
+      java.nio.file.Path root = java.nio.file.Files.createDirectories(dir.resolve("root"));
+      image.unpack(root);
+      assertThat(java.nio.file.Files.size(root.resolve("serve"))).isGreaterThan(10_000);
+    } finally {
+      dev.boxd.os.Trees.delete(dir);
+    }
+  }
 }
