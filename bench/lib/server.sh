@@ -12,6 +12,8 @@ cleanup() {
   for c in "${extra_cleanup[@]}"; do eval "$c" || true; done
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   [ -n "$bench_netns" ] && ip netns delete "$bench_netns" 2>/dev/null || true
+  # the server's uplink table on the host (EgressLink), which the namespace does not take along
+  [ -n "$bench_netns" ] && nft delete table ip "boxd_egress_bxup-$bench_netns" 2>/dev/null || true
   cp "$work/server.log" /tmp/boxd-bench-server.log 2>/dev/null || true   # kept for a look afterwards
   rm -rf "$work"
 }
