@@ -27,7 +27,8 @@ import java.util.Optional;
  */
 record AccountScope(String userId, Optional<String> callerVmId, StateStore store, Workers workers, ControlConfig config, Clock clock) {
   private static final SecureRandom RANDOM = new SecureRandom();
-  private static final String IMAGE = "debian-12";
+  /** What the default image is called where a VM is shown (a named image shows its name). */
+  private static final String DEFAULT_IMAGE = "debian-12";
 
   /** By name or id, among this account's VMs only. */
   Vm find(String nameOrId) {
@@ -113,7 +114,8 @@ record AccountScope(String userId, Optional<String> callerVmId, StateStore store
 
   VmView view(Vm vm, long bootTimeMs) {
     String status = vm.desired() == DesiredPower.DESTROYED ? "destroying" : vm.observed().status().name().toLowerCase(Locale.ROOT);
-    return new VmView(vm.id(), vm.name(), status, vm.ip().toString(), vm.publicIp().toString(), IMAGE,
+    return new VmView(vm.id(), vm.name(), status, vm.ip().toString(), vm.publicIp().toString(),
+        vm.hasDefaultImage() ? DEFAULT_IMAGE : vm.image(),
         "https://" + vm.name() + "." + config.zone(), bootTimeMs, vm.vcpus(), (int) vm.memoryMib(), (int) vm.diskGb(),
         vm.createdAt().toString(), vm.autoSuspendSecs(), vm.observed().detail()).withSsh(sshCommand(vm));
   }

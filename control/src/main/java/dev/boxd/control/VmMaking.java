@@ -2,6 +2,7 @@ package dev.boxd.control;
 
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
+import dev.boxd.core.ImageNames;
 import dev.boxd.core.MachineShape;
 import dev.boxd.core.Names;
 import dev.boxd.core.state.ClusterState;
@@ -45,9 +46,16 @@ final class VmMaking {
     String name = request.name().map(n -> Names.requireValid("VM name", n)).orElseGet(scope::freshName);
     ControlConfig config = scope.config();
     String userId = scope.userId();
+    String image = request.image().map(ImageNames::requireValid).orElse("");
+    // The worker it goes to must hold a named image; asked before anything is written or allocated.
+    String workerId = Placement.worker(scope.store().read(), shape.memoryMib());
+    if (!image.isEmpty() && !scope.workers().worker(workerId).hasImage(image)) {
+      throw BoxdException.notFound("no image named " + Names.quote(image) + " on worker " + workerId
+          + ": boxd image list on its host shows the images there; make one with boxd image import FILE --name=" + image);
+    }
     Vm vm = propose((vmId, state) -> new Command.CreateVm(vmId, userId, name, shape.vcpus(), shape.memoryMib(),
         config.diskGb(), Placement.privateIp(state, config), Placement.publicIp(state, userId, config),
-        Placement.worker(state, shape.memoryMib()), scope.clock().instant()));
+        image.isEmpty() ? Placement.worker(state, shape.memoryMib()) : workerId, scope.clock().instant(), image));
     request.autoSuspendSecs().ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
     giveSshPort(vm);
     return scope.view(awaitMade(vm, "new", started), (System.nanoTime() - started) / 1_000_000);

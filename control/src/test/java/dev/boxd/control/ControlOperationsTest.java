@@ -87,6 +87,32 @@ class ControlOperationsTest {
   }
 
   @Test
+  void aVmOfANamedImageShowsItsImageAndItsForkInheritsIt() {
+    VmView vm = alice.create(new NewRequest(Optional.of("imp"), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+        Optional.of("deb-import")));
+
+    assertThat(vm.image()).isEqualTo("deb-import");
+    assertThat(store.read().vm(vm.id()).orElseThrow().image()).isEqualTo("deb-import");
+    assertThat(alice.fork("imp", Optional.of("imp-copy"), Optional.empty()).vm().image()).isEqualTo("deb-import");
+    alice.destroy("imp-copy");
+    assertThat(alice.create(named("plain")).image()).isEqualTo("debian-12");
+  }
+
+  @Test
+  void anUnknownImageIsNotFoundAndAllocatesNothing() {
+    var before = store.read();
+
+    assertThatThrownBy(() -> alice.create(new NewRequest(Optional.of("x"), Optional.empty(), Optional.empty(), Optional.empty(),
+        Optional.empty(), Optional.of("nope"))))
+        .isInstanceOfSatisfying(BoxdException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND);
+          assertThat(e.getMessage()).startsWith("no image named \"nope\" on worker w1: boxd image list on its host shows");
+        });
+    assertThat(store.read().vms()).isEqualTo(before.vms());
+    assertThat(worker.reconciled).isEmpty();
+  }
+
+  @Test
   void createRejectedForATakenNameAllocatesNothing() {
     alice.create(named("app"));
     var before = store.read();
@@ -342,6 +368,11 @@ class ControlOperationsTest {
     @Override
     public WorkerPort worker(String workerId) {
       return this;
+    }
+
+    @Override
+    public boolean hasImage(String name) {
+      return name.equals("deb-import");
     }
 
     @Override

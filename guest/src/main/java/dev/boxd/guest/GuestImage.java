@@ -41,6 +41,15 @@ public record GuestImage(String hash, Path dir) {
     }
   }
 
+  /** Whether it was imported ({@code boxd image import}) rather than built from a recipe. */
+  public boolean imported() {
+    try {
+      return new ObjectMapper().readTree(manifest().toFile()).has("imported");
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   /** Short form of the hash, used in names. */
   public String shortHash() {
     return hash.substring(0, 12);

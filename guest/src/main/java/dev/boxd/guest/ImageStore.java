@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import dev.boxd.core.ImageNames;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -93,15 +94,28 @@ public final class ImageStore {
 
   /** The hash the current recipe builds to. */
   public String recipeHash() {
+    return digestOfTree(recipeDir.resolve("image/recipes").resolve(recipe), "recipe " + recipe + "\0");
+  }
+
+  /**
+   * The hash an imported image is kept under: the archive's own digest with everything that
+   * finishes it (the platform files, agent and CLI, no recipe's directory, the kernel).
+   */
+  String importHash(String archiveSha256) {
+    return digestOfTree(null, "import " + archiveSha256 + "\0");
+  }
+
+  // guest/image (with the recipe directory `own`, no other recipe's), guest/agent and guest/cli,
+  // then `tag` and the kernel package version
+  private String digestOfTree(Path own, String tag) {
     try {
       MessageDigest digest = MessageDigest.getInstance("SHA-256");
       List<Path> files = new ArrayList<>();
       Path recipes = recipeDir.resolve("image/recipes");
-      Path own = recipes.resolve(recipe);
       for (String dir : RECIPE_DIRS) {
         try (Stream<Path> walk = Files.walk(recipeDir.resolve(dir))) {
           walk.filter(Files::isRegularFile).filter(p -> !p.toString().contains("/test/"))
-              .filter(p -> !p.startsWith(recipes) || p.startsWith(own))
+              .filter(p -> !p.startsWith(recipes) || (own != null && p.startsWith(own)))
               .forEach(files::add);
         }
       }
@@ -111,7 +125,7 @@ public final class ImageStore {
         digest.update((byte) 0);
         digest.update(Files.readAllBytes(file));
       }
-      digest.update(("recipe " + recipe + "\0").getBytes(StandardCharsets.UTF_8));
+      digest.update(tag.getBytes(StandardCharsets.UTF_8));
       digest.update(kernelPackageVersion().getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(digest.digest());
     } catch (IOException e) {
@@ -184,7 +198,7 @@ public final class ImageStore {
     }
   }
 
-  private static void runStep(Consumer<String> progress, List<String> argv) throws IOException {
+  static void runStep(Consumer<String> progress, List<String> argv) throws IOException {
     Process process = new ProcessBuilder(argv).redirectErrorStream(true).start();
     try (var reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
@@ -202,6 +216,60 @@ public final class ImageStore {
       Thread.currentThread().interrupt();
       throw new BoxdException(ErrorCode.INTERNAL, "image build interrupted");
     }
+  }
+
+  /** The directory of named (imported) images: one file per name holding its image's hash. */
+  Path namesDir() {
+    return imagesDir.resolve("names");
+  }
+
+  Path imagesDir() {
+    return imagesDir;
+  }
+
+  Path recipeDir() {
+    return recipeDir;
+  }
+
+  /** The image a name stands for: an imported image's name, or a recipe's (its current build). */
+  public Optional<GuestImage> named(String name) {
+    if (recipes(recipeDir).contains(name)) {
+      return (name.equals(recipe) ? this : new ImageStore(imagesDir, recipeDir, name)).current();
+    }
+    if (!ImageNames.isValid(name)) {
+      return Optional.empty();
+    }
+    Path file = namesDir().resolve(name);
+    try {
+      if (!Files.isRegularFile(file)) {
+        return Optional.empty();
+      }
+      String hash = Files.readString(file).strip();
+      Path dir = imagesDir.resolve(hash);
+      return hash.matches("[0-9a-f]{64}") && Files.isRegularFile(dir.resolve("manifest.json"))
+          ? Optional.of(new GuestImage(hash, dir)) : Optional.empty();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the image name " + file, e);
+    }
+  }
+
+  /** The names of imported images, sorted, with the hash each stands for. */
+  public java.util.SortedMap<String, String> names() {
+    java.util.SortedMap<String, String> out = new java.util.TreeMap<>();
+    if (!Files.isDirectory(namesDir())) {
+      return out;
+    }
+    try (Stream<Path> files = Files.list(namesDir())) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        String name = f.getFileName().toString();
+        if (ImageNames.isValid(name)) {
+          out.put(name, Files.readString(f).strip());
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
   }
 
   /** Every built image in the store's directory, of any recipe, newest first. */

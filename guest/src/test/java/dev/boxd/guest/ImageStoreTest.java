@@ -105,4 +105,39 @@ class ImageStoreTest {
     }
     assertThat(Files.readAllLines(images.resolve("runs"))).as("image steps run").hasSize(1);
   }
+
+  @Test
+  void anImportHashesTheArchiveAndTheFinishingFilesButNoRecipe() throws IOException {
+    ImageStore store = new ImageStore(images, guest);
+    String a = store.importHash("a".repeat(64));
+    write("image/recipes/full/packages", "jq ripgrep\n");
+    assertThat(store.importHash("a".repeat(64))).isEqualTo(a).isNotEqualTo(store.importHash("b".repeat(64)));
+    write("image/files/rootfs/etc/hostname", "other\n");
+    assertThat(store.importHash("a".repeat(64))).isNotEqualTo(a);
+  }
+
+  @Test
+  void anImageWithoutSystemdIsRefusedBeforeAnythingIsUnpackedAndLeavesNothing() throws IOException {
+    // a debian:12 container image: no systemd, no sshd
+    Path archive = Files.write(images.resolveSibling(images.getFileName() + "-debian.tar"),
+        new dev.boxd.guest.archive.TarWriterAccess().debianWithoutSystemd());
+    ImageImport importer = new ImageImport(new ImageStore(images, guest));
+
+    assertThatThrownBy(() -> importer.run(archive, "deb", line -> { }))
+        .isInstanceOf(BoxdException.class)
+        .hasMessage("the image has no systemd: boxd VMs boot systemd; base it on debian:12 or install systemd"
+            + " (with systemd-sysv, openssh-server and sudo)");
+    try (var left = Files.list(images)) {
+      assertThat(left.map(p -> p.getFileName().toString())).containsOnly(".build.lock");
+    }
+    assertThat(new ImageStore(images, guest).named("deb")).isEmpty();
+  }
+
+  @Test
+  void importNamesAreCheckedAndMayNotShadowARecipe() {
+    ImageImport importer = new ImageImport(new ImageStore(images, guest));
+
+    assertThatThrownBy(() -> importer.run(images.resolve("x.tar"), "Bad_Name", line -> { })).hasMessageContaining("invalid image name");
+    assertThatThrownBy(() -> importer.run(images.resolve("x.tar"), "small", line -> { })).hasMessageContaining("is the name of a recipe");
+  }
 }

@@ -22,16 +22,25 @@ public final class Trees {
       return;
     }
     try {
+      requireNothingMountedBelow(dir);
+      try (Stream<Path> walk = Files.walk(dir)) {
+        for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Throws when a file system is mounted below {@code dir}: removing through it would remove what it mounts. */
+  public static void requireNothingMountedBelow(Path dir) {
+    try {
       String prefix = dir.toAbsolutePath().normalize() + "/";
       List<String> mounts = Files.readAllLines(Path.of("/proc/self/mounts")).stream()
           .map(line -> line.split(" ")[1]).filter(m -> m.startsWith(prefix)).toList();
       if (!mounts.isEmpty()) {
         throw new IOException("not removing " + dir + ": file systems are still mounted under it: " + mounts);
-      }
-      try (Stream<Path> walk = Files.walk(dir)) {
-        for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot remove " + dir + ": " + e.getMessage(), e);

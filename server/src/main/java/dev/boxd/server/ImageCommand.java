@@ -1,6 +1,7 @@
 package dev.boxd.server;
 
 import dev.boxd.guest.GuestImage;
+import dev.boxd.guest.ImageImport;
 import dev.boxd.guest.ImageStore;
 import dev.boxd.os.HostCommand;
 import java.io.IOException;
@@ -13,7 +14,8 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "image", description = "Build and list guest images.", subcommands = {ImageCommand.Build.class, ImageCommand.ListImages.class})
+@Command(name = "image", description = "Build, import and list guest images.",
+    subcommands = {ImageCommand.Build.class, ImageCommand.Import.class, ImageCommand.ListImages.class})
 final class ImageCommand {
 
   static ImageStore store(Path data, String recipe) {
@@ -37,7 +39,27 @@ final class ImageCommand {
     }
   }
 
-  @Command(name = "list", description = "List built guest images, newest first.")
+  @Command(name = "import", description = "Make an image of a root file system tarball (.tar, .tar.gz) or a docker save archive,"
+      + " with the platform's agent, CLI, user boxd and sshd settings; VMs use it with new --image=NAME.")
+  static final class Import implements Callable<Integer> {
+    @Option(names = "--data", description = "data directory (default ~/.local/share/boxd)")
+    Path data;
+
+    @Option(names = "--name", required = true, description = "the image's name (a-z, 0-9, '-'): new --image=NAME")
+    String name;
+
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "FILE", description = "rootfs .tar/.tar.gz or docker save archive")
+    Path file;
+
+    @Override
+    public Integer call() {
+      GuestImage image = new ImageImport(store(data, ImageStore.DEFAULT_RECIPE)).run(file, name, System.out::println);
+      System.out.println(image.dir());
+      return 0;
+    }
+  }
+
+  @Command(name = "list", description = "List guest images (built from recipes and imported), newest first.")
   static final class ListImages implements Callable<Integer> {
     @Option(names = "--data", description = "data directory (default ~/.local/share/boxd)")
     Path data;
@@ -49,11 +71,18 @@ final class ImageCommand {
       for (String recipe : ImageStore.recipes(Paths.recipeDir())) {
         current.add(store(data, recipe).recipeHash());
       }
-      System.out.printf("%-14s %-8s %-8s %-10s %-25s %s%n", "IMAGE", "RECIPE", "CURRENT", "SIZE", "BUILT", "PATH");
-      for (GuestImage image : store(data, ImageStore.DEFAULT_RECIPE).list()) { // every recipe's
+      ImageStore store = store(data, ImageStore.DEFAULT_RECIPE);
+      // NAME: what new --image takes: an imported image's name, or a recipe's for its current build
+      java.util.Map<String, java.util.List<String>> namesOf = new java.util.HashMap<>();
+      store.names().forEach((name, hash) -> namesOf.computeIfAbsent(hash, h -> new java.util.ArrayList<>()).add(name));
+      System.out.printf("%-14s %-14s %-8s %-8s %-10s %-25s %s%n", "NAME", "IMAGE", "RECIPE", "CURRENT", "SIZE", "MADE", "PATH");
+      for (GuestImage image : store.list()) { // every recipe's and every import's
         long used = usedBytes(image);
-        System.out.printf("%-14s %-8s %-8s %-10s %-25s %s%n", image.shortHash(), image.recipe().orElse("-"), current.contains(image.hash()) ? "yes" : "",
-            (used >> 20) + "M", Instant.ofEpochMilli(image.manifest().toFile().lastModified()), image.dir());
+        String recipe = image.recipe().orElse("-");
+        String name = namesOf.containsKey(image.hash()) ? String.join(",", namesOf.get(image.hash()))
+            : current.contains(image.hash()) ? recipe : "-";
+        System.out.printf("%-14s %-14s %-8s %-8s %-10s %-25s %s%n", name, image.shortHash(), image.imported() ? "import" : recipe,
+            current.contains(image.hash()) ? "yes" : "", (used >> 20) + "M", Instant.ofEpochMilli(image.manifest().toFile().lastModified()), image.dir());
       }
       return 0;
     }

@@ -78,10 +78,16 @@ public interface Operations {
   }
 
   /** {@code fromSnapshot}: a snapshot's name; the VM then has the snapshot's size, memory and disk. */
+  /** {@code image}: a named image ({@code boxd image import}); empty for the default image. */
   record NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib, Optional<Integer> autoSuspendSecs,
-      Optional<String> fromSnapshot) {
+      Optional<String> fromSnapshot, Optional<String> image) {
     public NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib) {
-      this(name, vcpus, memoryMib, Optional.empty(), Optional.empty());
+      this(name, vcpus, memoryMib, Optional.empty(), Optional.empty(), Optional.empty());
+    }
+
+    public NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib, Optional<Integer> autoSuspendSecs,
+        Optional<String> fromSnapshot) {
+      this(name, vcpus, memoryMib, autoSuspendSecs, fromSnapshot, Optional.empty());
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.boxd.verbs;
 
 import dev.boxd.core.BoxdException;
+import dev.boxd.core.ImageNames;
 import dev.boxd.core.Names;
 import dev.boxd.verbs.Syntax.Flag;
 import java.io.IOException;
@@ -22,6 +23,7 @@ final class VmVerbs {
             Flag.value("memory", "SIZE", "RAM: MiB (1024) or with a unit (512M, 2G)"),
             AUTO_SUSPEND,
             Flag.value("from-snapshot", "SNAPSHOT", "start from a snapshot (its size, memory, disk and processes)"),
+            Flag.value("image", "NAME", "boot an image made with boxd image import (default: the standard image)"),
             Syntax.JSON),
         "");
     return new Verb(syntax, VmVerbs::create);
@@ -34,9 +36,13 @@ final class VmVerbs {
         args.value("vcpu").map(v -> Values.vcpus("vcpu", v)),
         args.value("memory").map(v -> Values.memoryMib("memory", v)),
         args.value("auto-suspend-timeout").map(v -> Values.autoSuspend("--auto-suspend-timeout", v)),
-        args.value("from-snapshot").map(n -> Names.requireValid("snapshot name", n)));
+        args.value("from-snapshot").map(n -> Names.requireValid("snapshot name", n)),
+        args.value("image").map(ImageNames::requireValid));
     if (request.fromSnapshot().isPresent() && (request.vcpus().isPresent() || request.memoryMib().isPresent())) {
       throw BoxdException.invalid("--from-snapshot takes the snapshot's size: drop --vcpu and --memory");
+    }
+    if (request.fromSnapshot().isPresent() && request.image().isPresent()) {
+      throw BoxdException.invalid("--from-snapshot takes the snapshot's image: drop --image");
     }
     var vm = call.ops().create(request);
     if (call.json()) {

@@ -45,6 +45,20 @@ class VerbsTest {
   }
 
   @Test
+  void newTakesAnImageByNameAndRefusesImpossibleNamesOrASnapshotBeside() {
+    var r = Run.of(ops, "new", "--name=imp", "--image=deb-import");
+    assertThat(r.exit).as(r.toString()).isZero();
+    assertThat(ops.lastNew.image()).contains("deb-import");
+    Run.of(ops, "new");
+    assertThat(ops.lastNew.image()).isEmpty();
+
+    assertThat(Run.of(ops, "new", "--image=../etc").err).startsWith("error: invalid image name \"../etc\": expected 1-40 characters");
+    var both = Run.of(ops, "new", "--image=deb", "--from-snapshot=snap");
+    assertThat(both.exit).isEqualTo(INVALID);
+    assertThat(both.err).contains("--from-snapshot takes the snapshot's image: drop --image");
+  }
+
+  @Test
   void newJsonIsTheVmObject() {
     var json = Run.of(ops, "new", "--name", "web", "--json").json();
     assertThat(json.get("name").asText()).isEqualTo("web");

@@ -136,6 +136,11 @@ public final class LocalWorkerPort implements WorkerPort {
   }
 
   @Override
+  public boolean hasImage(String name) {
+    return runtime.hasImage(name);
+  }
+
+  @Override
   public void wake(String vmId) {
     idle.wakeForTraffic(vmId);
   }

@@ -81,4 +81,11 @@ public interface WorkerPort {
 
   /** Inbound traffic for a VM that may be asleep: returns once it is awake (resumed, or restored from hibernation). */
   void wake(String vmId);
+
+  /**
+   * Whether this worker holds the image named {@code name} ({@code boxd image import} on its
+   * host), so that a VM of it can be made here. Images are files of a host, not log state: the
+   * proposer asks before it writes the VM.
+   */
+  boolean hasImage(String name);
 }

@@ -111,8 +111,16 @@ public sealed interface Command {
       Ipv4 ip,
       Ipv4 publicIp,
       String workerId,
-      Instant at) implements Command {
+      Instant at,
+      String image) implements Command {
+    /** A VM of the default image. */
+    public CreateVm(String vmId, String ownerId, String name, int vcpus, long memoryMib, long diskGb, Ipv4 ip, Ipv4 publicIp,
+        String workerId, Instant at) {
+      this(vmId, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, at, "");
+    }
+
     public CreateVm {
+      Objects.requireNonNull(image, "image");
       Objects.requireNonNull(vmId, "vmId");
       Objects.requireNonNull(ownerId, "ownerId");
       Objects.requireNonNull(name, "name");

@@ -14,6 +14,8 @@ import java.util.Objects;
  * (0: never). {@code fromSnapshot} is the id of the snapshot it was started from, or empty.
  * {@code sshPort}: its own port of direct SSH on the edge (SPEC §12, {@link #MIN_SSH_PORT} to
  * {@link #MAX_SSH_PORT}), unique in the cluster; 0 for a VM made before VMs had one.
+ * {@code image} is the name of the image it was made from ({@code new --image=NAME}, inherited by
+ * forks), empty for the default image (as every VM of a log from before images had names).
  */
 public record Vm(
     String id,
@@ -32,7 +34,8 @@ public record Vm(
     String forkedFrom,
     int autoSuspendSecs,
     String fromSnapshot,
-    int sshPort) {
+    int sshPort,
+    String image) {
 
   public static final int MIN_SSH_PORT = 10000;
   public static final int MAX_SSH_PORT = 30000;
@@ -52,14 +55,36 @@ public record Vm(
     Objects.requireNonNull(observed, "observed");
     Objects.requireNonNull(forkedFrom, "forkedFrom");
     Objects.requireNonNull(fromSnapshot, "fromSnapshot");
+    Objects.requireNonNull(image, "image");
   }
 
-  /** A VM without a port of its own for direct SSH (one made before VMs had one). */
+  /** A VM of the default image without a port of its own for direct SSH (as VMs were before either). */
   public Vm(String id, String ownerId, String name, int vcpus, long memoryMib, long diskGb, Ipv4 ip, Ipv4 publicIp, String workerId,
       Instant createdAt, DesiredPower desired, long rebootSeq, VmObserved observed, String forkedFrom, int autoSuspendSecs,
       String fromSnapshot) {
     this(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
-        autoSuspendSecs, fromSnapshot, 0);
+        autoSuspendSecs, fromSnapshot, 0, "");
+  }
+
+  /** A VM of the default image. */
+  public Vm(String id, String ownerId, String name, int vcpus, long memoryMib, long diskGb, Ipv4 ip, Ipv4 publicIp, String workerId,
+      Instant createdAt, DesiredPower desired, long rebootSeq, VmObserved observed, String forkedFrom, int autoSuspendSecs,
+      String fromSnapshot, int sshPort) {
+    this(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
+        autoSuspendSecs, fromSnapshot, sshPort, "");
+  }
+
+  /** A VM without a port of its own for direct SSH. */
+  public Vm(String id, String ownerId, String name, int vcpus, long memoryMib, long diskGb, Ipv4 ip, Ipv4 publicIp, String workerId,
+      Instant createdAt, DesiredPower desired, long rebootSeq, VmObserved observed, String forkedFrom, int autoSuspendSecs,
+      String fromSnapshot, String image) {
+    this(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
+        autoSuspendSecs, fromSnapshot, 0, image);
+  }
+
+  /** Whether it was made from the default image rather than a named one. */
+  public boolean hasDefaultImage() {
+    return image.isEmpty();
   }
 
   /** Whether the VM has a port of its own for direct SSH. */
@@ -69,11 +94,12 @@ public record Vm(
 
   Vm withSshPort(int port) {
     return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
-        autoSuspendSecs, fromSnapshot, port);
+        autoSuspendSecs, fromSnapshot, port, image);
   }
 
   Vm withAutoSuspend(int seconds) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom, seconds, fromSnapshot, sshPort);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
+        seconds, fromSnapshot, sshPort, image);
   }
 
   /** Whether this VM began from a saved snapshot (whose id {@link #fromSnapshot} holds). */
@@ -87,14 +113,17 @@ public record Vm(
   }
 
   Vm withDesired(DesiredPower newDesired) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed, forkedFrom, autoSuspendSecs, fromSnapshot, sshPort);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed,
+        forkedFrom, autoSuspendSecs, fromSnapshot, sshPort, image);
   }
 
   Vm withReboot() {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1, observed, forkedFrom, autoSuspendSecs, fromSnapshot, sshPort);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1,
+        observed, forkedFrom, autoSuspendSecs, fromSnapshot, sshPort, image);
   }
 
   Vm withObserved(VmObserved newObserved) {
-    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved, forkedFrom, autoSuspendSecs, fromSnapshot, sshPort);
+    return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved,
+        forkedFrom, autoSuspendSecs, fromSnapshot, sshPort, image);
   }
 }

@@ -47,6 +47,12 @@ final class VmCommands {
       return reject(s, ErrorCode.ALREADY_EXISTS, "the name " + quote(c.name()) + " is taken: VM names are public host names ("
           + c.name() + ".<zone>); choose another", Result.Reason.NAME_TAKEN);
     }
+    // Whether the worker holds the image is the proposer's to ask (images are files of a host, not
+    // log state); the log refuses a name no image could have, so nothing is allocated for it.
+    if (!c.image().isEmpty() && !dev.boxd.core.ImageNames.isValid(c.image())) {
+      return reject(s, ErrorCode.INVALID_ARGUMENT, "invalid image name " + quote(c.image())
+          + ": expected 1-40 characters of a-z, 0-9 and '-'");
+    }
     String overQuota = Admission.quota(s, owner, c);
     if (overQuota != null) {
       return reject(s, ErrorCode.RESOURCE_EXHAUSTED, overQuota);
@@ -67,7 +73,8 @@ final class VmCommands {
       return reject(s, ErrorCode.RESOURCE_EXHAUSTED, noRoom);
     }
     return ok(s.withVm(new Vm(c.vmId(), c.ownerId(), c.name(), c.vcpus(), c.memoryMib(), c.diskGb(), c.ip(),
-        c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()), "", Vm.DEFAULT_AUTO_SUSPEND_SECS, "")));
+        c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()), "", Vm.DEFAULT_AUTO_SUSPEND_SECS, "",
+        c.image())));
   }
 
   /**
@@ -86,14 +93,14 @@ final class VmCommands {
       return reject(s, ErrorCode.FAILED_PRECONDITION, "VM " + quote(source.name()) + " is stopped: there is nothing running to fork");
     }
     Applied created = create(s, new CreateVm(c.vmId(), source.ownerId(), c.name(), source.vcpus(), source.memoryMib(),
-        source.diskGb(), c.ip(), c.publicIp(), source.workerId(), c.at()));
+        source.diskGb(), c.ip(), c.publicIp(), source.workerId(), c.at(), source.image()));
     if (!(created.result() instanceof Result.Ok)) {
       return created;
     }
     Vm child = created.state().vm(c.vmId()).orElseThrow();
     return ok(created.state().withVm(new Vm(child.id(), child.ownerId(), child.name(), child.vcpus(), child.memoryMib(),
         child.diskGb(), child.ip(), child.publicIp(), child.workerId(), child.createdAt(), child.desired(), child.rebootSeq(),
-        child.observed(), source.id(), source.autoSuspendSecs(), "")));
+        child.observed(), source.id(), source.autoSuspendSecs(), "", child.image())));
   }
 
   static Applied setDesiredPower(ClusterState s, SetDesiredPower c) {
@@ -217,15 +224,17 @@ final class VmCommands {
       return reject(s, ErrorCode.FAILED_PRECONDITION, "snapshot " + snap.name() + " is still being saved; try again when"
           + " snapshot list shows its size");
     }
+    // the snapshot holds the disk and memory of its VM's image; its name is known while that VM is
+    String image = s.vm(snap.sourceVmId()).map(Vm::image).orElse("");
     Applied created = create(s, new CreateVm(c.vmId(), snap.ownerId(), c.name(), snap.vcpus(), snap.memoryMib(), snap.diskGb(),
-        c.ip(), c.publicIp(), snap.workerId(), c.at()));
+        c.ip(), c.publicIp(), snap.workerId(), c.at(), image));
     if (!(created.result() instanceof Result.Ok)) {
       return created;
     }
     Vm vm = created.state().vm(c.vmId()).orElseThrow();
     return ok(created.state().withVm(new Vm(vm.id(), vm.ownerId(), vm.name(), vm.vcpus(), vm.memoryMib(), vm.diskGb(), vm.ip(),
         vm.publicIp(), vm.workerId(), vm.createdAt(), vm.desired(), vm.rebootSeq(), vm.observed(), "", vm.autoSuspendSecs(),
-        snap.id())));
+        snap.id(), vm.image())));
   }
 
   /** Longest idle timeout: 30 days. */

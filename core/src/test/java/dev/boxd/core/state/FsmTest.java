@@ -101,6 +101,24 @@ class FsmTest {
   }
 
   @Test
+  void aVmRecordsItsImageAndItsForksInheritItWhileAnImpossibleNameIsRefused() {
+    ClusterState s = given(user("u1"), worker("w1"));
+    var named = new Command.CreateVm("vm1", "u1", "app", 1, 512, 10, Ipv4.parse("10.77.0.1"), Ipv4.parse("203.0.113.1"), "w1", T0,
+        "deb-import");
+    ClusterState made = next(s, named).state();
+    assertThat(made.vm("vm1").orElseThrow().image()).isEqualTo("deb-import");
+    ClusterState forked = next(made, new Command.ForkVm("vm2", "vm1", "copy", Ipv4.parse("10.77.0.2"), Ipv4.parse("203.0.113.2"), T0))
+        .state();
+    assertThat(forked.vm("vm2").orElseThrow().image()).isEqualTo("deb-import");
+    assertThat(next(s, vm("vm3", "u1", "plain", "10.77.0.3")).state().vm("vm3").orElseThrow().hasDefaultImage()).isTrue();
+
+    var bad = new Command.CreateVm("vm4", "u1", "bad", 1, 512, 10, Ipv4.parse("10.77.0.4"), Ipv4.parse("203.0.113.4"), "w1", T0,
+        "../Etc");
+    assertRejected(next(s, bad), ErrorCode.INVALID_ARGUMENT, "invalid image name \"../Etc\"");
+    assertThat(next(s, bad).state().vm("vm4")).isEmpty();
+  }
+
+  @Test
   void aForkTakesItsSourcesOwnerSizeAndWorkerAndCountsAgainstQuota() {
     ClusterState s = given(user("u1"), worker("w1"), new SetUserQuota("u1", 2), vm("vm1", "u1", "app", "10.77.0.1", "203.0.113.1"));
     var fork = new Command.ForkVm("vm2", "vm1", "app-fork", Ipv4.parse("10.77.0.2"), Ipv4.parse("203.0.113.2"), T0);

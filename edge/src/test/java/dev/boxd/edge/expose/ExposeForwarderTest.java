@@ -221,5 +221,10 @@ class ExposeForwarderTest {
     public EgressTraffic egressTraffic(String vmId) {
       throw BoxdException.precondition("not in this test");
     }
+
+    @Override
+    public boolean hasImage(String name) {
+      throw BoxdException.precondition("not in this test");
+    }
   }
 }

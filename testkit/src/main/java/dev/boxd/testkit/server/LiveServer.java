@@ -26,6 +26,7 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
       + " sleep 0.2; done' >/dev/null 2>&1 </dev/null &";
 
   private final String[] serverArgs;
+  private boolean privateImages;
   private ServerProcess server;
   private Path keys;
 
@@ -34,10 +35,20 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
     this.serverArgs = serverArgs;
   }
 
+  /** The server gets an images directory of its own ({@link ServerProcess#privateImages}): for tests that import images. */
+  public LiveServer withPrivateImages() {
+    privateImages = true;
+    return this;
+  }
+
   @Override
   public void beforeAll(ExtensionContext context) throws IOException {
     keys = Files.createTempDirectory("boxd-test-keys-");
-    server = new ServerProcess().withArgs(serverArgs).start();
+    server = new ServerProcess();
+    if (privateImages) {
+      server.privateImages();
+    }
+    server = server.withArgs(serverArgs).start();
   }
 
   @Override

@@ -90,6 +90,37 @@ public final class ServerProcess implements AutoCloseable {
     return this;
   }
 
+  /**
+   * An images directory of its own instead of the shared cache's, holding links to the shared
+   * cache's built images: what {@code boxd image import} makes here is removed with the server.
+   */
+  public ServerProcess privateImages() throws IOException {
+    Path images = dataDir.resolve("images");
+    Files.delete(images);
+    Files.createDirectories(images);
+    try (Stream<Path> built = Files.list(TestPaths.cacheDir().resolve("images"))) {
+      for (Path image : built.filter(p -> p.getFileName().toString().matches("[0-9a-f]{64}")).toList()) {
+        Files.createSymbolicLink(images.resolve(image.getFileName()), image);
+      }
+    }
+    return this;
+  }
+
+  /** What a host command printed and how it exited. */
+  public record HostRun(int exit, String output) {}
+
+  /** Runs {@code boxd ARGS --data DATA} on this server's host (image import, image list): its exit code and output. */
+  public HostRun boxd(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+        "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Dboxd.home=" + TestPaths.repositoryRoot(),
+        "-cp", System.getProperty("java.class.path"), MAIN_CLASS));
+    command.addAll(List.of(args));
+    command.addAll(List.of("--data", dataDir.toString()));
+    Process run = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    return new HostRun(run.waitFor(), out);
+  }
+
   /** More {@code boxd server} options, for the next {@link #start}. */
   public ServerProcess withArgs(String... args) {
     extraArgs.addAll(List.of(args));

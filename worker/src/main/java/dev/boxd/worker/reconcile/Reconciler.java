@@ -291,7 +291,8 @@ public final class Reconciler implements AutoCloseable {
   }
 
   private static DesiredVm desired(Vm vm) {
-    var spec = new VmSpec(vm.id(), vm.name(), vm.ownerId(), new MachineShape(vm.vcpus(), (int) vm.memoryMib()), vm.ip());
+    var spec = new VmSpec(vm.id(), vm.name(), vm.ownerId(), new MachineShape(vm.vcpus(), (int) vm.memoryMib()), vm.ip(),
+        vm.image());
     var power = switch (vm.desired()) {
       case RUNNING -> DesiredVm.Power.RUNNING;
       case STANDBY -> DesiredVm.Power.STANDBY;

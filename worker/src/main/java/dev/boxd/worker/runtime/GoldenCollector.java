@@ -47,7 +47,7 @@ final class GoldenCollector implements AutoCloseable {
   private final Path snapshotsDir;
   // Guarded by this: the current golden per shape, when each golden was last handed out, and
   // how many goldens are being made (no collection meanwhile: a fresh claim has no user yet).
-  private final Map<MachineShape, Golden> current = new HashMap<>();
+  private final Map<Key, Golden> current = new HashMap<>();
   private final Map<Path, Long> handedOutNanos = new HashMap<>();
   private final Set<MachineShape> kept = new HashSet<>();
   private int making;
@@ -64,10 +64,19 @@ final class GoldenCollector implements AutoCloseable {
     this.snapshotsDir = config.snapshotsDir();
   }
 
-  /** The golden for {@code shape}: the current one, or one {@code make} returns (claimed for this worker). */
+  /** An image by name (empty: the default image) and a shape: each has a golden of its own. */
+  private record Key(String image, MachineShape shape) {}
+
+  /** The golden of the default image for {@code shape}: the current one, or one {@code make} returns (claimed for this worker). */
   Golden golden(MachineShape shape, Function<MachineShape, Golden> make) {
+    return golden("", shape, make);
+  }
+
+  /** The golden of the image named {@code image} (empty: the default) for {@code shape}. */
+  Golden golden(String image, MachineShape shape, Function<MachineShape, Golden> make) {
+    Key key = new Key(image, shape);
     synchronized (this) {
-      Golden golden = current.get(shape);
+      Golden golden = current.get(key);
       if (golden != null) {
         handedOutNanos.put(golden.dir(), System.nanoTime());
         return golden;
@@ -79,7 +88,7 @@ final class GoldenCollector implements AutoCloseable {
       // first one's golden.
       Golden made = make.apply(shape);
       synchronized (this) {
-        Golden golden = current.computeIfAbsent(shape, s -> made);
+        Golden golden = current.computeIfAbsent(key, k -> made);
         handedOutNanos.put(golden.dir(), System.nanoTime());
         return golden;
       }
@@ -102,7 +111,7 @@ final class GoldenCollector implements AutoCloseable {
 
   /** The current golden of {@code shape}, if this worker has one. */
   synchronized Optional<Golden> current(MachineShape shape) {
-    return Optional.ofNullable(current.get(shape));
+    return Optional.ofNullable(current.get(new Key("", shape)));
   }
 
   /**
@@ -116,7 +125,7 @@ final class GoldenCollector implements AutoCloseable {
     }
     Set<Path> used = new HashSet<>(inUse);
     used.addAll(namedOnDisk());
-    kept.forEach(shape -> Optional.ofNullable(current.get(shape)).ifPresent(g -> used.add(g.dir())));
+    kept.forEach(shape -> Optional.ofNullable(current.get(new Key("", shape))).ifPresent(g -> used.add(g.dir())));
     long now = System.nanoTime();
     List<Path> deleted = new ArrayList<>();
     Set<Path> candidates = new java.util.LinkedHashSet<>(GoldenClaims.claimedBy(goldenRoot, claimant));

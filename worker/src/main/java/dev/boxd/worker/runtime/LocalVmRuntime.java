@@ -97,15 +97,34 @@ public final class LocalVmRuntime implements VmRuntime {
 
   /** The golden for a shape, built on first use (once per host and shape), collected when unused ({@link GoldenCollector}). */
   public Golden golden(MachineShape shape, Consumer<String> progress) {
-    return goldens.golden(shape, s -> {
-      GuestImage image = images.current().orElseGet(() -> images.build(progress)).validate();
-      return driver.golden(config.goldenDir(), image, s, Optional.of(goldens.claimant()), progress);
+    return golden("", shape, progress);
+  }
+
+  /**
+   * The golden of the image named {@code image} (empty: the default image, built first if need
+   * be; otherwise one made with {@code boxd image import}) for a shape, made on its first use.
+   */
+  public Golden golden(String image, MachineShape shape, Consumer<String> progress) {
+    return goldens.golden(image, shape, s -> {
+      GuestImage guest = image.isEmpty() ? images.current().orElseGet(() -> images.build(progress)).validate()
+          : images.named(image).orElseThrow(() -> BoxdException.notFound("no image named '" + image + "' on this host"
+              + " (boxd image list shows the images; boxd image import FILE --name=" + image + " makes one)")).validate();
+      return driver.golden(config.goldenDir(), guest, s, Optional.of(goldens.claimant()), progress);
     });
+  }
+
+  @Override
+  public boolean hasImage(String name) {
+    return name.isEmpty() || images.named(name).isPresent();
   }
 
   // A golden built for a VM (not asked for by a command) tells its progress to the log.
   private Golden golden(MachineShape shape) {
     return golden(shape, line -> log.info("{}", line));
+  }
+
+  private Golden golden(String image, MachineShape shape) {
+    return golden(image, shape, line -> log.info("{}", line));
   }
 
   /** Never collects the golden of {@code shape}: the default size's, whose next VM should not wait for one. */

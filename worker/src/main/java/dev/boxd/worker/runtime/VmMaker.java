@@ -39,15 +39,16 @@ final class VmMaker {
   private final HostNetwork network;
   private final SnapshotStore snapshots;
   private final Power power;
-  private final Function<MachineShape, Golden> goldens;
+  private final java.util.function.BiFunction<String, MachineShape, Golden> goldens;
   private final Supplier<Optional<WarmPool>> pool;
 
   /**
-   * {@code goldens} gives the current golden of a shape, built if there is none yet; {@code pool}
+   * {@code goldens} gives the current golden of an image (by name, empty for the default) and
+   * shape, built if there is none yet; {@code pool}
    * the warm pool now, if one is kept.
    */
   VmMaker(RuntimeConfig config, VmTable vms, VmQemu qemus, QemuDriver driver, HostNetwork network, SnapshotStore snapshots, Power power,
-      Function<MachineShape, Golden> goldens, Supplier<Optional<WarmPool>> pool) {
+      java.util.function.BiFunction<String, MachineShape, Golden> goldens, Supplier<Optional<WarmPool>> pool) {
     this.config = config;
     this.vms = vms;
     this.qemus = qemus;
@@ -61,8 +62,9 @@ final class VmMaker {
 
   /** {@link VmRuntime#create}: a warm VM if the pool has one of the shape, else a restore of the golden. */
   VmInfo create(VmSpec spec) {
-    Golden golden = goldens.apply(spec.shape());
-    Optional<WarmPool.Entry> warm = pool.get().flatMap(p -> p.take(spec.shape(), golden));
+    Golden golden = goldens.apply(spec.image(), spec.shape());
+    // the pool holds VMs of the default image only
+    Optional<WarmPool.Entry> warm = spec.image().isEmpty() ? pool.get().flatMap(p -> p.take(spec.shape(), golden)) : Optional.empty();
     if (warm.isPresent()) {
       return createFromWarm(spec, golden, warm.get());
     }

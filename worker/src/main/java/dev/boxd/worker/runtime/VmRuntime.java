@@ -21,6 +21,9 @@ import java.util.function.Consumer;
  */
 public interface VmRuntime extends AutoCloseable {
 
+  /** Whether the image named {@code name} ({@code boxd image import}) is on this host; the default image ("") always is. */
+  boolean hasImage(String name);
+
   /** Creates a VM by restoring the golden and giving it its identity; returns once exec works. */
   VmInfo create(VmSpec spec);
 

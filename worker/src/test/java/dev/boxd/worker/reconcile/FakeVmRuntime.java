@@ -80,6 +80,11 @@ final class FakeVmRuntime implements VmRuntime {
   }
 
   @Override
+  public boolean hasImage(String name) {
+    return name.isEmpty();
+  }
+
+  @Override
   public VmInfo create(VmSpec spec) {
     return move("create", spec.id(), VmState.RUNNING);
   }

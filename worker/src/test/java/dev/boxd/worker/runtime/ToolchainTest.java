@@ -187,4 +187,62 @@ class ToolchainTest {
     assertThat(ok("sudo systemctl is-active ssh")).isEqualTo("active\n");
     assertThat(ok(ssh + " boxd@127.0.0.1 echo reached")).isEqualTo("reached\n");
   }
+
+  /**
+   * A fork carries on the source's containers: containerd, the container's process, dockerd's
+   * port proxy and the NAT rules are all processes and kernel state of the VM that was copied.
+   * The fork answers on the published port at its own address, reached from the source VM.
+   */
+  @Test
+  @Order(9)
+  void aForkedVmKeepsItsRunningContainerRunning() {
+    // the image aContainerServesOnAPublishedPort built; port 8001 since nginx may hold 8000 by now
+    ok("docker run -d --name kept -p 8001:8080 serve");
+    ok("timeout 60 sh -c 'until curl -sf http://127.0.0.1:8001/ >/dev/null; do sleep 0.2; done'");
+    long start = System.nanoTime();
+    VmInfo fork = fixture.runtime().fork(vm.id(), fixture.spec("alice"));
+    report("fork of a VM running a container", start);
+    try {
+      var ps = fixture.run(fork, "docker ps --filter name=kept --format '{{.Names}} {{.Status}}'");
+      assertThat(ps.exitCode()).as(ps.stderrText()).isZero();
+      assertThat(ps.stdoutText()).startsWith("kept Up");
+      var local = fixture.run(fork, "curl -s --max-time 20 http://127.0.0.1:8001/");
+      assertThat(local.stdoutText()).as(local.stderrText()).isEqualTo("hello from port 8080 \r\n");
+      start = System.nanoTime();
+      assertThat(ok("curl -s --max-time 20 http://" + fork.ip() + ":8001/")).as("from the source VM to the fork's own address")
+          .isEqualTo("hello from port 8080 \r\n");
+      report("fork's published port, first answer from the source VM", start);
+      assertThat(ok("docker ps --filter name=kept --format '{{.Names}}'")).as("the source's container runs on").isEqualTo("kept\n");
+    } finally {
+      fixture.runtime().destroy(fork.id());
+      ok("docker rm -f kept");
+    }
+  }
+
+  /**
+   * What Docker 20.10 itself writes with {@code docker save} is what {@code boxd image import}
+   * reads: the manifest, the layer, the file in it. (This image has no systemd, so an import
+   * would refuse it: that is ImageStoreTest's.)
+   */
+  @Test
+  @Order(10)
+  void theArchiveReaderReadsWhatDockerSaveWrites() throws IOException {
+    ok("docker save -o /tmp/serve-save.tar serve");
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("boxd-docker-save-");
+    try {
+      java.nio.file.Path archive = dir.resolve("serve-save.tar");
+      try (var out = java.nio.file.Files.newOutputStream(archive)) {
+        fixture.runtime().download(vm.id(), "/tmp/serve-save.tar", out);
+      }
+      var image = dev.boxd.guest.archive.ImageArchive.open(archive, dir.resolve("layers"));
+      assertThat(image.kind()).isEqualTo(dev.boxd.guest.archive.ImageArchive.Kind.DOCKER_SAVE);
+      assertThat(image.layers()).hasSize(1);
+      assertThat(image.tree().typeOf("serve")).contains(dev.boxd.guest.archive.TarReader.Type.FILE);
+      java.nio.file.Path root = java.nio.file.Files.createDirectories(dir.resolve("root"));
+      image.unpack(root);
+      assertThat(java.nio.file.Files.size(root.resolve("serve"))).isGreaterThan(10_000);
+    } finally {
+      dev.boxd.os.Trees.delete(dir);
+    }
+  }
 }

@@ -42,9 +42,13 @@ public final class CommandCodec {
           out.u16(5).string(c.code()).string(c.userId()).string(c.userName()).instant(c.at());
       case RegisterWorker c ->
           out.u16(6).string(c.workerId()).string(c.address()).i32(c.vcpus()).i64(c.memoryMib()).instant(c.at());
-      case CreateVm c -> out.u16(7).string(c.vmId()).string(c.ownerId()).string(c.name())
+      // a VM of the default image keeps tag 7's bytes; one of a named image is tag 32, the same and its name
+      case CreateVm c when c.image().isEmpty() -> out.u16(7).string(c.vmId()).string(c.ownerId()).string(c.name())
           .i32(c.vcpus()).i64(c.memoryMib()).i64(c.diskGb()).ipv4(c.ip()).ipv4(c.publicIp())
           .string(c.workerId()).instant(c.at());
+      case CreateVm c -> out.u16(32).string(c.vmId()).string(c.ownerId()).string(c.name())
+          .i32(c.vcpus()).i64(c.memoryMib()).i64(c.diskGb()).ipv4(c.ip()).ipv4(c.publicIp())
+          .string(c.workerId()).instant(c.at()).string(c.image());
       case SetDesiredPower c -> RecordWire.desired(out.u16(8).string(c.vmId()), c.desired());
       case Reboot c -> out.u16(9).string(c.vmId());
       case DestroyVm c -> out.u16(10).string(c.vmId());
@@ -99,6 +103,8 @@ public final class CommandCodec {
       case 6 -> new RegisterWorker(in.string(), in.string(), in.i32(), in.i64(), in.instant());
       case 7 -> new CreateVm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(),
           in.ipv4(), in.string(), in.instant());
+      case 32 -> new CreateVm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(),
+          in.ipv4(), in.string(), in.instant(), in.string());
       case 8 -> new SetDesiredPower(in.string(), RecordWire.desired(in));
       case 9 -> new Reboot(in.string());
       case 10 -> new DestroyVm(in.string());

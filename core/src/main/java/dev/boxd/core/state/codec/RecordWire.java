@@ -139,6 +139,7 @@ final class RecordWire {
     out.i32(value.autoSuspendSecs());
     out.string(value.fromSnapshot());
     out.i32(value.sshPort());
+    out.string(value.image());
   }
 
   static WireWriter protocol(WireWriter out, Exposure.Protocol value) {
@@ -235,10 +236,11 @@ final class RecordWire {
     return new AcmeChallenge(in.string(), strings(in), in.instant());
   }
 
-  /** A VM as snapshot format {@code version} wrote it (1 had no forks, 2 no auto-suspend or snapshots, 6 no SSH port). */
+  /** A VM as snapshot format {@code version} wrote it (1 had no forks, 2 no auto-suspend or snapshots, 6 no SSH port, 7 no image). */
   static Vm vm(WireReader in, int version) {
     return new Vm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(), in.ipv4(),
         in.string(), in.instant(), desired(in), in.i64(), observed(in), version >= 2 ? in.string() : "",
-        version >= 3 ? in.i32() : Vm.DEFAULT_AUTO_SUSPEND_SECS, version >= 3 ? in.string() : "", version >= 7 ? in.i32() : 0);
+        version >= 3 ? in.i32() : Vm.DEFAULT_AUTO_SUSPEND_SECS, version >= 3 ? in.string() : "", version >= 7 ? in.i32() : 0,
+        version >= 8 ? in.string() : "");
   }
 }

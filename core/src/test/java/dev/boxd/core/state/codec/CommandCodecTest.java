@@ -49,4 +49,17 @@ class CommandCodecTest {
     assertThatThrownBy(() -> CommandCodec.decode(HEX.parseHex("01000900000002c328")))
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("not valid UTF-8");
   }
+
+  /** Tag 32: a VM of a named image; a VM of the default one keeps tag 7's bytes. Never edit, only add. */
+  @Test
+  void aVmOfANamedImageIsTag32() {
+    var named = new dev.boxd.core.state.Command.CreateVm("vm1", "u1", "app", 2, 1024, 100, dev.boxd.core.net.Ipv4.parse("10.77.0.5"),
+        dev.boxd.core.net.Ipv4.parse("203.0.113.7"), "w1", Samples.AT, "deb");
+    String golden = "01002000000003766d310000000275310000000361707000000002000000000000040000000000000000640a4d0005cb00710700000002773100000000695735a50000000600000003646562";
+    assertThat(java.util.HexFormat.of().formatHex(CommandCodec.encode(named))).isEqualTo(golden);
+    assertThat(CommandCodec.decode(java.util.HexFormat.of().parseHex(golden))).isEqualTo(named);
+    var plain = new dev.boxd.core.state.Command.CreateVm("vm1", "u1", "app", 2, 1024, 100, dev.boxd.core.net.Ipv4.parse("10.77.0.5"),
+        dev.boxd.core.net.Ipv4.parse("203.0.113.7"), "w1", Samples.AT);
+    assertThat(CommandCodec.encode(plain)[2]).isEqualTo((byte) 7);
+  }
 }

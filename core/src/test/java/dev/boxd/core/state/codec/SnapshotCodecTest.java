@@ -64,8 +64,11 @@ class SnapshotCodecTest {
   // Version 7 adds each VM's SSH port (0 here: none) after fromSnapshot, and sections of routes and forwards (none here).
   private static final String GOLDEN_V7 = GOLDEN_V6.replaceFirst("^424f5844534e41500006", "424f5844534e41500007")
       .replaceFirst("0000001e0000000000000000$", "0000001e" + "00000000" + "00000000" + "00000000" + "00000000" + "00000000");
+  // Version 8 adds each VM's image name (empty here: the default image) after its SSH port.
+  private static final String GOLDEN_V8 = GOLDEN_V7.replaceFirst("^424f5844534e41500007", "424f5844534e41500008")
+      .replaceFirst("0000001e(00000000){5}$", "0000001e" + "00000000".repeat(6));
   // Version 9 adds ACME challenges (none here: an empty section at the end).
-  private static final String GOLDEN_V9 = GOLDEN_V7.replaceFirst("^424f5844534e41500007", "424f5844534e41500009") + "00000000";
+  private static final String GOLDEN_V9 = GOLDEN_V8.replaceFirst("^424f5844534e41500008", "424f5844534e41500009") + "00000000";
   // Version 2 adds forkedFrom (empty here) at the end of each VM.
   private static final String GOLDEN_V2 =
       "424f5844534e4150000200000000000000050000000100000002753100000005616c69636500000000695735a5000000"
@@ -90,8 +93,9 @@ class SnapshotCodecTest {
   }
 
   @Test
-  void theSeventhFormatStillLoadsWithoutAcmeChallenges() {
-    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V7))).isEqualTo(sample());
+  void theSeventhAndEighthFormatsStillLoad() {
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V7))).as("version 7 had no image names").isEqualTo(sample());
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V8))).as("version 8 had no ACME challenges").isEqualTo(sample());
   }
 
   @Test
@@ -118,6 +122,22 @@ class SnapshotCodecTest {
     assertThat(loaded.vm("vm1").orElseThrow().hasSshPort()).isFalse();
     assertThat(loaded.proxiesOf("vm1")).extracting(p -> p.name() + ":" + p.port()).containsExactly("default:8000");
     assertThat(loaded.exposures()).isEmpty();
+  }
+
+  @Test
+  void theSixthFormatStillLoadsItsVmsAsOfTheDefaultImage() {
+    ClusterState loaded = SnapshotCodec.decode(HEX.parseHex(GOLDEN_V6));
+    assertThat(loaded).isEqualTo(sample());
+    assertThat(loaded.vm("vm1").orElseThrow().image()).isEmpty();
+  }
+
+  @Test
+  void aVmKeepsTheNameOfItsImage() {
+    ClusterState state = Fsm.apply(sample(), 6, new Command.CreateVm("vm2", "u1", "imported", 1, 512, 10, Ipv4.parse("10.77.0.6"),
+        Ipv4.parse("203.0.113.8"), "w1", AT, "deb-import")).state();
+    ClusterState loaded = SnapshotCodec.decode(SnapshotCodec.encode(state));
+    assertThat(loaded).isEqualTo(state);
+    assertThat(loaded.vm("vm2").orElseThrow().image()).isEqualTo("deb-import");
   }
 
   @Test
@@ -192,11 +212,11 @@ class SnapshotCodecTest {
     Vm vm = sample().vm("vm1").orElseThrow();
     Vm twin = new Vm("vm2", vm.ownerId(), "other", 1, 1, 1, vm.ip(), vm.publicIp(), vm.workerId(), AT,
         DesiredPower.RUNNING, 0, VmObserved.initial(AT), "", 30, "");
-    WireWriter out = new WireWriter().raw("BOXDSNAP".getBytes(StandardCharsets.US_ASCII)).u16(7).i64(9)
+    WireWriter out = new WireWriter().raw("BOXDSNAP".getBytes(StandardCharsets.US_ASCII)).u16(SnapshotCodec.VERSION).i64(9)
         .i32(0).i32(0).i32(0).i32(0).i32(2);
     RecordWire.vm(out, vm);
     RecordWire.vm(out, twin);
-    out.i32(0).i32(0).i32(0); // no snapshots, routes or forwards
+    out.i32(0).i32(0).i32(0).i32(0); // no snapshots, routes, forwards or ACME challenges
     assertThatThrownBy(() -> SnapshotCodec.decode(out.toBytes()))
         .isInstanceOf(CorruptDataException.class)
         .hasMessageContaining("corrupt snapshot at index 9")
