@@ -10,6 +10,8 @@ packages=(
   iproute2 nftables util-linux openssh-client openssh-server curl python3 socat
   # dig, the real client the dns role is tested with
   bind9-dnsutils
+  # the edge's tests: an ACME test CA (pebble, with its DNS server) and openssl for its certificate
+  pebble openssl
   # benchmark anchors (bench/dns.sh starts its own nsd; the package's service is turned off below)
   etcd-server hyperfine nsd dnsperf
   # build
