@@ -12,6 +12,8 @@ packages=(
   bind9-dnsutils
   # the edge's tests: a real browser trusting the local CA through its NSS database
   chromium libnss3-tools
+  # the edge's tests: an ACME test CA (pebble, with its DNS server) and openssl for its certificate
+  pebble openssl
   # benchmark anchors (bench/dns.sh starts its own nsd; the package's service is turned off below)
   etcd-server hyperfine nsd dnsperf
   # build
