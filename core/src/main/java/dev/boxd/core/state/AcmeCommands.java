@@ -42,6 +42,22 @@ final class AcmeCommands {
     return ok(s.withoutAcmeChallenges(List.of(c.name())));
   }
 
+  /** Keeps a zone's certificate, replacing the one before. */
+  static Applied setCertificate(ClusterState s, Command.SetZoneCertificate c) {
+    for (String label : c.zone().split("\\.", -1)) {
+      if (!Names.isValid(label)) {
+        return reject(s, ErrorCode.INVALID_ARGUMENT, "invalid zone " + quote(c.zone()) + ": expected labels of a-z, 0-9 and '-'");
+      }
+    }
+    for (String pem : List.of(c.chainPem(), c.keyPem())) {
+      if (!pem.startsWith("-----BEGIN ") || pem.length() > ZoneCertificate.MAX_PEM_LENGTH) {
+        return reject(s, ErrorCode.INVALID_ARGUMENT, "the certificate of zone " + quote(c.zone()) + " is not PEM of at most "
+            + ZoneCertificate.MAX_PEM_LENGTH + " characters");
+      }
+    }
+    return ok(s.withZoneCertificate(new ZoneCertificate(c.zone(), c.chainPem(), c.keyPem(), c.notAfter())));
+  }
+
   private static String invalidName(String name) {
     String expected = ": expected " + AcmeChallenge.LABEL + ".DOMAIN in lower case, DOMAIN being labels of a-z, 0-9 and '-'";
     if (name.length() > MAX_NAME_LENGTH || !name.startsWith(AcmeChallenge.LABEL + ".")) {

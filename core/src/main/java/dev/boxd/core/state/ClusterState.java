@@ -33,7 +33,7 @@ public final class ClusterState {
   private static final ClusterState EMPTY = new ClusterState(
       0, CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(),
       CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(),
-      CopyOnWrite.empty());
+      CopyOnWrite.empty(), CopyOnWrite.empty());
 
   private final long appliedIndex;
   private final SortedMap<String, User> users;
@@ -50,6 +50,8 @@ public final class ClusterState {
   // HTTPS routes by VM id and name (Proxy.key); raw forwards by protocol and public port (Exposure.key).
   private final SortedMap<String, Proxy> proxies;
   private final SortedMap<String, Exposure> exposures;
+  // The zones' ACME certificates by zone: what every proxy node serves.
+  private final SortedMap<String, ZoneCertificate> zoneCertificates;
 
   private ClusterState(
       long appliedIndex,
@@ -64,8 +66,10 @@ public final class ClusterState {
       SortedMap<String, Snapshot> snapshots,
       SortedMap<String, AcmeChallenge> acmeChallenges,
       SortedMap<String, Proxy> proxies,
-      SortedMap<String, Exposure> exposures) {
+      SortedMap<String, Exposure> exposures,
+      SortedMap<String, ZoneCertificate> zoneCertificates) {
     this.appliedIndex = appliedIndex;
+    this.zoneCertificates = zoneCertificates;
     this.proxies = proxies;
     this.exposures = exposures;
     this.snapshots = snapshots;
@@ -98,10 +102,10 @@ public final class ClusterState {
       Collection<Worker> workers,
       Collection<Vm> vms,
       Collection<Snapshot> snapshots) {
-    return restore(appliedIndex, users, keys, registrations, workers, vms, snapshots, List.of(), List.of(), List.of());
+    return restore(appliedIndex, users, keys, registrations, workers, vms, snapshots, List.of(), List.of(), List.of(), List.of());
   }
 
-  /** As above, with the ACME challenges, the VMs' HTTPS routes and raw forwards. */
+  /** As below, without zone certificates. */
   public static ClusterState restore(
       long appliedIndex,
       Collection<User> users,
@@ -113,6 +117,22 @@ public final class ClusterState {
       Collection<AcmeChallenge> acmeChallenges,
       Collection<Proxy> proxies,
       Collection<Exposure> exposures) {
+    return restore(appliedIndex, users, keys, registrations, workers, vms, snapshots, acmeChallenges, proxies, exposures, List.of());
+  }
+
+  /** As above, with the ACME challenges, the VMs' HTTPS routes and raw forwards, and the zones' certificates. */
+  public static ClusterState restore(
+      long appliedIndex,
+      Collection<User> users,
+      Collection<SshKey> keys,
+      Collection<Registration> registrations,
+      Collection<Worker> workers,
+      Collection<Vm> vms,
+      Collection<Snapshot> snapshots,
+      Collection<AcmeChallenge> acmeChallenges,
+      Collection<Proxy> proxies,
+      Collection<Exposure> exposures,
+      Collection<ZoneCertificate> zoneCertificates) {
     TreeMap<String, User> userMap = index(users, User::id, "user");
     TreeMap<String, SshKey> keyMap = index(keys, SshKey::fingerprint, "key");
     for (SshKey key : keyMap.values()) {
@@ -155,7 +175,8 @@ public final class ClusterState {
         Collections.unmodifiableSortedMap(index(snapshots, Snapshot::id, "snapshot")),
         Collections.unmodifiableSortedMap(index(acmeChallenges, AcmeChallenge::name, "ACME challenge")),
         Collections.unmodifiableSortedMap(proxyMap),
-        Collections.unmodifiableSortedMap(exposureMap));
+        Collections.unmodifiableSortedMap(exposureMap),
+        Collections.unmodifiableSortedMap(index(zoneCertificates, ZoneCertificate::zone, "zone certificate")));
   }
 
   private static <T> TreeMap<String, T> index(Collection<T> items, Function<T, String> id, String what) {
@@ -196,6 +217,15 @@ public final class ClusterState {
   }
 
   /** TXT records of pending ACME DNS-01 challenges, sorted by name; expired ones stay until the next is set. */
+  /** The ACME certificates of zones, by zone. */
+  public Collection<ZoneCertificate> zoneCertificates() {
+    return zoneCertificates.values();
+  }
+
+  public Optional<ZoneCertificate> zoneCertificate(String zone) {
+    return Optional.ofNullable(zoneCertificates.get(zone));
+  }
+
   public Collection<AcmeChallenge> acmeChallenges() {
     return acmeChallenges.values();
   }
@@ -507,12 +537,17 @@ public final class ClusterState {
       SortedMap<String, Snapshot> snapshots,
       SortedMap<String, AcmeChallenge> acmeChallenges) {
     return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
-        acmeChallenges, proxies, exposures);
+        acmeChallenges, proxies, exposures, zoneCertificates);
+  }
+
+  ClusterState withZoneCertificate(ZoneCertificate certificate) {
+    return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
+        acmeChallenges, proxies, exposures, CopyOnWrite.put(zoneCertificates, certificate.zone(), certificate));
   }
 
   private ClusterState withEdge(SortedMap<String, Proxy> newProxies, SortedMap<String, Exposure> newExposures) {
     return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
-        acmeChallenges, newProxies, newExposures);
+        acmeChallenges, newProxies, newExposures, zoneCertificates);
   }
 
   ClusterState withProxy(Proxy proxy) {
@@ -557,12 +592,13 @@ public final class ClusterState {
         && snapshots.equals(that.snapshots)
         && acmeChallenges.equals(that.acmeChallenges)
         && proxies.equals(that.proxies)
-        && exposures.equals(that.exposures);
+        && exposures.equals(that.exposures)
+        && zoneCertificates.equals(that.zoneCertificates);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms, snapshots, acmeChallenges, proxies, exposures);
+    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms, snapshots, acmeChallenges, proxies, exposures, zoneCertificates);
   }
 
   @Override

@@ -299,6 +299,25 @@ public sealed interface Command {
   }
 
   /**
+   * Keeps the certificate an ACME CA issued for a zone and its wildcard ({@link ZoneCertificate}),
+   * replacing the one before: every proxy node serves it from then on. Rejected for a zone that is
+   * not DNS labels, or PEM that is empty or over {@link ZoneCertificate#MAX_PEM_LENGTH}.
+   */
+  record SetZoneCertificate(String zone, String chainPem, String keyPem, Instant notAfter) implements Command {
+    public SetZoneCertificate {
+      Objects.requireNonNull(zone, "zone");
+      Objects.requireNonNull(chainPem, "chainPem");
+      Objects.requireNonNull(keyPem, "keyPem");
+      Objects.requireNonNull(notAfter, "notAfter");
+    }
+
+    @Override
+    public String toString() {
+      return "SetZoneCertificate[zone=" + zone + ", notAfter=" + notAfter + "]"; // never the key
+    }
+  }
+
+  /**
    * A named HTTPS route {@code NAME.VM.<zone>} to {@code port} of the VM (SPEC §3 proxy new).
    * Rejected for the name {@code default} (every VM has that route: {@link SetProxyPort} moves it),
    * a name taken on the VM, a name that is no DNS label, and past {@link Proxy#MAX_PER_VM}.

@@ -58,6 +58,7 @@ public final class Fsm {
       case RemoveVm c -> VmCommands.remove(at, c);
       case Command.SetAcmeChallenge c -> AcmeCommands.set(at, c);
       case Command.ClearAcmeChallenge c -> AcmeCommands.clear(at, c);
+      case Command.SetZoneCertificate c -> AcmeCommands.setCertificate(at, c);
       case Command.AddProxy c -> EdgeCommands.addProxy(at, c);
       case Command.SetProxyPort c -> EdgeCommands.setProxyPort(at, c);
       case Command.RemoveProxy c -> EdgeCommands.removeProxy(at, c);

@@ -80,4 +80,33 @@ class AcmeChallengeTest {
       assertThat(r.message()).contains(message);
     });
   }
+
+  @Test
+  void aZoneCertificateIsKeptAndReplacedByTheNext() {
+    var first = new Command.SetZoneCertificate("localhost", "-----BEGIN CERTIFICATE-----1", "-----BEGIN PRIVATE KEY-----1",
+        T0.plusSeconds(90 * 86400));
+    var renewed = new Command.SetZoneCertificate("localhost", "-----BEGIN CERTIFICATE-----2", "-----BEGIN PRIVATE KEY-----2",
+        T0.plusSeconds(150 * 86400));
+    ClusterState s = given(first);
+    assertThat(s.zoneCertificate("localhost").orElseThrow().notAfter()).isEqualTo(T0.plusSeconds(90 * 86400));
+    s = given(first, renewed);
+    assertThat(s.zoneCertificates()).containsExactly(new ZoneCertificate("localhost", "-----BEGIN CERTIFICATE-----2",
+        "-----BEGIN PRIVATE KEY-----2", T0.plusSeconds(150 * 86400)));
+    assertThat(s.zoneCertificate("boxd.test")).isEmpty();
+    assertThat(s.zoneCertificates().iterator().next().toString()).doesNotContain("PRIVATE");
+    assertThat(renewed.toString()).doesNotContain("PRIVATE");
+  }
+
+  @Test
+  void aZoneCertificateThatIsNotPemOrOfNoZoneIsRefused() {
+    Applied badZone = next(ClusterState.empty(), new Command.SetZoneCertificate("Bad_Zone", "-----BEGIN C", "-----BEGIN K", T0));
+    assertThat(badZone.result()).isInstanceOfSatisfying(Result.Rejected.class, r -> {
+      assertThat(r.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+      assertThat(r.message()).contains("invalid zone \"Bad_Zone\"");
+    });
+    Applied notPem = next(ClusterState.empty(), new Command.SetZoneCertificate("localhost", "garbage", "-----BEGIN K", T0));
+    assertThat(notPem.result()).isInstanceOfSatisfying(Result.Rejected.class, r -> assertThat(r.message()).contains("is not PEM"));
+    String huge = "-----BEGIN " + "x".repeat(ZoneCertificate.MAX_PEM_LENGTH);
+    assertThat(next(ClusterState.empty(), new Command.SetZoneCertificate("localhost", huge, "-----BEGIN K", T0)).result().isOk()).isFalse();
+  }
 }

@@ -129,6 +129,8 @@ final class CommandArbitraries {
         Tuple.of(2, Combinators.combine(p.names(), p.names().list().ofMaxSize(3), p.times(), p.times())
             .as((name, values, at, expiresAt) -> new Command.SetAcmeChallenge(AcmeChallenge.LABEL + "." + name + ".localhost", values,
                 at, expiresAt))),
-        Tuple.of(1, p.names().map(name -> new Command.ClearAcmeChallenge(AcmeChallenge.LABEL + "." + name + ".localhost"))));
+        Tuple.of(1, p.names().map(name -> new Command.ClearAcmeChallenge(AcmeChallenge.LABEL + "." + name + ".localhost"))),
+        Tuple.of(1, Combinators.combine(Arbitraries.of("localhost", "boxd.test", "Bad_Zone"), Arbitraries.of("-----BEGIN CERTIFICATE-----", ""),
+            p.times()).as((zone, pem, notAfter) -> new Command.SetZoneCertificate(zone, pem, "-----BEGIN PRIVATE KEY-----", notAfter))));
   }
 }

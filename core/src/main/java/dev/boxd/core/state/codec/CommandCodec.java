@@ -77,6 +77,7 @@ public final class CommandCodec {
           .instant(c.at());
       case Command.SetAcmeChallenge c -> RecordWire.strings(out.u16(34).string(c.name()), c.values()).instant(c.at()).instant(c.expiresAt());
       case Command.ClearAcmeChallenge c -> out.u16(35).string(c.name());
+      case Command.SetZoneCertificate c -> out.u16(36).string(c.zone()).string(c.chainPem()).string(c.keyPem()).instant(c.notAfter());
       case Command.AddProxy c -> out.u16(26).string(c.vmId()).string(c.name()).i32(c.port());
       case Command.SetProxyPort c -> out.u16(27).string(c.vmId()).string(c.name()).i32(c.port());
       case Command.RemoveProxy c -> out.u16(28).string(c.vmId()).string(c.name());
@@ -124,6 +125,7 @@ public final class CommandCodec {
       case 14 -> new ForkVm(in.string(), in.string(), in.string(), in.ipv4(), in.ipv4(), in.instant());
       case 34 -> new Command.SetAcmeChallenge(in.string(), RecordWire.strings(in), in.instant(), in.instant());
       case 35 -> new Command.ClearAcmeChallenge(in.string());
+      case 36 -> new Command.SetZoneCertificate(in.string(), in.string(), in.string(), in.instant());
       case 26 -> new Command.AddProxy(in.string(), in.string(), in.i32());
       case 27 -> new Command.SetProxyPort(in.string(), in.string(), in.i32());
       case 28 -> new Command.RemoveProxy(in.string(), in.string());

@@ -1,6 +1,7 @@
 package dev.boxd.core.state.codec;
 
 import dev.boxd.core.state.AcmeChallenge;
+import dev.boxd.core.state.ZoneCertificate;
 import dev.boxd.core.state.DesiredPower;
 import dev.boxd.core.state.Exposure;
 import dev.boxd.core.state.Proxy;
@@ -234,6 +235,14 @@ final class RecordWire {
 
   static AcmeChallenge acmeChallenge(WireReader in) {
     return new AcmeChallenge(in.string(), strings(in), in.instant());
+  }
+
+  static void zoneCertificate(WireWriter out, ZoneCertificate value) {
+    out.string(value.zone()).string(value.chainPem()).string(value.keyPem()).instant(value.notAfter());
+  }
+
+  static ZoneCertificate zoneCertificate(WireReader in) {
+    return new ZoneCertificate(in.string(), in.string(), in.string(), in.instant());
   }
 
   /** A VM as snapshot format {@code version} wrote it (1 had no forks, 2 no auto-suspend or snapshots, 6 no SSH port, 7 no image). */

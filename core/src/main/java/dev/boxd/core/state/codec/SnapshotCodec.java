@@ -10,6 +10,7 @@ import dev.boxd.core.state.User;
 import dev.boxd.core.state.Snapshot;
 import dev.boxd.core.state.Vm;
 import dev.boxd.core.state.Worker;
+import dev.boxd.core.state.ZoneCertificate;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,16 +21,17 @@ import java.util.function.Function;
 
 /**
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
- * 9; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
+ * 10; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
  * source, 4 a VM count as a user's whole quota, 5 saved snapshots only, without their size, 6 no
- * SSH port per VM, no HTTPS routes and no raw forwards, 7 no image per VM, 8 no ACME challenges),
- * the applied index, then users, keys, registrations, workers, VMs, (from 3) snapshots, (from 7)
- * routes and forwards and (from 9) ACME challenges, each as a count (i32) and records in sorted
+ * SSH port per VM, no HTTPS routes and no raw forwards, 7 no image per VM, 8 no ACME challenges,
+ * 9 no zone certificates), the applied index, then users, keys, registrations, workers, VMs, (from
+ * 3) snapshots, (from 7) routes and forwards, (from 9) ACME challenges and (from 10) zone
+ * certificates, each as a count (i32) and records in sorted
  * order, so one state always gives the same bytes. Indexes are rebuilt on decoding, never stored.
  * A newer format gets a new version; this class keeps reading the old.
  */
 public final class SnapshotCodec {
-  static final int VERSION = 9;
+  static final int VERSION = 10;
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}
@@ -45,6 +47,7 @@ public final class SnapshotCodec {
     section(out, state.proxies(), RecordWire::proxy);
     section(out, state.exposures(), RecordWire::exposure);
     section(out, state.acmeChallenges(), RecordWire::acmeChallenge);
+    section(out, state.zoneCertificates(), RecordWire::zoneCertificate);
     return out.toBytes();
   }
 
@@ -67,9 +70,11 @@ public final class SnapshotCodec {
     List<Proxy> proxies = version >= 7 ? section(in, RecordWire::proxy) : List.of();
     List<Exposure> exposures = version >= 7 ? section(in, RecordWire::exposure) : List.of();
     List<AcmeChallenge> challenges = version >= 9 ? section(in, RecordWire::acmeChallenge) : List.of();
+    List<ZoneCertificate> certificates = version >= 10 ? section(in, RecordWire::zoneCertificate) : List.of();
     in.end();
     try {
-      return ClusterState.restore(index, users, keys, registrations, workers, vms, snapshots, challenges, proxies, exposures);
+      return ClusterState.restore(index, users, keys, registrations, workers, vms, snapshots, challenges, proxies, exposures,
+          certificates);
     } catch (IllegalArgumentException e) {
       throw new CorruptDataException("corrupt snapshot at index " + index + ": " + e.getMessage());
     }

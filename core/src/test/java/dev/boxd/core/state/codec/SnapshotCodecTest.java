@@ -69,6 +69,8 @@ class SnapshotCodecTest {
       .replaceFirst("0000001e(00000000){5}$", "0000001e" + "00000000".repeat(6));
   // Version 9 adds ACME challenges (none here: an empty section at the end).
   private static final String GOLDEN_V9 = GOLDEN_V8.replaceFirst("^424f5844534e41500008", "424f5844534e41500009") + "00000000";
+  // Version 10 adds zone certificates (none here: an empty section at the end).
+  private static final String GOLDEN_V10 = GOLDEN_V9.replaceFirst("^424f5844534e41500009", "424f5844534e4150000a") + "00000000";
   // Version 2 adds forkedFrom (empty here) at the end of each VM.
   private static final String GOLDEN_V2 =
       "424f5844534e4150000200000000000000050000000100000002753100000005616c69636500000000695735a5000000"
@@ -88,8 +90,22 @@ class SnapshotCodecTest {
 
   @Test
   void theEncodingIsStable() {
-    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V9);
+    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V10);
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V10))).isEqualTo(sample());
+  }
+
+  @Test
+  void theNinthFormatStillLoadsWithoutZoneCertificates() {
     assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V9))).isEqualTo(sample());
+  }
+
+  @Test
+  void zoneCertificatesAreKept() {
+    ClusterState state = Fsm.apply(sample(), 6, new Command.SetZoneCertificate("localhost", "-----BEGIN C-----", "-----BEGIN K-----",
+        AT)).state();
+    ClusterState loaded = SnapshotCodec.decode(SnapshotCodec.encode(state));
+    assertThat(loaded).isEqualTo(state);
+    assertThat(loaded.zoneCertificate("localhost").orElseThrow().keyPem()).isEqualTo("-----BEGIN K-----");
   }
 
   @Test
@@ -109,7 +125,7 @@ class SnapshotCodecTest {
         + "0000001d5f61636d652d6368616c6c656e67652e6170702e6c6f63616c686f7374" + "00000002" + "00000003616263" + "0000000164"
         + "00000000695737fd00000006"
         + "000000195f61636d652d6368616c6c656e67652e6c6f63616c686f7374" + "00000001" + "0000000461706578"
-        + "00000000695735e100000006");
+        + "00000000695735e100000006" + "00000000");
     ClusterState loaded = SnapshotCodec.decode(bytes);
     assertThat(loaded).isEqualTo(state);
     assertThat(loaded.acmeChallenge("_acme-challenge.localhost").orElseThrow().values()).containsExactly("apex");
@@ -206,8 +222,8 @@ class SnapshotCodecTest {
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("truncated");
     assertThatThrownBy(() -> SnapshotCodec.decode("NOTASNAPSHOT".getBytes()))
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("no BOXDSNAP header");
-    assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e4150000a")))
-        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 10 is not known to this boxd (knows 1 to 9)");
+    assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e4150000b")))
+        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 11 is not known to this boxd (knows 1 to 10)");
 
     Vm vm = sample().vm("vm1").orElseThrow();
     Vm twin = new Vm("vm2", vm.ownerId(), "other", 1, 1, 1, vm.ip(), vm.publicIp(), vm.workerId(), AT,
@@ -216,7 +232,7 @@ class SnapshotCodecTest {
         .i32(0).i32(0).i32(0).i32(0).i32(2);
     RecordWire.vm(out, vm);
     RecordWire.vm(out, twin);
-    out.i32(0).i32(0).i32(0).i32(0); // no snapshots, routes, forwards or ACME challenges
+    out.i32(0).i32(0).i32(0).i32(0).i32(0); // no snapshots, routes, forwards, ACME challenges or zone certificates
     assertThatThrownBy(() -> SnapshotCodec.decode(out.toBytes()))
         .isInstanceOf(CorruptDataException.class)
         .hasMessageContaining("corrupt snapshot at index 9")
