@@ -35,6 +35,11 @@ public record ControlConfig(String zone, Ipv4Subnet privateSubnet, Ipv4Subnet pu
         edgeAddress);
   }
 
+  /** With VMs named under {@code newZone} ({@code NAME.<zone>}). */
+  public ControlConfig withZone(String newZone) {
+    return new ControlConfig(newZone, privateSubnet, publicPool, defaultShape, diskGb, createTimeout, vmSshPort, vmSshHostKey, edgeAddress);
+  }
+
   /** With the edge (per-VM SSH ports, exposed ports) on {@code address}. */
   public ControlConfig withEdgeAddress(String address) {
     return new ControlConfig(zone, privateSubnet, publicPool, defaultShape, diskGb, createTimeout, vmSshPort, vmSshHostKey, address);

@@ -17,13 +17,17 @@ final class CaCommand implements Callable<Integer> {
   @Option(names = "--data", description = "data directory (default ~/.local/share/boxd)")
   Path data;
 
+  @Option(names = "--zone", defaultValue = "localhost", description = "the zone the server serves (its --zone), when the CA is made here"
+      + " (default ${DEFAULT-VALUE})")
+  String zone;
+
   @Option(names = "--quiet", description = "print only the certificate")
   boolean quiet;
 
   @Override
   public Integer call() throws Exception {
     Path dir = EdgeRole.caDir(Paths.dataDir(data));
-    String zone = EdgeRole.singleNodeZone();
+    Zones.require("--zone", zone);
     LocalCa ca = LocalCa.loadOrCreate(dir, zone, Clock.systemUTC());
     System.out.print(ca.certificatePem());
     System.out.flush();

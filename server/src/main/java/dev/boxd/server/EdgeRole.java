@@ -12,6 +12,7 @@ import dev.boxd.edge.route.WorkerVmConnector;
 import dev.boxd.edge.tls.LocalCa;
 import dev.boxd.edge.tls.LocalCaSource;
 import dev.boxd.edge.tls.TlsContexts;
+import dev.boxd.edge.tls.ZoneCertificateSource;
 import dev.boxd.workerport.Workers;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -46,18 +47,15 @@ final class EdgeRole implements AutoCloseable {
     this.server = server;
   }
 
-  /** The zone of a single node, as {@code boxd server} names VMs under it. */
-  static String singleNodeZone() {
-    return dev.boxd.control.ControlConfig.singleNode(dev.boxd.core.net.Ipv4Subnet.parse("10.77.0.0/16"), new dev.boxd.core.MachineShape(1, 1024)).zone();
-  }
-
   static Path caDir(Path dataDir) {
     return dataDir.resolve("edge");
   }
 
   static EdgeRole start(Path dataDir, EdgeConfig config, StateStore store, Workers workers, Clock clock) throws IOException {
     LocalCa ca = LocalCa.loadOrCreate(caDir(dataDir), config.zone(), clock);
-    var certificates = new LocalCaSource(ca, name -> EdgeName.parse(name, config.zone()).isPresent(), clock);
+    // The zone's ACME certificate once the log has one (--acme-directory), the local CA's otherwise.
+    var certificates = new ZoneCertificateSource(store, config.zone(),
+        new LocalCaSource(ca, name -> EdgeName.parse(name, config.zone()).isPresent(), clock));
     EdgeServer server;
     try {
       server = EdgeServer.start(config, new StateRouteTable(store), new WorkerVmConnector(store, workers), new TlsContexts(certificates));

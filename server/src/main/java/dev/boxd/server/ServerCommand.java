@@ -5,6 +5,7 @@ import dev.boxd.edge.http.EdgeConfig;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.dns.DnsRole;
 import dev.boxd.dns.ZoneConfig;
+import dev.boxd.edge.acme.ZoneCertificateRenewer;
 import dev.boxd.edge.expose.ExposeForwarder;
 import dev.boxd.guest.ImageStore;
 import dev.boxd.net.NetworkConfig;
@@ -121,8 +122,24 @@ final class ServerCommand implements Callable<Integer> {
           + " the host's resolver may listen, nor 5353, mDNS)")
   String dns;
 
+  @Option(names = "--zone", defaultValue = "localhost", description = "the DNS zone VMs are named under: https://NAME.ZONE, ssh NAME.ZONE;"
+      + " the dns role answers for it (default ${DEFAULT-VALUE})")
+  String zone;
+
   @Option(names = "--no-dns", description = "run no DNS role")
   boolean noDns;
+
+  @Option(names = "--acme-directory", description = "order the zone's wildcard certificate from this ACME CA (such as"
+      + " https://acme-v02.api.letsencrypt.org/directory), proving the zone through the dns role, and serve it on the edge; renewed 30"
+      + " days before it ends. Without it the edge serves certificates of its local CA (boxd ca)")
+  String acmeDirectory;
+
+  @Option(names = "--acme-email", description = "contact address for the ACME account")
+  String acmeEmail;
+
+  @Option(names = "--acme-ca-file", description = "PEM of the CA that signed the ACME server's own HTTPS certificate, when the JVM does"
+      + " not trust it (a private ACME CA such as step-ca or pebble)")
+  Path acmeCaFile;
 
   @Option(names = "--dns-advertise",
       description = "IPv4 address of the zone's name server, ns1.<zone> (default: the --dns address; required when that is 0.0.0.0)")
@@ -182,9 +199,13 @@ final class ServerCommand implements Callable<Integer> {
     // Nothing reads the state before it is as current as when the server stopped: after a kill
     // it holds only the last snapshot until the log after it is applied again.
     raft.awaitCurrent(java.time.Duration.ofSeconds(60));
-    var baseConfig = ControlConfig.singleNode(vmSubnet, shape);
+    var baseConfig = ControlConfig.singleNode(vmSubnet, shape).withZone(Zones.require("--zone", zone));
     // Before the VMs: a DNS address already taken fails the start at once.
     Optional<DnsRole> dnsRole = noDns ? Optional.empty() : Optional.of(startDns(raft, baseConfig.zone()));
+    if (acmeDirectory != null && noDns) {
+      throw dev.boxd.core.BoxdException.invalid("--acme-directory needs the dns role, which answers the CA's DNS-01 challenges:"
+          + " drop --no-dns");
+    }
     var runtime = new LocalVmRuntime(new RuntimeConfig(workerDir, dataDir, Paths.recipeDir(),
         new NetworkConfig(netns, "boxd0", vmSubnet, uplink())).withPlatformKey(platformKey.publicKey()).withImageRecipe(imageRecipe));
     var reconciler = new Reconciler(WORKER_ID, raft, runtime, clock);
@@ -209,6 +230,9 @@ final class ServerCommand implements Callable<Integer> {
         .start();
     Optional<EdgeRole> edge = noEdge ? Optional.empty() : Optional.of(EdgeRole.start(dataDir, EdgeConfig.defaults(config.zone(),
         socketAddress("--https", httpsListen), socketAddress("--http", httpListen)), raft, workers, clock));
+    Optional<ZoneCertificateRenewer> acme = acmeDirectory == null ? Optional.empty()
+        : Optional.of(AcmeRole.start(dataDir, config.zone(), acmeDirectory, Optional.ofNullable(acmeEmail), Optional.ofNullable(acmeCaFile),
+            raft, clock));
     AdminServer admin = AdminServer.start(dataDir, raft, clock, new AdminServer.UnclaimedVms() {
       @Override
       public java.util.List<String> describe() {
@@ -251,6 +275,7 @@ final class ServerCommand implements Callable<Integer> {
       door.close();
       dnsRole.ifPresent(DnsRole::close);
       edge.ifPresent(EdgeRole::close);
+      acme.ifPresent(ZoneCertificateRenewer::close);
       guestGateway.close();
       routes.close();
       gateway.close();

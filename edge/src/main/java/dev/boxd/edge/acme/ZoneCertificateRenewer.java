@@ -18,6 +18,8 @@ import org.slf4j.LoggerFactory;
 public final class ZoneCertificateRenewer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ZoneCertificateRenewer.class);
   static final Duration CHECK_EVERY = Duration.ofHours(1);
+  /** A node that does not lead looks again this soon: leadership may come to it (or come at all, at start). */
+  static final Duration FOLLOWER_CHECK_EVERY = Duration.ofSeconds(10);
 
   private final String zone;
   private final AcmeIssuer issuer;
@@ -46,7 +48,9 @@ public final class ZoneCertificateRenewer implements AutoCloseable {
   private void check() {
     Duration next = CHECK_EVERY;
     try {
-      if (leads.getAsBoolean() && Renewal.due(store.current(zone), clock.instant())) {
+      if (!leads.getAsBoolean()) {
+        next = FOLLOWER_CHECK_EVERY;
+      } else if (Renewal.due(store.current(zone), clock.instant())) {
         log.info("ACME: ordering the certificate of {} and *.{}", zone, zone);
         store.save(zone, issuer.issue(zone, records));
         failures = 0;

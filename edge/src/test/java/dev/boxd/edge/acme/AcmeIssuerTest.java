@@ -35,6 +35,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.boxd.testkit.FreePorts;
+import dev.boxd.testkit.Pebble;
 import org.shredzone.acme4j.exception.AcmeException;
 
 /**
@@ -48,45 +50,34 @@ class AcmeIssuerTest {
   @TempDir
   Path dir;
 
-  private final List<Process> started = new ArrayList<>();
-  private int acmePort;
-  private int managementPort;
+  private Process challtestsrv;
+  private Pebble pebble;
   private int challengePort;
   private SSLContext trust;
 
   @BeforeEach
   void startPebble() throws Exception {
-    requireTool("/usr/bin/pebble");
-    requireTool("/usr/bin/pebble-challtestsrv");
-    requireTool("/usr/bin/openssl");
-    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-        "-subj", "/CN=pebble", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString());
-    acmePort = freePort();
-    managementPort = freePort();
-    int dnsPort = freeUdpAndTcpPort();
-    challengePort = freePort();
-    Files.writeString(dir.resolve("pebble.json"), """
-        {"pebble": {"listenAddress": "127.0.0.1:%d", "managementListenAddress": "127.0.0.1:%d",
-          "certificate": "%s", "privateKey": "%s", "httpPort": %d, "tlsPort": %d,
-          "ocspResponderURL": "", "externalAccountBindingRequired": false}}
-        """.formatted(acmePort, managementPort, dir.resolve("cert.pem"), dir.resolve("key.pem"), freePort(), freePort()));
-    start(List.of("pebble-challtestsrv", "-dns01", "127.0.0.1:" + dnsPort, "-management", "127.0.0.1:" + challengePort,
-        "-http01", "", "-https01", "", "-tlsalpn01", "", "-defaultIPv6", ""), "challtestsrv.log");
-    var pebble = new ProcessBuilder("pebble", "-config", dir.resolve("pebble.json").toString(), "-dnsserver", "127.0.0.1:" + dnsPort);
-    pebble.environment().put("PEBBLE_VA_NOSLEEP", "1"); // validate at once rather than after a random pause
-    pebble.environment().put("PEBBLE_WFE_NONCEREJECT", "0");
-    started.add(pebble.redirectErrorStream(true).redirectOutput(dir.resolve("pebble.log").toFile()).start());
-    Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> listening(acmePort) && listening(challengePort));
-    trust = AcmeIssuer.trusting(dir.resolve("cert.pem"));
+    assertThat(Path.of("/usr/bin/pebble-challtestsrv")).as("pebble-challtestsrv (Debian package pebble; scripts/install-deps.sh installs it)")
+        .isExecutable();
+    int dnsPort = FreePorts.udpAndTcp();
+    challengePort = FreePorts.tcp();
+    challtestsrv = new ProcessBuilder("pebble-challtestsrv", "-dns01", "127.0.0.1:" + dnsPort, "-management", "127.0.0.1:" + challengePort,
+        "-http01", "", "-https01", "", "-tlsalpn01", "", "-defaultIPv6", "").redirectErrorStream(true)
+        .redirectOutput(dir.resolve("challtestsrv.log").toFile()).start();
+    pebble = Pebble.start(dnsPort);
+    Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> listening(challengePort));
+    trust = AcmeIssuer.trusting(pebble.tlsCertificate());
   }
 
   @AfterEach
-  void stop() throws InterruptedException {
-    for (Process p : started) {
-      p.destroy();
-      if (!p.waitFor(5, TimeUnit.SECONDS)) {
-        p.destroyForcibly().waitFor();
+  void stop() throws Exception {
+    if (pebble != null) {
+      pebble.close();
+    }
+    if (challtestsrv != null) {
+      challtestsrv.destroy();
+      if (!challtestsrv.waitFor(5, TimeUnit.SECONDS)) {
+        challtestsrv.destroyForcibly().waitFor();
       }
     }
   }
@@ -113,7 +104,7 @@ class AcmeIssuerTest {
         PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
     assertThat(AccountKey.loadOrCreate(dir.resolve("acme/account.pem")).getPublic()).isEqualTo(key.getPublic());
 
-    var issuer = new AcmeIssuer(URI.create("https://127.0.0.1:" + acmePort + "/dir"), Optional.of(trust), key,
+    var issuer = new AcmeIssuer(URI.create(pebble.directory()), Optional.of(trust), key,
         Optional.of("ops@boxd.test"), Duration.ofSeconds(60));
     IssuedCertificate issued = issuer.issue(ZONE, records);
 
@@ -128,7 +119,7 @@ class AcmeIssuerTest {
     assertThat(leaf.getSubjectAlternativeNames().stream().map(san -> (Object) san.get(1)).toList()).containsExactlyInAnyOrder(ZONE, "*." + ZONE);
     // The chain leads to pebble's root, which pebble hands out on its management port.
     X509Certificate root = (X509Certificate) CertificateFactory.getInstance("X.509")
-        .generateCertificate(new ByteArrayInputStream(management("/roots/0").getBytes(StandardCharsets.US_ASCII)));
+        .generateCertificate(new ByteArrayInputStream(pebble.issuingRoot().getBytes(StandardCharsets.US_ASCII)));
     var params = new PKIXParameters(Set.of(new TrustAnchor(root, null)));
     params.setRevocationEnabled(false);
     CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(chain), params);
@@ -143,7 +134,7 @@ class AcmeIssuerTest {
       @Override
       public void withdraw(String name) {}
     };
-    var issuer = new AcmeIssuer(URI.create("https://127.0.0.1:" + acmePort + "/dir"), Optional.of(trust),
+    var issuer = new AcmeIssuer(URI.create(pebble.directory()), Optional.of(trust),
         AccountKey.loadOrCreate(dir.resolve("account.pem")), Optional.empty(), Duration.ofSeconds(60));
     assertThatThrownBy(() -> issuer.issue(ZONE, nowhere)).isInstanceOf(AcmeException.class)
         .hasMessageContaining("did not accept the DNS-01 answer at _acme-challenge." + ZONE);
@@ -151,10 +142,10 @@ class AcmeIssuerTest {
 
   @Test
   void anUntrustedAcmeServerIsRefused() throws Exception {
-    var issuer = new AcmeIssuer(URI.create("https://127.0.0.1:" + acmePort + "/dir"), Optional.empty(),
+    var issuer = new AcmeIssuer(URI.create(pebble.directory()), Optional.empty(),
         AccountKey.loadOrCreate(dir.resolve("account.pem")), Optional.empty(), Duration.ofSeconds(10));
     assertThatThrownBy(() -> issuer.issue(ZONE, null)).isInstanceOf(AcmeException.class)
-        .hasMessageContaining("https://127.0.0.1:" + acmePort + "/dir").hasMessageContaining("--acme-ca-file");
+        .hasMessageContaining(pebble.directory()).hasMessageContaining("--acme-ca-file");
   }
 
   private void challtestsrv(String path, String body) {
@@ -170,26 +161,6 @@ class AcmeIssuerTest {
     }
   }
 
-  private String management(String path) throws Exception {
-    var client = HttpClient.newBuilder().sslContext(trust).build();
-    return client.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + managementPort + path)).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
-  }
-
-  private void start(List<String> argv, String logName) throws IOException {
-    started.add(new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(dir.resolve(logName).toFile()).start());
-  }
-
-  private static void run(String... argv) throws Exception {
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor()).as("%s: %s", String.join(" ", argv), out).isZero();
-  }
-
-  private static void requireTool(String path) {
-    assertThat(Path.of(path)).as("%s (Debian package pebble / openssl; .ci/run installs it)", path).isExecutable();
-  }
-
   private static boolean listening(int port) {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 200);
@@ -199,23 +170,4 @@ class AcmeIssuerTest {
     }
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static int freeUdpAndTcpPort() throws IOException {
-    while (true) {
-      int port;
-      try (DatagramSocket udp = new DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
-        port = udp.getLocalPort();
-      }
-      try (ServerSocket tcp = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-        return port;
-      } catch (IOException taken) {
-        // try another
-      }
-    }
-  }
 }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -35,6 +36,19 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
     this.serverArgs = serverArgs;
   }
 
+  /** What runs after the server's ports are chosen and before it starts: more {@code boxd server} options from them. */
+  public interface BeforeStart {
+    List<String> moreArgs(ServerProcess server) throws Exception;
+  }
+
+  private BeforeStart beforeStart = server -> List.of();
+
+  /** Runs {@code hook} before the server starts (a test's own server that needs its ports, such as an ACME CA asking its DNS). */
+  public LiveServer beforeStart(BeforeStart hook) {
+    this.beforeStart = hook;
+    return this;
+  }
+
   /** The server gets an images directory of its own ({@link ServerProcess#privateImages}): for tests that import images. */
   public LiveServer withPrivateImages() {
     privateImages = true;
@@ -48,7 +62,13 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
     if (privateImages) {
       server.privateImages();
     }
-    server = server.withArgs(serverArgs).start();
+    List<String> args = new java.util.ArrayList<>(List.of(serverArgs));
+    try {
+      args.addAll(beforeStart.moreArgs(server));
+    } catch (Exception e) {
+      throw new IOException("before the server started: " + e.getMessage(), e);
+    }
+    server = server.withArgs(args.toArray(String[]::new)).start();
   }
 
   @Override

@@ -1,5 +1,7 @@
 package dev.boxd.testkit.server;
 
+import dev.boxd.testkit.FreePorts;
+
 import dev.boxd.testkit.TestNetworks;
 import dev.boxd.testkit.TestPaths;
 import java.io.BufferedReader;
@@ -51,37 +53,16 @@ public final class ServerProcess implements AutoCloseable {
     Files.createSymbolicLink(dataDir.resolve("images"), TestPaths.cacheDir().resolve("images"));
     Files.createDirectories(TestPaths.cacheDir().resolve("golden"));
     Files.createSymbolicLink(dataDir.resolve("golden"), TestPaths.cacheDir().resolve("golden"));
-    sshPort = freePort();
-    vmSshPort = freePort();
-    raftPort = freePort();
-    dnsPort = freeUdpAndTcpPort();
-    httpsPort = freePort();
-    httpPort = freePort();
+    sshPort = FreePorts.tcp();
+    vmSshPort = FreePorts.tcp();
+    raftPort = FreePorts.tcp();
+    dnsPort = FreePorts.udpAndTcp();
+    httpsPort = FreePorts.tcp();
+    httpPort = FreePorts.tcp();
     namespace = TestNetworks.uniqueName("bxs");
     subnet = TestNetworks.uniqueSubnet();
     egressNet = TestNetworks.uniqueLinkNet();
     edgeAddress = TestNetworks.uniqueLoopback();
-  }
-
-  private static int freePort() throws IOException {
-    try (var socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
-  }
-
-  // A port free for both, as the dns role listens on both.
-  private static int freeUdpAndTcpPort() throws IOException {
-    for (int attempt = 0; attempt < 20; attempt++) {
-      try (var udp = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
-        int port = udp.getLocalPort();
-        try (var tcp = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-          return port;
-        } catch (IOException taken) {
-          // try another
-        }
-      }
-    }
-    throw new IOException("no loopback port free for both UDP and TCP after 20 tries");
   }
 
   /** The VM namespace of {@code other} instead of one of its own (to see the second server refused). */

@@ -1,0 +1,48 @@
+package dev.boxd.server;
+
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.state.StateStore;
+import dev.boxd.edge.acme.AccountKey;
+import dev.boxd.edge.acme.AcmeIssuer;
+import dev.boxd.edge.acme.LogChallengeRecords;
+import dev.boxd.edge.acme.StateCertificateStore;
+import dev.boxd.edge.acme.ZoneCertificateRenewer;
+import dev.boxd.raft.RaftNode;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Keeps the zone's wildcard certificate from an ACME CA ({@code --acme-directory}): the leading
+ * node orders it through DNS-01, answered by the dns role from the log, and writes it to the log,
+ * from where every proxy node's edge serves it. Its account key is kept in {@code <data>/edge}.
+ */
+final class AcmeRole {
+  private static final Duration WAIT = Duration.ofMinutes(2);
+
+  private AcmeRole() {}
+
+  static ZoneCertificateRenewer start(Path dataDir, String zone, String directory, Optional<String> email, Optional<Path> caFile,
+      RaftNode raft, Clock clock) throws IOException {
+    URI uri;
+    try {
+      uri = URI.create(directory);
+    } catch (IllegalArgumentException e) {
+      throw BoxdException.invalid("--acme-directory=" + directory + ": not a URL (" + e.getMessage() + ")");
+    }
+    if (!"https".equals(uri.getScheme())) {
+      throw BoxdException.invalid("--acme-directory=" + directory + ": expected the https URL of an ACME directory, such as"
+          + " https://acme-v02.api.letsencrypt.org/directory");
+    }
+    var trust = caFile.isEmpty() ? Optional.<javax.net.ssl.SSLContext>empty() : Optional.of(AcmeIssuer.trusting(caFile.get()));
+    var issuer = new AcmeIssuer(uri, trust, AccountKey.loadOrCreate(EdgeRole.caDir(dataDir).resolve("acme-account.pem")), email, WAIT);
+    StateStore store = raft;
+    var renewer = new ZoneCertificateRenewer(zone, issuer, new LogChallengeRecords(store, clock), new StateCertificateStore(store),
+        raft::isLeader, clock);
+    renewer.start();
+    return renewer;
+  }
+}
