@@ -220,6 +220,26 @@ class EdgeHttpsTest {
     assertThat(curl("-i", "--resolve", sub + ":127.0.0.1", "https://" + sub + "/marker.txt").out()).startsWith("HTTP/2 404");
   }
 
+  /** A container publishing port 8000 inside a VM is what the VM's URL serves (Docker in the full image). */
+  @Test
+  void aContainerOnPort8000IsTheVmsPage() throws Exception {
+    json(alice.run("new", "--name=boat", "--auto-suspend-timeout=0", "--json"));
+    try {
+      try (InputStream source = EdgeHttpsTest.class.getResourceAsStream("/edge/serve.c")) {
+        SshUser.Run copy = alice.run(source.readAllBytes(), "cp", "-", "boat:serve.c");
+        assertThat(copy.exit()).as(copy.err()).isZero();
+      }
+      // No registry is reachable in tests: an image FROM scratch around a static binary built here.
+      exec(alice, "boat", "mkdir -p serve && mv serve.c serve/ && cd serve && gcc -static -O2 -o serve serve.c"
+          + " && printf 'FROM scratch\\nCOPY serve /serve\\nCMD [\"/serve\"]\\n' > Dockerfile"
+          + " && docker build -q -t serve . && docker run -d --name web -p 8000:8080 serve");
+      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> assertThat(
+          curl("--resolve", resolve("boat"), url("boat", "/")).out()).isEqualTo("hello from port 8080 \r\n"));
+    } finally {
+      alice.run("destroy", "-y", "boat");
+    }
+  }
+
   @Test
   void pagesOfTheEdgeSayWhatIsWrong() throws Exception {
     Run unknown = curl("-i", "--resolve", resolve("nobody"), url("nobody", "/"));
