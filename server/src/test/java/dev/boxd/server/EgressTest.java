@@ -57,6 +57,14 @@ class EgressTest {
         .isGreaterThanOrEqualTo(after.path("ingress_bytes").asLong());
     assertThat(exec(alice, "out", "curl -sSf --retry 2 --max-time 60 -o /dev/null -w '%{http_code}' " + release))
         .as("egress after a restart that found the link it had made").isEqualTo("200");
+
+    // What apt installs through the NAT is on the VM's disk: it survives a reboot (memory lost, disk kept).
+    SshUser.Run install = alice.run("exec", "out", "--timeout=600", "--", "sudo apt-get install -y -q hello 2>&1");
+    assertThat(install.exit()).as("apt-get install in the VM:\n%s%s", install.out(), install.err()).isZero();
+    String bootBefore = exec(alice, "out", "cat /proc/sys/kernel/random/boot_id");
+    json(alice.run("reboot", "out", "--json"));
+    assertThat(exec(alice, "out", "cat /proc/sys/kernel/random/boot_id")).as("a new boot").isNotEqualTo(bootBefore);
+    assertThat(exec(alice, "out", "hello")).isEqualTo("Hello, world!");
   }
 
   @Test
