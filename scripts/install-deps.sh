@@ -7,7 +7,7 @@ packages=(
   # guest image build: rootfs, initramfs, kernel extraction, static agent
   debootstrap e2fsprogs busybox-static lz4 cpio gcc libc6-dev
   # host networking and the tools tests drive VMs with
-  iproute2 nftables util-linux openssh-client openssh-server curl python3 socat
+  iproute2 nftables util-linux openssh-client openssh-server curl python3 socat rsync
   # dig, the real client the dns role is tested with
   bind9-dnsutils
   # the edge's tests: a real browser trusting the local CA through its NSS database

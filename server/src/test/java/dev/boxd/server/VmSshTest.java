@@ -1,5 +1,6 @@
 package dev.boxd.server;
 
+import static dev.boxd.testkit.server.LiveServer.exec;
 import static dev.boxd.testkit.server.LiveServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -166,6 +167,16 @@ class VmSshTest {
       SshUser.Run run = SshUser.run(ssh, InputStream.nullInputStream(), SshUser.OutputStreamSink.capture());
       assertThat(run.exit()).as(run.err()).isZero();
       assertThat(run.out()).isEqualTo("web\n");
+
+      // rsync over that SSH, as tools that sync a work tree into a VM do (crabbox: rsync -e ssh).
+      Path tree = Files.createDirectories(tmp.resolve("tree/sub"));
+      Files.writeString(tree.resolve("b"), "two\n");
+      Files.writeString(tmp.resolve("tree/a"), "one\n");
+      String rsh = String.join(" ", ssh.subList(0, ssh.size() - 2));
+      SshUser.Run rsync = SshUser.run(List.of("rsync", "-a", "-e", rsh, tmp.resolve("tree") + "/", "web.localhost:copy/"),
+          InputStream.nullInputStream(), SshUser.OutputStreamSink.capture());
+      assertThat(rsync.exit()).as("rsync -e ssh: %s", rsync.err()).isZero();
+      assertThat(exec(carol, "web", "cat copy/a copy/sub/b")).isEqualTo("one\ntwo");
       JsonNode asJson = json(carol.run("ssh-config", "--json"));
       assertThat(asJson.path("hosts").get(0).path("host").asText()).isEqualTo("web.localhost");
       assertThat(asJson.path("hosts").get(0).path("port").asInt()).isEqualTo(port);
