@@ -14,7 +14,8 @@ import java.util.function.Function;
 
 /**
  * The replicated state after the log entry at {@link #appliedIndex()}: accounts, keys, pending
- * registrations, workers, VMs, snapshots and ACME challenges. Immutable: {@link Fsm#apply} returns a new state, so a reader
+ * registrations, workers, VMs, snapshots, the VMs' HTTPS routes and raw forwards, ACME challenges
+ * and the zones' certificates. Immutable: {@link Fsm#apply} returns a new state, so a reader
  * holding one sees a consistent picture while the log moves on. Every collection is sorted, so
  * equal states list, encode and compare the same on every replica.
  *
@@ -22,9 +23,10 @@ import java.util.function.Function;
  * private address, worker) for the lookups the front doors and the workers do on every request;
  * they are rebuilt, never stored, when a state is restored from a snapshot.
  *
- * <p>Longer than most classes here on purpose: it is one immutable value whose lookups and
- * copy-on-write updates all read the same private maps; split up, those maps would have to be
- * shared between classes and could then be changed behind a reader's back.
+ * <p>Over 500 lines on purpose: it is one immutable value whose lookups and copy-on-write updates
+ * all read the same private maps; split up, those maps would have to be shared between classes
+ * and could then be changed behind a reader's back. What would shorten it is a builder for its
+ * positional constructor (14 maps), which every new kind of record now touches.
  */
 public final class ClusterState {
   /** Quota of an account created without an explicit one (SPEC §7). */
