@@ -196,9 +196,7 @@ public final class LogBench {
   }
 
   private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
+    return dev.boxd.testkit.FreePorts.tcp();
   }
 
   private static double ratio(long a, long b) {

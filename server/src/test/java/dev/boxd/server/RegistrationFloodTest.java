@@ -194,8 +194,6 @@ class RegistrationFloodTest {
   }
 
   private static int freePort() throws IOException {
-    try (var socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
+    return dev.boxd.testkit.FreePorts.tcp();
   }
 }

@@ -49,9 +49,7 @@ final class GuestSshd implements AutoCloseable {
   }
 
   static int freePort() throws IOException {
-    try (var socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
+    return dev.boxd.testkit.FreePorts.tcp();
   }
 
   Path hostKeyPub() {
