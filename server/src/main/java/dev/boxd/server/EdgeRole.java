@@ -6,6 +6,7 @@ import dev.boxd.core.state.StateStore;
 import dev.boxd.core.state.Vm;
 import dev.boxd.edge.http.EdgeConfig;
 import dev.boxd.edge.http.EdgeServer;
+import dev.boxd.edge.http.ZonePages;
 import dev.boxd.edge.route.EdgeName;
 import dev.boxd.edge.route.StateRouteTable;
 import dev.boxd.edge.route.WorkerVmConnector;
@@ -51,14 +52,15 @@ final class EdgeRole implements AutoCloseable {
     return dataDir.resolve("edge");
   }
 
-  static EdgeRole start(Path dataDir, EdgeConfig config, StateStore store, Workers workers, Clock clock) throws IOException {
+  static EdgeRole start(Path dataDir, EdgeConfig config, StateStore store, Workers workers, ZonePages pages, Clock clock) throws IOException {
     LocalCa ca = LocalCa.loadOrCreate(caDir(dataDir), config.zone(), clock);
     // The zone's ACME certificate once the log has one (--acme-directory), the local CA's otherwise.
     var certificates = new ZoneCertificateSource(store, config.zone(),
-        new LocalCaSource(ca, name -> EdgeName.parse(name, config.zone()).isPresent(), clock));
+        new LocalCaSource(ca, name -> EdgeName.parse(name, config.zone()).isPresent() || EdgeName.isZone(name, config.zone()), clock));
     EdgeServer server;
     try {
-      server = EdgeServer.start(config, new StateRouteTable(store), new WorkerVmConnector(store, workers), new TlsContexts(certificates));
+      server = EdgeServer.start(config, new StateRouteTable(store), new WorkerVmConnector(store, workers), new TlsContexts(certificates),
+          pages);
     } catch (IOException e) {
       throw dev.boxd.core.BoxdException.precondition(e.getMessage()); // a port taken: the message says which and what to do
     }

@@ -228,8 +228,9 @@ final class ServerCommand implements Callable<Integer> {
         .listen(listen, sshPort)
         .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
         .start();
+    var zonePages = new ZonePageRoutes(config.zone());
     Optional<EdgeRole> edge = noEdge ? Optional.empty() : Optional.of(EdgeRole.start(dataDir, EdgeConfig.defaults(config.zone(),
-        socketAddress("--https", httpsListen), socketAddress("--http", httpListen)), raft, workers, clock));
+        socketAddress("--https", httpsListen), socketAddress("--http", httpListen)), raft, workers, zonePages, clock));
     Optional<ZoneCertificateRenewer> acme = acmeDirectory == null ? Optional.empty()
         : Optional.of(AcmeRole.start(dataDir, config.zone(), acmeDirectory, Optional.ofNullable(acmeEmail), Optional.ofNullable(acmeCaFile),
             raft, clock));

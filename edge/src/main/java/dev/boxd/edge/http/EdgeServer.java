@@ -48,11 +48,12 @@ public final class EdgeServer implements AutoCloseable {
   private final Channel mainHttp;
   private final Map<InetAddress, List<Channel>> extra = new HashMap<>();
 
-  private EdgeServer(EdgeConfig config, RouteTable routes, VmConnector vms, TlsContexts tls) throws IOException {
+  private EdgeServer(EdgeConfig config, RouteTable routes, VmConnector vms, TlsContexts tls, ZonePages pages) throws IOException {
     this.config = config;
     // One loop per core (Netty's default is two): a loop is never blocked, so more only add switches.
     this.loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), NioIoHandler.newFactory());
-    ProxyContext edge = new ProxyContext(config, routes, new Upstreams(vms, blocking, config.connectTimeout(), config.maxConnectionsPerVm()));
+    ProxyContext edge = new ProxyContext(config, routes, new Upstreams(vms, blocking, config.connectTimeout(), config.maxConnectionsPerVm()),
+        pages, blocking);
     https = bootstrap(new ChannelInitializer<SocketChannel>() {
       @Override
       protected void initChannel(SocketChannel channel) {
@@ -76,7 +77,12 @@ public final class EdgeServer implements AutoCloseable {
   }
 
   public static EdgeServer start(EdgeConfig config, RouteTable routes, VmConnector vms, TlsContexts tls) throws IOException {
-    return new EdgeServer(config, routes, vms, tls);
+    return new EdgeServer(config, routes, vms, tls, ZonePages.NONE);
+  }
+
+  /** With {@code pages} answering requests to the zone itself ({@code https://<zone>/…}). */
+  public static EdgeServer start(EdgeConfig config, RouteTable routes, VmConnector vms, TlsContexts tls, ZonePages pages) throws IOException {
+    return new EdgeServer(config, routes, vms, tls, pages);
   }
 
   private ServerBootstrap bootstrap(ChannelInitializer<SocketChannel> initializer) {

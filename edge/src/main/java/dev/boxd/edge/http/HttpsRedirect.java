@@ -40,11 +40,12 @@ final class HttpsRedirect extends ChannelInboundHandlerAdapter {
     }
     String host = request.headers().get(HttpHeaderNames.HOST);
     Optional<EdgeName> name = EdgeName.parse(host, zone);
-    if (name.isEmpty()) {
+    boolean toZone = EdgeName.isZone(host, zone);
+    if (name.isEmpty() && !toZone) {
       return Messages.page(ctx.alloc(), HttpResponseStatus.NOT_FOUND, (host == null ? "a request without a host" : host)
           + " is not a name served here: VMs are at https://NAME." + zone, false);
     }
-    String location = "https://" + name.get().under(zone) + (httpsPort == 443 ? "" : ":" + httpsPort) + Messages.originForm(request.uri());
+    String location = "https://" + (toZone ? zone : name.get().under(zone)) + (httpsPort == 443 ? "" : ":" + httpsPort) + Messages.originForm(request.uri());
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.PERMANENT_REDIRECT);
     response.headers().set(HttpHeaderNames.LOCATION, location).set(HttpHeaderNames.CONTENT_LENGTH, 0)
         .set(HttpHeaderNames.CONNECTION, "close");

@@ -37,7 +37,8 @@ import java.util.Optional;
  * <p>Everything runs on the client connection's event loop, the VM connection's too.
  */
 final class ProxyExchange extends ChannelInboundHandlerAdapter {
-  private enum State { IDLE, CONNECTING, FORWARDING, CLOSING, SPLICED }
+  // PAGE: reading a request to the zone itself; PAGE_ANSWERING: its page being made off the loop.
+  private enum State { IDLE, CONNECTING, FORWARDING, CLOSING, SPLICED, PAGE, PAGE_ANSWERING }
 
   private static final int MAX_PIPELINED = 8;
 
@@ -58,6 +59,7 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
   private boolean interimResponse;
   private boolean upstreamKeepAlive;
   private boolean upstreamNeedsFlush;
+  private ZonePageCall page;
 
   ProxyExchange(ProxyContext edge, boolean http2, ClientTimeouts timeouts) {
     this.edge = edge;
@@ -96,6 +98,9 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
       } else if (state == State.FORWARDING && !requestDone && next instanceof HttpContent content) {
         pending.poll();
         toUpstream(content);
+      } else if (state == State.PAGE && next instanceof HttpContent content) {
+        pending.poll();
+        toPage(content);
       } else if (state == State.CLOSING) {
         ReferenceCountUtil.release(pending.poll());
       } else {
@@ -131,6 +136,10 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(head);
       return;
     }
+    if (EdgeName.isZone(host, edge.config().zone())) {
+      startPage(head);
+      return;
+    }
     Optional<EdgeName> name = EdgeName.parse(host, edge.config().zone());
     if (name.isEmpty()) {
       answer(HttpResponseStatus.NOT_FOUND, host + " is not a name served here: VMs are at NAME." + edge.config().zone());
@@ -162,6 +171,61 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
     }
     state = State.CONNECTING;
     edge.upstreams().acquire(route, ctx.channel().eventLoop(), (channel, failure) -> connected(channel, failure, toVm));
+  }
+
+  private void startPage(HttpRequest head) {
+    String sni = serverName();
+    if (sni != null && !EdgeName.isZone(sni, edge.config().zone())) {
+      answer(HttpResponseStatus.MISDIRECTED_REQUEST, "this connection was set up for " + sni + ", not " + edge.config().zone()
+          + "; connect again for " + edge.config().zone());
+      ReferenceCountUtil.release(head);
+      return;
+    }
+    page = new ZonePageCall(head, clientAddress());
+    state = State.PAGE;
+    if (head instanceof LastHttpContent whole) {
+      toPage(whole); // takes the reference
+    } else {
+      ReferenceCountUtil.release(head);
+    }
+  }
+
+  private void toPage(HttpContent content) {
+    if (!page.add(content)) {
+      answer(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "requests to " + edge.config().zone() + " take at most "
+          + ZonePages.MAX_BODY_BYTES / 1024 + " KiB of body");
+      return;
+    }
+    if (content instanceof LastHttpContent) {
+      state = State.PAGE_ANSWERING;
+      ZonePageCall call = page;
+      page = null;
+      edge.blocking().execute(() -> {
+        ZonePages.Response answered = call.answer(edge.pages());
+        ctx.executor().execute(() -> pageAnswered(answered));
+      });
+    }
+  }
+
+  private void pageAnswered(ZonePages.Response answered) {
+    if (state != State.PAGE_ANSWERING) {
+      return; // the client left meanwhile
+    }
+    var response = ZonePageCall.toHttp(ctx.alloc(), answered);
+    if (http2) {
+      state = State.CLOSING;
+      ctx.writeAndFlush(response);
+    } else if (keepAlive) {
+      HttpUtil.setKeepAlive(response, true);
+      ctx.writeAndFlush(response);
+      state = State.IDLE;
+      timeouts.awaitNextRequest();
+      drain();
+    } else {
+      state = State.CLOSING;
+      HttpUtil.setKeepAlive(response, false);
+      ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
   }
 
   private void connected(Channel channel, Throwable failure, HttpRequest toVm) {
@@ -357,7 +421,7 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
       return;
     }
     boolean readClient = switch (state) {
-      case IDLE -> true;
+      case IDLE, PAGE -> true;
       // Once the request is whole, reading on costs nothing: a pipelined request waits in pending
       // (a few at most), and no read interest is switched off and on around every request.
       case FORWARDING -> requestDone ? pending.size() < MAX_PIPELINED : upstream != null && upstream.isWritable();

@@ -20,21 +20,11 @@ public record EdgeName(String vm, Optional<String> sub) {
    * trailing dot); empty for anything not of the two shapes under {@code zone}.
    */
   public static Optional<EdgeName> parse(String host, String zone) {
-    if (host == null || host.isEmpty()) {
+    Optional<String> normalized = hostName(host);
+    if (normalized.isEmpty()) {
       return Optional.empty();
     }
-    String name = host.toLowerCase(Locale.ROOT);
-    int colon = name.lastIndexOf(':');
-    if (colon >= 0) {
-      String port = name.substring(colon + 1);
-      if (port.isEmpty() || !port.chars().allMatch(Character::isDigit) || name.indexOf(':') != colon) {
-        return Optional.empty(); // an IPv6 literal or garbage: never one of ours
-      }
-      name = name.substring(0, colon);
-    }
-    if (name.endsWith(".")) {
-      name = name.substring(0, name.length() - 1);
-    }
+    String name = normalized.get();
     String suffix = "." + zone.toLowerCase(Locale.ROOT);
     if (!name.endsWith(suffix)) {
       return Optional.empty();
@@ -50,6 +40,31 @@ public record EdgeName(String vm, Optional<String> sub) {
       case 2 -> Optional.of(new EdgeName(labels[1], Optional.of(labels[0])));
       default -> Optional.empty();
     };
+  }
+
+  /** Whether a TLS server name or HTTP Host (read as {@link #parse} reads it) is the zone itself. */
+  public static boolean isZone(String host, String zone) {
+    return hostName(host).map(name -> name.equals(zone.toLowerCase(Locale.ROOT))).orElse(false);
+  }
+
+  // Lower case, without a port after a colon or a trailing dot; empty for an IPv6 literal or garbage.
+  private static Optional<String> hostName(String host) {
+    if (host == null || host.isEmpty()) {
+      return Optional.empty();
+    }
+    String name = host.toLowerCase(Locale.ROOT);
+    int colon = name.lastIndexOf(':');
+    if (colon >= 0) {
+      String port = name.substring(colon + 1);
+      if (port.isEmpty() || !port.chars().allMatch(Character::isDigit) || name.indexOf(':') != colon) {
+        return Optional.empty(); // an IPv6 literal or garbage: never one of ours
+      }
+      name = name.substring(0, colon);
+    }
+    if (name.endsWith(".")) {
+      name = name.substring(0, name.length() - 1);
+    }
+    return Optional.of(name);
   }
 
   /** The full name under {@code zone}, as certificates and Host headers carry it. */

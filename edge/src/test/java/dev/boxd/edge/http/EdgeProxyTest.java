@@ -107,10 +107,17 @@ class EdgeProxyTest {
     LocalCa ca = LocalCa.create("localhost", Clock.systemUTC());
     caFile = Files.createTempFile("edge-ca-", ".pem");
     Files.writeString(caFile, ca.certificatePem());
-    tls = new TlsContexts(new LocalCaSource(ca, n -> EdgeName.parse(n, "localhost").isPresent(), Clock.systemUTC()));
+    tls = new TlsContexts(new LocalCaSource(ca, n -> EdgeName.parse(n, "localhost").isPresent() || EdgeName.isZone(n, "localhost"),
+        Clock.systemUTC()));
     EdgeConfig config = EdgeConfig.defaults("localhost", new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0))
         .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(3));
-    edge = EdgeServer.start(config, table, vms, tls);
+    // The zone's own page echoes what it was given, as the token exchange reads a JSON body.
+    ZonePages pages = request -> request.path().equals("/echo")
+        ? ZonePages.Response.json(200, "{\"method\":\"" + request.method() + "\",\"query\":\"" + request.query() + "\",\"body\":\""
+            + new String(request.body(), StandardCharsets.UTF_8) + "\",\"client\":\"" + request.client() + "\",\"type\":\""
+            + request.headers().get("content-type") + "\"}")
+        : ZonePages.NONE.handle(request);
+    edge = EdgeServer.start(config, table, vms, tls, pages);
   }
 
   @AfterAll
@@ -221,6 +228,31 @@ class EdgeProxyTest {
       assertThat(new String(slow.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).contains("slow done");
       slow.waitFor();
     }
+  }
+
+  @Test
+  void theZoneItselfIsServedByTheZonePagesOverBothProtocols() throws Exception {
+    String zone = "localhost:" + edge.httpsPort();
+    for (String version : List.of("--http1.1", "--http2")) {
+      Curl run = curl(version, "-i", "-H", "content-type: application/json", "--data-binary", "{x}", "https://" + zone + "/echo?a=1",
+          "https://" + zone + "/echo");
+      assertThat(run.exit()).as(run.err()).isZero();
+      assertThat(run.out()).as("two requests on one connection")
+          .contains("{\"method\":\"POST\",\"query\":\"a=1\",\"body\":\"{x}\",\"client\":\"127.0.0.1\",\"type\":\"application/json\"}")
+          .contains("\"query\":\"\"").containsIgnoringCase("strict-transport-security");
+    }
+    Curl missing = curl("-i", "--http1.1", "https://" + zone + "/nothing");
+    assertThat(missing.out()).startsWith("HTTP/1.1 404").contains("nothing is served at the zone itself");
+    Path big = Files.createTempFile("zone-body-", ".bin");
+    try {
+      Files.write(big, new byte[ZonePages.MAX_BODY_BYTES + 1]);
+      Curl tooBig = curl("-i", "--http1.1", "--data-binary", "@" + big, "https://" + zone + "/echo");
+      assertThat(tooBig.out()).startsWith("HTTP/1.1 413").contains("at most 64 KiB");
+    } finally {
+      Files.delete(big);
+    }
+    Curl plain = curl("-i", "http://localhost:" + edge.httpPort() + "/register?code=x");
+    assertThat(plain.out()).startsWith("HTTP/1.1 308").contains("location: https://localhost:" + edge.httpsPort() + "/register?code=x");
   }
 
   @Test
