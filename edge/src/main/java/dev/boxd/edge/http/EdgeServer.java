@@ -52,7 +52,8 @@ public final class EdgeServer implements AutoCloseable {
     this.config = config;
     // One loop per core (Netty's default is two): a loop is never blocked, so more only add switches.
     this.loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), NioIoHandler.newFactory());
-    ProxyContext edge = new ProxyContext(config, routes, new Upstreams(vms, blocking, config.connectTimeout(), config.maxConnectionsPerVm()),
+    ProxyContext edge = new ProxyContext(config, routes, new Upstreams(vms, blocking, config.connectTimeout(), config.maxConnectionsPerVm(),
+        config.stallTimeout()),
         pages, blocking);
     https = bootstrap(new ChannelInitializer<SocketChannel>() {
       @Override

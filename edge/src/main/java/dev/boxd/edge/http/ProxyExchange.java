@@ -358,6 +358,21 @@ final class ProxyExchange extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** Nothing moved between the edge and the VM for the stall timeout; the relay closes the VM's side. */
+  void upstreamStalled() {
+    upstream = null;
+    if (state != State.FORWARDING) {
+      return;
+    }
+    if (!responseStarted) {
+      answer(HttpResponseStatus.GATEWAY_TIMEOUT, "VM " + route.vmName() + " did not answer on port " + route.port() + " within "
+          + edge.config().stallTimeout().toSeconds() + " s" + (requestDone ? "" : " (nor did the request's body arrive meanwhile)"));
+    } else {
+      state = State.CLOSING;
+      ctx.close(); // the client sees the response cut short, as it was
+    }
+  }
+
   private void splice(HttpResponse switching) {
     state = State.SPLICED;
     ctx.writeAndFlush(new DefaultHttpResponse(request.protocolVersion(), switching.status(), switching.headers().copy()));

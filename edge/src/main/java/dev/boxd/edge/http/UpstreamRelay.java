@@ -8,10 +8,18 @@ import io.netty.util.ReferenceCountUtil;
 
 /** The last handler of a connection to a VM: hands what the VM sends to the exchange using the connection. */
 final class UpstreamRelay extends ChannelInboundHandlerAdapter {
+  private final int stallPeriods;
   private ProxyExchange owner;
+  private int silentPeriods;
+
+  /** @param stallPeriods silent idle periods in a row after which the exchange under way has stalled */
+  UpstreamRelay(int stallPeriods) {
+    this.stallPeriods = stallPeriods;
+  }
 
   void attach(ProxyExchange exchange) {
     owner = exchange;
+    silentPeriods = 0;
   }
 
   void detach() {
@@ -47,8 +55,18 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-    if (event instanceof IdleStateEvent && owner == null) {
-      ctx.close(); // kept too long unused
+    if (event instanceof IdleStateEvent idle) {
+      if (owner == null) {
+        ctx.close(); // kept too long unused
+        return;
+      }
+      silentPeriods = idle.isFirst() ? 1 : silentPeriods + 1;
+      if (silentPeriods >= stallPeriods) {
+        ProxyExchange stalled = owner;
+        owner = null;
+        stalled.upstreamStalled();
+        ctx.close();
+      }
     }
   }
 

@@ -22,7 +22,8 @@ import java.util.function.BiConsumer;
  * {@link VmConnector} (which may wake the VM and blocks, so it runs on a virtual thread) and then
  * joins the event loop of the client connection it serves, so both sides of an exchange run on
  * one thread. Idle connections wait per event loop, touched only from that loop; one unused for
- * {@link #POOL_IDLE} is closed, well before a VM's server would close it under a request.
+ * {@link #POOL_IDLE} is closed, well before a VM's server would close it under a request. The
+ * same idle clock, counted while a connection serves an exchange, ends an exchange that stalls.
  */
 final class Upstreams {
   static final Duration POOL_IDLE = Duration.ofSeconds(15);
@@ -35,14 +36,20 @@ final class Upstreams {
   private final ExecutorService blocking;
   private final Duration connectTimeout;
   private final int maxPerVm;
+  private final long idlePeriodMillis;
+  private final int stallPeriods;
   private final ConcurrentMap<String, AtomicInteger> openPerVm = new ConcurrentHashMap<>();
   private final ConcurrentMap<Target, ArrayDeque<Channel>> idle = new ConcurrentHashMap<>();
 
-  Upstreams(VmConnector vms, ExecutorService blocking, Duration connectTimeout, int maxPerVm) {
+  Upstreams(VmConnector vms, ExecutorService blocking, Duration connectTimeout, int maxPerVm, Duration stallTimeout) {
     this.vms = vms;
     this.blocking = blocking;
     this.connectTimeout = connectTimeout;
     this.maxPerVm = maxPerVm;
+    // One idle clock per connection: its period is the pool's, or the stall timeout if shorter,
+    // and an exchange stalls after as many silent periods as make up the stall timeout.
+    this.idlePeriodMillis = Math.min(POOL_IDLE.toMillis(), stallTimeout.toMillis());
+    this.stallPeriods = (int) Math.max(1, (stallTimeout.toMillis() + idlePeriodMillis - 1) / idlePeriodMillis);
   }
 
   /** Too many connections to one VM already: the edge protects the VM (and itself). */
@@ -99,9 +106,9 @@ final class Upstreams {
           keptHere.remove(channel);
         }
       });
-      channel.pipeline().addLast("idle", new IdleStateHandler(0, 0, POOL_IDLE.toMillis(), TimeUnit.MILLISECONDS))
+      channel.pipeline().addLast("idle", new IdleStateHandler(0, 0, idlePeriodMillis, TimeUnit.MILLISECONDS))
           .addLast("codec", new HttpClientCodec(4096, 64 * 1024, 64 * 1024))
-          .addLast("relay", new UpstreamRelay());
+          .addLast("relay", new UpstreamRelay(stallPeriods));
       loop.register(channel).addListener(registered -> {
         if (registered.isSuccess()) {
           then.accept(channel, null);

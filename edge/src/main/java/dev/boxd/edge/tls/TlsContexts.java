@@ -41,15 +41,18 @@ public final class TlsContexts {
 
   private final CertificateSource source;
   private final Map<String, Made> contexts = new ConcurrentHashMap<>();
-  // One session ticket key for every name, made at start (as nginx does): a returning client resumes
-  // its session instead of a full handshake.
-  private final OpenSslSessionTicketKey ticketKey = newTicketKey();
+  // Session tickets let a returning client resume instead of a full handshake. One key for every
+  // name, replaced every TICKET_KEY_LIFETIME (a stolen key then opens only that window's sessions);
+  // the one before it still decrypts, so tickets issued just before a rotation resume too.
+  static final long TICKET_KEY_LIFETIME_NANOS = java.util.concurrent.TimeUnit.HOURS.toNanos(12);
+  private volatile OpenSslSessionTicketKey[] ticketKeys = {newTicketKey()};
+  private volatile long ticketKeyMadeAt = System.nanoTime();
 
   public TlsContexts(CertificateSource source) {
     this.source = source;
   }
 
-  /** Which TLS implementation serves: {@code OPENSSL} (BoringSSL) or {@code JDK}. */
+  /** Which TLS implementation serves: {@code OPENSSL_REFCNT} (BoringSSL) or {@code JDK}. */
   public static String provider() {
     return PROVIDER.name();
   }
@@ -64,6 +67,7 @@ public final class TlsContexts {
     if (key.isEmpty()) {
       return Optional.empty();
     }
+    rotateTicketKeyIfDue();
     Made made = contexts.get(name);
     if (made == null || made.key() != key.get()) {
       if (contexts.size() >= 10_000) {
@@ -73,7 +77,7 @@ public final class TlsContexts {
       Made stale = made;
       made = new Made(key.get(), build(key.get()));
       if (made.context().sessionContext() instanceof OpenSslSessionContext sessions) {
-        sessions.setTicketKeys(ticketKey);
+        sessions.setTicketKeys(ticketKeys);
       }
       contexts.put(name, made);
       if (stale != null) {
@@ -81,6 +85,34 @@ public final class TlsContexts {
       }
     }
     return Optional.of(made.context());
+  }
+
+  private void rotateTicketKeyIfDue() {
+    if (System.nanoTime() - ticketKeyMadeAt < TICKET_KEY_LIFETIME_NANOS) {
+      return;
+    }
+    synchronized (this) {
+      if (System.nanoTime() - ticketKeyMadeAt < TICKET_KEY_LIFETIME_NANOS) {
+        return;
+      }
+      rotateTicketKey();
+    }
+  }
+
+  /** A new key encrypts tickets from now on; the one before still decrypts. */
+  synchronized void rotateTicketKey() {
+    ticketKeys = new OpenSslSessionTicketKey[] {newTicketKey(), ticketKeys[0]};
+    ticketKeyMadeAt = System.nanoTime();
+    for (Made made : contexts.values()) {
+      if (made.context().sessionContext() instanceof OpenSslSessionContext sessions) {
+        sessions.setTicketKeys(ticketKeys);
+      }
+    }
+  }
+
+  /** The keys session tickets are encrypted with (first) and still accepted with. */
+  OpenSslSessionTicketKey[] ticketKeys() {
+    return ticketKeys.clone();
   }
 
   // A connection's TLS engine holds its own reference to the context; one being set up may have

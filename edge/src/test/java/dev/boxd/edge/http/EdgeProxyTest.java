@@ -212,7 +212,7 @@ class EdgeProxyTest {
   @Test
   void aVmHoldsAtMostItsShareOfConnections() throws Exception {
     EdgeConfig one = new EdgeConfig("localhost", new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0),
-        Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(5), 16 * 1024, 1);
+        Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(5), 16 * 1024, 1, Duration.ofSeconds(60));
     try (EdgeServer small = EdgeServer.start(one, table, vms, tls)) {
       String base = "https://app.localhost:" + small.httpsPort();
       String resolve = "app.localhost:" + small.httpsPort() + ":127.0.0.1";
@@ -227,6 +227,22 @@ class EdgeProxyTest {
       }
       assertThat(new String(slow.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).contains("slow done");
       slow.waitFor();
+    }
+  }
+
+  @Test
+  void aVmThatNeverAnswersGets504AndAStalledBodyFreesTheVm() throws Exception {
+    EdgeConfig impatient = EdgeConfig.defaults("localhost", new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0))
+        .withStallTimeout(Duration.ofSeconds(1));
+    try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        EdgeServer small = EdgeServer.start(impatient, name -> Optional.of(new Route("vm-silent", "silent", silent.getLocalPort())), vms, tls)) {
+      String resolve = "silent.localhost:" + small.httpsPort() + ":127.0.0.1";
+      Curl mute = curl("-i", "--http1.1", "--resolve", resolve, "https://silent.localhost:" + small.httpsPort() + "/");
+      assertThat(mute.out()).startsWith("HTTP/1.1 504").contains("VM silent did not answer on port " + silent.getLocalPort() + " within 1 s");
+      // A client that promises a body and stops sending it holds the VM's connection no longer than that either.
+      String stalled = rawTo(small.httpsPort(), "silent.localhost",
+          "POST / HTTP/1.1\r\nHost: silent.localhost\r\nContent-Length: 100\r\n\r\nonly a part");
+      assertThat(stalled).startsWith("HTTP/1.1 504").contains("nor did the request's body arrive");
     }
   }
 
@@ -283,6 +299,11 @@ class EdgeProxyTest {
 
   /** Sends {@code request} over TLS (SNI app.localhost) and returns what comes back until the edge closes. */
   private static String raw(String request) throws Exception {
+    return rawTo(edge.httpsPort(), "app.localhost", request);
+  }
+
+  /** Sends {@code request} over TLS to {@code port} (SNI {@code serverName}) and returns what comes back until the edge closes. */
+  private static String rawTo(int port, String serverName, String request) throws Exception {
     var trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     var store = java.security.KeyStore.getInstance("PKCS12");
     store.load(null);
@@ -292,9 +313,9 @@ class EdgeProxyTest {
     trust.init(store);
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(null, trust.getTrustManagers(), null);
-    try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", edge.httpsPort())) {
+    try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port)) {
       var params = socket.getSSLParameters();
-      params.setServerNames(List.of(new javax.net.ssl.SNIHostName("app.localhost")));
+      params.setServerNames(List.of(new javax.net.ssl.SNIHostName(serverName)));
       socket.setSSLParameters(params);
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
