@@ -531,6 +531,7 @@ class TerminalTest(GatewayTestCase):
         set_winsize(master, 100, 30)
         self.master, self.slave = master, slave
         self.cooked = termios.tcgetattr(slave)
+        self.proc = None  # set once Popen returns, which may be after the client has connected
         join = self.gw.serve(script)
         self.proc = subprocess.Popen(
             [CLI, *args], stdin=slave, stdout=slave, stderr=subprocess.PIPE, start_new_session=True,
@@ -591,6 +592,7 @@ class TerminalTest(GatewayTestCase):
             conn.hello()
             conn.send("R")
             wait_until(lambda: raw(self.attrs()), "the terminal is raw")
+            wait_until(lambda: self.proc is not None, "the test knows the client's process")
             self.proc.send_signal(signal.SIGTERM)
             conn.recv()                     # EOF: the client is gone
         code, err, _ = self.start(script)
