@@ -1,10 +1,8 @@
 package dev.boxd.dns;
 
 import dev.boxd.core.state.ClusterState;
+import dev.boxd.core.state.StateFollower;
 import dev.boxd.core.state.StateStore;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,11 +18,8 @@ public final class ReplicaZone implements Supplier<ZoneIndex>, AutoCloseable {
 
   private final StateStore store;
   private final ZoneConfig config;
-  private final ExecutorService rebuilder =
-      Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("dns-zone-index").daemon().unstarted(r));
-  private final AtomicBoolean rebuildPending = new AtomicBoolean();
   private volatile ZoneIndex current;
-  private volatile boolean closed;
+  private volatile StateFollower follower;
 
   private ReplicaZone(StateStore store, ZoneConfig config) {
     this.store = store;
@@ -35,7 +30,8 @@ public final class ReplicaZone implements Supplier<ZoneIndex>, AutoCloseable {
   /** Follows {@code store} from now on. */
   public static ReplicaZone follow(StateStore store, ZoneConfig config) {
     ReplicaZone zone = new ReplicaZone(store, config);
-    store.watch(applied -> zone.scheduleRebuild()); // the log waits for watchers: hand the work over
+    zone.follower = StateFollower.start("dns-zone-index", store, zone::rebuild,
+        e -> log.warn("cannot index the DNS zone from the replica: {}", e.toString()));
     return zone;
   }
 
@@ -62,26 +58,10 @@ public final class ReplicaZone implements Supplier<ZoneIndex>, AutoCloseable {
     return index;
   }
 
-  private void scheduleRebuild() {
-    if (!closed && rebuildPending.compareAndSet(false, true)) {
-      try {
-        rebuilder.execute(() -> {
-          rebuildPending.set(false);
-          try {
-            rebuild(store.read());
-          } catch (RuntimeException e) {
-            log.warn("cannot index the DNS zone from the replica: {}", e.toString());
-          }
-        });
-      } catch (java.util.concurrent.RejectedExecutionException e) {
-        // closed meanwhile: nothing left to keep current, and the log's thread must not see an exception
-      }
-    }
-  }
-
   @Override
   public void close() {
-    closed = true;
-    rebuilder.shutdownNow();
+    if (follower != null) {
+      follower.close();
+    }
   }
 }

@@ -1,7 +1,9 @@
 package dev.boxd.server;
 
 import dev.boxd.core.net.Ipv4;
+import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.StateFollower;
 import dev.boxd.core.state.StateStore;
 import dev.boxd.core.state.Vm;
 import dev.boxd.edge.http.EdgeConfig;
@@ -22,9 +24,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashSet;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,9 +38,7 @@ final class EdgeRole implements AutoCloseable {
 
   private final StateStore store;
   private final EdgeServer server;
-  private final ExecutorService syncer = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("edge-sync").daemon().unstarted(r));
-  private final AtomicBoolean syncPending = new AtomicBoolean();
-  private volatile boolean closed;
+  private volatile StateFollower follower;
 
   private EdgeRole(StateStore store, EdgeServer server) {
     this.store = store;
@@ -65,8 +62,8 @@ final class EdgeRole implements AutoCloseable {
       throw dev.boxd.core.BoxdException.precondition(e.getMessage()); // a port taken: the message says which and what to do
     }
     EdgeRole role = new EdgeRole(store, server);
-    store.watch(applied -> role.scheduleSync()); // the log waits for watchers: hand the work over
-    role.scheduleSync();
+    role.follower = StateFollower.start("edge-sync", store, role::sync,
+        e -> log.warn("cannot update the edge's addresses: {}", e.toString()));
     return role;
   }
 
@@ -78,29 +75,14 @@ final class EdgeRole implements AutoCloseable {
     return server.httpPort();
   }
 
-  private void scheduleSync() {
-    if (!closed && syncPending.compareAndSet(false, true)) {
-      syncer.execute(this::sync);
-    }
-  }
-
-  // Coalesced: any number of entries applied meanwhile lead to one sync with the newest state.
-  private void sync() {
-    syncPending.set(false);
-    if (closed) {
-      return;
-    }
-    try {
-      Set<InetAddress> addresses = new HashSet<>();
-      for (Vm vm : store.read().vms()) {
-        if (vm.desired() != DesiredPower.DESTROYED) {
-          addresses.add(inet(vm.publicIp()));
-        }
+  private void sync(ClusterState state) {
+    Set<InetAddress> addresses = new HashSet<>();
+    for (Vm vm : state.vms()) {
+      if (vm.desired() != DesiredPower.DESTROYED) {
+        addresses.add(inet(vm.publicIp()));
       }
-      server.listenOn(addresses);
-    } catch (RuntimeException e) {
-      log.warn("cannot update the edge's addresses: {}", e.toString());
     }
+    server.listenOn(addresses);
   }
 
   private static InetAddress inet(Ipv4 ip) {
@@ -113,8 +95,9 @@ final class EdgeRole implements AutoCloseable {
 
   @Override
   public void close() {
-    closed = true;
-    syncer.shutdownNow();
+    if (follower != null) {
+      follower.close();
+    }
     server.close();
   }
 }

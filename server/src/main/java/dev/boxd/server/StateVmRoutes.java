@@ -6,6 +6,7 @@ import dev.boxd.core.BoxdException;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.DesiredPower;
+import dev.boxd.core.state.StateFollower;
 import dev.boxd.core.state.StateStore;
 import dev.boxd.core.state.Vm;
 import dev.boxd.ssh.VmGateway;
@@ -19,9 +20,6 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,10 +35,8 @@ final class StateVmRoutes implements VmRoutes, AutoCloseable {
 
   private final StateStore store;
   private final Workers workers;
-  private final ExecutorService syncer = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("vm-ssh-sync").daemon().unstarted(r));
-  private final AtomicBoolean syncPending = new AtomicBoolean();
   private volatile VmGateway gateway;
-  private volatile boolean closed;
+  private volatile StateFollower follower;
 
   StateVmRoutes(StateStore store, Workers workers) {
     this.store = store;
@@ -50,42 +46,27 @@ final class StateVmRoutes implements VmRoutes, AutoCloseable {
   /** Keeps {@code target} listening on the public addresses in use, from now on. */
   void follow(VmGateway target) {
     this.gateway = target;
-    store.watch(applied -> scheduleSync()); // the log waits for watchers: hand the work over
-    scheduleSync();
+    follower = StateFollower.start("vm-ssh-sync", store, this::sync,
+        e -> log.warn("cannot update the VM SSH gateway's addresses: {}", e.toString()));
   }
 
-  private void scheduleSync() {
-    if (!closed && syncPending.compareAndSet(false, true)) {
-      syncer.execute(this::sync);
-    }
-  }
-
-  // Coalesced: any number of entries applied meanwhile lead to one sync with the newest state.
-  private void sync() {
-    syncPending.set(false);
+  private void sync(ClusterState state) {
     VmGateway target = gateway;
-    if (closed || target == null) {
-      return;
-    }
-    try {
-      Set<InetAddress> addresses = new HashSet<>();
-      Set<String> vmIds = new HashSet<>();
-      Set<Integer> vmPorts = new HashSet<>();
-      for (Vm vm : store.read().vms()) {
-        if (vm.desired() != DesiredPower.DESTROYED) {
-          addresses.add(inet(vm.publicIp()));
-          vmIds.add(vm.id());
-          if (vm.hasSshPort()) {
-            vmPorts.add(vm.sshPort());
-          }
+    Set<InetAddress> addresses = new HashSet<>();
+    Set<String> vmIds = new HashSet<>();
+    Set<Integer> vmPorts = new HashSet<>();
+    for (Vm vm : state.vms()) {
+      if (vm.desired() != DesiredPower.DESTROYED) {
+        addresses.add(inet(vm.publicIp()));
+        vmIds.add(vm.id());
+        if (vm.hasSshPort()) {
+          vmPorts.add(vm.sshPort());
         }
       }
-      target.listen(addresses);
-      target.listenVmPorts(vmPorts);
-      target.retainVms(vmIds);
-    } catch (RuntimeException e) {
-      log.warn("cannot update the VM SSH gateway's addresses: {}", e.toString());
     }
+    target.listen(addresses);
+    target.listenVmPorts(vmPorts);
+    target.retainVms(vmIds);
   }
 
   private static InetAddress inet(Ipv4 ip) {
@@ -143,7 +124,8 @@ final class StateVmRoutes implements VmRoutes, AutoCloseable {
 
   @Override
   public void close() {
-    closed = true;
-    syncer.shutdownNow();
+    if (follower != null) {
+      follower.close();
+    }
   }
 }

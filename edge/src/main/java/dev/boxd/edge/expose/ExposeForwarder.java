@@ -1,8 +1,10 @@
 package dev.boxd.edge.expose;
 
 import dev.boxd.core.BoxdException;
+import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.DesiredPower;
 import dev.boxd.core.state.Exposure;
+import dev.boxd.core.state.StateFollower;
 import dev.boxd.core.state.StateStore;
 import dev.boxd.core.state.Vm;
 import dev.boxd.workerport.WorkerPort;
@@ -13,9 +15,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The data plane of {@code expose} (SPEC §3): for every forward in the log, a listener on its
@@ -30,8 +29,7 @@ public final class ExposeForwarder implements AutoCloseable {
   private final StateStore store;
   private final Workers workers;
   private final InetAddress edgeAddress;
-  private final ExecutorService syncer = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("expose-sync").daemon().unstarted(r));
-  private final AtomicBoolean syncPending = new AtomicBoolean();
+  private volatile StateFollower follower;
   // Touched by the sync thread only (and by close, after it stopped).
   private final Map<Exposure, Forward> open = new HashMap<>();
   private volatile boolean closed;
@@ -51,8 +49,8 @@ public final class ExposeForwarder implements AutoCloseable {
   /** Starts forwarding what the log holds, on {@code edgeAddress}, and follows the log from now on. */
   public static ExposeForwarder start(StateStore store, Workers workers, InetAddress edgeAddress) {
     var forwarder = new ExposeForwarder(store, workers, edgeAddress);
-    store.watch(applied -> forwarder.scheduleSync()); // the log waits for watchers: hand the work over
-    forwarder.scheduleSync();
+    forwarder.follower = StateFollower.start("expose-sync", store, forwarder::sync,
+        e -> log.log(Level.WARNING, "expose: cannot follow the log: {0}", e.toString()));
     return forwarder;
   }
 
@@ -61,19 +59,11 @@ public final class ExposeForwarder implements AutoCloseable {
     return java.util.Set.copyOf(open.keySet());
   }
 
-  private void scheduleSync() {
-    if (!closed && syncPending.compareAndSet(false, true)) {
-      syncer.execute(this::sync);
-    }
-  }
-
-  // Coalesced: any number of entries applied meanwhile lead to one sync with the newest state.
-  private synchronized void sync() {
-    syncPending.set(false);
+  private synchronized void sync(ClusterState state) {
     if (closed) {
       return;
     }
-    var wanted = new java.util.HashSet<>(store.read().exposures());
+    var wanted = new java.util.HashSet<>(state.exposures());
     open.entrySet().removeIf(entry -> {
       if (wanted.contains(entry.getKey())) {
         return false;
@@ -130,7 +120,9 @@ public final class ExposeForwarder implements AutoCloseable {
   @Override
   public synchronized void close() {
     closed = true;
-    syncer.shutdownNow();
+    if (follower != null) {
+      follower.close();
+    }
     open.values().forEach(Forward::close);
     open.clear();
   }
