@@ -117,7 +117,7 @@ record AccountScope(String userId, Optional<String> callerVmId, StateStore store
     return new VmView(vm.id(), vm.name(), status, vm.ip().toString(), vm.publicIp().toString(),
         vm.hasDefaultImage() ? DEFAULT_IMAGE : vm.image(),
         "https://" + vm.name() + "." + config.zone(), bootTimeMs, vm.vcpus(), (int) vm.memoryMib(), (int) vm.diskGb(),
-        vm.createdAt().toString(), vm.autoSuspendSecs(), vm.observed().detail()).withSsh(sshCommand(vm));
+        vm.createdAt().toString(), vm.autoSuspendSecs(), vm.observed().detail()).withSsh(sshCommand(vm)).withIsolated(vm.isolated());
   }
 
   /** How to log into the VM over its own SSH port; empty for a VM made before VMs had one. */

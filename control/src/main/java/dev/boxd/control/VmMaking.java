@@ -55,7 +55,7 @@ final class VmMaking {
     }
     Vm vm = propose((vmId, state) -> new Command.CreateVm(vmId, userId, name, shape.vcpus(), shape.memoryMib(),
         config.diskGb(), Placement.privateIp(state, config), Placement.publicIp(state, userId, config),
-        image.isEmpty() ? Placement.worker(state, shape.memoryMib()) : workerId, scope.clock().instant(), image));
+        image.isEmpty() ? Placement.worker(state, shape.memoryMib()) : workerId, scope.clock().instant(), image, request.isolated()));
     request.autoSuspendSecs().ifPresent(seconds -> setAutoSuspendOf(vm, seconds));
     giveSshPort(vm);
     return scope.view(awaitMade(vm, "new", started), (System.nanoTime() - started) / 1_000_000);
@@ -66,6 +66,13 @@ final class VmMaking {
     String snapshotName = request.fromSnapshot().orElseThrow();
     Snapshot snapshot = scope.store().read().snapshotByName(scope.userId(), snapshotName)
         .orElseThrow(() -> BoxdException.notFound("no snapshot named " + Names.quote(snapshotName)));
+    // The log takes a VM's isolation from its snapshot (CreateFromSnapshot has no flag of its own),
+    // so it cannot be asked for here: refused rather than quietly made a VM that is not isolated.
+    if (request.isolated() && !snapshot.isolated()) {
+      throw BoxdException.invalid("snapshot " + Names.quote(snapshotName) + " is of a VM that is not isolated, and a VM from a"
+          + " snapshot is isolated exactly when the snapshot's VM was: drop --isolated, or start from a snapshot of an isolated VM"
+          + " (new --isolated, set it up, snapshot save)");
+    }
     String name = request.name().map(n -> Names.requireValid("VM name", n)).orElseGet(scope::freshName);
     ControlConfig config = scope.config();
     Vm vm = propose((vmId, state) -> new Command.CreateFromSnapshot(vmId, snapshot.id(), name, Placement.privateIp(state, config),

@@ -305,6 +305,34 @@ class ControlOperationsTest {
   }
 
   @Test
+  void anIsolatedVmStaysIsolatedInItsForksAndSnapshotsAndOnlyThereCanFromSnapshotAskForIt() {
+    VmView box = alice.create(new NewRequest(Optional.of("box"), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+        Optional.empty(), true));
+    assertThat(box.isolated()).isTrue();
+    assertThat(alice.info("box").isolated()).isTrue();
+    assertThat(alice.list()).singleElement().satisfies(v -> assertThat(v.isolated()).isTrue());
+    assertThat(alice.fork("box", Optional.empty(), Optional.empty()).vm().isolated()).as("its fork").isTrue();
+    alice.saveSnapshot("box", "sealed");
+    alice.destroy("box-fork");
+    alice.destroy("box");
+    VmView again = alice.create(new NewRequest(Optional.of("again"), Optional.empty(), Optional.empty(), Optional.empty(),
+        Optional.of("sealed"), Optional.empty()));
+    assertThat(again.isolated()).as("from the snapshot of an isolated VM, its VM gone").isTrue();
+
+    VmView plain = alice.create(named("plain"));
+    assertThat(plain.isolated()).isFalse();
+    alice.saveSnapshot("plain", "open");
+    alice.destroy("plain");
+    assertThatThrownBy(() -> alice.create(new NewRequest(Optional.of("x"), Optional.empty(), Optional.empty(), Optional.empty(),
+        Optional.of("open"), Optional.empty(), true)))
+        .isInstanceOfSatisfying(BoxdException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+          assertThat(e.getMessage()).contains("snapshot \"open\" is of a VM that is not isolated");
+        });
+    assertThat(store.read().vmsOf("u1")).extracting(Vm::name).containsExactly("again");
+  }
+
+  @Test
   void aSnapshotIsSavedByTheWorkerFromTheLogAndRemovedTheSameWay() {
     alice.create(named("app"));
 

@@ -1,6 +1,7 @@
 package dev.boxd.net;
 
 import dev.boxd.core.net.EgressTraffic;
+import dev.boxd.core.net.Ipv4;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -23,6 +24,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class HostNetwork {
   private static final Logger log = LoggerFactory.getLogger(HostNetwork.class);
+  /**
+   * The port of the in-VM CLI's gateway on the gateway address. Isolated VMs may reach it only to
+   * hear that they are refused (the gateway tells them why).
+   */
+  public static final int GUEST_CLI_PORT = 9002;
   private final NetworkConfig config;
   private final NetworkNamespace ns;
   private FileChannel netDev; // guarded by this
@@ -68,8 +74,10 @@ public final class HostNetwork {
         "net.bridge.bridge-nf-call-arptables=0");
     config.uplink().ifPresentOrElse(uplink -> EgressLink.setUp(ns, uplink), () -> EgressLink.remove(ns));
     ns.nft("add table bridge " + NftRules.BRIDGE_TABLE + "\nadd table ip " + NftRules.IP_TABLE + "\n"
-        + "delete table ip " + NftRules.IP_TABLE + "\n" + baseWithoutVmState() + NftRules.trafficBase());
+        + "delete table ip " + NftRules.IP_TABLE + "\n" + baseWithoutVmState() + NftRules.trafficBase()
+        + NftRules.isolatedBase(config, GUEST_CLI_PORT));
     dropElementsOfGoneTaps();
+    dropIsolatedOfGoneTaps();
     log.info("VM network ready: namespace {}, bridge {}, gateway {}", ns.name(), br, config.subnet().gateway());
   }
 
@@ -93,6 +101,26 @@ public final class HostNetwork {
     }
   }
 
+  // Same for the addresses of isolated VMs: a new VM given such an address would be held to their rules.
+  private void dropIsolatedOfGoneTaps() {
+    List<String> taps = taps();
+    StringBuilder script = new StringBuilder();
+    for (Ipv4 ip : isolatedAddresses()) {
+      if (!taps.contains(VmNic.of(ip, "").tap())) {
+        script.append(NftRules.unisolate(ip));
+      }
+    }
+    if (!script.isEmpty()) {
+      log.warn("removing isolated addresses of taps that are gone from {}:\n{}", ns.name(), script);
+      ns.nft(script.toString());
+    }
+  }
+
+  private List<Ipv4> isolatedAddresses() {
+    var listed = ns.tryRun("nft", "list", "set", "ip", NftRules.ISOLATED_TABLE, "vms");
+    return listed.ok() ? NftRules.isolatedIn(listed.stdout()) : List.of();
+  }
+
   // The bridge table holds per-VM maps and chains that must survive a worker restart, so only
   // (re)create what is missing there; the ip table has no per-VM state and is replaced whole.
   private String baseWithoutVmState() {
@@ -114,7 +142,16 @@ public final class HostNetwork {
     if (!ns.tryRun("nft", "list", "counter", "bridge", NftRules.BRIDGE_TABLE, "spoof_" + nic.tap()).ok()) {
       ns.nft(NftRules.counters(nic));
     }
-    ns.nft(staleMemberships(nic) + NftRules.attach(nic) + NftRules.traffic(nic, false));
+    ns.nft(staleMemberships(nic) + NftRules.attach(nic) + NftRules.traffic(nic, false) + isolation(nic));
+  }
+
+  // An isolated VM's address joins the set the input rules hold it to; a VM that is not isolated
+  // leaves it, should a VM that had the address before have left it there.
+  private String isolation(VmNic nic) {
+    if (nic.isolated()) {
+      return NftRules.isolate(nic);
+    }
+    return isolatedAddresses().contains(nic.ip()) ? NftRules.unisolate(nic.ip()) : "";
   }
 
   // The tap is named by the address: an owner set that still holds it (a VM that had the address
@@ -127,7 +164,9 @@ public final class HostNetwork {
       return "";
     }
     List<String> stale = new java.util.ArrayList<>(NftRules.setsHolding(listed.stdout(), nic.tap()));
-    stale.remove(NftRules.ownerSet(nic.owner()));
+    if (!nic.isolated()) {
+      stale.remove(NftRules.ownerSet(nic.owner())); // an isolated VM belongs to no set, its owner's neither
+    }
     if (!stale.isEmpty()) {
       log.warn("tap {} was still in the owner sets {}: removed before giving it to {}", nic.tap(), stale, nic.ip());
     }
@@ -145,7 +184,7 @@ public final class HostNetwork {
       return;
     }
     ns.run("ip", "link", "set", nic.tap(), "master", config.bridge(), "up");
-    ns.nft(NftRules.counters(nic) + NftRules.attach(nic) + NftRules.traffic(nic, true));
+    ns.nft(NftRules.counters(nic) + NftRules.attach(nic) + NftRules.traffic(nic, true) + (nic.isolated() ? NftRules.isolate(nic) : ""));
   }
 
   /**
@@ -164,7 +203,7 @@ public final class HostNetwork {
    */
   public void attachRenamed(String loneTap, VmNic nic) {
     ns.run("ip", "link", "set", "dev", loneTap, "name", nic.tap(), "master", config.bridge(), "up");
-    ns.nft(NftRules.counters(nic) + NftRules.attach(nic) + NftRules.traffic(nic, true));
+    ns.nft(NftRules.counters(nic) + NftRules.attach(nic) + NftRules.traffic(nic, true) + (nic.isolated() ? NftRules.isolate(nic) : ""));
   }
 
   /** Deletes a tap that was never attached; nothing if it is gone. */
@@ -181,6 +220,9 @@ public final class HostNetwork {
     }
     if (ns.tryRun("nft", "list", "counter", "ip", NftRules.TRAFFIC_TABLE, NftRules.outCounter(nic)).ok()) {
       ns.nft(NftRules.detachTraffic(nic));
+    }
+    if (isolatedAddresses().contains(nic.ip())) {
+      ns.nft(NftRules.unisolate(nic.ip()));
     }
     String set = NftRules.ownerSet(nic.owner());
     var listed = ns.tryRun("nft", "list", "set", "bridge", NftRules.BRIDGE_TABLE, set);

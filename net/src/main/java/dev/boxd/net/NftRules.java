@@ -1,5 +1,6 @@
 package dev.boxd.net;
 
+import dev.boxd.core.net.Ipv4;
 import java.util.HexFormat;
 import java.nio.charset.StandardCharsets;
 
@@ -115,8 +116,14 @@ final class NftRules {
   static String attach(VmNic nic) {
     String t = nic.tap();
     String set = ownerSet(nic.owner());
-    return "add set bridge " + BRIDGE_TABLE + " " + set + " { type ifname; }\n"
-        + "add element bridge " + BRIDGE_TABLE + " " + set + " { \"" + t + "\" }\n"
+    // An isolated VM joins no owner's set, so no other VM's forward chain lets a frame reach it,
+    // and its own forward chain drops every frame toward another tap.
+    String membership = nic.isolated() ? "" : "add set bridge " + BRIDGE_TABLE + " " + set + " { type ifname; }\n"
+        + "add element bridge " + BRIDGE_TABLE + " " + set + " { \"" + t + "\" }\n";
+    String forward = nic.isolated()
+        ? "add rule bridge " + BRIDGE_TABLE + " fwd_" + t + " counter name isolate_" + t + " drop\n"
+        : "add rule bridge " + BRIDGE_TABLE + " fwd_" + t + " oifname != @" + set + " counter name isolate_" + t + " drop\n";
+    return membership
         + "add chain bridge " + BRIDGE_TABLE + " src_" + t + "\n"
         + "flush chain bridge " + BRIDGE_TABLE + " src_" + t + "\n"
         + "add rule bridge " + BRIDGE_TABLE + " src_" + t + " ether saddr != " + nic.mac() + " counter name spoof_" + t + " drop\n"
@@ -126,7 +133,7 @@ final class NftRules {
         + "add rule bridge " + BRIDGE_TABLE + " src_" + t + " ether type != { ip, arp } drop\n"
         + "add chain bridge " + BRIDGE_TABLE + " fwd_" + t + "\n"
         + "flush chain bridge " + BRIDGE_TABLE + " fwd_" + t + "\n"
-        + "add rule bridge " + BRIDGE_TABLE + " fwd_" + t + " oifname != @" + set + " counter name isolate_" + t + " drop\n"
+        + forward
         + "add element bridge " + BRIDGE_TABLE + " vm_source { \"" + t + "\" : jump src_" + t + " }\n"
         + "add element bridge " + BRIDGE_TABLE + " vm_forward { \"" + t + "\" : jump fwd_" + t + " }\n";
   }
@@ -201,6 +208,58 @@ final class NftRules {
         + "delete chain bridge " + BRIDGE_TABLE + " fwd_" + t + "\n"
         + "delete counter bridge " + BRIDGE_TABLE + " spoof_" + t + "\n"
         + "delete counter bridge " + BRIDGE_TABLE + " isolate_" + t + "\n"
-        + "delete element bridge " + BRIDGE_TABLE + " " + ownerSet(nic.owner()) + " { \"" + t + "\" }\n";
+        + (nic.isolated() ? "" : "delete element bridge " + BRIDGE_TABLE + " " + ownerSet(nic.owner()) + " { \"" + t + "\" }\n");
+  }
+
+  /** Addresses of isolated VMs, and what of the namespace's own services they may reach: kept across a worker's restart. */
+  static final String ISOLATED_TABLE = "boxd_isolated";
+
+  /**
+   * The input rules for isolated VMs (SPEC §12), in a table of their own whose set of addresses
+   * outlives a worker's restart (only the chain's rules are replaced). What an isolated VM sends
+   * to the namespace itself (the gateway's services, the uplink's address) is dropped unless it is
+   * DNS on the gateway, the CLI's port (whose gateway refuses it with the reason, rather than
+   * leaving the CLI to time out), or a reply to a connection the namespace made: the edge's and
+   * the SSH gateway's connections into the VM (port 8000, sshd, forwards) start on this side.
+   * Routed traffic (the internet through the uplink) never passes input.
+   */
+  static String isolatedBase(NetworkConfig config, int cliPort) {
+    String t = ISOLATED_TABLE;
+    String gateway = config.subnet().gateway().toString();
+    String fromBridge = "iifname \"" + config.bridge() + "\" ip daddr " + gateway;
+    return "table ip " + t + " {\n"
+        + "  set vms { type ipv4_addr; }\n"
+        + "  chain input { type filter hook input priority filter; policy accept; }\n"
+        + "}\n"
+        + "flush chain ip " + t + " input\n"
+        + "add rule ip " + t + " input ip saddr != @vms accept\n"
+        + "add rule ip " + t + " input ct state established,related accept\n"
+        + "add rule ip " + t + " input " + fromBridge + " udp dport 53 accept\n"
+        + "add rule ip " + t + " input " + fromBridge + " tcp dport { 53, " + cliPort + " } accept\n"
+        + "add rule ip " + t + " input counter drop\n";
+  }
+
+  static String isolate(VmNic nic) {
+    return "add element ip " + ISOLATED_TABLE + " vms { " + nic.ip() + " }\n";
+  }
+
+  static String unisolate(Ipv4 ip) {
+    return "delete element ip " + ISOLATED_TABLE + " vms { " + ip + " }\n";
+  }
+
+  private static final java.util.regex.Pattern ADDRESS = java.util.regex.Pattern.compile("\\b(\\d{1,3}(?:\\.\\d{1,3}){3})\\b");
+
+  /** The addresses in {@code nft list set ip boxd_isolated vms} output. */
+  static java.util.List<Ipv4> isolatedIn(String listing) {
+    int elements = listing.indexOf("elements");
+    java.util.List<Ipv4> ips = new java.util.ArrayList<>();
+    if (elements < 0) {
+      return ips;
+    }
+    var m = ADDRESS.matcher(listing.substring(elements));
+    while (m.find()) {
+      ips.add(Ipv4.parse(m.group(1)));
+    }
+    return ips;
   }
 }

@@ -3,9 +3,12 @@ package dev.boxd.server;
 import dev.boxd.control.ControlConfig;
 import dev.boxd.control.ControlOperations;
 import dev.boxd.workerport.Workers;
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ErrorCode;
 import dev.boxd.core.net.Ipv4;
 import dev.boxd.core.state.DesiredPower;
 import dev.boxd.core.state.StateStore;
+import dev.boxd.core.state.Vm;
 import dev.boxd.verbs.Operations;
 import dev.boxd.worker.gateway.GuestGateway;
 import java.net.Inet4Address;
@@ -16,7 +19,8 @@ import java.util.Optional;
 /**
  * The in-VM gateway's callers as the replicated state knows them: the live VM holding the source
  * address, acting as its owner. Looked up per connection, so after a fork the copy's address names
- * the copy, and a destroyed VM's address names nobody until it is given out again.
+ * the copy, and a destroyed VM's address names nobody until it is given out again. An isolated
+ * VM is refused, with the reason.
  */
 final class StateGuestCallers implements GuestGateway.Callers {
   private final StateStore store;
@@ -37,10 +41,17 @@ final class StateGuestCallers implements GuestGateway.Callers {
       return Optional.empty();
     }
     Ipv4 address = Ipv4.parse(source.getHostAddress());
-    return store.read().vms().stream()
+    Optional<Vm> caller = store.read().vms().stream()
         .filter(vm -> vm.ip().equals(address) && vm.desired() != DesiredPower.DESTROYED)
-        .findFirst()
-        .map(vm -> ControlOperations.insideVm(vm, store, workers, config, clock));
+        .findFirst();
+    if (caller.isPresent() && caller.get().isolated()) {
+      // An isolated VM holds none of its owner's authority (SPEC §12): its address names nobody here.
+      throw new BoxdException(ErrorCode.PERMISSION_DENIED, ISOLATED);
+    }
+    return caller.map(vm -> ControlOperations.insideVm(vm, store, workers, config, clock));
   }
+
+  static final String ISOLATED =
+      "this VM is isolated: the boxd CLI is not available inside it; drive it from outside (ssh, the API)";
 
 }

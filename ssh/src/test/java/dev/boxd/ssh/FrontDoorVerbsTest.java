@@ -44,7 +44,7 @@ class FrontDoorVerbsTest {
     var r = door.ssh.ssh("new", "--name=web", "--vcpu", "2", "--memory=512M", "--json");
     assertThat(r.exit()).as(r.toString()).isZero();
     assertThat(json(r).get("name").asText()).isEqualTo("web");
-    assertThat(door.ops.calls).contains("create NewRequest[name=Optional[web], vcpus=Optional[2], memoryMib=Optional[512], autoSuspendSecs=Optional.empty, fromSnapshot=Optional.empty, image=Optional.empty]");
+    assertThat(door.ops.calls).contains("create NewRequest[name=Optional[web], vcpus=Optional[2], memoryMib=Optional[512], autoSuspendSecs=Optional.empty, fromSnapshot=Optional.empty, image=Optional.empty, isolated=false]");
 
     r = door.ssh.ssh("list");
     assertThat(r.exit()).isZero();

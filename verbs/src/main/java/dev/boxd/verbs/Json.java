@@ -36,6 +36,7 @@ final class Json {
     m.put("disk_gb", vm.diskGb());
     m.put("created_at", vm.createdAt());
     m.put("auto_suspend_timeout", vm.autoSuspendSecs());
+    m.put("isolated", vm.isolated());
     if (!vm.detail().isEmpty()) {
       m.put("detail", vm.detail());
     }

@@ -40,11 +40,19 @@ public interface Operations {
    */
   record VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
       long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs, String detail,
-      Optional<EgressTraffic> egress, String ssh) {
+      Optional<EgressTraffic> egress, String ssh, boolean isolated) {
     public VmView {
       detail = detail == null ? "" : detail;
       egress = egress == null ? Optional.empty() : egress;
       ssh = ssh == null ? "" : ssh;
+    }
+
+    /** A VM that is not isolated. */
+    public VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
+        long bootTimeMs, int vcpus, int memoryMib, int diskGb, String createdAt, int autoSuspendSecs, String detail,
+        Optional<EgressTraffic> egress, String ssh) {
+      this(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs, detail, egress, ssh,
+          false);
     }
 
     public VmView(String id, String name, String status, String ip, String publicIp, String image, String url,
@@ -67,22 +75,35 @@ public interface Operations {
     /** This view with the VM's egress counts. */
     public VmView withEgress(EgressTraffic traffic) {
       return new VmView(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs,
-          detail, Optional.of(traffic), ssh);
+          detail, Optional.of(traffic), ssh, isolated);
     }
 
     /** This view with the command that logs into the VM over its own SSH port. */
     public VmView withSsh(String command) {
       return new VmView(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs,
-          detail, egress, command);
+          detail, egress, command, isolated);
+    }
+
+    /** This view of an isolated VM (SPEC §12), or of one that is not. */
+    public VmView withIsolated(boolean value) {
+      return new VmView(id, name, status, ip, publicIp, image, url, bootTimeMs, vcpus, memoryMib, diskGb, createdAt, autoSuspendSecs,
+          detail, egress, ssh, value);
     }
   }
 
   /** {@code fromSnapshot}: a snapshot's name; the VM then has the snapshot's size, memory and disk. */
   /** {@code image}: a named image ({@code boxd image import}); empty for the default image. */
+  /** {@code isolated}: an isolated VM (SPEC §12), fixed for its life. */
   record NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib, Optional<Integer> autoSuspendSecs,
-      Optional<String> fromSnapshot, Optional<String> image) {
+      Optional<String> fromSnapshot, Optional<String> image, boolean isolated) {
     public NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib) {
       this(name, vcpus, memoryMib, Optional.empty(), Optional.empty(), Optional.empty());
+    }
+
+    /** A VM that is not isolated. */
+    public NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib, Optional<Integer> autoSuspendSecs,
+        Optional<String> fromSnapshot, Optional<String> image) {
+      this(name, vcpus, memoryMib, autoSuspendSecs, fromSnapshot, image, false);
     }
 
     public NewRequest(Optional<String> name, Optional<Integer> vcpus, Optional<Integer> memoryMib, Optional<Integer> autoSuspendSecs,

@@ -90,6 +90,7 @@ final class Text {
         new String[] {"boot time", vm.bootTimeMs() + " ms"},
         new String[] {"created", vm.createdAt()},
         new String[] {"auto-suspend", autoSuspend(vm.autoSuspendSecs())},
+        new String[] {"isolated", vm.isolated() ? "yes: no traffic with other VMs, no boxd CLI inside" : "no"},
         new String[] {"ssh", vm.ssh()}));
     if (!vm.detail().isEmpty()) {
       rows.add(new String[] {"detail", vm.detail()});

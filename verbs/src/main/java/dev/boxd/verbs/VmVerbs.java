@@ -24,8 +24,11 @@ final class VmVerbs {
             AUTO_SUSPEND,
             Flag.value("from-snapshot", "SNAPSHOT", "start from a snapshot (its size, memory, disk and processes)"),
             Flag.value("image", "NAME", "boot an image made with boxd image import (default: the standard image)"),
+            Flag.bool("isolated", "no traffic to or from other VMs (yours too) and no boxd CLI inside; fixed for the VM's life"),
             Syntax.JSON),
-        "");
+        """
+        An isolated VM still reaches the internet and its https:// URL and ssh still work; its forks are
+        isolated too, and so is every VM started from a snapshot of it.""");
     return new Verb(syntax, VmVerbs::create);
   }
 
@@ -37,7 +40,8 @@ final class VmVerbs {
         args.value("memory").map(v -> Values.memoryMib("memory", v)),
         args.value("auto-suspend-timeout").map(v -> Values.autoSuspend("--auto-suspend-timeout", v)),
         args.value("from-snapshot").map(n -> Names.requireValid("snapshot name", n)),
-        args.value("image").map(ImageNames::requireValid));
+        args.value("image").map(ImageNames::requireValid),
+        args.has("isolated"));
     if (request.fromSnapshot().isPresent() && (request.vcpus().isPresent() || request.memoryMib().isPresent())) {
       throw BoxdException.invalid("--from-snapshot takes the snapshot's size: drop --vcpu and --memory");
     }
@@ -82,7 +86,7 @@ final class VmVerbs {
 
   static Verb list() {
     var syntax = new Syntax("list", List.of("ls"), "List your VMs", List.of(), List.of(), false, List.of(Syntax.JSON),
-        "Text: a table NAME STATUS IP IMAGE. JSON: an array of VM objects.");
+        "Text: a table NAME STATUS IP IMAGE, and ISOLATED when some VM is. JSON: an array of VM objects.");
     return new Verb(syntax, VmVerbs::list);
   }
 
@@ -91,8 +95,15 @@ final class VmVerbs {
     if (call.json()) {
       call.printJson(Json.vms(vms));
     } else {
-      call.print(Text.table(List.of("NAME", "STATUS", "IP", "IMAGE"),
-          vms.stream().map(v -> List.of(nz(v.name()), nz(v.status()), nz(v.ip()), nz(v.image()))).toList()));
+      // the column only where it says something: the table of SPEC §3 stays as it is without isolated VMs
+      if (vms.stream().anyMatch(Operations.VmView::isolated)) {
+        call.print(Text.table(List.of("NAME", "STATUS", "IP", "IMAGE", "ISOLATED"),
+            vms.stream().map(v -> List.of(nz(v.name()), nz(v.status()), nz(v.ip()), nz(v.image()), v.isolated() ? "yes" : "no"))
+                .toList()));
+      } else {
+        call.print(Text.table(List.of("NAME", "STATUS", "IP", "IMAGE"),
+            vms.stream().map(v -> List.of(nz(v.name()), nz(v.status()), nz(v.ip()), nz(v.image()))).toList()));
+      }
     }
     return 0;
   }

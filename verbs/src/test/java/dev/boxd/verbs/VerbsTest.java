@@ -125,6 +125,24 @@ class VerbsTest {
   }
 
   @Test
+  void newIsolatedAsksForAnIsolatedVmThatInfoAndListShow() {
+    var r = Run.of(ops, "new", "--name=box", "--isolated", "--json");
+    assertThat(r.exit).as(r.toString()).isZero();
+    assertThat(ops.lastNew.isolated()).isTrue();
+    assertThat(r.json().get("isolated").asBoolean()).isTrue();
+    assertThat(Run.of(ops, "info", "app", "--json").json().get("isolated").isBoolean()).isTrue();
+    assertThat(Run.of(ops, "info", "app", "--json").json().get("isolated").asBoolean()).isFalse();
+    assertThat(Run.of(ops, "info", "box").out).contains("isolated").contains("yes: no traffic with other VMs");
+    assertThat(Run.of(ops, "ls").out).isEqualTo("""
+        NAME  STATUS   IP        IMAGE      ISOLATED
+        app   running  10.0.0.2  debian-12  no
+        box   running  10.0.0.2  debian-12  yes
+        """);
+    Run.of(ops, "new", "--name=plain");
+    assertThat(ops.lastNew.isolated()).isFalse();
+  }
+
+  @Test
   void listRendersATableAndAnArray() {
     ops.with("db", "stopped");
     var r = Run.of(ops, "ls");

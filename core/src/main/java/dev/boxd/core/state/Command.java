@@ -99,7 +99,8 @@ public sealed interface Command {
 
   /**
    * Places a new VM on {@code workerId} with the addresses the control plane picked; the worker
-   * sees it in its replica and creates it. Desired state starts {@code RUNNING}.
+   * sees it in its replica and creates it. Desired state starts {@code RUNNING}. An {@code
+   * isolated} VM (SPEC §12) is so for its whole life.
    */
   record CreateVm(
       String vmId,
@@ -112,11 +113,18 @@ public sealed interface Command {
       Ipv4 publicIp,
       String workerId,
       Instant at,
-      String image) implements Command {
+      String image,
+      boolean isolated) implements Command {
     /** A VM of the default image. */
     public CreateVm(String vmId, String ownerId, String name, int vcpus, long memoryMib, long diskGb, Ipv4 ip, Ipv4 publicIp,
         String workerId, Instant at) {
       this(vmId, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, at, "");
+    }
+
+    /** A VM that is not isolated. */
+    public CreateVm(String vmId, String ownerId, String name, int vcpus, long memoryMib, long diskGb, Ipv4 ip, Ipv4 publicIp,
+        String workerId, Instant at, String image) {
+      this(vmId, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, at, image, false);
     }
 
     public CreateVm {

@@ -8,9 +8,11 @@ import java.util.Objects;
  * VMs start from it, and it is kept on the worker that ran the VM, where those VMs are placed.
  * Size is the VM's at the time. The log holds it from the moment it is asked for ({@link
  * Status#SAVING}); the worker saves it and records it {@link Status#SAVED} with its size on disk.
+ * {@code isolated}: its VM was isolated, and so is every VM started from it (SPEC §12); the log
+ * sets it from the VM when the snapshot is asked for, so it outlives the VM.
  */
 public record Snapshot(String id, String ownerId, String name, String sourceVmId, String sourceVmName, String workerId,
-    int vcpus, long memoryMib, long diskGb, Instant createdAt, Status status, long bytes) {
+    int vcpus, long memoryMib, long diskGb, Instant createdAt, Status status, long bytes, boolean isolated) {
 
   public enum Status { SAVING, SAVED }
 
@@ -25,6 +27,12 @@ public record Snapshot(String id, String ownerId, String name, String sourceVmId
     Objects.requireNonNull(status, "status");
   }
 
+  /** A snapshot of a VM that was not isolated. */
+  public Snapshot(String id, String ownerId, String name, String sourceVmId, String sourceVmName, String workerId,
+      int vcpus, long memoryMib, long diskGb, Instant createdAt, Status status, long bytes) {
+    this(id, ownerId, name, sourceVmId, sourceVmName, workerId, vcpus, memoryMib, diskGb, createdAt, status, bytes, false);
+  }
+
   /** A snapshot asked for and not yet saved. */
   public static Snapshot saving(String id, String ownerId, String name, String sourceVmId, String sourceVmName, String workerId,
       int vcpus, long memoryMib, long diskGb, Instant createdAt) {
@@ -37,6 +45,6 @@ public record Snapshot(String id, String ownerId, String name, String sourceVmId
 
   Snapshot withSaved(long savedBytes) {
     return new Snapshot(id, ownerId, name, sourceVmId, sourceVmName, workerId, vcpus, memoryMib, diskGb, createdAt, Status.SAVED,
-        savedBytes);
+        savedBytes, isolated);
   }
 }

@@ -16,6 +16,8 @@ import java.util.Objects;
  * {@link #MAX_SSH_PORT}), unique in the cluster; 0 for a VM made before VMs had one.
  * {@code image} is the name of the image it was made from ({@code new --image=NAME}, inherited by
  * forks), empty for the default image (as every VM of a log from before images had names).
+ * {@code isolated} (SPEC §12): the VM reaches no other VM and no other VM reaches it, and the in-VM
+ * CLI is refused it; fixed at creation, inherited by its forks and by VMs from its snapshots.
  */
 public record Vm(
     String id,
@@ -35,7 +37,8 @@ public record Vm(
     int autoSuspendSecs,
     String fromSnapshot,
     int sshPort,
-    String image) {
+    String image,
+    boolean isolated) {
 
   public static final int MIN_SSH_PORT = 10000;
   public static final int MAX_SSH_PORT = 30000;
@@ -56,6 +59,14 @@ public record Vm(
     Objects.requireNonNull(forkedFrom, "forkedFrom");
     Objects.requireNonNull(fromSnapshot, "fromSnapshot");
     Objects.requireNonNull(image, "image");
+  }
+
+  /** A VM that is not isolated (as every VM was before VMs could be). */
+  public Vm(String id, String ownerId, String name, int vcpus, long memoryMib, long diskGb, Ipv4 ip, Ipv4 publicIp, String workerId,
+      Instant createdAt, DesiredPower desired, long rebootSeq, VmObserved observed, String forkedFrom, int autoSuspendSecs,
+      String fromSnapshot, int sshPort, String image) {
+    this(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
+        autoSuspendSecs, fromSnapshot, sshPort, image, false);
   }
 
   /** A VM of the default image without a port of its own for direct SSH (as VMs were before either). */
@@ -94,12 +105,12 @@ public record Vm(
 
   Vm withSshPort(int port) {
     return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
-        autoSuspendSecs, fromSnapshot, port, image);
+        autoSuspendSecs, fromSnapshot, port, image, isolated);
   }
 
   Vm withAutoSuspend(int seconds) {
     return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, observed, forkedFrom,
-        seconds, fromSnapshot, sshPort, image);
+        seconds, fromSnapshot, sshPort, image, isolated);
   }
 
   /** Whether this VM began from a saved snapshot (whose id {@link #fromSnapshot} holds). */
@@ -114,16 +125,16 @@ public record Vm(
 
   Vm withDesired(DesiredPower newDesired) {
     return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, newDesired, rebootSeq, observed,
-        forkedFrom, autoSuspendSecs, fromSnapshot, sshPort, image);
+        forkedFrom, autoSuspendSecs, fromSnapshot, sshPort, image, isolated);
   }
 
   Vm withReboot() {
     return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, DesiredPower.RUNNING, rebootSeq + 1,
-        observed, forkedFrom, autoSuspendSecs, fromSnapshot, sshPort, image);
+        observed, forkedFrom, autoSuspendSecs, fromSnapshot, sshPort, image, isolated);
   }
 
   Vm withObserved(VmObserved newObserved) {
     return new Vm(id, ownerId, name, vcpus, memoryMib, diskGb, ip, publicIp, workerId, createdAt, desired, rebootSeq, newObserved,
-        forkedFrom, autoSuspendSecs, fromSnapshot, sshPort, image);
+        forkedFrom, autoSuspendSecs, fromSnapshot, sshPort, image, isolated);
   }
 }

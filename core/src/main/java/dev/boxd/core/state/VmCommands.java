@@ -74,7 +74,7 @@ final class VmCommands {
     }
     return ok(s.withVm(new Vm(c.vmId(), c.ownerId(), c.name(), c.vcpus(), c.memoryMib(), c.diskGb(), c.ip(),
         c.publicIp(), c.workerId(), c.at(), DesiredPower.RUNNING, 0, VmObserved.initial(c.at()), "", Vm.DEFAULT_AUTO_SUSPEND_SECS, "",
-        c.image())));
+        0, c.image(), c.isolated())));
   }
 
   /**
@@ -92,15 +92,16 @@ final class VmCommands {
     if (source.desired() == DesiredPower.STOPPED) {
       return reject(s, ErrorCode.FAILED_PRECONDITION, "VM " + quote(source.name()) + " is stopped: there is nothing running to fork");
     }
+    // isolation is the source's, decided here: no fork can drop it
     Applied created = create(s, new CreateVm(c.vmId(), source.ownerId(), c.name(), source.vcpus(), source.memoryMib(),
-        source.diskGb(), c.ip(), c.publicIp(), source.workerId(), c.at(), source.image()));
+        source.diskGb(), c.ip(), c.publicIp(), source.workerId(), c.at(), source.image(), source.isolated()));
     if (!(created.result() instanceof Result.Ok)) {
       return created;
     }
     Vm child = created.state().vm(c.vmId()).orElseThrow();
     return ok(created.state().withVm(new Vm(child.id(), child.ownerId(), child.name(), child.vcpus(), child.memoryMib(),
         child.diskGb(), child.ip(), child.publicIp(), child.workerId(), child.createdAt(), child.desired(), child.rebootSeq(),
-        child.observed(), source.id(), source.autoSuspendSecs(), "", child.image())));
+        child.observed(), source.id(), source.autoSuspendSecs(), "", 0, child.image(), child.isolated())));
   }
 
   static Applied setDesiredPower(ClusterState s, SetDesiredPower c) {
@@ -164,7 +165,7 @@ final class VmCommands {
     Applied admitted = admitSnapshot(s, snap);
     return admitted.result() instanceof Result.Ok ? ok(s.withSnapshot(new Snapshot(snap.id(), snap.ownerId(), snap.name(),
         snap.sourceVmId(), snap.sourceVmName(), snap.workerId(), snap.vcpus(), snap.memoryMib(), snap.diskGb(), snap.createdAt(),
-        Snapshot.Status.SAVING, 0))) : admitted;
+        Snapshot.Status.SAVING, 0, vm.isolated()))) : admitted;
   }
 
   static Applied snapshotSaved(ClusterState s, Command.SnapshotSaved c) {
@@ -226,15 +227,17 @@ final class VmCommands {
     }
     // the snapshot holds the disk and memory of its VM's image; its name is known while that VM is
     String image = s.vm(snap.sourceVmId()).map(Vm::image).orElse("");
+    // an isolated VM's memory and disk stay isolated: the snapshot keeps the flag after its VM is gone
+    boolean isolated = snap.isolated() || s.vm(snap.sourceVmId()).map(Vm::isolated).orElse(false);
     Applied created = create(s, new CreateVm(c.vmId(), snap.ownerId(), c.name(), snap.vcpus(), snap.memoryMib(), snap.diskGb(),
-        c.ip(), c.publicIp(), snap.workerId(), c.at(), image));
+        c.ip(), c.publicIp(), snap.workerId(), c.at(), image, isolated));
     if (!(created.result() instanceof Result.Ok)) {
       return created;
     }
     Vm vm = created.state().vm(c.vmId()).orElseThrow();
     return ok(created.state().withVm(new Vm(vm.id(), vm.ownerId(), vm.name(), vm.vcpus(), vm.memoryMib(), vm.diskGb(), vm.ip(),
         vm.publicIp(), vm.workerId(), vm.createdAt(), vm.desired(), vm.rebootSeq(), vm.observed(), "", vm.autoSuspendSecs(),
-        snap.id(), vm.image())));
+        snap.id(), 0, vm.image(), vm.isolated())));
   }
 
   /** Longest idle timeout: 30 days. */

@@ -90,8 +90,10 @@ final class CommandArbitraries {
         Tuple.of(2, Combinators.combine(p.codes(), p.users(), p.names(), p.times()).as(Command.ApproveRegistration::new)),
         Tuple.of(2, Combinators.combine(p.workers(), p.names(), p.small(), p.sizes(), p.times()).as(Command.RegisterWorker::new)),
         Tuple.of(12, Combinators.combine(p.vms(), p.users(), p.names(), p.small(), p.sizes(), p.sizes(), p.ips(), p.publicIps())
-            .flatAs((vm, owner, name, vcpus, mem, disk, ip, publicIp) -> Combinators.combine(p.workers(), p.times())
-                .as((worker, at) -> new Command.CreateVm(vm, owner, name, vcpus, mem, disk, ip, publicIp, worker, at)))),
+            .flatAs((vm, owner, name, vcpus, mem, disk, ip, publicIp) -> Combinators.combine(p.workers(), p.times(),
+                    Arbitraries.of(false, false, true))
+                .as((worker, at, isolated) -> new Command.CreateVm(vm, owner, name, vcpus, mem, disk, ip, publicIp, worker, at, "",
+                    isolated)))),
         Tuple.of(4, Combinators.combine(p.vms(), p.vms(), p.names(), p.ips(), p.publicIps(), p.times()).as(Command.ForkVm::new)),
         Tuple.of(2, Combinators.combine(p.vms(), Arbitraries.of(DesiredPower.class)).as(Command.SetDesiredPower::new)),
         Tuple.of(1, Combinators.combine(p.vms(), Arbitraries.integers().between(-1, 100)).as(Command.SetAutoSuspend::new)),

@@ -210,7 +210,7 @@ public class FakeOperations implements Operations {
   public VmView create(NewRequest request) {
     calls.add(config.detailedCalls ? "create " + request : "create");
     lastNew = request;
-    VmView v = view(request.name().orElse(config.generatedName), "running");
+    VmView v = view(request.name().orElse(config.generatedName), "running").withIsolated(request.isolated());
     vms.put(v.name(), v);
     return v;
   }

@@ -41,11 +41,15 @@ public final class GuestGateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GuestGateway.class);
 
   /** The gateway's port on the bridge address. */
-  public static final int PORT = 9002;
+  public static final int PORT = dev.boxd.net.HostNetwork.GUEST_CLI_PORT;
 
   /** Who a source address is: the operations of the VM at that address, bound to its owner. */
   @FunctionalInterface
   public interface Callers {
+    /**
+     * Empty for an address that is no VM's; throws a {@link BoxdException} for a VM the gateway
+     * serves nothing (an isolated VM, SPEC §12), whose message the client then shows.
+     */
     Optional<Operations> byAddress(InetAddress source);
   }
 
@@ -179,7 +183,13 @@ public final class GuestGateway implements AutoCloseable {
     } finally {
       deadline.interrupt();
     }
-    Optional<Operations> ops = callers.byAddress(source);
+    Optional<Operations> ops;
+    try {
+      ops = callers.byAddress(source);
+    } catch (BoxdException e) {
+      refuse(out, e.code(), e.getMessage());
+      return;
+    }
     if (ops.isEmpty()) {
       refuse(out, ErrorCode.PERMISSION_DENIED, "boxd gateway: " + source.getHostAddress() + " is not a VM of this cluster");
       return;

@@ -292,7 +292,7 @@ public final class Reconciler implements AutoCloseable {
 
   private static DesiredVm desired(Vm vm) {
     var spec = new VmSpec(vm.id(), vm.name(), vm.ownerId(), new MachineShape(vm.vcpus(), (int) vm.memoryMib()), vm.ip(),
-        vm.image());
+        vm.image(), vm.isolated());
     var power = switch (vm.desired()) {
       case RUNNING -> DesiredVm.Power.RUNNING;
       case STANDBY -> DesiredVm.Power.STANDBY;

@@ -30,31 +30,41 @@ record VmDirectory(Path dir) {
    * (null in records from before forks: {@code disk.qcow2}); {@code layers} are the frozen layers
    * under it that forks made, newest first, which may live in another VM's directory and are kept
    * while any VM's chain holds them. {@code pending} is what a crash would leave unfinished (null
-   * when nothing is): recovery finishes or undoes it.
+   * when nothing is): recovery finishes or undoes it. {@code isolated}: its tap gets the rules of
+   * an isolated VM (SPEC §12) whenever it is attached, after a restart too.
    */
   record Record(String id, String name, String owner, int vcpus, int memoryMib, String ip, String machineId,
-      String goldenDir, String ramFile, String imageDir, boolean powered, String disk, List<String> layers, Pending pending) {
+      String goldenDir, String ramFile, String imageDir, boolean powered, String disk, List<String> layers, Pending pending,
+      boolean isolated) {
 
     Record {
       layers = layers == null ? List.of() : List.copyOf(layers);
     }
 
+    /** A VM that is not isolated (every record written before VMs could be reads so: the field is missing). */
+    Record(String id, String name, String owner, int vcpus, int memoryMib, String ip, String machineId,
+        String goldenDir, String ramFile, String imageDir, boolean powered, String disk, List<String> layers, Pending pending) {
+      this(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, powered, disk, layers, pending, false);
+    }
+
     VmSpec spec() {
-      return new VmSpec(id, name, owner, new MachineShape(vcpus, memoryMib), Ipv4.parse(ip));
+      return new VmSpec(id, name, owner, new MachineShape(vcpus, memoryMib), Ipv4.parse(ip), "", isolated);
     }
 
     Record withPowered(boolean value) {
-      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, value, disk, layers, pending);
+      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, value, disk, layers, pending,
+          isolated);
     }
 
     Record withPending(Pending value) {
-      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, powered, disk, layers, value);
+      return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, powered, disk, layers, value,
+          isolated);
     }
 
     /** After a fork froze the current top layer: the VM writes {@code newTop}, over {@code layers}. */
     Record withDisk(Path newTop, List<String> newLayers) {
       return new Record(id, name, owner, vcpus, memoryMib, ip, machineId, goldenDir, ramFile, imageDir, powered, newTop.toString(),
-          newLayers, pending);
+          newLayers, pending, isolated);
     }
   }
 

@@ -96,7 +96,7 @@ final class VmMaker {
   private static VmDirectory.Record newRecord(VmSpec spec, Golden golden, VmDirectory files) {
     return new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), spec.shape().vcpus(), spec.shape().memoryMib(),
         spec.ip().toString(), VmDirectory.newMachineId(), golden.dir().toString(), golden.ramFile().toString(),
-        golden.image().dir().toString(), true, files.disk().toString(), List.of(), VmDirectory.Pending.MAKE);
+        golden.image().dir().toString(), true, files.disk().toString(), List.of(), VmDirectory.Pending.MAKE, spec.isolated());
   }
 
   /** Runs the steps at once, each on a thread of its own; waits for all, then throws the first failure. */
@@ -157,7 +157,7 @@ final class VmMaker {
     Golden golden = goldenOf(from);
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), from.vcpus(), from.memoryMib(), spec.ip().toString(),
         VmDirectory.newMachineId(), from.goldenDir(), from.ramFile(), from.imageDir(), true, files.disk().toString(), List.of(),
-        VmDirectory.Pending.MAKE);
+        VmDirectory.Pending.MAKE, spec.isolated());
     ManagedVm vm = vms.register(files, record);
     source.lock.lock();
     try {
@@ -219,7 +219,7 @@ final class VmMaker {
     VmDirectory files = new VmDirectory(config.vmsDir().resolve(spec.id()));
     var record = new VmDirectory.Record(spec.id(), spec.name(), spec.owner(), meta.vcpus(), meta.memoryMib(), spec.ip().toString(),
         VmDirectory.newMachineId(), meta.goldenDir(), meta.ramFile(), meta.imageDir(), true, files.disk().toString(), meta.layers(),
-        VmDirectory.Pending.MAKE);
+        VmDirectory.Pending.MAKE, spec.isolated());
     ManagedVm vm = vms.register(files, record);
     return make(vm, "creating from snapshot " + snapshotId, () -> {
       long t0 = System.nanoTime();

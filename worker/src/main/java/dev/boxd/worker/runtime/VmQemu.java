@@ -43,7 +43,7 @@ final class VmQemu {
   }
 
   static VmNic nic(VmDirectory.Record record) {
-    return VmNic.of(Ipv4.parse(record.ip()), record.owner());
+    return VmNic.of(Ipv4.parse(record.ip()), record.owner(), record.isolated());
   }
 
   /** The golden (RAM template, image) a VM was made from, whatever generation that is now. */

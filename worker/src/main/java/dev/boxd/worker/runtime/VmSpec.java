@@ -10,12 +10,17 @@ import java.util.regex.Pattern;
  * and addresses are allocated by the caller, in the replicated log, never here), and the name of
  * its image (empty: the default image).
  */
-public record VmSpec(String id, String name, String owner, MachineShape shape, Ipv4 ip, String image) {
+public record VmSpec(String id, String name, String owner, MachineShape shape, Ipv4 ip, String image, boolean isolated) {
   private static final Pattern ID = Pattern.compile("^[a-z0-9][a-z0-9-]{0,39}$");
 
   /** A VM of the default image. */
   public VmSpec(String id, String name, String owner, MachineShape shape, Ipv4 ip) {
     this(id, name, owner, shape, ip, "");
+  }
+
+  /** A VM that is not isolated: its network lets it reach its owner's other VMs. */
+  public VmSpec(String id, String name, String owner, MachineShape shape, Ipv4 ip, String image) {
+    this(id, name, owner, shape, ip, image, false);
   }
 
   public VmSpec {

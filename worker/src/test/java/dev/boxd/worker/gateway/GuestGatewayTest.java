@@ -46,12 +46,18 @@ class GuestGatewayTest {
       .build();
   private final List<String> calls = self.calls;
   private volatile Optional<Operations> caller = Optional.of(self);
+  private volatile dev.boxd.core.BoxdException refusal;
   private GuestGateway gateway;
 
   @BeforeEach
   void start() throws IOException {
     var listener = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-    gateway = GuestGateway.serve(listener, source -> caller);
+    gateway = GuestGateway.serve(listener, source -> {
+      if (refusal != null) {
+        throw refusal;
+      }
+      return caller;
+    });
   }
 
   @AfterEach
@@ -118,6 +124,15 @@ class GuestGatewayTest {
     assertThat(reply.out()).contains("\"user_id\":\"alice\"");
     assertThat(reply.exit()).isZero();
     assertThat(reply.types()).doesNotContain("N").endsWith("X");
+  }
+
+  @Test
+  void aCallerRefusedWithAReasonGetsTheReasonAndItsCodeAndNoVerbRuns() throws IOException {
+    refusal = new dev.boxd.core.BoxdException(dev.boxd.core.ErrorCode.PERMISSION_DENIED, "this VM is isolated: no CLI");
+    Reply reply = run("list");
+    assertThat(reply.err()).isEqualTo("error: this VM is isolated: no CLI\n");
+    assertThat(reply.exit()).isEqualTo(dev.boxd.core.ErrorCode.PERMISSION_DENIED.exitCode());
+    assertThat(calls).isEmpty();
   }
 
   @Test

@@ -35,6 +35,8 @@ import java.util.function.Consumer;
  */
 final class FakeVmRuntime implements VmRuntime {
   final List<String> calls = new CopyOnWriteArrayList<>();
+  /** What each VM was made with (create, fork, restore), by id. */
+  final Map<String, VmSpec> specs = new ConcurrentHashMap<>();
   private final Map<String, VmInfo> vms = new ConcurrentHashMap<>();
   private final Map<String, String> failures = new ConcurrentHashMap<>();
   private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
@@ -86,17 +88,20 @@ final class FakeVmRuntime implements VmRuntime {
 
   @Override
   public VmInfo create(VmSpec spec) {
+    specs.put(spec.id(), spec);
     return move("create", spec.id(), VmState.RUNNING);
   }
 
   @Override
   public VmInfo fork(String sourceVmId, VmSpec spec) {
     existing(sourceVmId);
+    specs.put(spec.id(), spec);
     return move("fork", spec.id(), VmState.RUNNING);
   }
 
   @Override
   public VmInfo createFromSnapshot(String snapshotId, VmSpec spec) {
+    specs.put(spec.id(), spec);
     return move("restore", spec.id(), VmState.RUNNING);
   }
 

@@ -65,6 +65,22 @@ class ReconcilerTest {
   }
 
   @Test
+  void anIsolatedVmAndItsForkAreMadeIsolatedAndAnOrdinaryOneIsNot() {
+    store.apply(new Command.CreateVm("vm1", "u1", "box", 2, 1024, 10, Ipv4.parse("10.77.0.5"), Ipv4.parse("203.0.113.5"), "w1", AT, "",
+        true));
+    place("vm2", "plain", "10.77.0.6");
+    reconciler.start("10.0.0.1:7000", 8, 16384);
+    await().atMost(WAIT).until(() -> observedOrNull("vm1") == VmStatus.RUNNING);
+    store.apply(new Command.ForkVm("vm3", "vm1", "box-fork", Ipv4.parse("10.77.0.7"), Ipv4.parse("203.0.113.7"), AT));
+    reconciler.reconcileNow("vm3", store.read().appliedIndex(), WAIT);
+
+    await().atMost(WAIT).untilAsserted(() -> assertThat(runtime.specs).containsKeys("vm1", "vm2", "vm3"));
+    assertThat(runtime.specs.get("vm1").isolated()).isTrue();
+    assertThat(runtime.specs.get("vm3").isolated()).as("the fork").isTrue();
+    assertThat(runtime.specs.get("vm2").isolated()).isFalse();
+  }
+
+  @Test
   void aVmTheLogDoesNotPlaceHereIsKeptAsUnclaimedNotDestroyed() {
     runtime.running("stray");
     reconciler.start("10.0.0.1:7000", 8, 16384);

@@ -43,9 +43,13 @@ public final class CommandCodec {
       case RegisterWorker c ->
           out.u16(6).string(c.workerId()).string(c.address()).i32(c.vcpus()).i64(c.memoryMib()).instant(c.at());
       // a VM of the default image keeps tag 7's bytes; one of a named image is tag 32, the same and its name
-      case CreateVm c when c.image().isEmpty() -> out.u16(7).string(c.vmId()).string(c.ownerId()).string(c.name())
+      case CreateVm c when c.image().isEmpty() && !c.isolated() -> out.u16(7).string(c.vmId()).string(c.ownerId()).string(c.name())
           .i32(c.vcpus()).i64(c.memoryMib()).i64(c.diskGb()).ipv4(c.ip()).ipv4(c.publicIp())
           .string(c.workerId()).instant(c.at());
+      // an isolated VM (of any image) is tag 40: tag 32's fields, then the flag (u8 1)
+      case CreateVm c when c.isolated() -> out.u16(40).string(c.vmId()).string(c.ownerId()).string(c.name())
+          .i32(c.vcpus()).i64(c.memoryMib()).i64(c.diskGb()).ipv4(c.ip()).ipv4(c.publicIp())
+          .string(c.workerId()).instant(c.at()).string(c.image()).bool(c.isolated());
       case CreateVm c -> out.u16(32).string(c.vmId()).string(c.ownerId()).string(c.name())
           .i32(c.vcpus()).i64(c.memoryMib()).i64(c.diskGb()).ipv4(c.ip()).ipv4(c.publicIp())
           .string(c.workerId()).instant(c.at()).string(c.image());
@@ -106,6 +110,8 @@ public final class CommandCodec {
           in.ipv4(), in.string(), in.instant());
       case 32 -> new CreateVm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(),
           in.ipv4(), in.string(), in.instant(), in.string());
+      case 40 -> new CreateVm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(),
+          in.ipv4(), in.string(), in.instant(), in.string(), in.bool());
       case 8 -> new SetDesiredPower(in.string(), RecordWire.desired(in));
       case 9 -> new Reboot(in.string());
       case 10 -> new DestroyVm(in.string());

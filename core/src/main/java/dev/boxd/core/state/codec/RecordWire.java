@@ -141,6 +141,7 @@ final class RecordWire {
     out.string(value.fromSnapshot());
     out.i32(value.sshPort());
     out.string(value.image());
+    out.bool(value.isolated());
   }
 
   static WireWriter protocol(WireWriter out, Exposure.Protocol value) {
@@ -186,19 +187,21 @@ final class RecordWire {
         in.instant());
   }
 
-  /** A snapshot in a state snapshot: its fields, then (from format 6) its status and size. */
+  /** A snapshot in a state snapshot: its fields, then (from format 6) its status and size, (from 12) whether its VM was isolated. */
   static void snapshotInState(WireWriter out, Snapshot value) {
     snapshot(out, value);
     out.string(value.status().name()).i64(value.bytes());
+    out.bool(value.isolated());
   }
 
-  /** Format 3 to 5 held saved snapshots only, without their size. */
+  /** Format 3 to 5 held saved snapshots only, without their size; 11 and older, none of an isolated VM. */
   static Snapshot snapshotInState(WireReader in, int version) {
     Snapshot base = snapshot(in);
     Snapshot.Status status = version >= 6 ? snapshotStatus(in) : Snapshot.Status.SAVED;
     long bytes = version >= 6 ? in.i64() : 0;
+    boolean isolated = version >= SnapshotCodec.ISOLATION_VERSION && in.bool();
     return new Snapshot(base.id(), base.ownerId(), base.name(), base.sourceVmId(), base.sourceVmName(), base.workerId(), base.vcpus(),
-        base.memoryMib(), base.diskGb(), base.createdAt(), status, bytes);
+        base.memoryMib(), base.diskGb(), base.createdAt(), status, bytes, isolated);
   }
 
   private static Snapshot.Status snapshotStatus(WireReader in) {
@@ -245,11 +248,14 @@ final class RecordWire {
     return new ZoneCertificate(in.string(), in.string(), in.string(), in.instant());
   }
 
-  /** A VM as snapshot format {@code version} wrote it (1 had no forks, 2 no auto-suspend or snapshots, 6 no SSH port, 7 no image). */
+  /**
+   * A VM as snapshot format {@code version} wrote it (1 had no forks, 2 no auto-suspend or
+   * snapshots, 6 no SSH port, 7 no image, 11 and older no isolation: none was isolated).
+   */
   static Vm vm(WireReader in, int version) {
     return new Vm(in.string(), in.string(), in.string(), in.i32(), in.i64(), in.i64(), in.ipv4(), in.ipv4(),
         in.string(), in.instant(), desired(in), in.i64(), observed(in), version >= 2 ? in.string() : "",
         version >= 3 ? in.i32() : Vm.DEFAULT_AUTO_SUSPEND_SECS, version >= 3 ? in.string() : "", version >= 7 ? in.i32() : 0,
-        version >= 8 ? in.string() : "");
+        version >= 8 ? in.string() : "", version >= SnapshotCodec.ISOLATION_VERSION && in.bool());
   }
 }

@@ -24,14 +24,19 @@ import java.util.function.Function;
  * 10; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
  * source, 4 a VM count as a user's whole quota, 5 saved snapshots only, without their size, 6 no
  * SSH port per VM, no HTTPS routes and no raw forwards, 7 no image per VM, 8 no ACME challenges,
- * 9 no zone certificates), the applied index, then users, keys, registrations, workers, VMs, (from
+ * 9 no zone certificates; 12 adds whether each VM and each snapshot is isolated, at the end of
+ * its record; 11 is another's and not known here), the applied index, then users, keys, registrations, workers, VMs, (from
  * 3) snapshots, (from 7) routes and forwards, (from 9) ACME challenges and (from 10) zone
  * certificates, each as a count (i32) and records in sorted
  * order, so one state always gives the same bytes. Indexes are rebuilt on decoding, never stored.
  * A newer format gets a new version; this class keeps reading the old.
  */
 public final class SnapshotCodec {
-  static final int VERSION = 10;
+  static final int VERSION = 12;
+  /** The first format with isolated VMs (SPEC §12): a flag at the end of each VM and snapshot record. */
+  static final int ISOLATION_VERSION = 12;
+  /** A format this boxd does not read (it holds records this boxd has none of). */
+  private static final int UNKNOWN_VERSION = 11;
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}
@@ -57,8 +62,8 @@ public final class SnapshotCodec {
       throw in.corrupt("not a boxd snapshot (no BOXDSNAP header)");
     }
     int version = in.u16();
-    if (version < 1 || version > VERSION) {
-      throw in.corrupt("snapshot format version " + version + " is not known to this boxd (knows 1 to " + VERSION + ")");
+    if (version < 1 || version > VERSION || version == UNKNOWN_VERSION) {
+      throw in.corrupt("snapshot format version " + version + " is not known to this boxd (knows 1 to 10 and " + VERSION + ")");
     }
     long index = in.i64();
     List<User> users = section(in, r -> RecordWire.user(r, version));

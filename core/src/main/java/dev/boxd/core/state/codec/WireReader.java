@@ -24,6 +24,15 @@ final class WireReader {
     return bytes[position++] & 0xff;
   }
 
+  /** One byte that must be 1 or 0: anything else is corrupt, not true. */
+  boolean bool() {
+    int value = u8();
+    if (value > 1) {
+      throw corrupt("a flag byte is " + value + ", expected 0 or 1");
+    }
+    return value == 1;
+  }
+
   int u16() {
     return (u8() << 8) | u8();
   }

@@ -19,6 +19,11 @@ final class WireWriter {
     return this;
   }
 
+  /** One byte, 1 or 0. */
+  WireWriter bool(boolean value) {
+    return u8(value ? 1 : 0);
+  }
+
   WireWriter u16(int value) {
     return u8(value >>> 8).u8(value);
   }

@@ -62,4 +62,27 @@ class CommandCodecTest {
         dev.boxd.core.net.Ipv4.parse("203.0.113.7"), "w1", Samples.AT);
     assertThat(CommandCodec.encode(plain)[2]).isEqualTo((byte) 7);
   }
+
+  /** Tag 40: an isolated VM, of any image (tag 32's fields, then the flag byte). Never edit, only add. */
+  @Test
+  void anIsolatedVmIsTag40AndOlderTagsDecodeAsNotIsolated() {
+    var isolated = new Command.CreateVm("vm1", "u1", "app", 2, 1024, 100, dev.boxd.core.net.Ipv4.parse("10.77.0.5"),
+        dev.boxd.core.net.Ipv4.parse("203.0.113.7"), "w1", Samples.AT, "deb", true);
+    String golden = "01002800000003766d310000000275310000000361707000000002000000000000040000000000000000640a4d0005cb00710700000002773100000000695735a50000000600000003646562" + "01";
+    assertThat(HEX.formatHex(CommandCodec.encode(isolated))).isEqualTo(golden);
+    assertThat(CommandCodec.decode(HEX.parseHex(golden))).isEqualTo(isolated);
+    var ofDefaultImage = new Command.CreateVm("vm1", "u1", "app", 2, 1024, 100, dev.boxd.core.net.Ipv4.parse("10.77.0.5"),
+        dev.boxd.core.net.Ipv4.parse("203.0.113.7"), "w1", Samples.AT, "", true);
+    String goldenDefault = "01002800000003766d310000000275310000000361707000000002000000000000040000000000000000640a4d0005cb00710700000002773100000000695735a500000006" + "00000000" + "01";
+    assertThat(HEX.formatHex(CommandCodec.encode(ofDefaultImage))).isEqualTo(goldenDefault);
+    assertThat(CommandCodec.decode(HEX.parseHex(goldenDefault))).isEqualTo(ofDefaultImage);
+
+    var tag7 = (Command.CreateVm) CommandCodec.decode(HEX.parseHex(Samples.golden().get(Command.CreateVm.class).getValue()));
+    assertThat(tag7.isolated()).isFalse();
+    var tag32 = (Command.CreateVm) CommandCodec.decode(HEX.parseHex(
+        "01002000000003766d310000000275310000000361707000000002000000000000040000000000000000640a4d0005cb00710700000002773100000000695735a50000000600000003646562"));
+    assertThat(tag32.isolated()).isFalse();
+    assertThatThrownBy(() -> CommandCodec.decode(HEX.parseHex(golden.substring(0, golden.length() - 2) + "02")))
+        .isInstanceOf(CorruptDataException.class).hasMessageContaining("a flag byte is 2");
+  }
 }

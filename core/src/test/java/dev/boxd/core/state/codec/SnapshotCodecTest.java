@@ -71,6 +71,9 @@ class SnapshotCodecTest {
   private static final String GOLDEN_V9 = GOLDEN_V8.replaceFirst("^424f5844534e41500008", "424f5844534e41500009") + "00000000";
   // Version 10 adds zone certificates (none here: an empty section at the end).
   private static final String GOLDEN_V10 = GOLDEN_V9.replaceFirst("^424f5844534e41500009", "424f5844534e4150000a") + "00000000";
+  // Version 12 adds whether each VM (false here: 00 after its image name) and each snapshot is isolated; 11 is not known.
+  private static final String GOLDEN_V12 = GOLDEN_V10.replaceFirst("^424f5844534e4150000a", "424f5844534e4150000c")
+      .replaceFirst("0000001e(00000000){8}$", "0000001e" + "00000000".repeat(3) + "00" + "00000000".repeat(5));
   // Version 2 adds forkedFrom (empty here) at the end of each VM.
   private static final String GOLDEN_V2 =
       "424f5844534e4150000200000000000000050000000100000002753100000005616c69636500000000695735a5000000"
@@ -90,8 +93,32 @@ class SnapshotCodecTest {
 
   @Test
   void theEncodingIsStable() {
-    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V10);
-    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V10))).isEqualTo(sample());
+    assertThat(HEX.formatHex(SnapshotCodec.encode(sample()))).isEqualTo(GOLDEN_V12);
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V12))).isEqualTo(sample());
+  }
+
+  @Test
+  void theTenthFormatStillLoadsWithNothingIsolated() {
+    ClusterState loaded = SnapshotCodec.decode(HEX.parseHex(GOLDEN_V10));
+    assertThat(loaded).isEqualTo(sample());
+    assertThat(loaded.vm("vm1").orElseThrow().isolated()).isFalse();
+  }
+
+  @Test
+  void anIsolatedVmAndItsSnapshotStayIsolated() {
+    ClusterState state = Fsm.apply(sample(), 6, new Command.CreateVm("vm2", "u1", "box", 1, 512, 10, Ipv4.parse("10.77.0.6"),
+        Ipv4.parse("203.0.113.8"), "w1", AT, "", true)).state();
+    state = Fsm.apply(state, 7, new Command.SaveSnapshot(Snapshot.saving("s1", "u1", "base", "vm2", "box", "w1", 1, 512, 10, AT)))
+        .state();
+    byte[] bytes = SnapshotCodec.encode(state);
+    ClusterState loaded = SnapshotCodec.decode(bytes);
+    assertThat(loaded).isEqualTo(state);
+    assertThat(loaded.vm("vm2").orElseThrow().isolated()).isTrue();
+    assertThat(loaded.vm("vm1").orElseThrow().isolated()).isFalse();
+    assertThat(loaded.snapshot("s1").orElseThrow().isolated()).isTrue();
+    // the snapshot's record ends with its status, size and the flag; then empty routes, forwards, challenges, certificates
+    assertThat(HEX.formatHex(bytes)).endsWith(HEX.formatHex("SAVING".getBytes(StandardCharsets.US_ASCII)) + "0000000000000000" + "01"
+        + "00000000".repeat(4));
   }
 
   @Test
@@ -223,7 +250,9 @@ class SnapshotCodecTest {
     assertThatThrownBy(() -> SnapshotCodec.decode("NOTASNAPSHOT".getBytes()))
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("no BOXDSNAP header");
     assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e4150000b")))
-        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 11 is not known to this boxd (knows 1 to 10)");
+        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 11 is not known to this boxd (knows 1 to 10 and 12)");
+    assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e4150000d")))
+        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 13 is not known");
 
     Vm vm = sample().vm("vm1").orElseThrow();
     Vm twin = new Vm("vm2", vm.ownerId(), "other", 1, 1, 1, vm.ip(), vm.publicIp(), vm.workerId(), AT,
