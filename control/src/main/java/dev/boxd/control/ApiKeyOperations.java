@@ -32,6 +32,11 @@ final class ApiKeyOperations {
   }
 
   NewApiKey create(Optional<String> requestedName, Optional<Duration> expiresIn) {
+    if (scope.callerVmId().isPresent()) {
+      // A VM acts for its owner only while it runs there; a key would carry that power out of it for good.
+      throw new BoxdException(dev.boxd.core.ErrorCode.PERMISSION_DENIED,
+          "API keys are made over SSH (ssh <zone> api-key create), not from inside a VM");
+    }
     requestedName.ifPresent(name -> Names.requireValid("API key name", name));
     Instant now = scope.clock().instant();
     String name = requestedName.orElseGet(() -> freshName(now));

@@ -83,6 +83,17 @@ class ApiKeyOperationsTest {
   }
 
   @Test
+  void noKeyIsMadeFromInsideAVm() {
+    store.apply(new Command.RegisterWorker("w1", "10.0.0.1:7000", 8, 16384, AT));
+    store.apply(new Command.CreateVm("vm1", "u1", "app", 1, 512, 10, dev.boxd.core.net.Ipv4.parse("10.77.0.5"),
+        dev.boxd.core.net.Ipv4.parse("10.77.0.5"), "w1", AT));
+    var inside = ControlOperations.insideVm(store.read().vm("vm1").orElseThrow(), store, id -> null, CONFIG, CLOCK);
+    assertThatThrownBy(() -> inside.createApiKey(Optional.of("ci"), Optional.empty())).isInstanceOf(BoxdException.class)
+        .hasMessageContaining("not from inside a VM");
+    assertThat(inside.apiKeys()).isEmpty();
+  }
+
+  @Test
   void aNameTakenIsRefused() {
     alice.createApiKey(Optional.of("ci"), Optional.empty());
     assertThatThrownBy(() -> alice.createApiKey(Optional.of("ci"), Optional.empty())).isInstanceOf(BoxdException.class)
