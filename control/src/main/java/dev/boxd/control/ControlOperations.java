@@ -21,7 +21,7 @@ import java.util.Optional;
  * asked through its port to act on it now so the caller gets the result; the data plane goes to
  * the worker directly. Another owner's VM is never found. The work is in parts, one concern each:
  * {@link VmMaking}, {@link VmPower}, {@link SnapshotOperations}, {@link GuestIo},
- * {@link EdgeOperations}.
+ * {@link EdgeOperations}, {@link ApiKeyOperations}.
  */
 public final class ControlOperations implements Operations {
   /** The user the SSH gateway logs into VMs as. */
@@ -33,6 +33,7 @@ public final class ControlOperations implements Operations {
   private final SnapshotOperations snapshots;
   private final GuestIo guest;
   private final EdgeOperations edge;
+  private final ApiKeyOperations apiKeys;
 
   public ControlOperations(String userId, StateStore store, Workers workers, ControlConfig config, Clock clock) {
     this(new AccountScope(userId, Optional.empty(), store, workers, config, clock));
@@ -45,6 +46,7 @@ public final class ControlOperations implements Operations {
     this.snapshots = new SnapshotOperations(scope);
     this.guest = new GuestIo(scope);
     this.edge = new EdgeOperations(scope);
+    this.apiKeys = new ApiKeyOperations(scope);
   }
 
   /** The operations of a caller who is the VM {@code vm}: its owner's, with {@code vm} as the current VM. */
@@ -204,6 +206,21 @@ public final class ControlOperations implements Operations {
   @Override
   public List<ExposeView> exposures(Optional<String> vm) {
     return edge.exposures(vm);
+  }
+
+  @Override
+  public NewApiKey createApiKey(Optional<String> name, Optional<java.time.Duration> expiresIn) {
+    return apiKeys.create(name, expiresIn);
+  }
+
+  @Override
+  public List<ApiKeyView> apiKeys() {
+    return apiKeys.list();
+  }
+
+  @Override
+  public ApiKeyView revokeApiKey(String idOrName) {
+    return apiKeys.revoke(idOrName);
   }
 
   @Override

@@ -229,6 +229,8 @@ final class ServerCommand implements Callable<Integer> {
         .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
         .start();
     var zonePages = new ZonePageRoutes(config.zone());
+    ApiTokens apiTokens = ApiTokens.start(raft, config.zone(), clock);
+    zonePages.add(dev.boxd.api.auth.TokenExchange.PATH, apiTokens.exchangePage());
     Optional<EdgeRole> edge = noEdge ? Optional.empty() : Optional.of(EdgeRole.start(dataDir, EdgeConfig.defaults(config.zone(),
         socketAddress("--https", httpsListen), socketAddress("--http", httpListen)), raft, workers, zonePages, clock));
     Optional<ZoneCertificateRenewer> acme = acmeDirectory == null ? Optional.empty()

@@ -287,6 +287,39 @@ public interface Operations {
     throw dev.boxd.core.BoxdException.precondition("exposing ports is not offered here");
   }
 
+  /**
+   * An API key as its owner sees it (SPEC §7): never its secret nor the secret's hash. Times are
+   * ISO-8601; {@code expiresAt} empty for a key that does not expire, {@code revokedAt} empty for
+   * one not revoked.
+   */
+  record ApiKeyView(String id, String name, String createdAt, Optional<String> expiresAt, Optional<String> revokedAt) {}
+
+  /** A key just made, with its secret ({@code bxd_…}): the one time the secret is shown. */
+  record NewApiKey(ApiKeyView key, String secret) {
+    @Override
+    public String toString() {
+      return "NewApiKey[" + key + "]"; // never the secret
+    }
+  }
+
+  /**
+   * Makes an API key of the caller's account, named {@code name} (a DNS label; one is made up
+   * when empty), expiring after {@code expiresIn} if given.
+   */
+  default NewApiKey createApiKey(Optional<String> name, Optional<Duration> expiresIn) {
+    throw dev.boxd.core.BoxdException.precondition("API keys are not offered here");
+  }
+
+  /** The caller's API keys, oldest first, revoked and expired ones included. */
+  default List<ApiKeyView> apiKeys() {
+    throw dev.boxd.core.BoxdException.precondition("API keys are not offered here");
+  }
+
+  /** Revokes the caller's key with this id, or else the usable one with this name; its tokens stop working at once. */
+  default ApiKeyView revokeApiKey(String idOrName) {
+    throw dev.boxd.core.BoxdException.precondition("API keys are not offered here");
+  }
+
   /** The caller: user id, display name, and the SHA256 fingerprints of the linked SSH keys. */
   record Whoami(String userId, String name, List<String> keyFingerprints) {}
 

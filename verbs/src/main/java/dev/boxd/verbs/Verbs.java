@@ -29,7 +29,7 @@ public final class Verbs {
   private static final List<Verb> ALL = List.of(
       VmVerbs.create(), VmVerbs.list(), VmVerbs.info(), ExecVerbs.exec(), CopyVerb.copy(), ExecVerbs.connect(), VmVerbs.fork(), SnapshotVerb.snapshot(),
       VmVerbs.sshConfig(), EdgeVerbs.proxy(), EdgeVerbs.expose(), PowerVerbs.destroy(), PowerVerbs.pause(), PowerVerbs.resume(), PowerVerbs.hibernate(), PowerVerbs.autoSuspend(), PowerVerbs.reboot(), PowerVerbs.stop(),
-      PowerVerbs.start(), MetaVerbs.whoami(), MetaVerbs.help(), MetaVerbs.version());
+      PowerVerbs.start(), MetaVerbs.whoami(), ApiKeyVerb.apiKey(), MetaVerbs.help(), MetaVerbs.version());
 
   private Verbs() {}
 

@@ -14,8 +14,8 @@ import java.util.function.Function;
 
 /**
  * The replicated state after the log entry at {@link #appliedIndex()}: accounts, keys, pending
- * registrations, workers, VMs, snapshots, the VMs' HTTPS routes and raw forwards, ACME challenges
- * and the zones' certificates. Immutable: {@link Fsm#apply} returns a new state, so a reader
+ * registrations, workers, VMs, snapshots, the VMs' HTTPS routes and raw forwards, ACME challenges,
+ * the zones' certificates, API keys and the token signing key. Immutable: {@link Fsm#apply} returns a new state, so a reader
  * holding one sees a consistent picture while the log moves on. Every collection is sorted, so
  * equal states list, encode and compare the same on every replica.
  *
@@ -35,7 +35,7 @@ public final class ClusterState {
   private static final ClusterState EMPTY = new ClusterState(
       0, CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(),
       CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(), CopyOnWrite.empty(),
-      CopyOnWrite.empty(), CopyOnWrite.empty());
+      CopyOnWrite.empty(), CopyOnWrite.empty(), ApiAccess.EMPTY);
 
   private final long appliedIndex;
   private final SortedMap<String, User> users;
@@ -54,6 +54,8 @@ public final class ClusterState {
   private final SortedMap<String, Exposure> exposures;
   // The zones' ACME certificates by zone: what every proxy node serves.
   private final SortedMap<String, ZoneCertificate> zoneCertificates;
+  // API keys and the token signing key.
+  private final ApiAccess apiAccess;
 
   private ClusterState(
       long appliedIndex,
@@ -69,8 +71,10 @@ public final class ClusterState {
       SortedMap<String, AcmeChallenge> acmeChallenges,
       SortedMap<String, Proxy> proxies,
       SortedMap<String, Exposure> exposures,
-      SortedMap<String, ZoneCertificate> zoneCertificates) {
+      SortedMap<String, ZoneCertificate> zoneCertificates,
+      ApiAccess apiAccess) {
     this.appliedIndex = appliedIndex;
+    this.apiAccess = apiAccess;
     this.zoneCertificates = zoneCertificates;
     this.proxies = proxies;
     this.exposures = exposures;
@@ -122,7 +126,7 @@ public final class ClusterState {
     return restore(appliedIndex, users, keys, registrations, workers, vms, snapshots, acmeChallenges, proxies, exposures, List.of());
   }
 
-  /** As above, with the ACME challenges, the VMs' HTTPS routes and raw forwards, and the zones' certificates. */
+  /** As below, without API keys and token signing key. */
   public static ClusterState restore(
       long appliedIndex,
       Collection<User> users,
@@ -135,6 +139,28 @@ public final class ClusterState {
       Collection<Proxy> proxies,
       Collection<Exposure> exposures,
       Collection<ZoneCertificate> zoneCertificates) {
+    return restore(appliedIndex, users, keys, registrations, workers, vms, snapshots, acmeChallenges, proxies, exposures,
+        zoneCertificates, List.of(), Optional.empty());
+  }
+
+  /**
+   * As above, with the ACME challenges, the VMs' HTTPS routes and raw forwards, the zones'
+   * certificates, the accounts' API keys and the cluster's token signing key.
+   */
+  public static ClusterState restore(
+      long appliedIndex,
+      Collection<User> users,
+      Collection<SshKey> keys,
+      Collection<Registration> registrations,
+      Collection<Worker> workers,
+      Collection<Vm> vms,
+      Collection<Snapshot> snapshots,
+      Collection<AcmeChallenge> acmeChallenges,
+      Collection<Proxy> proxies,
+      Collection<Exposure> exposures,
+      Collection<ZoneCertificate> zoneCertificates,
+      Collection<ApiKey> apiKeys,
+      Optional<TokenSigningKey> tokenSigningKey) {
     TreeMap<String, User> userMap = index(users, User::id, "user");
     TreeMap<String, SshKey> keyMap = index(keys, SshKey::fingerprint, "key");
     for (SshKey key : keyMap.values()) {
@@ -164,6 +190,10 @@ public final class ClusterState {
       require(exposureMap.put(exposure.key(), exposure) == null, "two forwards from " + exposure.key());
     }
     byWorker.replaceAll((worker, ids) -> Collections.unmodifiableSortedSet(ids));
+    for (ApiKey apiKey : apiKeys) {
+      require(userMap.containsKey(apiKey.userId()), "API key " + apiKey.id() + " of unknown user " + apiKey.userId());
+    }
+    ApiAccess apiAccess = ApiAccess.restore(apiKeys, tokenSigningKey);
     return new ClusterState(
         appliedIndex,
         Collections.unmodifiableSortedMap(userMap),
@@ -178,7 +208,8 @@ public final class ClusterState {
         Collections.unmodifiableSortedMap(index(acmeChallenges, AcmeChallenge::name, "ACME challenge")),
         Collections.unmodifiableSortedMap(proxyMap),
         Collections.unmodifiableSortedMap(exposureMap),
-        Collections.unmodifiableSortedMap(index(zoneCertificates, ZoneCertificate::zone, "zone certificate")));
+        Collections.unmodifiableSortedMap(index(zoneCertificates, ZoneCertificate::zone, "zone certificate")),
+        apiAccess);
   }
 
   private static <T> TreeMap<String, T> index(Collection<T> items, Function<T, String> id, String what) {
@@ -539,17 +570,17 @@ public final class ClusterState {
       SortedMap<String, Snapshot> snapshots,
       SortedMap<String, AcmeChallenge> acmeChallenges) {
     return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
-        acmeChallenges, proxies, exposures, zoneCertificates);
+        acmeChallenges, proxies, exposures, zoneCertificates, apiAccess);
   }
 
   ClusterState withZoneCertificate(ZoneCertificate certificate) {
     return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
-        acmeChallenges, proxies, exposures, CopyOnWrite.put(zoneCertificates, certificate.zone(), certificate));
+        acmeChallenges, proxies, exposures, CopyOnWrite.put(zoneCertificates, certificate.zone(), certificate), apiAccess);
   }
 
   private ClusterState withEdge(SortedMap<String, Proxy> newProxies, SortedMap<String, Exposure> newExposures) {
     return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
-        acmeChallenges, newProxies, newExposures, zoneCertificates);
+        acmeChallenges, newProxies, newExposures, zoneCertificates, apiAccess);
   }
 
   ClusterState withProxy(Proxy proxy) {
@@ -581,6 +612,42 @@ public final class ClusterState {
     return withEdge(keptProxies, keptExposures);
   }
 
+  // ---- API keys and the token signing key ----
+
+  /** Every API key, by id. */
+  public Collection<ApiKey> apiKeys() {
+    return apiAccess.keys();
+  }
+
+  public Optional<ApiKey> apiKey(String id) {
+    return apiAccess.key(id);
+  }
+
+  /** The key whose secret hashes to {@code secretSha256} ({@link ApiKey#hashOf}): what the token exchange looks up. */
+  public Optional<ApiKey> apiKeyByHash(String secretSha256) {
+    return apiAccess.keyByHash(secretSha256);
+  }
+
+  /** An account's API keys, oldest first (revoked and expired ones included). */
+  public List<ApiKey> apiKeysOf(String userId) {
+    return apiAccess.keys().stream().filter(k -> k.userId().equals(userId))
+        .sorted(java.util.Comparator.comparing(ApiKey::createdAt).thenComparing(ApiKey::id)).toList();
+  }
+
+  /** The cluster's key for signing API tokens; empty until the first server made one. */
+  public Optional<TokenSigningKey> tokenSigningKey() {
+    return apiAccess.signingKey();
+  }
+
+  ApiAccess apiAccess() {
+    return apiAccess;
+  }
+
+  ClusterState withApiAccess(ApiAccess access) {
+    return new ClusterState(appliedIndex, users, keys, registrations, workers, vms, vmNames, vmIps, vmsByWorker, snapshots,
+        acmeChallenges, proxies, exposures, zoneCertificates, access);
+  }
+
   // Indexes are functions of vms, so the records alone decide equality.
   @Override
   public boolean equals(Object other) {
@@ -595,12 +662,13 @@ public final class ClusterState {
         && acmeChallenges.equals(that.acmeChallenges)
         && proxies.equals(that.proxies)
         && exposures.equals(that.exposures)
-        && zoneCertificates.equals(that.zoneCertificates);
+        && zoneCertificates.equals(that.zoneCertificates)
+        && apiAccess.equals(that.apiAccess);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms, snapshots, acmeChallenges, proxies, exposures, zoneCertificates);
+    return Objects.hash(appliedIndex, users, keys, registrations, workers, vms, snapshots, acmeChallenges, proxies, exposures, zoneCertificates, apiAccess);
   }
 
   @Override

@@ -382,4 +382,46 @@ public sealed interface Command {
       Objects.requireNonNull(vmId, "vmId");
     }
   }
+
+  /**
+   * Gives account {@code userId} the API key {@code keyId} named {@code name}, of which only the
+   * secret's hash is kept (SPEC §7); it expires at {@code expiresAt} if given. Rejected for an
+   * unknown account, a name that is no DNS label or held by another usable key of the account, an
+   * expiry not after {@code at}, and when the account holds {@link ApiKey#MAX_PER_USER} keys that
+   * are all usable at {@code at} (revoked and expired ones make room, oldest first).
+   */
+  record CreateApiKey(String keyId, String userId, String name, String secretSha256, Instant at, java.util.Optional<Instant> expiresAt)
+      implements Command {
+    public CreateApiKey {
+      Objects.requireNonNull(keyId, "keyId");
+      Objects.requireNonNull(userId, "userId");
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(secretSha256, "secretSha256");
+      Objects.requireNonNull(at, "at");
+      Objects.requireNonNull(expiresAt, "expiresAt");
+    }
+
+    @Override
+    public String toString() {
+      return "CreateApiKey[keyId=" + keyId + ", userId=" + userId + ", name=" + name + ", at=" + at + ", expiresAt="
+          + expiresAt.orElse(null) + "]"; // never the hash
+    }
+  }
+
+  /** Revokes API key {@code keyId} of account {@code userId} at {@code at}: its tokens stop working. */
+  record RevokeApiKey(String keyId, String userId, Instant at) implements Command {
+    public RevokeApiKey {
+      Objects.requireNonNull(keyId, "keyId");
+      Objects.requireNonNull(userId, "userId");
+      Objects.requireNonNull(at, "at");
+    }
+  }
+
+  /** Keeps the cluster's token signing key; the first one stays, a second is rejected (ALREADY_EXISTS). */
+  record SetTokenSigningKey(TokenSigningKey key, Instant at) implements Command {
+    public SetTokenSigningKey {
+      Objects.requireNonNull(key, "key");
+      Objects.requireNonNull(at, "at");
+    }
+  }
 }

@@ -65,6 +65,9 @@ public final class Fsm {
       case Command.Expose c -> EdgeCommands.expose(at, c);
       case Command.Unexpose c -> EdgeCommands.unexpose(at, c);
       case Command.SetSshPort c -> EdgeCommands.setSshPort(at, c);
+      case Command.CreateApiKey c -> ApiKeyCommands.create(at, c);
+      case Command.RevokeApiKey c -> ApiKeyCommands.revoke(at, c);
+      case Command.SetTokenSigningKey c -> ApiKeyCommands.setSigningKey(at, c);
     };
   }
 

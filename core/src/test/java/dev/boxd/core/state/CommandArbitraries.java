@@ -133,6 +133,12 @@ final class CommandArbitraries {
                 at, expiresAt))),
         Tuple.of(1, p.names().map(name -> new Command.ClearAcmeChallenge(AcmeChallenge.LABEL + "." + name + ".localhost"))),
         Tuple.of(1, Combinators.combine(Arbitraries.of("localhost", "boxd.test", "Bad_Zone"), Arbitraries.of("-----BEGIN CERTIFICATE-----", ""),
-            p.times()).as((zone, pem, notAfter) -> new Command.SetZoneCertificate(zone, pem, "-----BEGIN PRIVATE KEY-----", notAfter))));
+            p.times()).as((zone, pem, notAfter) -> new Command.SetZoneCertificate(zone, pem, "-----BEGIN PRIVATE KEY-----", notAfter))),
+        Tuple.of(2, Combinators.combine(p.vms(), p.users(), p.names(), Arbitraries.of(ApiKey.hashOf("a"), ApiKey.hashOf("b"), "not-a-hash"),
+            p.times(), Arbitraries.of(-1L, 0L, 60L)).as((id, user, name, hash, at, expiresIn) -> new Command.CreateApiKey("k-" + id, user,
+                name, hash, at, expiresIn < 0 ? java.util.Optional.empty() : java.util.Optional.of(at.plusSeconds(expiresIn))))),
+        Tuple.of(1, Combinators.combine(p.vms(), p.users(), p.times()).as((id, user, at) -> new Command.RevokeApiKey("k-" + id, user, at))),
+        Tuple.of(1, Combinators.combine(p.names(), Arbitraries.of(16, 32), p.times())
+            .as((id, length, at) -> new Command.SetTokenSigningKey(new TokenSigningKey(id, new byte[length]), at))));
   }
 }

@@ -471,4 +471,35 @@ public class FakeOperations implements Operations {
         .map(k -> forward(k[0], k[1], Integer.parseInt(k[2]), forwards.get(String.join("/", k)))).toList();
   }
 
+  /** API keys by id, in the order made; {@code createApiKey} gives ids key_0000000000000001, … and secrets bxd_ and 43 'A's then the count. */
+  public final Map<String, ApiKeyView> apiKeys = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+
+  @Override
+  public NewApiKey createApiKey(Optional<String> name, Optional<java.time.Duration> expiresIn) {
+    calls.add("createApiKey " + name.orElse("-") + " " + expiresIn.map(d -> Long.toString(d.toSeconds())).orElse("-"));
+    int n = apiKeys.size() + 1;
+    String id = String.format("key_%016d", n);
+    ApiKeyView key = new ApiKeyView(id, name.orElse("key-" + n), "2026-01-01T00:00:00Z",
+        expiresIn.map(d -> java.time.Instant.parse("2026-01-01T00:00:00Z").plus(d).toString()), Optional.empty());
+    apiKeys.put(id, key);
+    String count = Integer.toString(n);
+    return new NewApiKey(key, "bxd_" + "A".repeat(43 - count.length()) + count);
+  }
+
+  @Override
+  public List<ApiKeyView> apiKeys() {
+    calls.add("apiKeys");
+    return List.copyOf(apiKeys.values());
+  }
+
+  @Override
+  public ApiKeyView revokeApiKey(String idOrName) {
+    calls.add("revokeApiKey " + idOrName);
+    ApiKeyView key = Optional.ofNullable(apiKeys.get(idOrName))
+        .or(() -> apiKeys.values().stream().filter(k -> k.name().equals(idOrName) && k.revokedAt().isEmpty()).findFirst())
+        .orElseThrow(() -> BoxdException.notFound("no API key \"" + idOrName + "\""));
+    ApiKeyView revoked = new ApiKeyView(key.id(), key.name(), key.createdAt(), key.expiresAt(), Optional.of("2026-01-01T00:00:01Z"));
+    apiKeys.put(key.id(), revoked);
+    return revoked;
+  }
 }

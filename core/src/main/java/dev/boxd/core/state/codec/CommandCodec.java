@@ -88,6 +88,10 @@ public final class CommandCodec {
       case Command.Expose c -> RecordWire.protocol(out.u16(29).string(c.vmId()), c.protocol()).i32(c.vmPort()).i32(c.publicPort());
       case Command.Unexpose c -> RecordWire.protocol(out.u16(30).string(c.vmId()), c.protocol()).i32(c.vmPort());
       case Command.SetSshPort c -> out.u16(31).string(c.vmId()).i32(c.port());
+      case Command.CreateApiKey c -> ApiKeyWire.optionalInstant(out.u16(37).string(c.keyId()).string(c.userId()).string(c.name())
+          .string(c.secretSha256()).instant(c.at()), c.expiresAt());
+      case Command.RevokeApiKey c -> out.u16(38).string(c.keyId()).string(c.userId()).instant(c.at());
+      case Command.SetTokenSigningKey c -> ApiKeyWire.signingKey(out.u16(39), c.key()).instant(c.at());
     }
     return out.toBytes();
   }
@@ -138,6 +142,9 @@ public final class CommandCodec {
       case 29 -> new Command.Expose(in.string(), RecordWire.protocol(in), in.i32(), in.i32());
       case 30 -> new Command.Unexpose(in.string(), RecordWire.protocol(in), in.i32());
       case 31 -> new Command.SetSshPort(in.string(), in.i32());
+      case 37 -> new Command.CreateApiKey(in.string(), in.string(), in.string(), in.string(), in.instant(), ApiKeyWire.optionalInstant(in));
+      case 38 -> new Command.RevokeApiKey(in.string(), in.string(), in.instant());
+      case 39 -> new Command.SetTokenSigningKey(ApiKeyWire.signingKey(in), in.instant());
       default -> throw in.corrupt("unknown command tag " + tag + " (written by a newer boxd?)");
     };
     in.end();

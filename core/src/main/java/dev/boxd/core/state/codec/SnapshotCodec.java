@@ -1,11 +1,13 @@
 package dev.boxd.core.state.codec;
 
 import dev.boxd.core.state.AcmeChallenge;
+import dev.boxd.core.state.ApiKey;
 import dev.boxd.core.state.ClusterState;
 import dev.boxd.core.state.Exposure;
 import dev.boxd.core.state.Proxy;
 import dev.boxd.core.state.Registration;
 import dev.boxd.core.state.SshKey;
+import dev.boxd.core.state.TokenSigningKey;
 import dev.boxd.core.state.User;
 import dev.boxd.core.state.Snapshot;
 import dev.boxd.core.state.Vm;
@@ -21,13 +23,14 @@ import java.util.function.Function;
 
 /**
  * The bytes of a {@link ClusterState} snapshot: magic {@code BOXDSNAP}, format version (u16, now
- * 10; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
+ * 11; 1 had no forkedFrom, 2 no autoSuspendSecs, fromSnapshot or snapshots, 3 no registration
  * source, 4 a VM count as a user's whole quota, 5 saved snapshots only, without their size, 6 no
  * SSH port per VM, no HTTPS routes and no raw forwards, 7 no image per VM, 8 no ACME challenges,
- * 9 no zone certificates; 12 adds whether each VM and each snapshot is isolated, at the end of
- * its record; 11 is another's and not known here), the applied index, then users, keys, registrations, workers, VMs, (from
- * 3) snapshots, (from 7) routes and forwards, (from 9) ACME challenges and (from 10) zone
- * certificates, each as a count (i32) and records in sorted
+ * 9 no zone certificates, 10 no API keys, 11 no isolation flags), the applied index, then users, keys,
+ * registrations, workers, VMs, (from 3) snapshots, (from 7) routes and forwards, (from 9) ACME
+ * challenges, (from 10) zone certificates and (from 11) API keys and the token signing key (a
+ * section of 0 or 1), each as a count (i32) and records in sorted order; from 12 each VM and
+ * snapshot record ends with whether it is isolated.
  * order, so one state always gives the same bytes. Indexes are rebuilt on decoding, never stored.
  * A newer format gets a new version; this class keeps reading the old.
  */
@@ -35,8 +38,6 @@ public final class SnapshotCodec {
   static final int VERSION = 12;
   /** The first format with isolated VMs (SPEC §12): a flag at the end of each VM and snapshot record. */
   static final int ISOLATION_VERSION = 12;
-  /** A format this boxd does not read (it holds records this boxd has none of). */
-  private static final int UNKNOWN_VERSION = 11;
   private static final byte[] MAGIC = "BOXDSNAP".getBytes(StandardCharsets.US_ASCII);
 
   private SnapshotCodec() {}
@@ -53,6 +54,9 @@ public final class SnapshotCodec {
     section(out, state.exposures(), RecordWire::exposure);
     section(out, state.acmeChallenges(), RecordWire::acmeChallenge);
     section(out, state.zoneCertificates(), RecordWire::zoneCertificate);
+    // format 11: API keys and the token signing key
+    section(out, state.apiKeys(), ApiKeyWire::apiKey);
+    section(out, state.tokenSigningKey().stream().toList(), ApiKeyWire::signingKey);
     return out.toBytes();
   }
 
@@ -62,8 +66,8 @@ public final class SnapshotCodec {
       throw in.corrupt("not a boxd snapshot (no BOXDSNAP header)");
     }
     int version = in.u16();
-    if (version < 1 || version > VERSION || version == UNKNOWN_VERSION) {
-      throw in.corrupt("snapshot format version " + version + " is not known to this boxd (knows 1 to 10 and " + VERSION + ")");
+    if (version < 1 || version > VERSION) {
+      throw in.corrupt("snapshot format version " + version + " is not known to this boxd (knows 1 to " + VERSION + ")");
     }
     long index = in.i64();
     List<User> users = section(in, r -> RecordWire.user(r, version));
@@ -76,10 +80,16 @@ public final class SnapshotCodec {
     List<Exposure> exposures = version >= 7 ? section(in, RecordWire::exposure) : List.of();
     List<AcmeChallenge> challenges = version >= 9 ? section(in, RecordWire::acmeChallenge) : List.of();
     List<ZoneCertificate> certificates = version >= 10 ? section(in, RecordWire::zoneCertificate) : List.of();
+    // format 11: API keys and the token signing key
+    List<ApiKey> apiKeys = version >= 11 ? section(in, ApiKeyWire::apiKey) : List.of();
+    List<TokenSigningKey> signingKeys = version >= 11 ? section(in, ApiKeyWire::signingKey) : List.of();
+    if (signingKeys.size() > 1) {
+      throw in.corrupt(signingKeys.size() + " token signing keys where there is one at most");
+    }
     in.end();
     try {
       return ClusterState.restore(index, users, keys, registrations, workers, vms, snapshots, challenges, proxies, exposures,
-          certificates);
+          certificates, apiKeys, signingKeys.stream().findFirst());
     } catch (IllegalArgumentException e) {
       throw new CorruptDataException("corrupt snapshot at index " + index + ": " + e.getMessage());
     }

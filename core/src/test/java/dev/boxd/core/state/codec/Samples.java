@@ -75,6 +75,12 @@ final class Samples {
         "01001d00000003766d31020000138800009c41");
     row(rows, new Command.Unexpose("vm1", dev.boxd.core.state.Exposure.Protocol.TCP, 5000), "01001e00000003766d310100001388");
     row(rows, new Command.SetSshPort("vm1", 10022), "01001f00000003766d3100002726");
+    row(rows, new Command.CreateApiKey("key_1", "u1", "ci", "ab".repeat(32), AT, java.util.Optional.of(AT.plusSeconds(60))),
+        "010025000000056b65795f31000000027531000000026369" + "00000040" + "6162".repeat(32)
+            + "00000000695735a500000006" + "01" + "00000000695735e100000006");
+    row(rows, new Command.RevokeApiKey("key_1", "u1", AT), "010026000000056b65795f3100000002753100000000695735a500000006");
+    row(rows, new Command.SetTokenSigningKey(new dev.boxd.core.state.TokenSigningKey("sk1", new byte[32]), AT), 
+        "01002700000003736b31" + "00000020" + "00".repeat(32) + "00000000695735a500000006");
     return rows;
   }
 

@@ -71,9 +71,11 @@ class SnapshotCodecTest {
   private static final String GOLDEN_V9 = GOLDEN_V8.replaceFirst("^424f5844534e41500008", "424f5844534e41500009") + "00000000";
   // Version 10 adds zone certificates (none here: an empty section at the end).
   private static final String GOLDEN_V10 = GOLDEN_V9.replaceFirst("^424f5844534e41500009", "424f5844534e4150000a") + "00000000";
-  // Version 12 adds whether each VM (false here: 00 after its image name) and each snapshot is isolated; 11 is not known.
-  private static final String GOLDEN_V12 = GOLDEN_V10.replaceFirst("^424f5844534e4150000a", "424f5844534e4150000c")
-      .replaceFirst("0000001e(00000000){8}$", "0000001e" + "00000000".repeat(3) + "00" + "00000000".repeat(5));
+  // Version 11 adds API keys and the token signing key (none here: two empty sections at the end).
+  private static final String GOLDEN_V11 = GOLDEN_V10.replaceFirst("^424f5844534e4150000a", "424f5844534e4150000b") + "00000000" + "00000000";
+  // Version 12 adds whether each VM (false here: 00 after its image name) and each snapshot is isolated.
+  private static final String GOLDEN_V12 = GOLDEN_V11.replaceFirst("^424f5844534e4150000b", "424f5844534e4150000c")
+      .replaceFirst("0000001e(00000000){10}$", "0000001e" + "00000000".repeat(3) + "00" + "00000000".repeat(7));
   // Version 2 adds forkedFrom (empty here) at the end of each VM.
   private static final String GOLDEN_V2 =
       "424f5844534e4150000200000000000000050000000100000002753100000005616c69636500000000695735a5000000"
@@ -116,9 +118,45 @@ class SnapshotCodecTest {
     assertThat(loaded.vm("vm2").orElseThrow().isolated()).isTrue();
     assertThat(loaded.vm("vm1").orElseThrow().isolated()).isFalse();
     assertThat(loaded.snapshot("s1").orElseThrow().isolated()).isTrue();
-    // the snapshot's record ends with its status, size and the flag; then empty routes, forwards, challenges, certificates
+    // the snapshot's record ends with its status, size and the flag; then empty routes, forwards, challenges, certificates, keys
     assertThat(HEX.formatHex(bytes)).endsWith(HEX.formatHex("SAVING".getBytes(StandardCharsets.US_ASCII)) + "0000000000000000" + "01"
-        + "00000000".repeat(4));
+        + "00000000".repeat(6));
+  }
+
+  @Test
+  void theEleventhFormatStillLoadsWithNothingIsolated() {
+    assertThat(SnapshotCodec.decode(HEX.parseHex(GOLDEN_V11))).isEqualTo(sample());
+  }
+
+  @Test
+  void theTenthFormatStillLoadsWithoutApiKeys() {
+    ClusterState loaded = SnapshotCodec.decode(HEX.parseHex(GOLDEN_V10));
+    assertThat(loaded).isEqualTo(sample());
+    assertThat(loaded.apiKeys()).isEmpty();
+    assertThat(loaded.tokenSigningKey()).isEmpty();
+  }
+
+  @Test
+  void apiKeysAndTheTokenSigningKeyAreKept() {
+    byte[] secret = new byte[32];
+    secret[0] = 7;
+    ClusterState state = Fsm.apply(sample(), 6, new Command.CreateApiKey("key_a", "u1", "ci", "ab".repeat(32), AT,
+        java.util.Optional.of(AT.plusSeconds(60)))).state();
+    state = Fsm.apply(state, 7, new Command.CreateApiKey("key_b", "u1", "laptop", "cd".repeat(32), AT, java.util.Optional.empty())).state();
+    state = Fsm.apply(state, 8, new Command.RevokeApiKey("key_b", "u1", AT.plusSeconds(5))).state();
+    state = Fsm.apply(state, 9, new Command.SetTokenSigningKey(new dev.boxd.core.state.TokenSigningKey("sk1", secret), AT)).state();
+    byte[] bytes = SnapshotCodec.encode(state);
+    assertThat(HEX.formatHex(bytes)).endsWith("00000002"
+        + "000000056b65795f61" + "000000027531" + "000000026369" + "00000040" + HEX.formatHex(("ab".repeat(32)).getBytes())
+        + "00000000695735a500000006" + "01" + "00000000695735e100000006" + "00"
+        + "000000056b65795f62" + "000000027531" + "000000066c6170746f70" + "00000040" + HEX.formatHex(("cd".repeat(32)).getBytes())
+        + "00000000695735a500000006" + "00" + "01" + "00000000695735aa00000006"
+        + "00000001" + "00000003736b31" + "00000020" + "07" + "00".repeat(31));
+    ClusterState loaded = SnapshotCodec.decode(bytes);
+    assertThat(loaded).isEqualTo(state);
+    assertThat(loaded.apiKeyByHash("ab".repeat(32)).orElseThrow().id()).isEqualTo("key_a");
+    assertThat(loaded.apiKey("key_b").orElseThrow().isRevoked()).isTrue();
+    assertThat(loaded.tokenSigningKey().orElseThrow().secret()).isEqualTo(secret);
   }
 
   @Test
@@ -152,7 +190,7 @@ class SnapshotCodecTest {
         + "0000001d5f61636d652d6368616c6c656e67652e6170702e6c6f63616c686f7374" + "00000002" + "00000003616263" + "0000000164"
         + "00000000695737fd00000006"
         + "000000195f61636d652d6368616c6c656e67652e6c6f63616c686f7374" + "00000001" + "0000000461706578"
-        + "00000000695735e100000006" + "00000000");
+        + "00000000695735e100000006" + "00000000" + "00000000" + "00000000");
     ClusterState loaded = SnapshotCodec.decode(bytes);
     assertThat(loaded).isEqualTo(state);
     assertThat(loaded.acmeChallenge("_acme-challenge.localhost").orElseThrow().values()).containsExactly("apex");
@@ -249,10 +287,8 @@ class SnapshotCodecTest {
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("truncated");
     assertThatThrownBy(() -> SnapshotCodec.decode("NOTASNAPSHOT".getBytes()))
         .isInstanceOf(CorruptDataException.class).hasMessageContaining("no BOXDSNAP header");
-    assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e4150000b")))
-        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 11 is not known to this boxd (knows 1 to 10 and 12)");
     assertThatThrownBy(() -> SnapshotCodec.decode(HEX.parseHex("424f5844534e4150000d")))
-        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 13 is not known");
+        .isInstanceOf(CorruptDataException.class).hasMessageContaining("snapshot format version 13 is not known to this boxd (knows 1 to 12)");
 
     Vm vm = sample().vm("vm1").orElseThrow();
     Vm twin = new Vm("vm2", vm.ownerId(), "other", 1, 1, 1, vm.ip(), vm.publicIp(), vm.workerId(), AT,
@@ -262,6 +298,7 @@ class SnapshotCodecTest {
     RecordWire.vm(out, vm);
     RecordWire.vm(out, twin);
     out.i32(0).i32(0).i32(0).i32(0).i32(0); // no snapshots, routes, forwards, ACME challenges or zone certificates
+    out.i32(0).i32(0); // no API keys, no token signing key
     assertThatThrownBy(() -> SnapshotCodec.decode(out.toBytes()))
         .isInstanceOf(CorruptDataException.class)
         .hasMessageContaining("corrupt snapshot at index 9")
