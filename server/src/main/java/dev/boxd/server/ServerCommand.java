@@ -315,8 +315,9 @@ final class ServerCommand implements Callable<Integer> {
     String port = sshPort == 22 ? "" : "-p " + door.port() + " ";
     System.out.println("boxd is running: SSH front door on " + listen + ":" + door.port() + ", data in " + dataDir);
     System.out.println("  link your key:  ./boxd admin add-key --user $USER ~/.ssh/id_ed25519.pub");
-    System.out.println("  sign-up:        an unknown key is given a code; " + oidc.map(i -> "https://" + config.zone() + "/register?code=CODE"
-        + " signs in at " + i.issuer()).orElse("the operator approves it: ./boxd admin approve CODE"));
+    System.out.println("  sign-up:        an unknown key is given a code; " + site.map(s -> s.registerUrl("CODE")
+        + oidc.map(i -> " signs in at " + i.issuer()).orElse(" shows it, ")).orElse("")
+        + (oidc.isPresent() ? "" : "the operator approves it: ./boxd admin approve CODE"));
     System.out.println("  then:           ssh " + port + listen + " new --name=app");
     System.out.println("                  ssh " + port + listen + " exec app -- uname -a");
     System.out.println("                  ssh " + port + listen + "            (the boxd> prompt)");
