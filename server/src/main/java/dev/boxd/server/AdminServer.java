@@ -150,7 +150,9 @@ final class AdminServer implements AutoCloseable {
   private String approve(String code, Optional<String> userName) {
     ClusterState state = store.read();
     var registration = state.registration(code.toUpperCase())
-        .orElseThrow(() -> BoxdException.notFound("no pending registration with code " + dev.boxd.core.Names.quote(code)));
+        .orElseThrow(() -> BoxdException.notFound("no pending registration with code " + dev.boxd.core.Names.quote(code)
+            + ": it was already used (its key is linked), it expired, or it never existed; the user connects with ssh again for a"
+            + " new code"));
     String name = userName.orElse("user-" + registration.code().toLowerCase());
     dev.boxd.core.Names.requireValid("user name", name);
     String userId = userByName(state, name).map(User::id).orElseGet(AdminServer::newUserId);

@@ -11,6 +11,8 @@ import dev.boxd.guest.ImageStore;
 import dev.boxd.net.NetworkConfig;
 import dev.boxd.raft.RaftConfig;
 import dev.boxd.raft.RaftNode;
+import dev.boxd.server.registration.OidcIssuer;
+import dev.boxd.server.registration.RegistrationSite;
 import dev.boxd.ssh.FrontDoor;
 import dev.boxd.ssh.PlatformKey;
 import dev.boxd.ssh.VmGateway;
@@ -145,6 +147,20 @@ final class ServerCommand implements Callable<Integer> {
       description = "IPv4 address of the zone's name server, ns1.<zone> (default: the --dns address; required when that is 0.0.0.0)")
   String dnsAdvertise;
 
+  @Option(names = "--oidc-issuer", description = "sign unknown SSH keys up through this OpenID Connect issuer (its URL, whose"
+      + " /.well-known/openid-configuration the server reads): https://<zone>/register?code=CODE sends the browser there and links the"
+      + " key to the account of the subject who signs in (the same subject, the same account). Without it the operator approves"
+      + " keys: boxd admin approve CODE")
+  String oidcIssuer;
+
+  @Option(names = "--oidc-client-id", description = "this boxd's client id at the issuer, whose redirect URI is"
+      + " https://<zone>[:PORT]/register/callback")
+  String oidcClientId;
+
+  @Option(names = "--oidc-client-secret-file", description = "file holding the client secret at the issuer (kept off the command line,"
+      + " where every user of the host could read it)")
+  Path oidcClientSecretFile;
+
   // Every VM reaches the internet through the host unless told otherwise; the link is named after
   // the namespace, so a restarted server finds the one it made.
   private Optional<NetworkConfig.Uplink> uplink() {
@@ -183,6 +199,8 @@ final class ServerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Path dataDir = Paths.dataDir(data);
     Clock clock = Clock.systemUTC();
+    // Before anything starts: a sign-up that cannot work fails the start.
+    Optional<OidcIssuer> oidc = RegistrationOptions.issuer(oidcIssuer, oidcClientId, oidcClientSecretFile, noEdge);
     Ipv4Subnet vmSubnet = Ipv4Subnet.parse(subnet);
     MachineShape shape = new MachineShape(vcpus, memoryMib);
     Path workerDir = dataDir.resolve("worker");
@@ -224,15 +242,20 @@ final class ServerCommand implements Callable<Integer> {
     routes.follow(gateway);
     var config = baseConfig.withVmSsh(gateway.port(), gateway.hostKey()).withEdgeAddress(edgeHost.getHostAddress());
     Optional<ExposeForwarder> forwarder = noExpose ? Optional.empty() : Optional.of(ExposeForwarder.start(raft, workers, edgeHost));
-    FrontDoor door = FrontDoor.builder(new StateAccounts(raft, workers, config, clock))
-        .listen(listen, sshPort)
-        .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
-        .start();
     var zonePages = new ZonePageRoutes(config.zone());
     ApiTokens apiTokens = ApiTokens.start(raft, config.zone(), clock);
     zonePages.add(dev.boxd.api.auth.TokenExchange.PATH, apiTokens.exchangePage());
     Optional<EdgeRole> edge = noEdge ? Optional.empty() : Optional.of(EdgeRole.start(dataDir, EdgeConfig.defaults(config.zone(),
         socketAddress("--https", httpsListen), socketAddress("--http", httpListen)), raft, workers, zonePages, clock));
+    // The page an unknown key is sent to is on the edge, at the zone itself; without an edge the operator approves.
+    Optional<RegistrationSite> site = edge.map(e -> RegistrationSite.of(config.zone(), e.httpsPort(),
+        RegistrationOptions.sshCommand(listen, sshPort, config.zone())));
+    site.ifPresent(s -> RegistrationOptions.addPages(zonePages, s, oidc, raft, clock));
+    FrontDoor door = FrontDoor.builder(new StateAccounts(raft, workers, config, clock))
+        .listen(listen, sshPort)
+        .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
+        .registrationUrl(site.map(RegistrationSite::registerUrlPrefix).orElse(""))
+        .start();
     Optional<ZoneCertificateRenewer> acme = acmeDirectory == null ? Optional.empty()
         : Optional.of(AcmeRole.start(dataDir, config.zone(), acmeDirectory, Optional.ofNullable(acmeEmail), Optional.ofNullable(acmeCaFile),
             raft, clock));
@@ -294,6 +317,9 @@ final class ServerCommand implements Callable<Integer> {
     String port = sshPort == 22 ? "" : "-p " + door.port() + " ";
     System.out.println("boxd is running: SSH front door on " + listen + ":" + door.port() + ", data in " + dataDir);
     System.out.println("  link your key:  ./boxd admin add-key --user $USER ~/.ssh/id_ed25519.pub");
+    System.out.println("  sign-up:        an unknown key is given a code; " + site.map(s -> s.registerUrl("CODE")
+        + oidc.map(i -> " signs in at " + i.issuer()).orElse(" shows it, ")).orElse("")
+        + (oidc.isPresent() ? "" : "the operator approves it: ./boxd admin approve CODE"));
     System.out.println("  then:           ssh " + port + listen + " new --name=app");
     System.out.println("                  ssh " + port + listen + " exec app -- uname -a");
     System.out.println("                  ssh " + port + listen + "            (the boxd> prompt)");

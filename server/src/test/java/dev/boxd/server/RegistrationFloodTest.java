@@ -67,7 +67,7 @@ class RegistrationFloodTest {
     raft = RaftNode.start(RaftConfig.singleNode(dir.resolve("raft"), "127.0.0.1:" + freePort()));
     var config = ControlConfig.singleNode(Ipv4Subnet.parse("10.77.0.0/16"), new MachineShape(1, 512));
     door = FrontDoor.builder(new StateAccounts(raft, noWorkers(), config, clock)).listen("127.0.0.1", 0)
-        .hostKey(dir.resolve("ssh_host_ed25519_key")).webHost("boxd.test").start();
+        .hostKey(dir.resolve("ssh_host_ed25519_key")).registrationUrl("https://boxd.test/register?code=").start();
     admin = AdminServer.start(dir, raft, clock, AdminServer.UnclaimedVms.NONE);
     client = SshClient.setUpDefaultClient();
     client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);

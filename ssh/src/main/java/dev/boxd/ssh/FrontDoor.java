@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * try (var door = FrontDoor.builder(accounts).listen("0.0.0.0", 2222).hostKey(dataDir.resolve("ssh_host_ed25519_key"))
- *     .webHost("boxd.example.com").start()) { ... }
+ *     .registrationUrl("https://boxd.example.com/register?code=").start()) { ... }
  * </pre>
  */
 public final class FrontDoor implements AutoCloseable {
@@ -68,7 +68,7 @@ public final class FrontDoor implements AutoCloseable {
     private String host = "127.0.0.1";
     private int port = 2222;
     private Path hostKey;
-    private String webHost = "localhost";
+    private String registrationUrl = "";
 
     private Builder(Accounts accounts) {
       this.accounts = Objects.requireNonNull(accounts, "accounts");
@@ -87,9 +87,13 @@ public final class FrontDoor implements AutoCloseable {
       return this;
     }
 
-    /** Host name in registration URLs: {@code http://HOST/register?code=CODE} (default localhost). */
-    public Builder webHost(String name) {
-      this.webHost = Objects.requireNonNull(name, "name");
+    /**
+     * Where an unknown key registers: {@code prefix} + its code, such as
+     * {@code https://boxd.example.com/register?code=}. Without one (the default) the key is only
+     * told to ask the operator.
+     */
+    public Builder registrationUrl(String prefix) {
+      this.registrationUrl = Objects.requireNonNull(prefix, "prefix");
       return this;
     }
 
@@ -116,8 +120,8 @@ public final class FrontDoor implements AutoCloseable {
       server.setAgentFactory(null);
       server.setSubsystemFactories(List.of());
       server.setChannelFactories(List.of(VerbChannel.FACTORY));
-      server.setCommandFactory((channel, command) -> new VerbCommand(accounts, webHost, Optional.of(command)));
-      server.setShellFactory(channel -> new VerbCommand(accounts, webHost, Optional.empty()));
+      server.setCommandFactory((channel, command) -> new VerbCommand(accounts, registrationUrl, Optional.of(command)));
+      server.setShellFactory(channel -> new VerbCommand(accounts, registrationUrl, Optional.empty()));
       CoreModuleProperties.SERVER_IDENTIFICATION.set(server, "boxd");
       CoreModuleProperties.IDLE_TIMEOUT.set(server, Duration.ZERO);
       CoreModuleProperties.SOCKET_KEEPALIVE.set(server, true);

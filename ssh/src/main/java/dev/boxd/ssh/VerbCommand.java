@@ -36,7 +36,8 @@ final class VerbCommand implements Command {
   private static final AtomicLong IDS = new AtomicLong();
 
   private final Accounts accounts;
-  private final String webHost;
+  /** Prefix of the registration page's URL, to which the code is added; empty when there is no page. */
+  private final String registrationUrl;
   private final Optional<String> commandLine;
   private InputStream in;
   private OutputStream out;
@@ -49,9 +50,9 @@ final class VerbCommand implements Command {
   private boolean verbRunning;
   private boolean interrupted;
 
-  VerbCommand(Accounts accounts, String webHost, Optional<String> commandLine) {
+  VerbCommand(Accounts accounts, String registrationUrl, Optional<String> commandLine) {
     this.accounts = accounts;
-    this.webHost = webHost;
+    this.registrationUrl = registrationUrl;
     this.commandLine = commandLine;
   }
 
@@ -190,8 +191,9 @@ final class VerbCommand implements Command {
   private int register(UserKey key, String source, Terminal terminal) throws IOException {
     String code = accounts.openRegistration(key.fingerprint(), key.publicKey(), source);
     log.info("unknown SSH key {}: registration {} opened", key.fingerprint(), code);
-    String line = "This SSH key (" + key.fingerprint() + ") is not linked to a boxd account. Register it at http://"
-        + webHost + "/register?code=" + code + " or ask the operator: boxd admin approve " + code + "\n";
+    String line = "This SSH key (" + key.fingerprint() + ") is not linked to a boxd account. "
+        + (registrationUrl.isEmpty() ? "Ask the operator to run" : "Register it at " + registrationUrl + code + " or ask the operator:")
+        + " boxd admin approve " + code + "\n";
     terminal.err().write(line.getBytes(StandardCharsets.UTF_8));
     return 1;
   }

@@ -24,7 +24,7 @@ final class Door implements AutoCloseable {
     accounts.accountByFingerprint.put(SshClient.fingerprint(userKey), "user-1");
     try {
       door = FrontDoor.builder(accounts).listen("127.0.0.1", 0).hostKey(dir.resolve("host/ssh_host_ed25519_key"))
-          .webHost(WEB_HOST).start();
+          .registrationUrl("https://" + WEB_HOST + "/register?code=").start();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

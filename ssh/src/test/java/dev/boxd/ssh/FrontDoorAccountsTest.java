@@ -27,7 +27,7 @@ class FrontDoorAccountsTest {
       String code = FakeAccounts.codeFor(fingerprint);
       assertThat(r.err()).hasLineCount(1)
           .contains(fingerprint)
-          .contains("http://" + Door.WEB_HOST + "/register?code=" + code)
+          .contains("Register it at https://" + Door.WEB_HOST + "/register?code=" + code + " ")
           .contains("or ask the operator: boxd admin approve " + code);
       String pub = Files.readString(Path.of(door.strangerKey + ".pub"));
       String[] fields = pub.split(" ");
