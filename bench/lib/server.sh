@@ -8,6 +8,7 @@ mkdir -p "$work/data" "$cache/golden"
 ln -s "$cache/images" "$work/data/images"
 ln -s "$cache/golden" "$work/data/golden"
 server_pid=""; bench_netns=""; extra_cleanup=(); extra_server_args=()
+base_server_args=(--no-dns --no-edge)   # a benchmark that measures the edge or the API sets its own
 cleanup() {
   for c in "${extra_cleanup[@]}"; do eval "$c" || true; done
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
@@ -26,7 +27,7 @@ opts=(-i "$work/key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChec
 start_server() {  # PORT NETNS SUBNET RAFT_PORT
   bench_netns=$2
   BOXD_LOG_LEVEL=INFO "$root/boxd" server --data "$work/data" --ssh-port "$1" --raft-port "$4" --vcpus 1 --memory 1024 \
-    --netns "$2" --subnet "$3" --no-dns --no-edge ${extra_server_args[@]+"${extra_server_args[@]}"} > "$work/server.log" 2>&1 & server_pid=$!
+    --netns "$2" --subnet "$3" "${base_server_args[@]}" ${extra_server_args[@]+"${extra_server_args[@]}"} > "$work/server.log" 2>&1 & server_pid=$!
   for _ in $(seq 1 600); do grep -q "boxd is running" "$work/server.log" && break; sleep 0.2; done
   grep -q "boxd is running" "$work/server.log" || { cat "$work/server.log"; exit 1; }
   "$root/boxd" admin --data "$work/data" add-key --user bench "$work/key.pub" >/dev/null

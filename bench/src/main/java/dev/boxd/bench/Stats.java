@@ -27,6 +27,10 @@ final class Stats {
     return percentile(99);
   }
 
+  void forEach(java.util.function.LongConsumer each) {
+    micros.forEach(each::accept);
+  }
+
   int count() {
     return micros.size();
   }
