@@ -142,6 +142,10 @@ final class ExecCall implements StreamObserver<ExecChunk> {
 
   @Override
   public void onCompleted() {
+    if (running == null) {
+      sink.fail(BoxdException.invalid("the exec call ended before its first chunk: send vm_id and command first"));
+      return;
+    }
     endStdin(); // a half-close: stdin's end, the output still flows
   }
 }

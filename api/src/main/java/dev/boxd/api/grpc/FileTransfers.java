@@ -126,6 +126,10 @@ final class FileTransfers {
 
       @Override
       public void onCompleted() {
+        if (running == null) {
+          sink.fail(BoxdException.invalid("the upload ended before its first chunk: send vm_id and path first"));
+          return;
+        }
         data.end();
       }
 

@@ -233,6 +233,10 @@ class ExecCallTest {
     assertThat(refused.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(refused.getDescription()).contains("command");
 
+    var empty = new Seen(false);
+    api.async().exec(empty).onCompleted();
+    assertThat(empty.end.get(10, TimeUnit.SECONDS).getCode()).as("a half-close before the first chunk").isEqualTo(Status.Code.INVALID_ARGUMENT);
+
     var unknown = new Seen(false);
     var requests = api.async().exec(unknown);
     requests.onNext(first("nope", "true"));

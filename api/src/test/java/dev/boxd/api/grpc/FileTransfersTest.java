@@ -121,6 +121,38 @@ class FileTransfersTest {
   }
 
   @Test
+  void aCancelledUploadFailsTheOperationsStream() throws Exception {
+    var failed = new CompletableFuture<Throwable>();
+    var received = new java.util.concurrent.CountDownLatch(1);
+    api = new InProcessApi(FakeOperations.builder().vm("app", "running").upload((vm, path, mode, data) -> {
+      try {
+        data.read(new byte[10]);
+        received.countDown();
+        data.readAllBytes();
+      } catch (java.io.IOException e) {
+        failed.complete(e);
+        throw e;
+      }
+      failed.complete(null);
+      return 0;
+    }).build());
+    var requests = (io.grpc.stub.ClientCallStreamObserver<FileChunk>) api.async().uploadFileStream(new StreamObserver<>() {
+      @Override
+      public void onNext(UploadFileResponse value) {}
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {}
+    });
+    requests.onNext(FileChunk.newBuilder().setVmId("app").setPath("part").setData(ByteString.copyFromUtf8("some bytes")).build());
+    assertThat(received.await(10, TimeUnit.SECONDS)).isTrue();
+    requests.cancel("the user gave up", null);
+    assertThat(failed.get(10, TimeUnit.SECONDS)).as("the upload's stream throws, so nothing is kept").isInstanceOf(java.io.IOException.class);
+  }
+
+  @Test
   void logsAreTheGuestJournal() throws Exception {
     start();
     var out = new StringBuilder();
