@@ -175,6 +175,61 @@ class BoxdApiServiceTest {
   }
 
   @Test
+  void snapshotsForkSleepAndAutoSuspendMapOntoTheirOperations() throws Exception {
+    var fake = new FakeOperations(FakeOperations.builder().vm("app", "running")) {
+      @Override
+      public SnapshotView saveSnapshot(String vm, String name) {
+        calls.add("saveSnapshot " + vm + " " + name);
+        return new SnapshotView("s-1", name, vm, "2026-01-02T00:00:00Z", 4096);
+      }
+
+      @Override
+      public List<SnapshotView> snapshots() {
+        return List.of(new SnapshotView("s-1", "snap", "app", "2026-01-02T00:00:00Z", 0));
+      }
+
+      @Override
+      public void removeSnapshot(String name) {
+        calls.add("removeSnapshot " + name);
+      }
+
+      @Override
+      public VmView hibernate(String vm) {
+        calls.add("hibernate " + vm);
+        return view(vm, "hibernated");
+      }
+
+      @Override
+      public VmView setAutoSuspend(String vm, int seconds) {
+        calls.add("setAutoSuspend " + vm + " " + seconds);
+        return existing(vm);
+      }
+
+      @Override
+      public ForkView fork(String source, Optional<String> name, Optional<Integer> autoSuspendSecs) {
+        calls.add("fork " + source + " " + name.orElse("-") + " " + autoSuspendSecs.map(String::valueOf).orElse("-"));
+        return new ForkView(view(name.orElse(source + "-fork"), "running"), source);
+      }
+    };
+    var stub = over(fake);
+    var saved = stub.saveSnapshot(dev.boxd.api.v1.SaveSnapshotRequest.newBuilder().setVmId("app").setName("snap").build());
+    assertThat(saved.getSizeBytes()).isEqualTo(4096);
+    assertThat(saved.getVm()).isEqualTo("app");
+    assertThat(stub.listSnapshots(dev.boxd.api.v1.ListSnapshotsRequest.getDefaultInstance()).getSnapshotsList())
+        .extracting(dev.boxd.api.v1.Snapshot::getName).containsExactly("snap");
+    stub.deleteSnapshot(dev.boxd.api.v1.DeleteSnapshotRequest.newBuilder().setName("snap").build());
+    assertThat(stub.hibernateVm(dev.boxd.api.v1.HibernateVmRequest.newBuilder().setVmId("app").build()).getStatus()).isEqualTo("hibernated");
+    stub.setAutoSuspend(dev.boxd.api.v1.SetAutoSuspendRequest.newBuilder().setVmId("app").setTimeoutSecs(0).build());
+    var fork = stub.forkVm(ForkVmRequest.newBuilder().setSourceVmId("app").setAutoSuspendTimeoutSecs(60).build());
+    assertThat(fork.getVmId()).isEqualTo("id-app-fork");
+    assertThat(fork.getForkedFrom()).isEqualTo("app");
+    assertThat(fake.calls).containsExactly("saveSnapshot app snap", "removeSnapshot snap", "hibernate app", "setAutoSuspend app 0",
+        "fork app - 60");
+    assertThat(code(() -> stub.setAutoSuspend(dev.boxd.api.v1.SetAutoSuspendRequest.newBuilder().setVmId("app").setTimeoutSecs(-1).build())))
+        .as("a uint32 beyond 30 days").isEqualTo(Status.Code.INVALID_ARGUMENT);
+  }
+
+  @Test
   void whoamiIsTheCaller() throws Exception {
     var who = over(FakeOperations.builder().build()).whoami(WhoamiRequest.getDefaultInstance());
     assertThat(who.getUserId()).isEqualTo("u-1");

@@ -200,6 +200,26 @@ class ExecCallTest {
   }
 
   @Test
+  void aPassedDeadlineInterruptsTheExecToo() throws Exception {
+    var interrupted = new CompletableFuture<Boolean>();
+    var ops = FakeOperations.builder().vm("app", "running").exec((spec, in, out, err) -> {
+      try {
+        new CountDownLatch(1).await();
+      } catch (InterruptedException e) {
+        interrupted.complete(true);
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("killed");
+      }
+      return 0;
+    }).build();
+    api = new InProcessApi(ops);
+    var seen = new Seen(false);
+    api.async().withDeadlineAfter(300, TimeUnit.MILLISECONDS).exec(seen).onNext(first("app", "sleep 1000"));
+    assertThat(interrupted.get(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(seen.end.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+  }
+
+  @Test
   void outputWaitsForTheClientToReadIt() throws Exception {
     var written = new AtomicLong();
     byte[] chunk = new byte[FlowControlledSink.CHUNK];
