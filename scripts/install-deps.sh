@@ -16,6 +16,8 @@ packages=(
   pebble openssl
   # benchmark anchors (bench/dns.sh starts its own nsd; the package's service is turned off below)
   etcd-server hyperfine nsd dnsperf
+  # the gRPC API's client test: stubs from SPEC §8 by stock protoc (api/src/test/python/lifecycle.py)
+  python3-grpcio python3-grpc-tools python3-protobuf
   # build
   maven
 )

@@ -76,6 +76,13 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--no-edge", description = "run no HTTPS edge (no https://NAME.localhost)")
   boolean noEdge;
 
+  @Option(names = "--api", defaultValue = "127.0.0.1:9443",
+      description = "address of the gRPC API (boxd.api.v1.BoxdApi over TLS with the zone's certificate; default ${DEFAULT-VALUE})")
+  String apiListen;
+
+  @Option(names = "--no-api", description = "serve no gRPC API")
+  boolean noApi;
+
   @Option(names = "--raft-port", defaultValue = "7700", description = "port of the Raft log on 127.0.0.1 (default ${DEFAULT-VALUE})")
   int raftPort;
 
@@ -259,6 +266,11 @@ final class ServerCommand implements Callable<Integer> {
     Optional<ZoneCertificateRenewer> acme = acmeDirectory == null ? Optional.empty()
         : Optional.of(AcmeRole.start(dataDir, config.zone(), acmeDirectory, Optional.ofNullable(acmeEmail), Optional.ofNullable(acmeCaFile),
             raft, clock));
+    // The bearer tokens of the API come from the token exchange; no verifier, no API.
+    dev.boxd.api.auth.TokenVerifier apiTokens = null;
+    Optional<ApiRole> api = noApi || apiTokens == null ? Optional.empty()
+        : Optional.of(ApiRole.start(dataDir, socketAddress("--api", apiListen), config.zone(), raft,
+            new StateAccounts(raft, workers, config, clock)::operations, apiTokens, clock));
     AdminServer admin = AdminServer.start(dataDir, raft, clock, new AdminServer.UnclaimedVms() {
       @Override
       public java.util.List<String> describe() {
@@ -299,6 +311,7 @@ final class ServerCommand implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       door.close();
+      api.ifPresent(ApiRole::close);
       dnsRole.ifPresent(DnsRole::close);
       edge.ifPresent(EdgeRole::close);
       acme.ifPresent(ZoneCertificateRenewer::close);
@@ -331,6 +344,8 @@ final class ServerCommand implements Callable<Integer> {
     System.out.println("                  or each VM's own port on " + edgeHost.getHostAddress() + " (info app shows it: ssh -p PORT ...)");
     System.out.println("  ports:          ssh " + port + listen + " expose app 5000 [--udp]    (a public port on " + edgeHost.getHostAddress()
         + (noExpose ? ", not forwarded: --no-expose" : "") + ")");
+    api.ifPresent(a -> System.out.println("  gRPC API:       " + config.zone() + ":" + a.port() + " (boxd.api.v1.BoxdApi, TLS with the"
+        + " certificate of the HTTPS edge; a bearer token on every call)"));
     edge.ifPresent(e -> {
       String https = e.httpsPort() == 443 ? "" : ":" + e.httpsPort();
       System.out.println("  HTTPS edge:     https://NAME." + config.zone() + https + " reaches port 8000 of VM NAME (" + httpsListen + ", HTTP "

@@ -39,6 +39,8 @@ public final class ServerProcess implements AutoCloseable {
   /** The HTTPS edge's port (on 127.0.0.1 and every VM's public address), and plain HTTP's. */
   public final int httpsPort;
   public final int httpPort;
+  /** The port of the gRPC API on 127.0.0.1. */
+  public final int apiPort;
   public final String subnet;
   /** The link net of the server's uplink to the host: its first address is the host's end. */
   public final String egressNet;
@@ -59,6 +61,7 @@ public final class ServerProcess implements AutoCloseable {
     dnsPort = FreePorts.udpAndTcp();
     httpsPort = FreePorts.tcp();
     httpPort = FreePorts.tcp();
+    apiPort = FreePorts.tcp();
     namespace = TestNetworks.uniqueName("bxs");
     subnet = TestNetworks.uniqueSubnet();
     egressNet = TestNetworks.uniqueLinkNet();
@@ -114,7 +117,7 @@ public final class ServerProcess implements AutoCloseable {
         "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
         "-Dboxd.home=" + TestPaths.repositoryRoot(), "-cp", System.getProperty("java.class.path"), MAIN_CLASS,
         "server", "--data", dataDir.toString(), "--ssh-port", Integer.toString(sshPort), "--vm-ssh-port", Integer.toString(vmSshPort), "--raft-port", Integer.toString(raftPort),
-        "--https", "127.0.0.1:" + httpsPort, "--http", "127.0.0.1:" + httpPort,
+        "--https", "127.0.0.1:" + httpsPort, "--http", "127.0.0.1:" + httpPort, "--api", "127.0.0.1:" + apiPort,
         "--vcpus", "1", "--memory", "1024", "--netns", namespace, "--subnet", subnet,
         "--egress-net", egressNet, "--edge-address", edgeAddress, "--image-recipe", TestPaths.imageRecipe(), "--dns", "127.0.0.1:" + dnsPort));
     command.addAll(extraArgs);

@@ -1,0 +1,333 @@
+package dev.boxd.api.grpc;
+
+import dev.boxd.api.v1.BoxdApiGrpc;
+import dev.boxd.api.v1.CreateProxyRequest;
+import dev.boxd.api.v1.CreateVmRequest;
+import dev.boxd.api.v1.CreateVmResponse;
+import dev.boxd.api.v1.DeleteProxyRequest;
+import dev.boxd.api.v1.DeleteProxyResponse;
+import dev.boxd.api.v1.DeleteSnapshotRequest;
+import dev.boxd.api.v1.DeleteSnapshotResponse;
+import dev.boxd.api.v1.DestroyVmRequest;
+import dev.boxd.api.v1.DestroyVmResponse;
+import dev.boxd.api.v1.DownloadFileRequest;
+import dev.boxd.api.v1.DownloadFileResponse;
+import dev.boxd.api.v1.ExecChunk;
+import dev.boxd.api.v1.ExposePortRequest;
+import dev.boxd.api.v1.ExposePortResponse;
+import dev.boxd.api.v1.FileChunk;
+import dev.boxd.api.v1.ForkVmRequest;
+import dev.boxd.api.v1.ForkVmResponse;
+import dev.boxd.api.v1.GetVmRequest;
+import dev.boxd.api.v1.GetVmResponse;
+import dev.boxd.api.v1.HibernateVmRequest;
+import dev.boxd.api.v1.ListExposedPortsRequest;
+import dev.boxd.api.v1.ListExposedPortsResponse;
+import dev.boxd.api.v1.ListProxiesRequest;
+import dev.boxd.api.v1.ListProxiesResponse;
+import dev.boxd.api.v1.ListSnapshotsRequest;
+import dev.boxd.api.v1.ListSnapshotsResponse;
+import dev.boxd.api.v1.ListVmsRequest;
+import dev.boxd.api.v1.ListVmsResponse;
+import dev.boxd.api.v1.LogChunk;
+import dev.boxd.api.v1.PauseVmRequest;
+import dev.boxd.api.v1.PauseVmResponse;
+import dev.boxd.api.v1.Proxy;
+import dev.boxd.api.v1.RebootVmRequest;
+import dev.boxd.api.v1.RebootVmResponse;
+import dev.boxd.api.v1.ResumeVmRequest;
+import dev.boxd.api.v1.ResumeVmResponse;
+import dev.boxd.api.v1.SaveSnapshotRequest;
+import dev.boxd.api.v1.SetAutoSuspendRequest;
+import dev.boxd.api.v1.SetProxyPortRequest;
+import dev.boxd.api.v1.SetProxyPortResponse;
+import dev.boxd.api.v1.Snapshot;
+import dev.boxd.api.v1.StartVmRequest;
+import dev.boxd.api.v1.StartVmResponse;
+import dev.boxd.api.v1.StopVmRequest;
+import dev.boxd.api.v1.StopVmResponse;
+import dev.boxd.api.v1.StreamLogsRequest;
+import dev.boxd.api.v1.UnexposePortRequest;
+import dev.boxd.api.v1.UnexposePortResponse;
+import dev.boxd.api.v1.UploadFileRequest;
+import dev.boxd.api.v1.UploadFileResponse;
+import dev.boxd.api.v1.WhoamiRequest;
+import dev.boxd.api.v1.WhoamiResponse;
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.ImageNames;
+import dev.boxd.verbs.Operations;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * {@code boxd.api.v1.BoxdApi}: every RPC is a thin mapping onto the caller's {@link Operations}
+ * (the same ones the SSH front door's verbs drive), with its fields checked as the verbs check
+ * their flags. VMs are addressed by id or name wherever {@code Operations} takes either. The
+ * caller is the user {@link AuthInterceptor} put in the call's context.
+ */
+public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
+  private final Callers callers;
+  private final Offload offload;
+  private final FileTransfers files;
+
+  public BoxdApiService(Callers callers, int maxConcurrentCalls) {
+    this.callers = callers;
+    this.offload = new Offload(maxConcurrentCalls);
+    this.files = new FileTransfers(offload);
+  }
+
+  // Read on the call's own thread: the gRPC context does not follow the call onto its worker thread.
+  private Operations caller() {
+    String userId = AuthInterceptor.USER_ID.get();
+    if (userId == null) {
+      throw new IllegalStateException("BoxdApiService is served without AuthInterceptor");
+    }
+    return callers.forUser(userId);
+  }
+
+  @Override
+  public void createVm(CreateVmRequest request, StreamObserver<CreateVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("create", observer, () -> {
+      if (request.getIsolated()) {
+        throw Status.UNIMPLEMENTED.withDescription("isolated VMs are not available on this server yet: create the VM without isolated")
+            .asRuntimeException();
+      }
+      noOrg(request.getOrg());
+      var create = new Operations.NewRequest(
+          Requests.optionalName("name", request.getName()),
+          request.hasVcpus() ? Optional.of(Requests.range("vcpus", request.getVcpus(), Requests.MAX_VCPUS, "vCPUs")) : Optional.empty(),
+          request.hasMemoryMib() ? Optional.of(Requests.range("memory_mib", request.getMemoryMib(), Requests.MAX_MEMORY_MIB, "MiB"))
+              : Optional.empty(),
+          request.hasAutoSuspendTimeoutSecs()
+              ? Optional.of(Requests.autoSuspend("auto_suspend_timeout_secs", request.getAutoSuspendTimeoutSecs())) : Optional.empty(),
+          Requests.optionalName("from_snapshot", request.getFromSnapshot()),
+          request.getImage().isEmpty() ? Optional.empty() : Optional.of(ImageNames.requireValid(request.getImage())));
+      if (create.fromSnapshot().isPresent() && (create.vcpus().isPresent() || create.memoryMib().isPresent() || create.image().isPresent())) {
+        throw BoxdException.invalid("from_snapshot takes the snapshot's size and image: leave vcpus, memory_mib and image unset");
+      }
+      return Views.created(ops.create(create));
+    });
+  }
+
+  private static void noOrg(String org) {
+    if (!org.isEmpty()) {
+      throw BoxdException.invalid("organizations are not available on this server: leave org empty (it was \"" + org + "\")");
+    }
+  }
+
+  @Override
+  public void destroyVm(DestroyVmRequest request, StreamObserver<DestroyVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("destroy", observer, () -> {
+      ops.destroy(Requests.vm("vm_id", request.getVmId()));
+      return DestroyVmResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void startVm(StartVmRequest request, StreamObserver<StartVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("start", observer, () -> {
+      ops.start(Requests.vm("vm_id", request.getVmId()));
+      return StartVmResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void stopVm(StopVmRequest request, StreamObserver<StopVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("stop", observer, () -> {
+      ops.stop(Requests.vm("vm_id", request.getVmId()));
+      return StopVmResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void rebootVm(RebootVmRequest request, StreamObserver<RebootVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("reboot", observer, () -> {
+      ops.reboot(Requests.vm("vm_id", request.getVmId()));
+      return RebootVmResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void getVm(GetVmRequest request, StreamObserver<GetVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("info", observer, () -> Views.vm(ops.info(Requests.vm("vm_id", request.getVmId()))));
+  }
+
+  @Override
+  public void listVms(ListVmsRequest request, StreamObserver<ListVmsResponse> observer) {
+    Operations ops = caller();
+    offload.unary("list", observer, () -> {
+      noOrg(request.getOrg());
+      return ListVmsResponse.newBuilder().addAllVms(ops.list().stream().map(Views::vm).toList()).build();
+    });
+  }
+
+  @Override
+  public void exposePort(ExposePortRequest request, StreamObserver<ExposePortResponse> observer) {
+    Operations ops = caller();
+    offload.unary("expose", observer, () -> Views.exposed(ops.expose(Requests.vm("vm", request.getVm()),
+        Requests.protocol(request.getProtocol()), Requests.port("vm_port", request.getVmPort()))));
+  }
+
+  @Override
+  public void unexposePort(UnexposePortRequest request, StreamObserver<UnexposePortResponse> observer) {
+    Operations ops = caller();
+    offload.unary("unexpose", observer, () -> {
+      ops.unexpose(Requests.vm("vm", request.getVm()), Requests.protocol(request.getProtocol()), Requests.port("vm_port", request.getVmPort()));
+      return UnexposePortResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void listExposedPorts(ListExposedPortsRequest request, StreamObserver<ListExposedPortsResponse> observer) {
+    Operations ops = caller();
+    offload.unary("exposures", observer, () -> {
+      Optional<String> vm = request.getVm().isEmpty() ? Optional.empty() : Optional.of(Requests.vm("vm", request.getVm()));
+      return ListExposedPortsResponse.newBuilder().addAllPorts(ops.exposures(vm).stream().map(Views::exposed).toList()).build();
+    });
+  }
+
+  @Override
+  public void whoami(WhoamiRequest request, StreamObserver<WhoamiResponse> observer) {
+    Operations ops = caller();
+    offload.unary("whoami", observer, () -> {
+      var who = ops.whoami();
+      return WhoamiResponse.newBuilder().setUserId(who.userId()).setName(who.name() == null ? "" : who.name())
+          .addAllKeyFingerprints(who.keyFingerprints()).build();
+    });
+  }
+
+  @Override
+  public StreamObserver<ExecChunk> exec(StreamObserver<ExecChunk> observer) {
+    return new ExecCall(caller(), (io.grpc.stub.ServerCallStreamObserver<ExecChunk>) observer, offload);
+  }
+
+  @Override
+  public void forkVm(ForkVmRequest request, StreamObserver<ForkVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("fork", observer, () -> {
+      var fork = ops.fork(Requests.vm("source_vm_id", request.getSourceVmId()), Requests.optionalName("name", request.getName()),
+          request.hasAutoSuspendTimeoutSecs()
+              ? Optional.of(Requests.autoSuspend("auto_suspend_timeout_secs", request.getAutoSuspendTimeoutSecs())) : Optional.empty());
+      return ForkVmResponse.newBuilder().setVmId(fork.vm().id()).setVm(Views.vm(fork.vm())).setForkedFrom(fork.forkedFrom()).build();
+    });
+  }
+
+  @Override
+  public void pauseVm(PauseVmRequest request, StreamObserver<PauseVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("pause", observer,
+        () -> PauseVmResponse.newBuilder().setSuspendUs(ops.pause(Requests.vm("vm_id", request.getVmId()))).build());
+  }
+
+  @Override
+  public void resumeVm(ResumeVmRequest request, StreamObserver<ResumeVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("resume", observer,
+        () -> ResumeVmResponse.newBuilder().setResumeUs(ops.resume(Requests.vm("vm_id", request.getVmId()))).build());
+  }
+
+  @Override
+  public void hibernateVm(HibernateVmRequest request, StreamObserver<GetVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("hibernate", observer, () -> Views.vm(ops.hibernate(Requests.vm("vm_id", request.getVmId()))));
+  }
+
+  @Override
+  public void setAutoSuspend(SetAutoSuspendRequest request, StreamObserver<GetVmResponse> observer) {
+    Operations ops = caller();
+    offload.unary("auto-suspend", observer, () -> Views.vm(ops.setAutoSuspend(Requests.vm("vm_id", request.getVmId()),
+        Requests.autoSuspend("timeout_secs", request.getTimeoutSecs()))));
+  }
+
+  @Override
+  public void saveSnapshot(SaveSnapshotRequest request, StreamObserver<Snapshot> observer) {
+    Operations ops = caller();
+    offload.unary("snapshot-save", observer, () -> Views.snapshot(ops.saveSnapshot(Requests.vm("vm_id", request.getVmId()),
+        Requests.name("name", request.getName()))));
+  }
+
+  @Override
+  public void listSnapshots(ListSnapshotsRequest request, StreamObserver<ListSnapshotsResponse> observer) {
+    Operations ops = caller();
+    offload.unary("snapshot-list", observer,
+        () -> ListSnapshotsResponse.newBuilder().addAllSnapshots(ops.snapshots().stream().map(Views::snapshot).toList()).build());
+  }
+
+  @Override
+  public void deleteSnapshot(DeleteSnapshotRequest request, StreamObserver<DeleteSnapshotResponse> observer) {
+    Operations ops = caller();
+    offload.unary("snapshot-rm", observer, () -> {
+      ops.removeSnapshot(Requests.name("name", request.getName()));
+      return DeleteSnapshotResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void listProxies(ListProxiesRequest request, StreamObserver<ListProxiesResponse> observer) {
+    Operations ops = caller();
+    offload.unary("proxy-list", observer, () -> {
+      Optional<String> vm = request.getVmName().isEmpty() ? Optional.empty() : Optional.of(Requests.vm("vm_name", request.getVmName()));
+      return ListProxiesResponse.newBuilder().addAllProxies(ops.proxies(vm).stream().map(Views::proxy).toList()).build();
+    });
+  }
+
+  @Override
+  public void createProxy(CreateProxyRequest request, StreamObserver<Proxy> observer) {
+    Operations ops = caller();
+    offload.unary("proxy-new", observer, () -> Views.proxy(ops.addProxy(Requests.vm("vm_name", request.getVmName()),
+        Requests.name("name", request.getName()), Requests.port("port", request.getPort()))));
+  }
+
+  @Override
+  public void setProxyPort(SetProxyPortRequest request, StreamObserver<SetProxyPortResponse> observer) {
+    Operations ops = caller();
+    offload.unary("proxy-set-port", observer, () -> {
+      String name = request.getName().isEmpty() ? "default" : Requests.name("name", request.getName());
+      OptionalInt port = request.getPort() == 0 ? OptionalInt.empty() : OptionalInt.of(Requests.port("port", request.getPort()));
+      return SetProxyPortResponse.newBuilder()
+          .setProxy(Views.proxy(ops.setProxyPort(Requests.vm("vm_name", request.getVmName()), name, port))).build();
+    });
+  }
+
+  @Override
+  public void deleteProxy(DeleteProxyRequest request, StreamObserver<DeleteProxyResponse> observer) {
+    Operations ops = caller();
+    offload.unary("proxy-delete", observer, () -> {
+      ops.removeProxy(Requests.vm("vm_name", request.getVmName()), Requests.name("name", request.getName()));
+      return DeleteProxyResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void uploadFile(UploadFileRequest request, StreamObserver<UploadFileResponse> observer) {
+    files.upload(caller(), request, observer);
+  }
+
+  @Override
+  public void downloadFile(DownloadFileRequest request, StreamObserver<DownloadFileResponse> observer) {
+    files.download(caller(), request, observer);
+  }
+
+  @Override
+  public StreamObserver<FileChunk> uploadFileStream(StreamObserver<UploadFileResponse> observer) {
+    return files.uploadStream(caller(), observer);
+  }
+
+  @Override
+  public void downloadFileStream(DownloadFileRequest request, StreamObserver<FileChunk> observer) {
+    files.downloadStream(caller(), request, observer);
+  }
+
+  @Override
+  public void streamLogs(StreamLogsRequest request, StreamObserver<LogChunk> observer) {
+    GuestJournal.stream(caller(), offload, request, observer);
+  }
+}
