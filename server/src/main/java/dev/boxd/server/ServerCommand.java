@@ -267,10 +267,9 @@ final class ServerCommand implements Callable<Integer> {
         : Optional.of(AcmeRole.start(dataDir, config.zone(), acmeDirectory, Optional.ofNullable(acmeEmail), Optional.ofNullable(acmeCaFile),
             raft, clock));
     // The bearer tokens of the API come from the token exchange; no verifier, no API.
-    dev.boxd.api.auth.TokenVerifier apiTokens = null;
-    Optional<ApiRole> api = noApi || apiTokens == null ? Optional.empty()
+    Optional<ApiRole> api = noApi ? Optional.empty()
         : Optional.of(ApiRole.start(dataDir, socketAddress("--api", apiListen), config.zone(), raft,
-            new StateAccounts(raft, workers, config, clock)::operations, apiTokens, clock));
+            new StateAccounts(raft, workers, config, clock)::operations, apiTokens.verifier(), clock));
     AdminServer admin = AdminServer.start(dataDir, raft, clock, new AdminServer.UnclaimedVms() {
       @Override
       public java.util.List<String> describe() {

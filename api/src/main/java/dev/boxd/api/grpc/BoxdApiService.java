@@ -1,6 +1,9 @@
 package dev.boxd.api.grpc;
 
+import dev.boxd.api.v1.ApiKey;
 import dev.boxd.api.v1.BoxdApiGrpc;
+import dev.boxd.api.v1.CreateApiKeyRequest;
+import dev.boxd.api.v1.CreateApiKeyResponse;
 import dev.boxd.api.v1.CreateProxyRequest;
 import dev.boxd.api.v1.CreateVmRequest;
 import dev.boxd.api.v1.CreateVmResponse;
@@ -9,6 +12,9 @@ import dev.boxd.api.v1.DeleteProxyResponse;
 import dev.boxd.api.v1.DeleteSnapshotRequest;
 import dev.boxd.api.v1.DeleteSnapshotResponse;
 import dev.boxd.api.v1.DestroyVmRequest;
+import dev.boxd.api.v1.ListApiKeysRequest;
+import dev.boxd.api.v1.ListApiKeysResponse;
+import dev.boxd.api.v1.RevokeApiKeyRequest;
 import dev.boxd.api.v1.DestroyVmResponse;
 import dev.boxd.api.v1.DownloadFileRequest;
 import dev.boxd.api.v1.DownloadFileResponse;
@@ -91,10 +97,6 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
   public void createVm(CreateVmRequest request, StreamObserver<CreateVmResponse> observer) {
     Operations ops = caller();
     offload.unary("create", observer, () -> {
-      if (request.getIsolated()) {
-        throw Status.UNIMPLEMENTED.withDescription("isolated VMs are not available on this server yet: create the VM without isolated")
-            .asRuntimeException();
-      }
       noOrg(request.getOrg());
       var create = new Operations.NewRequest(
           Requests.optionalName("name", request.getName()),
@@ -104,7 +106,8 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
           request.hasAutoSuspendTimeoutSecs()
               ? Optional.of(Requests.autoSuspend("auto_suspend_timeout_secs", request.getAutoSuspendTimeoutSecs())) : Optional.empty(),
           Requests.optionalName("from_snapshot", request.getFromSnapshot()),
-          request.getImage().isEmpty() ? Optional.empty() : Optional.of(ImageNames.requireValid(request.getImage())));
+          request.getImage().isEmpty() ? Optional.empty() : Optional.of(ImageNames.requireValid(request.getImage())),
+          request.getIsolated());
       if (create.fromSnapshot().isPresent() && (create.vcpus().isPresent() || create.memoryMib().isPresent() || create.image().isPresent())) {
         throw BoxdException.invalid("from_snapshot takes the snapshot's size and image: leave vcpus, memory_mib and image unset");
       }
@@ -329,5 +332,37 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
   @Override
   public void streamLogs(StreamLogsRequest request, StreamObserver<LogChunk> observer) {
     GuestJournal.stream(caller(), offload, request, observer);
+  }
+
+  @Override
+  public void createApiKey(CreateApiKeyRequest request, StreamObserver<CreateApiKeyResponse> observer) {
+    Operations ops = caller();
+    offload.unary("api-key-create", observer, () -> {
+      long expiresIn = request.getExpiresInSecs();
+      if (expiresIn > Requests.MAX_API_KEY_LIFETIME_SECS) {
+        throw BoxdException.invalid("expires_in_secs is at most " + Requests.MAX_API_KEY_LIFETIME_SECS + " (ten years); 0 for a key that does not expire");
+      }
+      var made = ops.createApiKey(Requests.optionalName("name", request.getName()),
+          expiresIn == 0 ? Optional.empty() : Optional.of(java.time.Duration.ofSeconds(expiresIn)));
+      return CreateApiKeyResponse.newBuilder().setKey(Views.apiKey(made.key())).setSecret(made.secret()).build();
+    });
+  }
+
+  @Override
+  public void listApiKeys(ListApiKeysRequest request, StreamObserver<ListApiKeysResponse> observer) {
+    Operations ops = caller();
+    offload.unary("api-key-list", observer,
+        () -> ListApiKeysResponse.newBuilder().addAllKeys(ops.apiKeys().stream().map(Views::apiKey).toList()).build());
+  }
+
+  @Override
+  public void revokeApiKey(RevokeApiKeyRequest request, StreamObserver<ApiKey> observer) {
+    Operations ops = caller();
+    offload.unary("api-key-revoke", observer, () -> {
+      if (request.getKey().isBlank()) {
+        throw BoxdException.invalid("key is required: the id (key_…) or the name of the API key to revoke");
+      }
+      return Views.apiKey(ops.revokeApiKey(request.getKey()));
+    });
   }
 }

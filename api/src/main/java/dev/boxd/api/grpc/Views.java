@@ -8,6 +8,8 @@ import dev.boxd.api.v1.Snapshot;
 import dev.boxd.verbs.Operations.ExposeView;
 import dev.boxd.verbs.Operations.ProxyView;
 import dev.boxd.verbs.Operations.SnapshotView;
+import dev.boxd.api.v1.ApiKey;
+import dev.boxd.verbs.Operations;
 import dev.boxd.verbs.Operations.VmView;
 
 /** The verbs' views as API messages: one mapper per resource; absent values are empty strings, as proto3 has it. */
@@ -20,6 +22,7 @@ final class Views {
         .setName(vm.name())
         .setPublicIp(text(vm.publicIp()))
         .setStatus(vm.status())
+        .setIsolated(vm.isolated())
         .setUrl(text(vm.url()))
         .setIp(text(vm.ip()))
         .setImage(text(vm.image()))
@@ -75,5 +78,10 @@ final class Views {
 
   private static String text(String value) {
     return value == null ? "" : value;
+  }
+
+  static ApiKey apiKey(Operations.ApiKeyView key) {
+    return ApiKey.newBuilder().setId(key.id()).setName(key.name()).setCreatedAt(key.createdAt())
+        .setExpiresAt(key.expiresAt().orElse("")).setRevokedAt(key.revokedAt().orElse("")).build();
   }
 }

@@ -81,15 +81,15 @@ class BoxdApiServiceTest {
     assertThat(unnamed.getName()).isEqualTo("gen-1");
     assertThat(ops.lastNew).isEqualTo(new Operations.NewRequest(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
         Optional.empty(), Optional.empty()));
+
+    stub.createVm(CreateVmRequest.newBuilder().setName("app").setIsolated(true).build());
+    assertThat(ops.lastNew.isolated()).as("CreateVm.isolated (12) reaches the create").isTrue();
   }
 
   @Test
   void createRefusesWhatThisServerCannotDo() throws Exception {
     var ops = FakeOperations.builder().build();
     var stub = over(ops);
-    Status isolated = status(() -> stub.createVm(CreateVmRequest.newBuilder().setName("app").setIsolated(true).build()));
-    assertThat(isolated.getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
-    assertThat(isolated.getDescription()).contains("isolated VMs are not available on this server yet");
     assertThat(code(() -> stub.createVm(CreateVmRequest.newBuilder().setOrg("acme").build()))).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(code(() -> stub.createVm(CreateVmRequest.newBuilder().setName("Not A Name").build()))).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(code(() -> stub.createVm(CreateVmRequest.newBuilder().setFromSnapshot("s").setVcpus(2).build())))
@@ -274,5 +274,26 @@ class BoxdApiServiceTest {
     assertThat(malformed.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
     assertThat(malformed.getDescription()).contains("Bearer <token>");
     assertThat(ops.calls).as("no operation ran").isEmpty();
+  }
+
+  @Test
+  void apiKeysAreMadeListedAndRevokedAsTheVerbsDo() throws Exception {
+    var ops = FakeOperations.builder().build();
+    var stub = over(ops);
+    var made = stub.createApiKey(dev.boxd.api.v1.CreateApiKeyRequest.newBuilder().setName("ci").setExpiresInSecs(3600).build());
+    assertThat(made.getSecret()).startsWith("bxd_").hasSize(47);
+    assertThat(made.getKey().getName()).isEqualTo("ci");
+    assertThat(made.getKey().getExpiresAt()).isEqualTo("2026-01-01T01:00:00Z");
+    assertThat(ops.calls).contains("createApiKey ci 3600");
+    var listed = stub.listApiKeys(dev.boxd.api.v1.ListApiKeysRequest.getDefaultInstance());
+    assertThat(listed.getKeysList()).extracting(dev.boxd.api.v1.ApiKey::getId).containsExactly(made.getKey().getId());
+    assertThat(listed.toString()).doesNotContain(made.getSecret());
+    var revoked = stub.revokeApiKey(dev.boxd.api.v1.RevokeApiKeyRequest.newBuilder().setKey("ci").build());
+    assertThat(revoked.getRevokedAt()).isNotEmpty();
+    assertThat(code(() -> stub.revokeApiKey(dev.boxd.api.v1.RevokeApiKeyRequest.getDefaultInstance()))).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(code(() -> stub.revokeApiKey(dev.boxd.api.v1.RevokeApiKeyRequest.newBuilder().setKey("nope").build())))
+        .isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(code(() -> stub.createApiKey(dev.boxd.api.v1.CreateApiKeyRequest.newBuilder().setName("Bad Name").build())))
+        .isEqualTo(Status.Code.INVALID_ARGUMENT);
   }
 }
