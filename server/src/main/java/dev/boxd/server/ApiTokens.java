@@ -31,9 +31,9 @@ final class ApiTokens {
   }
 
   /** After the replica is current: a key made by an earlier start (or another node) is kept, never replaced. */
-  static ApiTokens start(StateStore store, String zone, Clock clock) {
+  static ApiTokens start(StateStore store, String zone, java.time.Duration tokenLifetime, Clock clock) {
     ensureSigningKey(store, clock);
-    return new ApiTokens(new JwtTokens(store, zone, clock), clock);
+    return new ApiTokens(new JwtTokens(store, zone, clock, tokenLifetime), clock);
   }
 
   static void ensureSigningKey(StateStore store, Clock clock) {

@@ -83,6 +83,10 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--no-api", description = "serve no gRPC API")
   boolean noApi;
 
+  @Option(names = "--token-lifetime-secs", defaultValue = "3600",
+      description = "how long a token from the API key exchange is good for, in seconds (default ${DEFAULT-VALUE})")
+  long tokenLifetimeSecs;
+
   @Option(names = "--raft-port", defaultValue = "7700", description = "port of the Raft log on 127.0.0.1 (default ${DEFAULT-VALUE})")
   int raftPort;
 
@@ -207,6 +211,9 @@ final class ServerCommand implements Callable<Integer> {
     Path dataDir = Paths.dataDir(data);
     Clock clock = Clock.systemUTC();
     // Before anything starts: a sign-up that cannot work fails the start.
+    if (tokenLifetimeSecs < 1 || tokenLifetimeSecs > 24 * 3600) {
+      throw dev.boxd.core.BoxdException.invalid("--token-lifetime-secs must be between 1 and 86400 (a day), not " + tokenLifetimeSecs);
+    }
     Optional<OidcIssuer> oidc = RegistrationOptions.issuer(oidcIssuer, oidcClientId, oidcClientSecretFile, noEdge);
     Ipv4Subnet vmSubnet = Ipv4Subnet.parse(subnet);
     MachineShape shape = new MachineShape(vcpus, memoryMib);
@@ -250,7 +257,7 @@ final class ServerCommand implements Callable<Integer> {
     var config = baseConfig.withVmSsh(gateway.port(), gateway.hostKey()).withEdgeAddress(edgeHost.getHostAddress());
     Optional<ExposeForwarder> forwarder = noExpose ? Optional.empty() : Optional.of(ExposeForwarder.start(raft, workers, edgeHost));
     var zonePages = new ZonePageRoutes(config.zone());
-    ApiTokens apiTokens = ApiTokens.start(raft, config.zone(), clock);
+    ApiTokens apiTokens = ApiTokens.start(raft, config.zone(), java.time.Duration.ofSeconds(tokenLifetimeSecs), clock);
     zonePages.add(dev.boxd.api.auth.TokenExchange.PATH, apiTokens.exchangePage());
     Optional<EdgeRole> edge = noEdge ? Optional.empty() : Optional.of(EdgeRole.start(dataDir, EdgeConfig.defaults(config.zone(),
         socketAddress("--https", httpsListen), socketAddress("--http", httpListen)), raft, workers, zonePages, clock));

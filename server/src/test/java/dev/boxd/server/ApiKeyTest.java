@@ -4,15 +4,19 @@ import static dev.boxd.testkit.server.LiveServer.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.boxd.api.v1.WhoamiRequest;
 import dev.boxd.testkit.server.LiveServer;
 import dev.boxd.testkit.server.SshUser;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import io.grpc.Status;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -23,12 +27,13 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * API keys over SSH and the token exchange over the edge's HTTPS, against a real server with
- * curl, as code that drives the API gets its tokens. No VM is made.
+ * curl, as code that drives the API gets its tokens, and those tokens at the gRPC API: what lets
+ * a bearer in and what does not. Tokens live 8 s here, so one can be seen to expire. No VM is made.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ApiKeyTest {
   @RegisterExtension
-  static final LiveServer live = new LiveServer("--warm-pool", "0");
+  static final LiveServer live = new LiveServer("--warm-pool", "0", "--token-lifetime-secs", "8");
   static SshUser alice;
   static Path caFile;
   static String userId;
@@ -65,8 +70,11 @@ class ApiKeyTest {
     JsonNode body = LiveServer.JSON.readTree(exchanged.body());
     assertThat(body.path("user_id").asText()).isEqualTo(userId);
     assertThat(body.path("expires_at").isIntegralNumber()).isTrue();
-    assertThat(body.path("expires_at").asLong()).isBetween(Instant.now().getEpochSecond() + 3600 - 60, Instant.now().getEpochSecond() + 3600);
+    assertThat(body.path("expires_at").asLong()).isBetween(Instant.now().getEpochSecond() + 8 - 5, Instant.now().getEpochSecond() + 8);
     firstToken = body.path("token").asText();
+    try (ApiClient client = ApiClient.withToken(live.server(), caFile, firstToken)) {
+      assertThat(client.api().whoami(WhoamiRequest.getDefaultInstance()).getUserId()).as("the token lets its bearer in").isEqualTo(userId);
+    }
     JsonNode claims = LiveServer.JSON.readTree(Base64.getUrlDecoder().decode(firstToken.split("\\.")[1]));
     assertThat(claims.path("sub").asText()).isEqualTo(userId);
     assertThat(claims.path("key_id").asText()).isEqualTo(key.path("id").asText());
@@ -103,10 +111,21 @@ class ApiKeyTest {
 
   @Test
   @Order(4)
-  void aRevokedKeyIsExchangedNoMore() throws Exception {
-    SshUser.Run revoked = alice.run("api-key", "revoke", "ci", "--json");
-    assertThat(revoked.exit()).as(revoked.err()).isZero();
-    assertThat(json(revoked).path("revoked").asBoolean()).isTrue();
+  void aRevokedKeyIsExchangedNoMoreAndItsTokensStopAtOnce() throws Exception {
+    String token = ApiClient.exchange(live.server(), caFile, key.path("api_key").asText());
+    try (ApiClient client = ApiClient.withToken(live.server(), caFile, token)) {
+      assertThat(client.api().whoami(WhoamiRequest.getDefaultInstance()).getUserId()).isEqualTo(userId);
+      SshUser.Run revokedNow = alice.run("api-key", "revoke", "ci", "--json");
+      assertThat(revokedNow.exit()).as(revokedNow.err()).isZero();
+      Status refused = ApiClient.statusOf(() -> client.api().whoami(WhoamiRequest.getDefaultInstance()));
+      assertThat(refused.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(refused.getDescription()).isEqualTo("the API key of this token was revoked");
+    }
+  }
+
+  @Test
+  @Order(5)
+  void aRevokedKeyIsListedRevokedAndExchangedNoMore() throws Exception {
     Http refused = exchange("{\"api_key\":\"" + key.path("api_key").asText() + "\"}");
     assertThat(refused.status()).isEqualTo(401);
     assertThat(refused.body()).contains("\"code\":\"UNAUTHENTICATED\"").contains("revoked");
@@ -114,7 +133,45 @@ class ApiKeyTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
+  void anExpiredTokenAnotherClustersTokenAMalformedOneAndNoneAreRefused() throws Exception {
+    String secret = json(alice.run("api-key", "create", "short", "--json")).path("api_key").asText();
+    String token = ApiClient.exchange(live.server(), caFile, secret);
+    try (ApiClient client = ApiClient.withToken(live.server(), caFile, token)) {
+      assertThat(client.api().whoami(WhoamiRequest.getDefaultInstance()).getUserId()).isEqualTo(userId);
+      // 8 s of life and 5 s of clock skew allowed
+      Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+        Status expired = ApiClient.statusOf(() -> client.api().whoami(WhoamiRequest.getDefaultInstance()));
+        assertThat(expired.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+        assertThat(expired.getDescription()).isEqualTo("token expired: exchange your API key again");
+      });
+    }
+    // The same claims, signed by a key of another cluster.
+    String fresh = ApiClient.exchange(live.server(), caFile, secret);
+    String[] parts = fresh.split("\\.");
+    byte[] otherKey = new byte[32];
+    new java.security.SecureRandom().nextBytes(otherKey);
+    javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+    mac.init(new javax.crypto.spec.SecretKeySpec(otherKey, "HmacSHA256"));
+    String forged = parts[0] + "." + parts[1] + "."
+        + Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal((parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII)));
+    for (var bad : java.util.Map.of("Bearer " + forged, "token signature not valid for this cluster", "Bearer not-a-jwt", "malformed token",
+        "Basic dXNlcjpwYXNz", "POST /api/v1/auth/token").entrySet()) {
+      try (ApiClient client = ApiClient.connect(live.server(), caFile, bad.getKey())) {
+        Status refused = ApiClient.statusOf(() -> client.api().whoami(WhoamiRequest.getDefaultInstance()));
+        assertThat(refused.getCode()).as(bad.getKey()).isEqualTo(Status.Code.UNAUTHENTICATED);
+        assertThat(refused.getDescription()).as(bad.getKey()).contains(bad.getValue());
+      }
+    }
+    try (ApiClient client = ApiClient.connect(live.server(), caFile, null)) {
+      Status none = ApiClient.statusOf(() -> client.api().listVms(dev.boxd.api.v1.ListVmsRequest.getDefaultInstance()));
+      assertThat(none.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(none.getDescription()).contains("POST /api/v1/auth/token");
+    }
+  }
+
+  @Test
+  @Order(7)
   void oneSourceOverItsRateGets429WithRetryAfter() throws Exception {
     List<String> args = new ArrayList<>(List.of("-Z", "--parallel-max", "50", "-X", "POST", "-d", "{}",
         "-w", "\\n%{http_code} %header{retry-after}\\n"));
@@ -130,7 +187,7 @@ class ApiKeyTest {
   }
 
   @Test
-  @Order(6)
+  @Order(8)
   void theSigningKeyOutlivesARestart() throws Exception {
     String kid = header(firstToken).path("kid").asText();
     live.server().kill9();

@@ -26,15 +26,18 @@ import java.util.Objects;
  * The API's tokens: HS256 JWTs signed with the cluster's {@link TokenSigningKey}, which every
  * node has in its replica, so any node verifies what any node issued. A token names its user
  * ({@code sub}), the API key it came from ({@value #KEY_CLAIM}), the zone ({@code iss}) and the
- * signing key ({@code kid}), and lives {@link #LIFETIME}.
+ * signing key ({@code kid}), and lives {@link #LIFETIME} unless the operator chose otherwise.
  *
  * <p>Verifying reads the replica on every call, so revoking a key (or letting it expire) ends its
  * tokens at once, not when they expire; what that costs is one map lookup.
  */
 public final class JwtTokens implements TokenVerifier {
   public static final Duration LIFETIME = Duration.ofHours(1);
-  /** How far apart the clocks of the node that issued and the node that verifies may be. */
-  static final Duration CLOCK_SKEW = Duration.ofSeconds(30);
+  /**
+   * How far apart the clocks of the node that issued and the node that verifies may be: nodes of
+   * one cluster keep time by NTP, within milliseconds of each other.
+   */
+  static final Duration CLOCK_SKEW = Duration.ofSeconds(5);
   static final String KEY_CLAIM = "key_id";
   /** Far longer than any token this class issues (~400 bytes): a longer one is not worth parsing. */
   private static final int MAX_TOKEN_CHARS = 8 * 1024;
@@ -47,6 +50,7 @@ public final class JwtTokens implements TokenVerifier {
   private final StateStore store;
   private final String issuer;
   private final Clock clock;
+  private final Duration lifetime;
 
   /** A token and what the exchange answers with it. */
   public record Issued(String token, Instant expiresAt, String userId) {
@@ -58,9 +62,18 @@ public final class JwtTokens implements TokenVerifier {
 
   /** @param zone the cluster's zone, named in every token's {@code iss} */
   public JwtTokens(StateStore store, String zone, Clock clock) {
+    this(store, zone, clock, LIFETIME);
+  }
+
+  /** @param lifetime how long an issued token is good for */
+  public JwtTokens(StateStore store, String zone, Clock clock, Duration lifetime) {
     this.store = Objects.requireNonNull(store, "store");
     this.issuer = "https://" + Objects.requireNonNull(zone, "zone");
     this.clock = Objects.requireNonNull(clock, "clock");
+    if (lifetime.isNegative() || lifetime.isZero()) {
+      throw new IllegalArgumentException("a token's lifetime must be positive, not " + lifetime);
+    }
+    this.lifetime = lifetime;
   }
 
   /** What the gRPC service checks bearers with: tokens verified against {@code store}'s replica. */
@@ -95,7 +108,7 @@ public final class JwtTokens implements TokenVerifier {
     TokenSigningKey signing = state.tokenSigningKey()
         .orElseThrow(() -> new BoxdException(ErrorCode.UNAVAILABLE, "this cluster has no token signing key yet: try again in a moment"));
     Instant issuedAt = now.truncatedTo(ChronoUnit.SECONDS); // a JWT's times are whole seconds
-    Instant expiresAt = issuedAt.plus(LIFETIME);
+    Instant expiresAt = issuedAt.plus(lifetime);
     JWTClaimsSet claims = new JWTClaimsSet.Builder()
         .issuer(issuer)
         .subject(key.userId())
