@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * What the API server serves, the same in the real server and in tests: {@code BoxdApi} behind
- * the token check, and server reflection without one. Both reflection versions are served: grpcurl
+ * the token check (its requests checked to be the messages they claim first: {@link RequestCheck}),
+ * and server reflection without one. Both reflection versions are served: grpcurl
  * asks {@code v1} first, grpc_cli and Python's reflection client ask {@code v1alpha}.
  */
 public final class ApiServices {
@@ -21,7 +22,7 @@ public final class ApiServices {
   @SuppressWarnings("deprecation") // v1alpha reflection: still what several clients speak
   public static List<ServerServiceDefinition> of(Callers callers, TokenVerifier verifier) {
     return List.of(
-        ServerInterceptors.intercept(new BoxdApiService(callers, MAX_CONCURRENT_OPERATIONS), new AuthInterceptor(verifier)),
+        RequestCheck.around(ServerInterceptors.intercept(new BoxdApiService(callers, MAX_CONCURRENT_OPERATIONS), new AuthInterceptor(verifier))),
         ProtoReflectionServiceV1.newInstance().bindService(),
         ProtoReflectionService.newInstance().bindService());
   }
