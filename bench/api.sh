@@ -20,7 +20,7 @@ extra_cleanup+=('[ -n "$etcd_pid" ] && kill "$etcd_pid" 2>/dev/null')
 etcd --name bench --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_client" \
   --advertise-client-urls "http://127.0.0.1:$etcd_client" --listen-peer-urls "http://127.0.0.1:$etcd_peer" \
   --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" --initial-cluster "bench=http://127.0.0.1:$etcd_peer" \
-  --log-level warn > "$work/etcd.log" 2>&1 & etcd_pid=$!
+  --logger zap --log-level warn > "$work/etcd.log" 2>&1 & etcd_pid=$!
 
 base_server_args=(--no-dns --https "127.0.0.1:$https" --http "127.0.0.1:$http" --api "127.0.0.1:$api")
 start_server 2293 bxbenchapi 10.252.0.0/24 7793

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -245,7 +246,6 @@ public final class HostNetwork {
   }
 
   private static final Pattern PACKETS = Pattern.compile("packets (\\d+)");
-  private static final Pattern BYTES = Pattern.compile("bytes (\\d+)");
 
   /**
    * What this VM exchanged with the internet through the uplink, in IP bytes each way (zero
@@ -253,16 +253,43 @@ public final class HostNetwork {
    * they start at zero when the VM is made and go when it is destroyed.
    */
   public EgressTraffic egressTraffic(VmNic nic) {
-    return new EgressTraffic(counterBytes(NftRules.outCounter(nic)), counterBytes(NftRules.inCounter(nic)));
+    Map<String, Long> bytes = trafficBytes();
+    return new EgressTraffic(bytes.getOrDefault(NftRules.outCounter(nic), 0L), bytes.getOrDefault(NftRules.inCounter(nic), 0L));
   }
 
-  private long counterBytes(String counter) {
-    var result = ns.tryRun("nft", "list", "counter", "ip", NftRules.TRAFFIC_TABLE, counter);
-    if (!result.ok()) {
-      return 0;
+  /** Counts are read for all VMs at once and kept this long: `info` costs a process (nft) at most this often. */
+  static final long TRAFFIC_FRESH_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+  private static final Pattern COUNTER = Pattern.compile("counter\\s+(\\S+)\\s*\\{\\s*packets\\s+\\d+\\s+bytes\\s+(\\d+)");
+
+  private record TrafficCounts(long readAtNanos, Map<String, Long> bytes) {}
+
+  private volatile TrafficCounts traffic;
+  private final Object trafficRead = new Object();
+
+  // Callers at once share one read: the first reads, the others wait for it (16 at once each
+  // spawning nft made one info take a second and a half).
+  private Map<String, Long> trafficBytes() {
+    TrafficCounts held = traffic;
+    if (held != null && System.nanoTime() - held.readAtNanos() < TRAFFIC_FRESH_NANOS) {
+      return held.bytes();
     }
-    Matcher m = BYTES.matcher(result.stdout());
-    return m.find() ? Long.parseLong(m.group(1)) : 0;
+    synchronized (trafficRead) {
+      held = traffic;
+      if (held != null && System.nanoTime() - held.readAtNanos() < TRAFFIC_FRESH_NANOS) {
+        return held.bytes();
+      }
+      long readAt = System.nanoTime();
+      var result = ns.tryRun("nft", "list", "counters", "table", "ip", NftRules.TRAFFIC_TABLE);
+      Map<String, Long> bytes = new java.util.HashMap<>();
+      if (result.ok()) {
+        Matcher m = COUNTER.matcher(result.stdout());
+        while (m.find()) {
+          bytes.put(m.group(1), Long.parseLong(m.group(2)));
+        }
+      }
+      traffic = new TrafficCounts(readAt, Map.copyOf(bytes));
+      return traffic.bytes();
+    }
   }
 
   private long counterPackets(String counter) {

@@ -377,7 +377,8 @@ public final class AgentClient implements Closeable {
       cause = e;
     } finally {
       closed.complete(null);
-      var lost = new AgentException("connection to the guest agent was lost" + (cause == null ? "" : ": " + cause.getMessage()));
+      String why = cause == null ? "" : ": " + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage());
+      var lost = new AgentException("connection to the guest agent was lost" + why);
       channels.values().forEach(c -> c.fail(lost));
       channels.clear();
       close();
