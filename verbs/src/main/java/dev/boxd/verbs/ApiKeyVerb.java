@@ -13,8 +13,7 @@ import java.util.regex.Pattern;
 
 /** api-key create|list|revoke: the keys that code exchanges for tokens of the gRPC API (SPEC §7). */
 final class ApiKeyVerb {
-  /** Ten years: a longer expiry is no expiry, and leaving the flag out says that more plainly. */
-  static final long MAX_EXPIRES_IN_SECS = 10L * 366 * 24 * 3600;
+  static final long MAX_EXPIRES_IN_SECS = Operations.MAX_API_KEY_LIFETIME_SECS;
   private static final Pattern KEY_ID = Pattern.compile("^key_[0-9A-Za-z]{16}$");
   private static final Pattern COUNT = Pattern.compile("^[0-9]{1,12}$");
   private static final String EXPIRES_IN = "expires-in-secs";

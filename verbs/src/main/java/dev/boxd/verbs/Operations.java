@@ -306,6 +306,9 @@ public interface Operations {
    * Makes an API key of the caller's account, named {@code name} (a DNS label; one is made up
    * when empty), expiring after {@code expiresIn} if given.
    */
+  /** The longest expiry an API key may be given (ten years): longer is no expiry, and leaving it out says that more plainly. */
+  long MAX_API_KEY_LIFETIME_SECS = 10L * 366 * 24 * 3600;
+
   default NewApiKey createApiKey(Optional<String> name, Optional<Duration> expiresIn) {
     throw dev.boxd.core.BoxdException.precondition("API keys are not offered here");
   }

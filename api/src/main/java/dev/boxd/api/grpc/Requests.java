@@ -16,7 +16,7 @@ final class Requests {
   private static final Pattern ENV_KEY = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]*$");
   static final int MAX_AUTO_SUSPEND_SECS = 30 * 24 * 3600;
   static final int MAX_VCPUS = 256;
-  static final long MAX_API_KEY_LIFETIME_SECS = 10L * 366 * 24 * 3600;
+  static final long MAX_API_KEY_LIFETIME_SECS = dev.boxd.verbs.Operations.MAX_API_KEY_LIFETIME_SECS;
   static final int MAX_MEMORY_MIB = 1024 * 1024;
 
   private Requests() {}
