@@ -42,9 +42,10 @@ SUITE=bookworm
 TOTAL_STEPS=11
 # Packages on top of debootstrap's minbase variant (Priority: required), in every image. bash,
 # tar and rsync with git: what tools that drive VMs over SSH check for (crabbox syncs with rsync).
+# python3-grpcio and python3-protobuf: the Python SDK runs in the VM with no key (sdk/python).
 PACKAGES=(
   systemd systemd-sysv udev kmod
-  openssh-server sudo curl git rsync python3 ca-certificates
+  openssh-server sudo curl git rsync python3 python3-grpcio python3-protobuf ca-certificates
   iproute2 iputils-ping procps netcat-openbsd less
 )
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
