@@ -19,6 +19,10 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * A real {@code boxd server} for one test class, with users who reach it through OpenSSH:
  * {@code @RegisterExtension static final LiveServer live = new LiveServer();}. It starts before
  * the class, prints its log when a test fails, and is stopped and removed after the class.
+ *
+ * <p>{@link #shared()} is one server for every class of a test JVM that uses it (started by the
+ * first, stopped when the JVM exits): for scenarios that each need only users and VMs of their
+ * own, so the suite pays for one server start, not one per class.
  */
 public final class LiveServer implements BeforeAllCallback, AfterAllCallback, TestWatcher {
   public static final ObjectMapper JSON = new ObjectMapper();
@@ -26,7 +30,10 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
   public static final String COUNTER = "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter.new; mv /tmp/counter.new /tmp/counter;"
       + " sleep 0.2; done' >/dev/null 2>&1 </dev/null &";
 
+  private static LiveServer shared;
+
   private final String[] serverArgs;
+  private boolean isShared;
   private boolean privateImages;
   private ServerProcess server;
   private Path keys;
@@ -34,6 +41,26 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
   /** @param serverArgs more {@code boxd server} options */
   public LiveServer(String... serverArgs) {
     this.serverArgs = serverArgs;
+  }
+
+  /**
+   * The one server of this JVM shared by every class that registers it (with default options):
+   * each scenario must use users and VM names of its own. It is stopped, its VMs ended and its
+   * taps removed, when the JVM exits.
+   */
+  public static synchronized LiveServer shared() {
+    if (shared == null) {
+      shared = new LiveServer();
+      shared.isShared = true;
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          shared.stop();
+        } catch (Exception e) {
+          System.err.println("stopping the shared test server: " + e);
+        }
+      }, "shared-server-stop"));
+    }
+    return shared;
   }
 
   /** What runs after the server's ports are chosen and before it starts: more {@code boxd server} options from them. */
@@ -56,7 +83,10 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
   }
 
   @Override
-  public void beforeAll(ExtensionContext context) throws IOException {
+  public synchronized void beforeAll(ExtensionContext context) throws IOException {
+    if (server != null) {
+      return; // the shared server, started by an earlier class
+    }
     keys = Files.createTempDirectory("boxd-test-keys-");
     server = new ServerProcess();
     if (privateImages) {
@@ -78,6 +108,15 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
 
   @Override
   public void afterAll(ExtensionContext context) throws Exception {
+    if (!isShared) {
+      stop();
+    }
+  }
+
+  private synchronized void stop() throws Exception {
+    if (server == null) {
+      return;
+    }
     server.close();
     try (Stream<Path> walk = Files.walk(keys)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
