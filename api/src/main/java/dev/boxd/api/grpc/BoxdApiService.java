@@ -2,6 +2,8 @@ package dev.boxd.api.grpc;
 
 import dev.boxd.api.v1.ApiKey;
 import dev.boxd.api.v1.BoxdApiGrpc;
+import dev.boxd.api.v1.CopyFilesRequest;
+import dev.boxd.api.v1.CopyFilesResponse;
 import dev.boxd.api.v1.CreateApiKeyRequest;
 import dev.boxd.api.v1.CreateApiKeyResponse;
 import dev.boxd.api.v1.CreateProxyRequest;
@@ -307,6 +309,14 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
       ops.removeProxy(Requests.vm("vm_name", request.getVmName()), Requests.name("name", request.getName()));
       return DeleteProxyResponse.getDefaultInstance();
     });
+  }
+
+  @Override
+  public void copyFiles(CopyFilesRequest request, StreamObserver<CopyFilesResponse> observer) {
+    Operations ops = caller();
+    offload.unary("cp", observer, () -> CopyFilesResponse.newBuilder().setBytesCopied(ops.copy(
+        Requests.vm("src_vm", request.getSrcVm()), Requests.text("src_path", request.getSrcPath()),
+        Requests.vm("dst_vm", request.getDstVm()), Requests.text("dst_path", request.getDstPath()))).build());
   }
 
   @Override
