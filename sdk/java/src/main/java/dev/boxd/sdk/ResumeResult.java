@@ -1,0 +1,4 @@
+package dev.boxd.sdk;
+
+/** @param resumeUs the VMM's own time to continue the VM, in microseconds */
+public record ResumeResult(long resumeUs) {}
