@@ -109,9 +109,10 @@ final class AuthCommand {
     }
     var connection = new Connection(apiUrl, Optional.empty(), ca, Optional.empty());
     Path key = DeviceKey.make(dir);
+    String publicKey = Files.readString(key.resolveSibling(key.getFileName() + ".pub")).strip();
     try (Boxd anonymous = connection.anonymous()) {
       var started = call(apiUrl, () -> anonymous.api().withDeadlineAfter(30, TimeUnit.SECONDS).startDeviceLogin(StartDeviceLoginRequest.newBuilder()
-          .setPublicKey(Files.readString(key.resolveSibling(key.getFileName() + ".pub")).strip()).setDeviceName(DeviceKey.deviceName()).build()));
+          .setPublicKey(publicKey).setDeviceName(DeviceKey.deviceName()).build()));
       err.println("To link this device to your boxd account, open:");
       err.println();
       err.println("  " + started.getUrl());

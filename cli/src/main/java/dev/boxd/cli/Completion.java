@@ -72,7 +72,7 @@ final class Completion {
       long positionals = before.stream().skip(before.getFirst().equals("machine") ? 2 : 1).filter(w -> !w.startsWith("-")).count();
       options = TAKES_VM.contains(verb) && positionals == 0 ? vms.get() : List.of();
     }
-    return options.stream().filter(o -> o.startsWith(current)).toList();
+    return options.stream().filter(o -> o.startsWith(current)).distinct().toList();
   }
 
   private static List<String> vmNames() {

@@ -44,7 +44,7 @@ record Connection(String apiUrl, Optional<String> secret, Optional<Path> caCert,
 
   /** A client without credentials, for what a device does before it has any (login). */
   Boxd anonymous() {
-    var builder = Boxd.builder().apiUrl(apiUrl).anonymous();
+    var builder = Boxd.builder().apiUrl(apiUrl); // no key, no token: calls go without one
     caCert.ifPresent(builder::caCertificate);
     return builder.build();
   }

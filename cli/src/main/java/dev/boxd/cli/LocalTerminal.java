@@ -54,7 +54,7 @@ final class LocalTerminal implements Terminal {
     String term = Optional.ofNullable(System.getenv("TERM")).filter(t -> !t.isBlank()).orElse("xterm-256color");
     var resizes = new SubmissionPublisher<Operations.WindowSize>();
     try {
-      sun.misc.Signal.handle(new sun.misc.Signal("WINCH"), signal -> size().ifPresent(resizes::offer));
+      sun.misc.Signal.handle(new sun.misc.Signal("WINCH"), signal -> size().ifPresent(size -> resizes.offer(size, null)));
     } catch (IllegalArgumentException e) {
       // no SIGWINCH here: the size stays what it was at the start
     }

@@ -174,7 +174,7 @@ public final class Main {
       if (ops == null) {
         connection = Connection.resolve(options);
         boxd = connection.authenticated();
-        ops = operations(boxd, connection, options.org().orElse(""));
+        ops = Main.operations(boxd, connection, options.org().orElse(""));
       }
       return ops;
     }
