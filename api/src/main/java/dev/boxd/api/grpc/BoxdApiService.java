@@ -409,7 +409,7 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
     Operations ops = caller();
     offload.unary("ssh-config", observer, () -> {
       var config = ops.sshConfig();
-      return GetSshConfigResponse.newBuilder().setHostKey(config.hostKey())
+      return GetSshConfigResponse.newBuilder().setHostKey(config.hostKey()).setHostKeyAlias(config.hostKeyAlias())
           .addAllHosts(config.hosts().stream().map(h -> SshHost.newBuilder().setAlias(h.alias()).setVm(h.vm()).setHostName(h.hostName())
               .setPort(h.port()).setUser(h.user()).build()).toList())
           .build();
