@@ -31,10 +31,9 @@ final class MachineVerbs {
     int width = subs.stream().mapToInt(v -> v.syntax().usage().length()).max().orElse(0);
     String verbs = subs.stream().map(v -> Syntax.pad(v.syntax().usage(), width) + "  " + v.syntax().summary())
         .collect(Collectors.joining("\n"));
-    var syntax = new Syntax(NOUN, List.of(), "The VM verbs as machine VERB: new, list, get, exec, remove, config, ...", List.of(),
+    var syntax = new Syntax(NOUN, List.of(), "The VM verbs in noun form: machine new, list, get, exec, remove and more", List.of(),
         List.of("VERB"), false, List.of(Syntax.JSON),
-        verbs + """
-
+        verbs + "\n\n" + """
             A VM is named by its name or its id. One that does not exist fails with: error: VM 'ARG' not found.
             help machine VERB, or machine VERB --help, shows one verb's flags.""");
     return new Verb(syntax, call -> {
@@ -47,9 +46,14 @@ final class MachineVerbs {
     }, subs);
   }
 
-  /** A short verb as {@code machine VERB}, its VM arguments reported in SPEC §12's words when missing. */
+  /**
+   * A short verb as {@code machine VERB}, its VM arguments reported in SPEC §12's words when
+   * missing, and called VM in its usage as SPEC §12 writes them.
+   */
   private static Verb reused(Verb verb, Function<Args, List<String>> vms) {
-    return new Verb(verb.syntax().renamed(NOUN + " " + verb.syntax().name(), List.of()), VmNotFound.mapping(vms, verb.action()));
+    Syntax syntax = verb.syntax();
+    List<String> required = syntax.required().stream().map(p -> p.equals("NAME") ? "VM" : p).toList();
+    return new Verb(syntax.renamed(NOUN + " " + syntax.name(), required), VmNotFound.mapping(vms, verb.action()));
   }
 
   private static Verb reused(Verb oneVm) {

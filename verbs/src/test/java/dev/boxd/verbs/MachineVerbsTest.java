@@ -222,7 +222,7 @@ class MachineVerbsTest {
     var help = Run.of(ops, "machine", "--help");
     assertThat(help.exit).isZero();
     assertThat(help.out).startsWith("Usage: machine [FLAGS] [VERB]").contains("machine new [NAME]").contains("machine remove VM")
-        .contains("machine config ACTION VM KEY VALUE").contains("machine exec NAME [--] CMD...");
+        .contains("machine config ACTION VM KEY VALUE").contains("machine exec VM [--] CMD...").contains("machine stop VM");
 
     var one = Run.of(ops, "machine", "new", "--help");
     assertThat(one.exit).isZero();
