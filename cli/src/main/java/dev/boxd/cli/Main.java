@@ -32,6 +32,9 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    // gRPC logs through java.util.logging to stderr: a user sees the one error line, not its warnings.
+    java.util.logging.LogManager.getLogManager().reset();
+    java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.OFF);
     System.exit(run(List.of(args), new LocalTerminal()));
   }
 

@@ -24,7 +24,11 @@ final class SshConfigBlock {
     int end = begin < 0 ? -1 : lines.subList(begin, lines.size()).indexOf(END);
     List<String> block = render(entries);
     if (begin >= 0 && end >= 0) {
+      boolean last = begin + end + 1 == lines.size();
       lines.subList(begin, begin + end + 1).clear();
+      if (block.isEmpty() && last && begin > 0 && lines.get(begin - 1).isBlank()) {
+        lines.remove(begin - 1); // the blank line put before the block when it was added at the end
+      }
       lines.addAll(begin, block);
     } else if (!block.isEmpty()) {
       // Host entries apply until the next Host line: at the end, the block cannot capture the user's own lines.

@@ -37,7 +37,7 @@ class SshConfigBlockTest {
   void noVmsRemovesTheBlockAndLeavesTheRest() {
     String before = "Host a\n  User x\n";
     String with = SshConfigBlock.apply(before, List.of(APP));
-    assertThat(SshConfigBlock.apply(with, List.of())).isEqualTo(before + "\n");
+    assertThat(SshConfigBlock.apply(with, List.of())).isEqualTo(before);
     assertThat(SshConfigBlock.apply("", List.of())).isEmpty();
   }
 }

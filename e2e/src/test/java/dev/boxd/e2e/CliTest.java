@@ -71,6 +71,9 @@ class CliTest {
     } finally {
       login.destroyForcibly();
     }
+    // a VM, so the block is there when the user adds lines after it
+    assertThat(laptop.boxd("new", "--name", "cli-keep").exit()).isZero();
+    assertThat(laptop.sh("cat ~/.ssh/config").out()).contains("Host cli-keep.localhost");
     laptop.sh("printf '%s' '" + MINE_AFTER + "' >> ~/.ssh/config");
   }
 
@@ -150,7 +153,9 @@ class CliTest {
       assertThat(laptop.boxd("list", "--json").exit()).isZero();
     }
     String config = laptop.sh("cat ~/.ssh/config").out();
-    assertThat(config).startsWith(MINE_BEFORE).endsWith(MINE_AFTER);
+    assertThat(config).startsWith(MINE_BEFORE).endsWith(MINE_AFTER).contains("Host cli-keep.localhost");
+    assertThat(laptop.boxd("destroy", "-y", "cli-keep").exit()).isZero();
+    assertThat(laptop.sh("cat ~/.ssh/config").out()).startsWith(MINE_BEFORE).endsWith(MINE_AFTER).doesNotContain("cli-keep");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(laptop.home.resolve(".ssh/config")))).isEqualTo("rw-------");
   }
 
