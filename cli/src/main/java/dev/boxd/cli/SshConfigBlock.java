@@ -28,8 +28,9 @@ final class SshConfigBlock {
       lines.subList(begin, begin + end + 1).clear();
       if (block.isEmpty() && last && begin > 0 && lines.get(begin - 1).isBlank()) {
         lines.remove(begin - 1); // the blank line put before the block when it was added at the end
+      } else {
+        lines.addAll(begin, block);
       }
-      lines.addAll(begin, block);
     } else if (!block.isEmpty()) {
       // Host entries apply until the next Host line: at the end, the block cannot capture the user's own lines.
       if (!lines.isEmpty() && !lines.getLast().isBlank()) {
