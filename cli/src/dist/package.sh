@@ -23,7 +23,16 @@ if [ ! -f "$runtime/.made-from" ] || ! cmp -s "$stamp" "$runtime/.made-from"; th
   # Netty and TLS reach that way (JUL logging, SIGWINCH and Unsafe, elliptic curves, DNS).
   modules=$("$java_home/bin/jdeps" --ignore-missing-deps --multi-release 25 --print-module-deps --class-path "$jars/*" "$cli_jar")
   modules="$modules,java.logging,jdk.unsupported,jdk.crypto.ec,java.naming,jdk.naming.dns"
-  "$java_home/bin/jlink" --add-modules "$modules" --output "$runtime" --strip-debug --no-header-files --no-man-pages
+  # --generate-cds-archive: the runtime's base class-data archive, which the launcher's dynamic one builds on
+  "$java_home/bin/jlink" --add-modules "$modules" --output "$runtime" --strip-debug --no-header-files --no-man-pages \
+    --generate-cds-archive
   cp "$stamp" "$runtime/.made-from"
 fi
+# Class data for the launcher: what one call loads (the verbs, gRPC, Netty, TLS, protobuf), dumped
+# by a training call that fails to connect (no server is needed for that) and mapped by every call
+# after. The JVM checks it against the runtime and the jars and ignores it if they differ, and it
+# holds when the package is unpacked elsewhere (the jars are found by name, size and time).
+rm -f "$root/lib/boxd-cli/boxd-cli.jsa"
+BOXD_CDS_DUMP="$root/lib/boxd-cli/boxd-cli.jsa" "$root/bin/boxd" list --api-url https://127.0.0.1:1 --token training >/dev/null 2>&1 || true
+[ -s "$root/lib/boxd-cli/boxd-cli.jsa" ] || { echo "package.sh: the class data archive was not written" >&2; exit 1; }
 tar -czf "$target/boxd-cli.tar.gz" -C "$root" bin lib
