@@ -90,6 +90,24 @@ class TokenExchangeTest {
   }
 
   @Test
+  void theGrpcExchangeChecksTheSameAndSharesTheRateOfItsSource() {
+    var issued = exchange.exchange(JwtTokensTest.SECRET, CLIENT);
+    assertThat(tokens.userIdOf(issued.token())).isEqualTo(issued.userId());
+    var unknown = org.assertj.core.api.Assertions.catchThrowableOfType(dev.boxd.core.BoxdException.class,
+        () -> exchange.exchange("bxd_" + "0".repeat(43), CLIENT));
+    assertThat(unknown.code()).isEqualTo(dev.boxd.core.ErrorCode.UNAUTHENTICATED);
+    assertThat(unknown.getMessage()).isEqualTo("unknown API key");
+    String body = "{\"api_key\":\"" + JwtTokensTest.SECRET + "\"}";
+    for (int i = 2; i < TokenExchange.BURST; i++) {
+      assertThat(post(body).status()).as("request %d", i).isEqualTo(200);
+    }
+    var limited = org.assertj.core.api.Assertions.catchThrowableOfType(dev.boxd.core.BoxdException.class,
+        () -> exchange.exchange(JwtTokensTest.SECRET, CLIENT));
+    assertThat(limited.code()).isEqualTo(dev.boxd.core.ErrorCode.RESOURCE_EXHAUSTED);
+    assertThat(limited.getMessage()).isEqualTo("too many token requests from " + CLIENT + ": try again in 1 s");
+  }
+
+  @Test
   void theRateLimitKeepsABoundedNumberOfSources() {
     RateLimit limit = new RateLimit(1, 1, 3, clock);
     for (int i = 0; i < 100; i++) {
