@@ -148,6 +148,37 @@ class CliTest {
 
   @Test
   @Order(3)
+  void execStreamsAndKeepsTheExitCodeCopiesGoBothWaysConnectIsATerminal() throws Exception {
+    var exit = laptop.boxd("exec", "cli-keep", "--", "echo out; echo err >&2; exit 3");
+    assertThat(exit.exit()).isEqualTo(3);
+    assertThat(exit.out()).isEqualTo("out\n");
+    assertThat(exit.err()).isEqualTo("err\n");
+    var stdin = laptop.run(java.util.List.of(laptop.home.resolve(".local/bin/boxd").toString(), "exec", "cli-keep", "-e", "GREETING=hi", "--",
+        "tr a-z A-Z; echo $GREETING"), "streamed through\n".getBytes(StandardCharsets.UTF_8));
+    assertThat(stdin.out()).isEqualTo("STREAMED THROUGH\nhi\n");
+    assertThat(laptop.boxd("exec", "cli-keep", "--timeout", "1", "--", "sleep 30").exit()).isEqualTo(124);
+
+    var copy = laptop.sh("head -c 3000000 /dev/urandom > ~/blob && boxd cp ~/blob cli-keep:blob && boxd cp cli-keep:blob ~/back"
+        + " && sha256sum < ~/blob && sha256sum < ~/back");
+    assertThat(copy.exit()).as("cp: %s", copy.err()).isZero();
+    var sums = copy.out().lines().toList();
+    assertThat(sums).hasSize(2);
+    assertThat(sums.get(1)).isEqualTo(sums.get(0));
+
+    // connect: a real terminal on the laptop, a login shell in the VM
+    var command = new java.util.ArrayList<>(java.util.List.of("runuser", "-u", laptop.user, "--", "env", "-i", "HOME=" + laptop.home, "TERM=xterm",
+        "PATH=/usr/bin:/bin", laptop.home.resolve(".local/bin/boxd").toString(), "connect", "cli-keep"));
+    try (var pty = dev.boxd.testkit.PtyClient.start(30, 100, command)) {
+      pty.send("stty size; echo $((6*7))-$(whoami)\r");
+      pty.expect("42-boxd");
+      pty.expect("30 100");
+      pty.send("exit\r");
+      assertThat(pty.waitFor()).isZero();
+    }
+  }
+
+  @Test
+  @Order(4)
   void theUsersOwnSshConfigLinesAreUntouchedAfterTenRuns() throws Exception {
     for (int i = 0; i < 10; i++) {
       assertThat(laptop.boxd("list", "--json").exit()).isZero();
@@ -160,7 +191,7 @@ class CliTest {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void badInputIsOneClearLineAndANonZeroExitInUnderTenSeconds() throws Exception {
     String down = "https://localhost:" + dev.boxd.testkit.FreePorts.tcp();
     String[][] cases = {
