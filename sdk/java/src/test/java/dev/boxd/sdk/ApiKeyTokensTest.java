@@ -54,6 +54,17 @@ class ApiKeyTokensTest {
   }
 
   @Test
+  void aClockFarAheadOfTheServersStillReusesEachTokenForAWhile() {
+    life = Duration.ofHours(-2); // the server's expiry is two hours before this client's now
+    var tokens = new ApiKeyTokens("bxd_key", this::exchange, clock);
+    assertThat(tokens.current().token()).isEqualTo("jwt-1");
+    clock.advance(Duration.ofSeconds(9));
+    assertThat(tokens.current().token()).isEqualTo("jwt-1");
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(tokens.current().token()).isEqualTo("jwt-2");
+  }
+
+  @Test
   void anExpiredAnswerDropsTheTokenThatCallCarriedOnly() {
     var tokens = new ApiKeyTokens("bxd_key", this::exchange, clock);
     TokenSource.Current first = tokens.current();

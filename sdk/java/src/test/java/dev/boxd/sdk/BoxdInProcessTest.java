@@ -98,6 +98,16 @@ class BoxdInProcessTest {
   }
 
   @Test
+  void waitUntilReadyLooksUntilRunningAndGivesUpOnAStoppedVm() {
+    Boxd boxd = client(new Settings.Credential.Token("t"));
+    assertThat(boxd.machines().waitUntilReady("booting", Duration.ofSeconds(30)).status()).isEqualTo("running");
+    assertThat(api.bootLooks).hasValue(3);
+    assertThatThrownBy(() -> boxd.machines().waitUntilReady("stopped", Duration.ofSeconds(30))).isInstanceOf(ConflictError.class)
+        .hasMessageContaining("stopped");
+    assertThatThrownBy(() -> boxd.machines().waitUntilReady("gone", Duration.ofSeconds(30))).isInstanceOf(NotFoundError.class);
+  }
+
+  @Test
   void execSendsStdinAndKeepsStdoutStderrAndTheExitCodeApart() {
     Boxd boxd = client(new Settings.Credential.ApiKey(FakeApi.KEY));
     ExecResult r = boxd.machines().exec("app", ExecOptions.builder().command("exit 3").env("A", "1").timeout(Duration.ofMillis(1500))

@@ -33,6 +33,7 @@ final class FakeApi extends BoxdApiGrpc.BoxdApiImplBase {
   static final Context.Key<String> AUTHORIZATION = Context.key("authorization");
 
   final AtomicInteger exchanges = new AtomicInteger();
+  final AtomicInteger bootLooks = new AtomicInteger();
   final Set<String> expiredTokens = ConcurrentHashMap.newKeySet();
   final List<String> authorizations = new CopyOnWriteArrayList<>();
 
@@ -85,6 +86,13 @@ final class FakeApi extends BoxdApiGrpc.BoxdApiImplBase {
   @Override
   public void getVm(GetVmRequest request, StreamObserver<GetVmResponse> observer) {
     if (refused(observer)) {
+      return;
+    }
+    if (request.getVmId().equals("booting") || request.getVmId().equals("stopped")) {
+      // "booting" is running from its third look on; "stopped" stays stopped.
+      String status = request.getVmId().equals("stopped") ? "stopped" : bootLooks.incrementAndGet() >= 3 ? "running" : "booting";
+      observer.onNext(GetVmResponse.newBuilder().setVmId("vm_" + request.getVmId()).setName(request.getVmId()).setStatus(status).build());
+      observer.onCompleted();
       return;
     }
     if (!request.getVmId().equals("app")) {
