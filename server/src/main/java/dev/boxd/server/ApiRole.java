@@ -4,6 +4,7 @@ import dev.boxd.api.auth.TokenVerifier;
 import dev.boxd.api.grpc.ApiServer;
 import dev.boxd.api.grpc.Callers;
 import dev.boxd.api.grpc.ServerCertificates;
+import dev.boxd.api.grpc.Tokenless;
 import dev.boxd.core.state.StateStore;
 import dev.boxd.edge.tls.CertificateSource;
 import dev.boxd.edge.tls.LocalCa;
@@ -30,11 +31,11 @@ final class ApiRole implements AutoCloseable {
   }
 
   static ApiRole start(Path dataDir, InetSocketAddress address, String zone, StateStore store, Callers callers, TokenVerifier tokens,
-      Clock clock) throws IOException {
+      Tokenless tokenless, Clock clock) throws IOException {
     Objects.requireNonNull(tokens, "a TokenVerifier");
     LocalCa ca = LocalCa.loadOrCreate(EdgeRole.caDir(dataDir), zone, clock);
     CertificateSource source = new ZoneCertificateSource(store, zone, new LocalCaSource(ca, zone::equals, clock));
-    return new ApiRole(ApiServer.start(address, callers, tokens, certificates(source, zone), zone));
+    return new ApiRole(ApiServer.start(address, callers, tokens, tokenless, certificates(source, zone), zone));
   }
 
   /**

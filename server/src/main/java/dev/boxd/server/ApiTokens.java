@@ -55,6 +55,11 @@ final class ApiTokens {
     return tokens;
   }
 
+  /** The token exchange itself, which the gRPC API offers too (with the same rate limit per address). */
+  TokenExchange exchange() {
+    return exchange;
+  }
+
   /** The token exchange as a page at the zone. */
   ZonePages exchangePage() {
     return request -> {

@@ -11,6 +11,8 @@ import dev.boxd.guest.ImageStore;
 import dev.boxd.net.NetworkConfig;
 import dev.boxd.raft.RaftConfig;
 import dev.boxd.raft.RaftNode;
+import dev.boxd.api.auth.DeviceLogins;
+import dev.boxd.api.grpc.Tokenless;
 import dev.boxd.server.registration.OidcIssuer;
 import dev.boxd.server.registration.RegistrationSite;
 import dev.boxd.ssh.FrontDoor;
@@ -265,7 +267,9 @@ final class ServerCommand implements Callable<Integer> {
     Optional<RegistrationSite> site = edge.map(e -> RegistrationSite.of(config.zone(), e.httpsPort(),
         RegistrationOptions.sshCommand(listen, sshPort, config.zone())));
     site.ifPresent(s -> RegistrationOptions.addPages(zonePages, s, oidc, raft, clock));
-    FrontDoor door = FrontDoor.builder(new StateAccounts(raft, workers, config, clock))
+    // One for every surface: registrations are written one at a time through it.
+    var accounts = new StateAccounts(raft, workers, config, clock);
+    FrontDoor door = FrontDoor.builder(accounts)
         .listen(listen, sshPort)
         .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
         .registrationUrl(site.map(RegistrationSite::registerUrlPrefix).orElse(""))
@@ -276,7 +280,8 @@ final class ServerCommand implements Callable<Integer> {
     // The bearer tokens of the API come from the token exchange; no verifier, no API.
     Optional<ApiRole> api = noApi ? Optional.empty()
         : Optional.of(ApiRole.start(dataDir, socketAddress("--api", apiListen), config.zone(), raft,
-            new StateAccounts(raft, workers, config, clock)::operations, apiTokens.verifier(), clock));
+            accounts::operations, apiTokens.verifier(), Tokenless.of(apiTokens.exchange(),
+                new DeviceLogins(new DeviceRegistrations(raft, accounts, site, clock), accounts::operations, clock)), clock));
     AdminServer admin = AdminServer.start(dataDir, raft, clock, new AdminServer.UnclaimedVms() {
       @Override
       public java.util.List<String> describe() {

@@ -19,7 +19,7 @@ import java.util.Optional;
 
 /** Accounts as the replicated state holds them: keys link to users; unknown keys get a registration. */
 final class StateAccounts implements Accounts {
-  private static final Duration REGISTRATION_LIFETIME = Duration.ofHours(1);
+  static final Duration REGISTRATION_LIFETIME = Duration.ofHours(1);
   private static final char[] CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789".toCharArray();
   private static final SecureRandom RANDOM = new SecureRandom();
 

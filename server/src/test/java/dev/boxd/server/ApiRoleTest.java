@@ -34,7 +34,7 @@ class ApiRoleTest {
     try (ApiRole api = ApiRole.start(data, new InetSocketAddress("127.0.0.1", FreePorts.tcp()), "localhost", new InMemoryStateStore(),
         user -> {
           throw new AssertionError("no caller gets in");
-        }, tokens, Clock.systemUTC())) {
+        }, tokens, dev.boxd.api.grpc.Tokenless.NONE, Clock.systemUTC())) {
       Path caFile = EdgeRole.caDir(data).resolve("ca.crt");
       assertThat(caFile).exists();
       ManagedChannel channel = NettyChannelBuilder.forAddress("localhost", api.port())

@@ -175,7 +175,7 @@ final class VerbCommand implements Command {
 
   private static List<String> words(String commandLine) {
     List<String> words = ShellWords.split(commandLine);
-    if (!words.isEmpty() && words.getFirst().equals("exec")) {
+    if (Verbs.takesCommand(words)) {
       // exec's command after -- goes to the VM's shell as sent, as ssh hands a command to a host's shell.
       return ShellWords.splitKeepingCommand(commandLine);
     }

@@ -59,6 +59,8 @@ class FrontDoorVerbsTest {
     assertThat(r.exit()).isEqualTo(ErrorCode.NOT_FOUND.exitCode());
     assertThat(r.err()).isEqualTo("error: VM nope not found\n");
     assertThat(r.out()).isEmpty();
+    assertThat(json(door.ssh.ssh("machine", "list", "--json")).findValuesAsText("sharing")).containsOnly("private");
+    assertThat(door.ssh.ssh("machine", "get", "nope").err()).isEqualTo("error: VM 'nope' not found\n");
     r = door.ssh.ssh("info", "nope", "--json");
     assertThat(json(r).at("/error/code").asText()).isEqualTo("NOT_FOUND");
     assertThat(r.err()).isEmpty();
@@ -71,6 +73,8 @@ class FrontDoorVerbsTest {
     // After --, the command reaches the VM's shell as sent, quotes and newlines included, as with ssh to a host.
     door.ssh.ssh("exec", "app", "--", "'exit 7'\necho \"$HOME\"");
     assertThat(door.ops.lastExec.command()).isEqualTo("'exit 7'\necho \"$HOME\"");
+    door.ssh.ssh("machine", "exec", "app", "--", "'exit 8'\necho \"$HOME\"");
+    assertThat(door.ops.lastExec.command()).isEqualTo("'exit 8'\necho \"$HOME\"");
     assertThat(door.ssh.ssh("exec app exit 0").exit()).isZero();
     assertThat(door.ssh.ssh("exec", "app", "exit", "42").exit()).isEqualTo(42);
 

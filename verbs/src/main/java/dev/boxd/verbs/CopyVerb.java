@@ -30,17 +30,26 @@ final class CopyVerb {
 
     static Endpoint parse(String text) {
       Values.noNul("the path", text);
-      int colon = text.indexOf(':');
-      if (colon <= 0 || text.substring(0, colon).contains("/")) {
+      var named = vmPart(text);
+      if (named.isEmpty()) {
         return new Endpoint(text, null, text);
       }
-      String vm = Values.vmRef(text.substring(0, colon));
-      String path = text.substring(colon + 1);
+      String vm = Values.vmRef(named.get());
+      String path = text.substring(named.get().length() + 1);
       if (path.isEmpty()) {
         throw BoxdException.invalid("missing path in " + Names.quote(text) + ": expected NAME:PATH");
       }
       return new Endpoint(text, vm, path);
     }
+  }
+
+  /** The NAME of a {@code NAME:PATH} side, as written (not checked); empty for a local side. */
+  static java.util.Optional<String> vmPart(String text) {
+    int colon = text.indexOf(':');
+    if (colon <= 0 || text.substring(0, colon).contains("/")) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(text.substring(0, colon));
   }
 
   static Verb copy() {

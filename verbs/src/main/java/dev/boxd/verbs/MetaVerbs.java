@@ -1,5 +1,7 @@
 package dev.boxd.verbs;
 
+import dev.boxd.core.BoxdException;
+import dev.boxd.core.Names;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -44,8 +46,8 @@ final class MetaVerbs {
   }
 
   static Verb help() {
-    var syntax = new Syntax("help", List.of(), "Show the verbs, or one verb's flags", List.of(), List.of("VERB"), false,
-        List.of(Syntax.JSON), "");
+    var syntax = new Syntax("help", List.of(), "Show the verbs, or one verb's flags", List.of(), List.of("VERB", "SUB"), false,
+        List.of(Syntax.JSON), "SUB: one verb of a noun, as in help machine new.");
     return new Verb(syntax, MetaVerbs::help);
   }
 
@@ -59,9 +61,21 @@ final class MetaVerbs {
       }
       return 0;
     }
-    Syntax syntax = Verbs.find(named.get()).map(Verb::syntax).orElseThrow(() -> Verbs.unknownVerb(named.get()));
+    Verb verb = Verbs.find(named.get()).orElseThrow(() -> Verbs.unknownVerb(named.get()));
+    var sub = call.args().positional(1);
+    if (sub.isPresent()) {
+      if (!verb.noun()) {
+        throw BoxdException.invalid(Names.quote(named.get()) + " has no verbs of its own: expected help " + named.get());
+      }
+      verb = verb.subVerb(sub.get()).orElseThrow(() -> Verbs.unknownSubVerb(Verbs.find(named.get()).orElseThrow(), sub.get()));
+    }
+    Syntax syntax = verb.syntax();
     if (call.json()) {
-      call.printJson(describe(syntax, true));
+      var document = describe(syntax, true);
+      if (verb.noun()) {
+        document.put("verbs", verb.subVerbs().stream().map(v -> describe(v.syntax(), false)).toList());
+      }
+      call.printJson(document);
     } else {
       call.print(syntax.help());
     }
@@ -81,7 +95,8 @@ final class MetaVerbs {
       out.append("  ").append(Syntax.pad(v.syntax().names(), width)).append("  ").append(v.syntax().summary()).append('\n');
     }
     out.append("\nFlags take --flag=value or --flag value; every verb but connect takes --json.\n")
-        .append("help VERB shows one verb's usage and flags.\n");
+        .append("help VERB shows one verb's usage and flags.\n")
+        .append("machine VERB is the noun form of the VM verbs (machine new, list, get, exec, remove, ...): help machine.\n");
     return out.toString();
   }
 

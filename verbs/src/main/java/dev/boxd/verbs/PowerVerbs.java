@@ -55,14 +55,19 @@ final class PowerVerbs {
         packet, exec or cp wakes the VM. JSON: the VM object.""");
     return new Verb(syntax, call -> {
       int seconds = Values.autoSuspend("SECS", call.args().positionals().get(1));
-      var view = call.ops().setAutoSuspend(call.vm(0), seconds);
-      if (call.json()) {
-        call.printJson(Json.vm(view));
-      } else {
-        call.print(Text.safe(view.name()) + ": auto-suspend " + Text.autoSuspend(view.autoSuspendSecs()) + "\n");
-      }
-      return 0;
+      return setAutoSuspend(call, call.vm(0), seconds);
     });
+  }
+
+  /** Sets and shows a VM's auto-suspend (auto-suspend, machine config set). */
+  static int setAutoSuspend(Call call, String vm, int seconds) throws IOException {
+    var view = call.ops().setAutoSuspend(vm, seconds);
+    if (call.json()) {
+      call.printJson(Json.vm(view));
+    } else {
+      call.print(Text.safe(view.name()) + ": auto-suspend " + Text.autoSuspend(view.autoSuspendSecs()) + "\n");
+    }
+    return 0;
   }
 
   static Verb reboot() {
@@ -99,15 +104,27 @@ final class PowerVerbs {
 
   private static int destroy(Call call) throws IOException {
     String vm = call.vm(0);
-    var term = call.terminal();
-    if (term.tty().isPresent() && !call.args().has("yes")) {
+    if (call.terminal().tty().isPresent() && !call.args().has("yes")) {
       call.ops().info(vm); // NOT_FOUND before the question, not after it
-      String answer = term.readLine("Destroy VM \"" + vm + "\"? [y/N] ").orElse("").strip().toLowerCase(Locale.ROOT);
-      if (!answer.equals("y") && !answer.equals("yes")) {
-        call.note("not destroyed: " + vm + "\n");
+      if (!confirmed(call, vm)) {
         return 1;
       }
     }
+    return destroy(call, vm);
+  }
+
+  /** Asks on the terminal whether to destroy the VM; says so when the answer is no. */
+  static boolean confirmed(Call call, String vm) throws IOException {
+    String answer = call.terminal().readLine("Destroy VM \"" + vm + "\"? [y/N] ").orElse("").strip().toLowerCase(Locale.ROOT);
+    if (!answer.equals("y") && !answer.equals("yes")) {
+      call.note("not destroyed: " + vm + "\n");
+      return false;
+    }
+    return true;
+  }
+
+  /** Destroys the VM and shows it (destroy, machine remove). */
+  static int destroy(Call call, String vm) throws IOException {
     call.ops().destroy(vm);
     if (call.json()) {
       call.printJson(Json.object("name", vm, "destroyed", true));

@@ -55,6 +55,15 @@ record Syntax(String name, List<String> aliases, String summary, List<String> re
     flags = List.copyOf(Stream.concat(flags.stream(), Stream.of(HELP)).toList());
   }
 
+  /**
+   * The same syntax under another name, without aliases and with its required positionals named
+   * anew: a short verb reused as a noun's sub-verb ({@code machine stop VM}).
+   */
+  Syntax renamed(String newName, List<String> newRequired) {
+    return new Syntax(newName, List.of(), summary, newRequired, optional, command, flags.stream().filter(f -> f != HELP).toList(),
+        description);
+  }
+
   boolean answersTo(String word) {
     return name.equals(word) || aliases.contains(word);
   }

@@ -23,11 +23,16 @@ final class Values {
 
   /** A VM addressed by name (a DNS label) or by id. */
   static String vmRef(String ref) {
-    if (Names.isValid(ref) || (ref != null && VM_ID.matcher(ref).matches())) {
+    if (isVmRef(ref)) {
       return ref;
     }
     throw BoxdException.invalid("invalid VM name " + Names.quote(ref)
         + ": expected a VM name (1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit) or a VM id");
+  }
+
+  /** Whether {@code ref} could name a VM: a name or an id. */
+  static boolean isVmRef(String ref) {
+    return Names.isValid(ref) || (ref != null && VM_ID.matcher(ref).matches());
   }
 
   /** MiB from {@code 1024}, {@code 512M}, {@code 2G}, {@code 2GiB}, {@code 1T}. */

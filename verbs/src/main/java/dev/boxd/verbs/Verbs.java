@@ -29,7 +29,7 @@ public final class Verbs {
   private static final List<Verb> ALL = List.of(
       VmVerbs.create(), VmVerbs.list(), VmVerbs.info(), ExecVerbs.exec(), CopyVerb.copy(), ExecVerbs.connect(), VmVerbs.fork(), SnapshotVerb.snapshot(),
       VmVerbs.sshConfig(), EdgeVerbs.proxy(), EdgeVerbs.expose(), PowerVerbs.destroy(), PowerVerbs.pause(), PowerVerbs.resume(), PowerVerbs.hibernate(), PowerVerbs.autoSuspend(), PowerVerbs.reboot(), PowerVerbs.stop(),
-      PowerVerbs.start(), MetaVerbs.whoami(), ApiKeyVerb.apiKey(), MetaVerbs.help(), MetaVerbs.version());
+      PowerVerbs.start(), MachineVerbs.machine(), MetaVerbs.whoami(), ApiKeyVerb.apiKey(), MetaVerbs.help(), MetaVerbs.version());
 
   private Verbs() {}
 
@@ -46,7 +46,14 @@ public final class Verbs {
         throw BoxdException.invalid("missing verb: expected one of " + verbList() + " (see: help)");
       }
       Verb verb = find(alias(argv.getFirst())).orElseThrow(() -> unknownVerb(argv.getFirst()));
-      args = Args.parse(verb.syntax(), argv.subList(1, argv.size()));
+      List<String> rest = argv.subList(1, argv.size());
+      if (verb.noun() && !rest.isEmpty() && !rest.getFirst().startsWith("-")) {
+        Verb noun = verb;
+        String word = rest.getFirst();
+        verb = noun.subVerb(word).orElseThrow(() -> unknownSubVerb(noun, word));
+        rest = rest.subList(1, rest.size());
+      }
+      args = Args.parse(verb.syntax(), rest);
       if (args.has("help")) {
         Call.write(terminal.out(), verb.syntax().help());
         return 0;
@@ -74,6 +81,22 @@ public final class Verbs {
       report(terminal, json(args, argv), ErrorCode.INTERNAL, "internal error (" + e.getClass().getSimpleName() + ")");
       return ErrorCode.INTERNAL.exitCode();
     }
+  }
+
+  /**
+   * Whether these words (split from a command line) start a verb whose last words are a command
+   * for the VM ({@code exec NAME -- CMD}, {@code machine exec VM -- CMD}): a transport that
+   * receives one string then keeps that command as sent ({@link ShellWords#splitKeepingCommand}).
+   */
+  public static boolean takesCommand(List<String> words) {
+    if (words.isEmpty()) {
+      return false;
+    }
+    Optional<Verb> verb = find(words.getFirst());
+    if (verb.isPresent() && verb.get().noun()) {
+      verb = words.size() > 1 ? verb.get().subVerb(words.get(1)) : Optional.empty();
+    }
+    return verb.map(v -> v.syntax().command()).orElse(false);
   }
 
   /** The names of the verbs, in help order (aliases not included). */
@@ -118,6 +141,12 @@ public final class Verbs {
 
   static BoxdException unknownVerb(String word) {
     return BoxdException.invalid("unknown verb " + Names.quote(word) + ": expected one of " + verbList() + " (see: help)");
+  }
+
+  static BoxdException unknownSubVerb(Verb noun, String word) {
+    String name = noun.syntax().name();
+    return BoxdException.invalid("unknown " + name + " verb " + Names.quote(word) + ": expected one of "
+        + String.join(", ", noun.subVerbWords()) + " (see: help " + name + ")");
   }
 
   private static String verbList() {

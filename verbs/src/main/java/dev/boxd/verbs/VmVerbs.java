@@ -33,9 +33,19 @@ final class VmVerbs {
   }
 
   private static int create(Call call) throws IOException {
-    var args = call.args();
+    var vm = call.ops().create(newRequest(call.args(), call.args().value("name")));
+    if (call.json()) {
+      call.printJson(Json.vm(vm));
+    } else {
+      call.print(Text.vm(vm));
+    }
+    return 0;
+  }
+
+  /** What new (and machine new, whose NAME is a positional) asks for, checked. */
+  static Operations.NewRequest newRequest(Args args, Optional<String> name) {
     var request = new Operations.NewRequest(
-        args.value("name").map(n -> Names.requireValid("VM name", n)),
+        name.map(n -> Names.requireValid("VM name", n)),
         args.value("vcpu").map(v -> Values.vcpus("vcpu", v)),
         args.value("memory").map(v -> Values.memoryMib("memory", v)),
         args.value("auto-suspend-timeout").map(v -> Values.autoSuspend("--auto-suspend-timeout", v)),
@@ -48,13 +58,7 @@ final class VmVerbs {
     if (request.fromSnapshot().isPresent() && request.image().isPresent()) {
       throw BoxdException.invalid("--from-snapshot takes the snapshot's image: drop --image");
     }
-    var vm = call.ops().create(request);
-    if (call.json()) {
-      call.printJson(Json.vm(vm));
-    } else {
-      call.print(Text.vm(vm));
-    }
-    return 0;
+    return request;
   }
 
   static Verb fork() {
@@ -71,8 +75,12 @@ final class VmVerbs {
     Optional<String> named = call.args().positional(0).map(Values::vmRef);
     String source = named.or(() -> call.ops().currentVm())
         .orElseThrow(() -> BoxdException.invalid("missing SRC: expected " + call.syntax().usage()));
-    Optional<String> name = call.args().value("name").map(n -> Names.requireValid("VM name", n));
-    var forked = call.ops().fork(source, name,
+    return fork(call, source, call.args().value("name"));
+  }
+
+  /** Forks {@code source} into {@code name} and shows the copy (fork, machine fork). */
+  static int fork(Call call, String source, Optional<String> name) throws IOException {
+    var forked = call.ops().fork(source, name.map(n -> Names.requireValid("VM name", n)),
         call.args().value("auto-suspend-timeout").map(v -> Values.autoSuspend("--auto-suspend-timeout", v)));
     if (call.json()) {
       var document = Json.vm(forked.vm());
@@ -95,17 +103,22 @@ final class VmVerbs {
     if (call.json()) {
       call.printJson(Json.vms(vms));
     } else {
-      // the column only where it says something: the table of SPEC §3 stays as it is without isolated VMs
-      if (vms.stream().anyMatch(Operations.VmView::isolated)) {
-        call.print(Text.table(List.of("NAME", "STATUS", "IP", "IMAGE", "ISOLATED"),
-            vms.stream().map(v -> List.of(nz(v.name()), nz(v.status()), nz(v.ip()), nz(v.image()), v.isolated() ? "yes" : "no"))
-                .toList()));
-      } else {
-        call.print(Text.table(List.of("NAME", "STATUS", "IP", "IMAGE"),
-            vms.stream().map(v -> List.of(nz(v.name()), nz(v.status()), nz(v.ip()), nz(v.image()))).toList()));
-      }
+      printTable(call, vms);
     }
     return 0;
+  }
+
+  /** The text of list (and machine list). */
+  static void printTable(Call call, List<Operations.VmView> vms) throws IOException {
+    // the column only where it says something: the table of SPEC §3 stays as it is without isolated VMs
+    if (vms.stream().anyMatch(Operations.VmView::isolated)) {
+      call.print(Text.table(List.of("NAME", "STATUS", "IP", "IMAGE", "ISOLATED"),
+          vms.stream().map(v -> List.of(nz(v.name()), nz(v.status()), nz(v.ip()), nz(v.image()), v.isolated() ? "yes" : "no"))
+              .toList()));
+    } else {
+      call.print(Text.table(List.of("NAME", "STATUS", "IP", "IMAGE"),
+          vms.stream().map(v -> List.of(nz(v.name()), nz(v.status()), nz(v.ip()), nz(v.image()))).toList()));
+    }
   }
 
   private static String nz(String s) {

@@ -57,8 +57,8 @@ public final class TokenExchange {
   public Response handle(Request request) {
     OptionalLong retryAfter = limit.take(request.client());
     if (retryAfter.isPresent()) {
-      return error(ErrorCode.RESOURCE_EXHAUSTED, 429, "too many token requests from " + request.client() + ": try again in "
-          + retryAfter.getAsLong() + " s", Map.of("retry-after", Long.toString(retryAfter.getAsLong())));
+      return error(ErrorCode.RESOURCE_EXHAUSTED, 429, tooMany(request.client(), retryAfter.getAsLong()),
+          Map.of("retry-after", Long.toString(retryAfter.getAsLong())));
     }
     if (!request.method().equals("POST")) {
       return error(ErrorCode.INVALID_ARGUMENT, 405, "use POST with {\"api_key\":\"bxd_...\"} to get a token, not " + request.method(),
@@ -80,6 +80,24 @@ public final class TokenExchange {
     } catch (BoxdException e) {
       return error(e.code(), e.code().httpStatus(), e.getMessage(), Map.of());
     }
+  }
+
+  /**
+   * The exchange as other surfaces offer it (the gRPC {@code ExchangeApiKey}): the same rate
+   * limit, shared with the HTTPS path, and the same checks. RESOURCE_EXHAUSTED for a source over
+   * its rate, UNAUTHENTICATED for a key that is unknown, revoked or expired, UNAVAILABLE before
+   * the cluster has its signing key.
+   */
+  public JwtTokens.Issued exchange(String apiKey, String client) {
+    OptionalLong retryAfter = limit.take(client);
+    if (retryAfter.isPresent()) {
+      throw new BoxdException(ErrorCode.RESOURCE_EXHAUSTED, tooMany(client, retryAfter.getAsLong()));
+    }
+    return tokens.exchange(apiKey);
+  }
+
+  private static String tooMany(String client, long retryAfterSecs) {
+    return "too many token requests from " + client + ": try again in " + retryAfterSecs + " s";
   }
 
   /**

@@ -46,6 +46,12 @@ public final class ApiServer implements AutoCloseable {
    */
   public static ApiServer start(InetSocketAddress address, Callers callers, TokenVerifier verifier, ServerCertificates certificates,
       String defaultServerName) throws IOException {
+    return start(address, callers, verifier, Tokenless.NONE, certificates, defaultServerName);
+  }
+
+  /** As above, with the calls that get a client its token. */
+  public static ApiServer start(InetSocketAddress address, Callers callers, TokenVerifier verifier, Tokenless tokenless,
+      ServerCertificates certificates, String defaultServerName) throws IOException {
     var builder = NettyServerBuilder.forAddress(address)
         .sslContext(tls(certificates, defaultServerName))
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
@@ -58,7 +64,7 @@ public final class ApiServer implements AutoCloseable {
         .permitKeepAliveWithoutCalls(true)
         .maxConnectionIdle(IDLE_CONNECTION_MINUTES, TimeUnit.MINUTES)
         .handshakeTimeout(HANDSHAKE_TIMEOUT_SECS, TimeUnit.SECONDS);
-    ApiServices.of(callers, verifier).forEach(builder::addService);
+    ApiServices.of(callers, verifier, tokenless).forEach(builder::addService);
     Server server = builder.build();
     try {
       server.start();

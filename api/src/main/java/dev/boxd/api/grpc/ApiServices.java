@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * What the API server serves, the same in the real server and in tests: {@code BoxdApi} behind
- * the token check (its requests checked to be the messages they claim first: {@link RequestCheck}),
+ * the token check (its requests checked to be the messages they claim first: {@link RequestCheck};
+ * the calls that get a token pass without one: {@link Tokenless}),
  * and server reflection without one. Both reflection versions are served: grpcurl
  * asks {@code v1} first, grpc_cli and Python's reflection client ask {@code v1alpha}.
  */
@@ -19,10 +20,15 @@ public final class ApiServices {
 
   private ApiServices() {}
 
-  @SuppressWarnings("deprecation") // v1alpha reflection: still what several clients speak
   public static List<ServerServiceDefinition> of(Callers callers, TokenVerifier verifier) {
+    return of(callers, verifier, Tokenless.NONE);
+  }
+
+  @SuppressWarnings("deprecation") // v1alpha reflection: still what several clients speak
+  public static List<ServerServiceDefinition> of(Callers callers, TokenVerifier verifier, Tokenless tokenless) {
     return List.of(
-        RequestCheck.around(ServerInterceptors.intercept(new BoxdApiService(callers, MAX_CONCURRENT_OPERATIONS), new AuthInterceptor(verifier))),
+        RequestCheck.around(ServerInterceptors.intercept(new BoxdApiService(callers, tokenless, MAX_CONCURRENT_OPERATIONS),
+            new AuthInterceptor(verifier))),
         ProtoReflectionServiceV1.newInstance().bindService(),
         ProtoReflectionService.newInstance().bindService());
   }

@@ -2,6 +2,8 @@ package dev.boxd.api.grpc;
 
 import dev.boxd.api.v1.ApiKey;
 import dev.boxd.api.v1.BoxdApiGrpc;
+import dev.boxd.api.v1.CopyFilesRequest;
+import dev.boxd.api.v1.CopyFilesResponse;
 import dev.boxd.api.v1.CreateApiKeyRequest;
 import dev.boxd.api.v1.CreateApiKeyResponse;
 import dev.boxd.api.v1.CreateProxyRequest;
@@ -18,15 +20,21 @@ import dev.boxd.api.v1.RevokeApiKeyRequest;
 import dev.boxd.api.v1.DestroyVmResponse;
 import dev.boxd.api.v1.DownloadFileRequest;
 import dev.boxd.api.v1.DownloadFileResponse;
+import dev.boxd.api.v1.ExchangeApiKeyRequest;
+import dev.boxd.api.v1.ExchangeApiKeyResponse;
 import dev.boxd.api.v1.ExecChunk;
 import dev.boxd.api.v1.ExposePortRequest;
 import dev.boxd.api.v1.ExposePortResponse;
 import dev.boxd.api.v1.FileChunk;
 import dev.boxd.api.v1.ForkVmRequest;
 import dev.boxd.api.v1.ForkVmResponse;
+import dev.boxd.api.v1.GetSshConfigRequest;
+import dev.boxd.api.v1.GetSshConfigResponse;
 import dev.boxd.api.v1.GetVmRequest;
 import dev.boxd.api.v1.GetVmResponse;
 import dev.boxd.api.v1.HibernateVmRequest;
+import dev.boxd.api.v1.ListDirRequest;
+import dev.boxd.api.v1.ListDirResponse;
 import dev.boxd.api.v1.ListExposedPortsRequest;
 import dev.boxd.api.v1.ListExposedPortsResponse;
 import dev.boxd.api.v1.ListProxiesRequest;
@@ -38,6 +46,8 @@ import dev.boxd.api.v1.ListVmsResponse;
 import dev.boxd.api.v1.LogChunk;
 import dev.boxd.api.v1.PauseVmRequest;
 import dev.boxd.api.v1.PauseVmResponse;
+import dev.boxd.api.v1.PollDeviceLoginRequest;
+import dev.boxd.api.v1.PollDeviceLoginResponse;
 import dev.boxd.api.v1.Proxy;
 import dev.boxd.api.v1.RebootVmRequest;
 import dev.boxd.api.v1.RebootVmResponse;
@@ -48,6 +58,9 @@ import dev.boxd.api.v1.SetAutoSuspendRequest;
 import dev.boxd.api.v1.SetProxyPortRequest;
 import dev.boxd.api.v1.SetProxyPortResponse;
 import dev.boxd.api.v1.Snapshot;
+import dev.boxd.api.v1.SshHost;
+import dev.boxd.api.v1.StartDeviceLoginRequest;
+import dev.boxd.api.v1.StartDeviceLoginResponse;
 import dev.boxd.api.v1.StartVmRequest;
 import dev.boxd.api.v1.StartVmResponse;
 import dev.boxd.api.v1.StopVmRequest;
@@ -71,15 +84,18 @@ import java.util.OptionalInt;
  * {@code boxd.api.v1.BoxdApi}: every RPC is a thin mapping onto the caller's {@link Operations}
  * (the same ones the SSH front door's verbs drive), with its fields checked as the verbs check
  * their flags. VMs are addressed by id or name wherever {@code Operations} takes either. The
- * caller is the user {@link AuthInterceptor} put in the call's context.
+ * caller is the user {@link AuthInterceptor} put in the call's context; the calls that get a
+ * client its token have no user and go to {@link Tokenless} with the caller's address instead.
  */
 public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
   private final Callers callers;
+  private final Tokenless tokenless;
   private final Offload offload;
   private final FileTransfers files;
 
-  public BoxdApiService(Callers callers, int maxConcurrentCalls) {
+  public BoxdApiService(Callers callers, Tokenless tokenless, int maxConcurrentCalls) {
     this.callers = callers;
+    this.tokenless = tokenless;
     this.offload = new Offload(maxConcurrentCalls);
     this.files = new FileTransfers(offload);
   }
@@ -91,6 +107,14 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
       throw new IllegalStateException("BoxdApiService is served without AuthInterceptor");
     }
     return callers.forUser(userId);
+  }
+
+  private static String source() {
+    String source = AuthInterceptor.SOURCE.get();
+    if (source == null) {
+      throw new IllegalStateException("a token-less call is served without AuthInterceptor");
+    }
+    return source;
   }
 
   @Override
@@ -310,6 +334,14 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
   }
 
   @Override
+  public void copyFiles(CopyFilesRequest request, StreamObserver<CopyFilesResponse> observer) {
+    Operations ops = caller();
+    offload.unary("cp", observer, () -> CopyFilesResponse.newBuilder().setBytesCopied(ops.copy(
+        Requests.vm("src_vm", request.getSrcVm()), Requests.text("src_path", request.getSrcPath()),
+        Requests.vm("dst_vm", request.getDstVm()), Requests.text("dst_path", request.getDstPath()))).build());
+  }
+
+  @Override
   public void uploadFile(UploadFileRequest request, StreamObserver<UploadFileResponse> observer) {
     files.upload(caller(), request, observer);
   }
@@ -363,6 +395,54 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
         throw BoxdException.invalid("key is required: the id (key_…) or the name of the API key to revoke");
       }
       return Views.apiKey(ops.revokeApiKey(request.getKey()));
+    });
+  }
+
+  @Override
+  public void listDir(ListDirRequest request, StreamObserver<ListDirResponse> observer) {
+    Operations ops = caller();
+    offload.unary("list-dir", observer, () -> DirListing.list(ops, request));
+  }
+
+  @Override
+  public void getSshConfig(GetSshConfigRequest request, StreamObserver<GetSshConfigResponse> observer) {
+    Operations ops = caller();
+    offload.unary("ssh-config", observer, () -> {
+      var config = ops.sshConfig();
+      return GetSshConfigResponse.newBuilder().setHostKey(config.hostKey()).setHostKeyAlias(config.hostKeyAlias())
+          .addAllHosts(config.hosts().stream().map(h -> SshHost.newBuilder().setAlias(h.alias()).setVm(h.vm()).setHostName(h.hostName())
+              .setPort(h.port()).setUser(h.user()).build()).toList())
+          .build();
+    });
+  }
+
+  @Override
+  public void exchangeApiKey(ExchangeApiKeyRequest request, StreamObserver<ExchangeApiKeyResponse> observer) {
+    String source = source();
+    offload.unary("exchange", observer, () -> {
+      var issued = tokenless.exchange(request.getApiKey(), source);
+      return ExchangeApiKeyResponse.newBuilder().setToken(issued.token()).setExpiresAt(issued.expiresAt().getEpochSecond())
+          .setUserId(issued.userId()).build();
+    });
+  }
+
+  @Override
+  public void startDeviceLogin(StartDeviceLoginRequest request, StreamObserver<StartDeviceLoginResponse> observer) {
+    String source = source();
+    offload.unary("device-login-start", observer, () -> {
+      var started = tokenless.startDeviceLogin(request.getPublicKey(), request.getDeviceName(), source);
+      return StartDeviceLoginResponse.newBuilder().setUrl(started.url()).setCode(started.code()).setPollToken(started.pollToken())
+          .setExpiresAt(started.expiresAt().getEpochSecond()).setIntervalSecs(started.intervalSecs()).build();
+    });
+  }
+
+  @Override
+  public void pollDeviceLogin(PollDeviceLoginRequest request, StreamObserver<PollDeviceLoginResponse> observer) {
+    String source = source();
+    offload.unary("device-login-poll", observer, () -> {
+      var polled = tokenless.pollDeviceLogin(request.getPollToken(), source);
+      return PollDeviceLoginResponse.newBuilder().setLinked(polled.linked()).setApiKey(polled.apiKey()).setUserId(polled.userId())
+          .setApiKeyId(polled.apiKeyId()).build();
     });
   }
 }

@@ -30,6 +30,10 @@ final class InProcessApi implements AutoCloseable {
   final ManagedChannel channel;
 
   InProcessApi(Operations ops) throws IOException {
+    this(ops, Tokenless.NONE);
+  }
+
+  InProcessApi(Operations ops, Tokenless tokenless) throws IOException {
     String name = InProcessServerBuilder.generateName();
     var builder = InProcessServerBuilder.forName(name);
     ApiServices.of(user -> {
@@ -37,7 +41,7 @@ final class InProcessApi implements AutoCloseable {
         throw new AssertionError("operations asked for " + user);
       }
       return ops;
-    }, TOKENS).forEach(builder::addService);
+    }, TOKENS, tokenless).forEach(builder::addService);
     server = builder.build().start();
     channel = InProcessChannelBuilder.forName(name).build();
   }
