@@ -40,7 +40,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Java SDK against a real server over real TLS with an API key made over SSH: a VM's life
- * (create, exec, streaming exec, files, fork, pause and resume, proxies, delete) and the errors a
+ * (create, exec, streaming exec, files and directories, fork, pause and resume, proxies, delete) and the errors a
  * program switches on. At most two VMs at once; every VM made here is deleted here.
  */
 class JavaSdkTest {
@@ -206,6 +206,9 @@ class JavaSdkTest {
         assertThat(boxd.files().download(vm.id(), "big.bin", sink)).isEqualTo(TEN_MIB);
       }
       assertThat(HexFormat.of().formatHex(down.digest())).isEqualTo(sha);
+
+      assertThat(boxd.files().listDir(vm.id(), "")).filteredOn(e -> e.name().equals("big.bin")).singleElement()
+          .satisfies(e -> assertThat(e.type()).isEqualTo("file")).satisfies(e -> assertThat(e.size()).isEqualTo(TEN_MIB));
 
       assertThat(boxd.files().upload(vm.id(), "/tmp/small.txt", "small\n".getBytes(StandardCharsets.UTF_8))).isEqualTo(6);
       assertThat(boxd.files().download(vm.id(), "/tmp/small.txt")).asString(StandardCharsets.UTF_8).isEqualTo("small\n");
