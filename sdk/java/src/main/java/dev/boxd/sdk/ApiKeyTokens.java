@@ -13,6 +13,12 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class ApiKeyTokens implements TokenSource {
   static final Duration REFRESH_BEFORE = Duration.ofSeconds(60);
+  /**
+   * A token is used at least this long, whatever its expiry says: a client clock far ahead of the
+   * server's would otherwise see every new token as expired and exchange on every call. A token
+   * that really expired is refused and renewed through {@link #expired}.
+   */
+  static final Duration MIN_USE = Duration.ofSeconds(10);
 
   /** A token and when it stops working. */
   record Issued(String token, Instant expiresAt) {
@@ -51,7 +57,9 @@ final class ApiKeyTokens implements TokenSource {
         Duration life = Duration.between(now, issued.expiresAt());
         Duration margin = life.compareTo(REFRESH_BEFORE.multipliedBy(2)) < 0 ? life.dividedBy(2) : REFRESH_BEFORE;
         current = issued;
-        refreshAt = issued.expiresAt().minus(margin.isNegative() ? Duration.ZERO : margin);
+        Instant byExpiry = issued.expiresAt().minus(margin.isNegative() ? Duration.ZERO : margin);
+        Instant earliest = now.plus(MIN_USE);
+        refreshAt = byExpiry.isBefore(earliest) ? earliest : byExpiry;
         generation++;
       }
       return new Current(current.token(), generation);

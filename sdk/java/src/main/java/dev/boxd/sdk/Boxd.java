@@ -45,11 +45,16 @@ public final class Boxd implements AutoCloseable {
   private final Snapshots snapshots;
 
   private Boxd(Settings settings, Clock clock) {
-    this.url = settings.endpoint().url();
-    this.channel = channel(settings);
+    this(channel(settings), settings.endpoint().url(), settings.credential(), clock);
+  }
+
+  /** Over a channel made elsewhere (tests use an in-process one). */
+  Boxd(ManagedChannel channel, String url, Settings.Credential credential, Clock clock) {
+    this.url = url;
+    this.channel = channel;
     var blocking = BoxdApiGrpc.newBlockingStub(channel);
     var async = BoxdApiGrpc.newStub(channel);
-    TokenSource tokens = switch (settings.credential()) {
+    TokenSource tokens = switch (credential) {
       case Settings.Credential.ApiKey key -> new ApiKeyTokens(key.secret(), this::exchange, clock);
       case Settings.Credential.Token token -> new TokenSource.Fixed(token.jwt());
       case Settings.Credential.None none -> null;

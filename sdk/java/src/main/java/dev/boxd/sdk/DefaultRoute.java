@@ -22,7 +22,7 @@ final class DefaultRoute {
     for (String line : procNetRoute.split("\n")) {
       String[] f = line.strip().split("\\s+");
       // Iface Destination Gateway Flags RefCnt Use Metric Mask ...; the header's third field is "Gateway".
-      if (f.length < 8 || !isHex(f[1]) || !isHex(f[2]) || !isHex(f[3]) || !isHex(f[7])) {
+      if (f.length < 8 || !isAddress(f[1]) || !isAddress(f[2]) || !isFlags(f[3]) || !isAddress(f[7])) {
         continue;
       }
       int flags = Integer.parseUnsignedInt(f[3], 16);
@@ -44,8 +44,17 @@ final class DefaultRoute {
     return Optional.ofNullable(best);
   }
 
+  private static boolean isAddress(String s) {
+    return s.length() == 8 && isHex(s);
+  }
+
+  // Flags are printed as four hex digits ("0003").
+  private static boolean isFlags(String s) {
+    return !s.isEmpty() && s.length() <= 8 && isHex(s);
+  }
+
   private static boolean isHex(String s) {
-    return s.length() == 8 && s.chars().allMatch(c -> Character.digit(c, 16) >= 0);
+    return s.chars().allMatch(c -> Character.digit(c, 16) >= 0);
   }
 
   private static InetAddress address(String littleEndianHex) {
