@@ -170,8 +170,8 @@ class CliTest {
         "PATH=/usr/bin:/bin", laptop.home.resolve(".local/bin/boxd").toString(), "connect", "cli-keep"));
     try (var pty = dev.boxd.testkit.PtyClient.start(30, 100, command)) {
       pty.send("stty size; echo $((6*7))-$(whoami)\r");
+      pty.expect("30 100"); // stty size, then the echo: in the order the shell prints them
       pty.expect("42-boxd");
-      pty.expect("30 100");
       pty.send("exit\r");
       assertThat(pty.waitFor()).isZero();
     }
