@@ -30,6 +30,11 @@ public final class HostNetwork {
    * hear that they are refused (the gateway tells them why).
    */
   public static final int GUEST_CLI_PORT = 9002;
+  /**
+   * The port of the in-VM gRPC API (boxd.api.v1 without a token) on the gateway address. Isolated
+   * VMs may reach it only to hear that they are refused, as on {@link #GUEST_CLI_PORT}.
+   */
+  public static final int GUEST_API_PORT = 9003;
   private final NetworkConfig config;
   private final NetworkNamespace ns;
   private FileChannel netDev; // guarded by this
@@ -76,7 +81,7 @@ public final class HostNetwork {
     config.uplink().ifPresentOrElse(uplink -> EgressLink.setUp(ns, uplink), () -> EgressLink.remove(ns));
     ns.nft("add table bridge " + NftRules.BRIDGE_TABLE + "\nadd table ip " + NftRules.IP_TABLE + "\n"
         + "delete table ip " + NftRules.IP_TABLE + "\n" + baseWithoutVmState() + NftRules.trafficBase()
-        + NftRules.isolatedBase(config, GUEST_CLI_PORT));
+        + NftRules.isolatedBase(config, GUEST_CLI_PORT, GUEST_API_PORT));
     dropElementsOfGoneTaps();
     dropIsolatedOfGoneTaps();
     log.info("VM network ready: namespace {}, bridge {}, gateway {}", ns.name(), br, config.subnet().gateway());

@@ -113,6 +113,24 @@ public record NetworkNamespace(String name) {
   }
 
   /**
+   * A TCP listening socket made inside this namespace and not yet bound, for a server that binds
+   * it itself (Netty, given it as its channel): the socket keeps this namespace whichever thread
+   * binds it, so the address it is bound to is one of this namespace's. The caller closes it.
+   */
+  public ServerSocketChannel unboundListener() throws IOException {
+    return inside(() -> {
+      ServerSocketChannel channel = ServerSocketChannel.open();
+      try {
+        channel.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
+        return channel;
+      } catch (IOException | RuntimeException e) {
+        channel.close();
+        throw e;
+      }
+    }, "opening a listening socket");
+  }
+
+  /**
    * Runs {@code action} on a thread that has entered this namespace (a socket keeps the namespace
    * it was made in); its I/O failure comes back as it was thrown.
    */

@@ -218,12 +218,12 @@ final class NftRules {
    * The input rules for isolated VMs (SPEC §12), in a table of their own whose set of addresses
    * outlives a worker's restart (only the chain's rules are replaced). What an isolated VM sends
    * to the namespace itself (the gateway's services, the uplink's address) is dropped unless it is
-   * DNS on the gateway, the CLI's port (whose gateway refuses it with the reason, rather than
-   * leaving the CLI to time out), or a reply to a connection the namespace made: the edge's and
+   * DNS on the gateway, the CLI's port or the in-VM API's (whose servers refuse it with the
+   * reason, rather than leaving the client to time out), or a reply to a connection the namespace made: the edge's and
    * the SSH gateway's connections into the VM (port 8000, sshd, forwards) start on this side.
    * Routed traffic (the internet through the uplink) never passes input.
    */
-  static String isolatedBase(NetworkConfig config, int cliPort) {
+  static String isolatedBase(NetworkConfig config, int cliPort, int apiPort) {
     String t = ISOLATED_TABLE;
     String gateway = config.subnet().gateway().toString();
     String fromBridge = "iifname \"" + config.bridge() + "\" ip daddr " + gateway;
@@ -235,7 +235,7 @@ final class NftRules {
         + "add rule ip " + t + " input ip saddr != @vms accept\n"
         + "add rule ip " + t + " input ct state established,related accept\n"
         + "add rule ip " + t + " input " + fromBridge + " udp dport 53 accept\n"
-        + "add rule ip " + t + " input " + fromBridge + " tcp dport { 53, " + cliPort + " } accept\n"
+        + "add rule ip " + t + " input " + fromBridge + " tcp dport { 53, " + cliPort + ", " + apiPort + " } accept\n"
         + "add rule ip " + t + " input counter drop\n";
   }
 

@@ -56,7 +56,7 @@ class IsolatedNicTest {
         .contains("ip saddr != @vms accept")
         .contains("ct state established,related accept")
         .contains("udp dport 53 accept")
-        .contains("tcp dport { 53, " + HostNetwork.GUEST_CLI_PORT + " } accept");
+        .contains("tcp dport { 53, " + HostNetwork.GUEST_CLI_PORT + ", " + HostNetwork.GUEST_API_PORT + " } accept");
 
     network.setUp(dir); // a restarted worker
     network.attach(isolated);

@@ -47,6 +47,20 @@ class NetworkNamespaceTest {
   }
 
   @Test
+  void anUnboundListenerBoundOnAnyThreadListensInTheNamespaceAndNotOnTheHost() throws Exception {
+    try (ServerSocketChannel listener = namespace.unboundListener()) {
+      assertThat(listener.getLocalAddress()).as("not bound yet").isNull();
+      listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)); // on this thread, in the host's namespace
+      var address = (InetSocketAddress) listener.getLocalAddress();
+      try (SocketChannel client = namespace.connect(address, Duration.ofSeconds(5)); SocketChannel server = listener.accept()) {
+        assertThat(server.getRemoteAddress()).isEqualTo(client.getLocalAddress());
+      }
+      assertThatThrownBy(() -> SocketChannel.open(address)).as("the host's loopback has no such listener")
+          .isInstanceOf(ConnectException.class);
+    }
+  }
+
+  @Test
   void aRefusedConnectionIsAnIoException() {
     assertThatThrownBy(() -> namespace.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), 1), Duration.ofSeconds(5)))
         .isInstanceOf(ConnectException.class);

@@ -82,7 +82,7 @@ final class ServerCommand implements Callable<Integer> {
       description = "address of the gRPC API (boxd.api.v1.BoxdApi over TLS with the zone's certificate; default ${DEFAULT-VALUE})")
   String apiListen;
 
-  @Option(names = "--no-api", description = "serve no gRPC API")
+  @Option(names = "--no-api", description = "serve no gRPC API (neither on --api nor inside VMs)")
   boolean noApi;
 
   @Option(names = "--token-lifetime-secs", defaultValue = "3600",
@@ -295,9 +295,12 @@ final class ServerCommand implements Callable<Integer> {
       }
     });
     // The in-VM CLI's gateway, on the bridge address inside the VM network: only VMs reach it.
+    var guestCallers = new StateGuestCallers(raft, workers, config, clock);
     GuestGateway guestGateway = GuestGateway.serve(
-        runtime.network().namespace().listen(new InetSocketAddress(vmSubnet.gateway().toString(), GuestGateway.PORT)),
-        new StateGuestCallers(raft, workers, config, clock));
+        runtime.network().namespace().listen(new InetSocketAddress(vmSubnet.gateway().toString(), GuestGateway.PORT)), guestCallers);
+    // The gRPC API for SDKs inside VMs, beside the CLI's gateway, its callers known the same way.
+    Optional<InVmApi> inVmApi = noApi ? Optional.empty()
+        : Optional.of(InVmApi.start(runtime.network().namespace(), vmSubnet.gateway(), guestCallers));
 
     // The first VM of a size waits for its golden; prepare the default one now (the warm pool
     // makes it for its first VM). After recovery: it removes warm VMs a previous server left.
@@ -327,6 +330,7 @@ final class ServerCommand implements Callable<Integer> {
       edge.ifPresent(EdgeRole::close);
       acme.ifPresent(ZoneCertificateRenewer::close);
       guestGateway.close();
+      inVmApi.ifPresent(InVmApi::close);
       routes.close();
       gateway.close();
       forwarder.ifPresent(ExposeForwarder::close);
@@ -357,6 +361,8 @@ final class ServerCommand implements Callable<Integer> {
         + (noExpose ? ", not forwarded: --no-expose" : "") + ")");
     api.ifPresent(a -> System.out.println("  gRPC API:       " + config.zone() + ":" + a.port() + " (boxd.api.v1.BoxdApi, TLS with the"
         + " certificate of the HTTPS edge; a bearer token on every call)"));
+    inVmApi.ifPresent(a -> System.out.println("  inside VMs:     the same API on " + vmSubnet.gateway() + ":" + InVmApi.PORT
+        + " (plaintext, no token: the VM acts as its owner)"));
     edge.ifPresent(e -> {
       String https = e.httpsPort() == 443 ? "" : ":" + e.httpsPort();
       System.out.println("  HTTPS edge:     https://NAME." + config.zone() + https + " reaches port 8000 of VM NAME (" + httpsListen + ", HTTP "

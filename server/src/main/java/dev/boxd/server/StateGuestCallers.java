@@ -1,5 +1,6 @@
 package dev.boxd.server;
 
+import dev.boxd.api.grpc.AddressCallers;
 import dev.boxd.control.ControlConfig;
 import dev.boxd.control.ControlOperations;
 import dev.boxd.workerport.Workers;
@@ -17,12 +18,12 @@ import java.time.Clock;
 import java.util.Optional;
 
 /**
- * The in-VM gateway's callers as the replicated state knows them: the live VM holding the source
- * address, acting as its owner. Looked up per connection, so after a fork the copy's address names
- * the copy, and a destroyed VM's address names nobody until it is given out again. An isolated
- * VM is refused, with the reason.
+ * The callers of the in-VM gateway and the in-VM API as the replicated state knows them: the live
+ * VM holding the source address, acting as its owner. Looked up per connection (the gateway) or
+ * per call (the API), so after a fork the copy's address names the copy, and a destroyed VM's
+ * address names nobody until it is given out again. An isolated VM is refused, with the reason.
  */
-final class StateGuestCallers implements GuestGateway.Callers {
+final class StateGuestCallers implements GuestGateway.Callers, AddressCallers {
   private final StateStore store;
   private final Workers workers;
   private final ControlConfig config;
@@ -37,6 +38,19 @@ final class StateGuestCallers implements GuestGateway.Callers {
 
   @Override
   public Optional<Operations> byAddress(InetAddress source) {
+    return vmAt(source).map(this::operationsOf);
+  }
+
+  @Override
+  public Optional<Caller> at(InetAddress source) {
+    return vmAt(source).map(vm -> new Caller(vm.ownerId(), operationsOf(vm)));
+  }
+
+  private Operations operationsOf(Vm vm) {
+    return ControlOperations.insideVm(vm, store, workers, config, clock);
+  }
+
+  private Optional<Vm> vmAt(InetAddress source) {
     if (!(source instanceof Inet4Address)) {
       return Optional.empty();
     }
@@ -48,7 +62,7 @@ final class StateGuestCallers implements GuestGateway.Callers {
       // An isolated VM holds none of its owner's authority (SPEC §12): its address names nobody here.
       throw new BoxdException(ErrorCode.PERMISSION_DENIED, ISOLATED);
     }
-    return caller.map(vm -> ControlOperations.insideVm(vm, store, workers, config, clock));
+    return caller;
   }
 
   static final String ISOLATED =

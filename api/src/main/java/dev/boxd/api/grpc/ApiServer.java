@@ -52,17 +52,8 @@ public final class ApiServer implements AutoCloseable {
   /** As above, with the calls that get a client its token. */
   public static ApiServer start(InetSocketAddress address, Callers callers, TokenVerifier verifier, Tokenless tokenless,
       ServerCertificates certificates, String defaultServerName) throws IOException {
-    var builder = NettyServerBuilder.forAddress(address)
+    var builder = withLimits(NettyServerBuilder.forAddress(address))
         .sslContext(tls(certificates, defaultServerName))
-        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-        .maxInboundMetadataSize(MAX_HEADER_BYTES)
-        .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
-        .keepAliveTime(KEEPALIVE_SECS, TimeUnit.SECONDS)
-        .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECS, TimeUnit.SECONDS)
-        // Clients may ping as often as every 10 s, also between calls (an idle SDK keeps its channel warm).
-        .permitKeepAliveTime(10, TimeUnit.SECONDS)
-        .permitKeepAliveWithoutCalls(true)
-        .maxConnectionIdle(IDLE_CONNECTION_MINUTES, TimeUnit.MINUTES)
         .handshakeTimeout(HANDSHAKE_TIMEOUT_SECS, TimeUnit.SECONDS);
     ApiServices.of(callers, verifier, tokenless).forEach(builder::addService);
     Server server = builder.build();
@@ -77,6 +68,20 @@ public final class ApiServer implements AutoCloseable {
     }
     log.info("gRPC API on {}", server.getListenSockets());
     return new ApiServer(server);
+  }
+
+  /** The limits every API server of boxd keeps (this one and {@link AddressApiServer}). */
+  static NettyServerBuilder withLimits(NettyServerBuilder builder) {
+    return builder
+        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .maxInboundMetadataSize(MAX_HEADER_BYTES)
+        .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
+        .keepAliveTime(KEEPALIVE_SECS, TimeUnit.SECONDS)
+        .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECS, TimeUnit.SECONDS)
+        // Clients may ping as often as every 10 s, also between calls (an idle SDK keeps its channel warm).
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .maxConnectionIdle(IDLE_CONNECTION_MINUTES, TimeUnit.MINUTES);
   }
 
   // The JDK's TLS: its handshake session carries the client's SNI to the key manager (as Netty's

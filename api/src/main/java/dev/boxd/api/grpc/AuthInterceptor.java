@@ -4,6 +4,7 @@ import dev.boxd.api.auth.TokenVerifier;
 import dev.boxd.api.v1.BoxdApiGrpc;
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
+import dev.boxd.verbs.Operations;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -18,9 +19,10 @@ import java.util.Set;
 
 /**
  * Lets a call in only with {@code authorization: Bearer <token>} that the {@link TokenVerifier}
- * accepts, and hands the service the user it names through the gRPC {@link Context}
- * ({@link #USER_ID}). It wraps the {@code BoxdApi} service alone: server reflection stays open, so
- * tools list the services without a token (the schema is public; no data is behind it).
+ * accepts, and hands the service the operations of the user it names through the gRPC
+ * {@link Context} ({@link BoxdApiService#CALLER}). It wraps the {@code BoxdApi} service alone:
+ * server reflection stays open, so tools list the services without a token (the schema is public;
+ * no data is behind it).
  *
  * <p>Exactly the calls that get a client its token ({@link #TOKENLESS}) go in without one, any
  * {@code authorization} header ignored (a client whose token expired exchanges again with it still
@@ -28,8 +30,6 @@ import java.util.Set;
  * limited by it.
  */
 public final class AuthInterceptor implements ServerInterceptor {
-  /** The caller's user id, set for every call this interceptor lets in. */
-  public static final Context.Key<String> USER_ID = Context.key("boxd-user-id");
   /** The caller's IP address, set for the {@link #TOKENLESS} calls. */
   public static final Context.Key<String> SOURCE = Context.key("boxd-source-address");
   /** The full names of the methods that need no token: what a client calls before it has one. */
@@ -42,9 +42,11 @@ public final class AuthInterceptor implements ServerInterceptor {
       + " 'authorization: Bearer <token>'";
 
   private final TokenVerifier verifier;
+  private final Callers callers;
 
-  public AuthInterceptor(TokenVerifier verifier) {
+  public AuthInterceptor(TokenVerifier verifier, Callers callers) {
     this.verifier = verifier;
+    this.callers = callers;
   }
 
   @Override
@@ -53,14 +55,14 @@ public final class AuthInterceptor implements ServerInterceptor {
       String source = sourceOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
       return Contexts.interceptCall(Context.current().withValue(SOURCE, source), call, headers, next);
     }
-    String userId;
+    Operations caller;
     try {
-      userId = verifier.userIdOf(bearer(headers.get(AUTHORIZATION)));
+      caller = callers.forUser(verifier.userIdOf(bearer(headers.get(AUTHORIZATION))));
     } catch (RuntimeException e) {
       call.close(ErrorStatus.of(e), new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    return Contexts.interceptCall(Context.current().withValue(USER_ID, userId), call, headers, next);
+    return Contexts.interceptCall(Context.current().withValue(BoxdApiService.CALLER, caller), call, headers, next);
   }
 
   /** The IP address of a peer; another transport's address (in-process) as it names itself. */

@@ -75,6 +75,7 @@ import dev.boxd.api.v1.WhoamiResponse;
 import dev.boxd.core.BoxdException;
 import dev.boxd.core.ImageNames;
 import dev.boxd.verbs.Operations;
+import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.Optional;
@@ -84,17 +85,21 @@ import java.util.OptionalInt;
  * {@code boxd.api.v1.BoxdApi}: every RPC is a thin mapping onto the caller's {@link Operations}
  * (the same ones the SSH front door's verbs drive), with its fields checked as the verbs check
  * their flags. VMs are addressed by id or name wherever {@code Operations} takes either. The
- * caller is the user {@link AuthInterceptor} put in the call's context; the calls that get a
- * client its token have no user and go to {@link Tokenless} with the caller's address instead.
+ * caller's operations are what an interceptor put in the call's context ({@link #CALLER}):
+ * {@link AuthInterceptor} for a token's user, {@link AddressInterceptor} for the VM a connection
+ * comes from. For a VM, {@code GetVm} and {@code ForkVm} without a VM mean the VM itself, as
+ * {@code info} and {@code fork} do inside a VM. The calls that get a client its token have no
+ * caller and go to {@link Tokenless} with the caller's address instead.
  */
 public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
-  private final Callers callers;
+  /** The operations of the call's caller, set by the interceptor that let the call in. */
+  static final Context.Key<Operations> CALLER = Context.key("boxd-caller");
+
   private final Tokenless tokenless;
   private final Offload offload;
   private final FileTransfers files;
 
-  public BoxdApiService(Callers callers, Tokenless tokenless, int maxConcurrentCalls) {
-    this.callers = callers;
+  public BoxdApiService(Tokenless tokenless, int maxConcurrentCalls) {
     this.tokenless = tokenless;
     this.offload = new Offload(maxConcurrentCalls);
     this.files = new FileTransfers(offload);
@@ -102,17 +107,17 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
 
   // Read on the call's own thread: the gRPC context does not follow the call onto its worker thread.
   private Operations caller() {
-    String userId = AuthInterceptor.USER_ID.get();
-    if (userId == null) {
-      throw new IllegalStateException("BoxdApiService is served without AuthInterceptor");
+    Operations ops = CALLER.get();
+    if (ops == null) {
+      throw new IllegalStateException("BoxdApiService is served without an interceptor that names the caller");
     }
-    return callers.forUser(userId);
+    return ops;
   }
 
   private static String source() {
     String source = AuthInterceptor.SOURCE.get();
     if (source == null) {
-      throw new IllegalStateException("a token-less call is served without AuthInterceptor");
+      throw new IllegalStateException("a token-less call is served without an interceptor that names its source");
     }
     return source;
   }
@@ -184,7 +189,7 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
   @Override
   public void getVm(GetVmRequest request, StreamObserver<GetVmResponse> observer) {
     Operations ops = caller();
-    offload.unary("info", observer, () -> Views.vm(ops.info(Requests.vm("vm_id", request.getVmId()))));
+    offload.unary("info", observer, () -> Views.vm(ops.info(Requests.vmOrCurrent("vm_id", request.getVmId(), ops))));
   }
 
   @Override
@@ -240,7 +245,7 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
   public void forkVm(ForkVmRequest request, StreamObserver<ForkVmResponse> observer) {
     Operations ops = caller();
     offload.unary("fork", observer, () -> {
-      var fork = ops.fork(Requests.vm("source_vm_id", request.getSourceVmId()), Requests.optionalName("name", request.getName()),
+      var fork = ops.fork(Requests.vmOrCurrent("source_vm_id", request.getSourceVmId(), ops), Requests.optionalName("name", request.getName()),
           request.hasAutoSuspendTimeoutSecs()
               ? Optional.of(Requests.autoSuspend("auto_suspend_timeout_secs", request.getAutoSuspendTimeoutSecs())) : Optional.empty());
       return ForkVmResponse.newBuilder().setVmId(fork.vm().id()).setVm(Views.vm(fork.vm())).setForkedFrom(fork.forkedFrom()).build();

@@ -33,6 +33,20 @@ final class Requests {
     return value;
   }
 
+  /**
+   * A VM by name or id; empty means the caller's own VM where the caller is one (the in-VM API),
+   * and is refused as {@link #vm} refuses it elsewhere.
+   */
+  static String vmOrCurrent(String field, String value, dev.boxd.verbs.Operations caller) {
+    if (value == null || value.isEmpty()) {
+      Optional<String> current = caller.currentVm();
+      if (current.isPresent()) {
+        return current.get();
+      }
+    }
+    return vm(field, value);
+  }
+
   /** A name (VM, snapshot, route): a DNS label. */
   static String name(String field, String value) {
     if (value == null || value.isEmpty()) {

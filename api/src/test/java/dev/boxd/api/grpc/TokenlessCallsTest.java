@@ -118,7 +118,9 @@ class TokenlessCallsTest {
   /** Straight at the interceptor, for every method of the service: the exempt ones are named, all others are refused. */
   @Test
   void theInterceptorExemptsExactlyTheThreeByName() {
-    var interceptor = new AuthInterceptor(InProcessApi.TOKENS);
+    var interceptor = new AuthInterceptor(InProcessApi.TOKENS, user -> {
+      throw new AssertionError("operations asked for " + user + " without a token");
+    });
     Set<String> passed = BoxdApiGrpc.getServiceDescriptor().getMethods().stream()
         .filter(method -> {
           var call = new ClosableCall(method);
@@ -126,7 +128,7 @@ class TokenlessCallsTest {
           ServerCallHandler<Object, Object> next = (c, h) -> {
             reached[0] = true;
             assertThat(AuthInterceptor.SOURCE.get()).isEqualTo("198.51.100.7");
-            assertThat(AuthInterceptor.USER_ID.get()).isNull();
+            assertThat(BoxdApiService.CALLER.get()).isNull();
             return new ServerCall.Listener<>() {};
           };
           interceptor.interceptCall(call, new Metadata(), next);
