@@ -2,11 +2,12 @@
 # Pause/resume benchmark, side by side:
 #  - `pause --json` then `resume --json` on one VM over the SSH front door, N rounds: the
 #    suspend_us / resume_us each verb reports, and the wall time of each ssh call;
-#  - the anchor, the runtime's own figure: a VM of the same shape paused and resumed N times by an
-#    in-process runtime (PauseResumeBench) at the pace of the SSH rounds, after the server is gone;
-#    then N times back to back, the way `bench/run.sh runtime` times it (its idle threads never wait
-#    to be woken: the lower bound).
-# One untimed round first on each side. Prints p50/p90 of each and the ratio reported / runtime (paced).
+#  - two anchors, after the server is gone (PauseResumeBench): the runtime's own figure, a VM of the
+#    same shape paused and resumed N times by an in-process runtime, and raw QEMU, the same golden
+#    in a plain QEMU stopped and continued by raw QMP (the round trip of `stop` / `cont`), taking
+#    turns round by round at the pace of the SSH rounds; then N times back to back, the way
+#    `bench/run.sh runtime` times it (its idle threads never wait to be woken: the lower bound).
+# One untimed round first on each side. Prints p50/p90 of each and the ratio reported / raw QEMU (paced).
 # Usage (root, after `./boxd image build`): bench/power.sh [rounds]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,17 +72,18 @@ anchor=$("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-uns
 accelerator=$(awk '$1 == "accelerator" { print $2 }' <<< "$anchor")
 runtime() { awk -v how="$1" -v f="$2" '$1 == how && $2 == f { print $3 }' <<< "$anchor"; }  # paced|back-to-back FIELD
 
-# One table row, in microseconds: reported p50 p90 | runtime paced p50 p90 | ratio p50 p90 | runtime back to back p50 p90.
+# One table row, in microseconds: reported | runtime paced | raw QEMU paced | ratio reported / raw | runtime b2b | raw b2b, each p50 p90.
 row() {  # FIELD REPORTED_SAMPLES
-  local paced b2b
-  paced=$(runtime paced "$1"); b2b=$(runtime back-to-back "$1")
+  local paced b2b rpaced rb2b
+  paced=$(runtime paced "$1"); b2b=$(runtime back-to-back "$1"); rpaced=$(runtime raw-paced "$1"); rb2b=$(runtime raw-back-to-back "$1")
   awk -v l="$1" -v r50="$(pct 50 <<< "$2")" -v r90="$(pct 90 <<< "$2")" -v a50="$(pct 50 <<< "$paced")" -v a90="$(pct 90 <<< "$paced")" \
-    -v b50="$(pct 50 <<< "$b2b")" -v b90="$(pct 90 <<< "$b2b")" 'function ratio(a, b) { return b > 0 ? sprintf("%.1fx", a / b) : "-" }
-    BEGIN { printf "  %-10s %7d %7d   %7d %7d   %6s %6s   %7d %7d\n", l, r50, r90, a50, a90, ratio(r50, a50), ratio(r90, a90), b50, b90 }'
+    -v q50="$(pct 50 <<< "$rpaced")" -v q90="$(pct 90 <<< "$rpaced")" -v b50="$(pct 50 <<< "$b2b")" -v b90="$(pct 90 <<< "$b2b")" \
+    -v c50="$(pct 50 <<< "$rb2b")" -v c90="$(pct 90 <<< "$rb2b")" 'function ratio(a, b) { return b > 0 ? sprintf("%.1fx", a / b) : "-" }
+    BEGIN { printf "  %-10s %6d %6d   %6d %6d   %6d %6d   %5s %5s   %6d %6d   %6d %6d\n", l, r50, r90, a50, a90, q50, q90, ratio(r50, q50), ratio(r90, q90), b50, b90, c50, c90 }'
 }
-echo "pause --json / resume --json over SSH, one VM of 1 vCPU / 1 GiB, $rounds rounds (accelerator ${accelerator:-?}, load average $load at the start), in us:"
-printf "  %-10s %15s   %15s   %13s   %15s\n" "" "reported (JSON)" "runtime, paced" "ratio" "runtime, b2b"
-printf "  %-10s %7s %7s   %7s %7s   %6s %6s   %7s %7s\n" "" p50 p90 p50 p90 p50 p90 p50 p90
+echo "pause --json / resume --json over SSH, one VM of 1 vCPU / 1 GiB, $rounds rounds (accelerator ${accelerator:-?}, load average $load at the start, $(cut -d ' ' -f 1 /proc/loadavg) at the end), in us:"
+printf "  %-10s %13s   %13s   %13s   %11s   %13s   %13s\n" "" "reported" "runtime" "raw QEMU" "rep./raw" "runtime b2b" "raw QEMU b2b"
+printf "  %-10s %6s %6s   %6s %6s   %6s %6s   %5s %5s   %6s %6s   %6s %6s\n" "" p50 p90 p50 p90 p50 p90 p50 p90 p50 p90 p50 p90
 row resume_us "$(awk '{ print $1 }' <<< "$resumes")"
 row suspend_us "$(awk '{ print $1 }' <<< "$pauses")"
 for verb in "resume:$resumes" "pause:$pauses"; do
@@ -89,7 +91,7 @@ for verb in "resume:$resumes" "pause:$pauses"; do
   awk -v v="${verb%%:*}" -v a="$(pct 50 <<< "$samples")" -v b="$(pct 90 <<< "$samples")" \
     'BEGIN { printf "  ssh %s --json, wall time of the whole call: p50 %.1f ms  p90 %.1f ms\n", v, a / 1000, b / 1000 }'
 done
-echo "  (runtime: the same shape in an in-process runtime; paced: a call every ${pacing_ms} ms, the ssh calls' p50;"
-echo "   b2b: back to back; ratio: reported / runtime, paced)"
+echo "  (runtime: the same shape in an in-process runtime; raw QEMU: the QMP round trip of stop / cont on a plain QEMU of"
+echo "   the same golden; both paced, a call every ${pacing_ms} ms (the ssh calls' p50), taking turns; b2b: back to back)"
 awk -v r="$(awk '{ print $1 }' <<< "$resumes" | pct 50)" 'BEGIN {
   printf "resume_us reported at p50: %d us, %s the 1,000 us target\n", r, r < 1000 ? "under" : "over" }'

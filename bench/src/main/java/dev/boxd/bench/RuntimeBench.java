@@ -184,7 +184,7 @@ public final class RuntimeBench {
   }
 
   /** The same command line boxd would use, with a fresh overlay and no network. */
-  private static List<String> rawArgv(Golden golden, Path run) throws java.io.IOException {
+  static List<String> rawArgv(Golden golden, Path run) throws java.io.IOException {
     Files.createDirectories(run);
     Path disk = run.resolve("disk.qcow2");
     Disks.createOverlay(golden.disk(), "qcow2", disk, Disks.STANDARD_SIZE);

@@ -31,7 +31,20 @@ import org.slf4j.LoggerFactory;
 public final class QemuVm implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(QemuVm.class);
   /** How long a pause or resume polls for QEMU's reply before sleeping on it: longer than either takes. */
-  private static final Duration TIMED_COMMAND_SPIN = Duration.ofMillis(3);
+  private static final Duration SPIN = Duration.ofMillis(3);
+  /**
+   * Polling only pays while QEMU's two threads that answer a command (the monitor's I/O thread,
+   * then the main loop) find a core the poller leaves them. On a 2-core host under load (load
+   * average 9-10) it took one from them: {@code cont} on one QEMU, the four clients interleaved,
+   * p50 of two runs of 60: raw QMP (a blocking read) 2,071 and 2,191 µs; this client polling 3 ms
+   * 3,505 and 4,080; polling 0.3 ms 2,507 and 3,113; not polling 2,056 and 2,354.
+   */
+  static final int SPIN_MIN_CPUS = 4;
+  private static final Duration TIMED_COMMAND_SPIN = timedCommandSpin(Runtime.getRuntime().availableProcessors());
+
+  static Duration timedCommandSpin(int cpus) {
+    return cpus >= SPIN_MIN_CPUS ? SPIN : Duration.ZERO;
+  }
 
   private final RunDir run;
   private final long pid;

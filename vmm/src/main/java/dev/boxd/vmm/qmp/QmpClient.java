@@ -116,6 +116,8 @@ public final class QmpClient implements Closeable {
    * Runs a command whose caller is waiting on it (a {@code cont} or {@code stop} a user timed),
    * polling for the reply for up to {@code spin} before sleeping on it: the reply then costs no
    * wake-up of the calling thread, which on an idle host is most of a sub-millisecond command.
+   * A host with few cores is better off with no polling ({@code Duration.ZERO}): the poller takes
+   * a core from the QEMU threads it waits on.
    */
   public JsonNode executeNow(String command, Duration spin) {
     if (commands.isPresent()) {
