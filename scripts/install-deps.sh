@@ -53,6 +53,6 @@ sdk_ts="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sdk/typescript"
 lock_sum="$(sha256sum "$sdk_ts/package-lock.json" | cut -d' ' -f1)"
 if [ "$(cat "$sdk_ts/node_modules/.boxd-lock.sha256" 2>/dev/null)" != "$lock_sum" ]; then
   echo "installing: sdk/typescript npm packages"
-  (cd "$sdk_ts" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$sdk_ts" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$lock_sum" > "$sdk_ts/node_modules/.boxd-lock.sha256"
 fi
