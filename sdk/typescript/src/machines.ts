@@ -148,6 +148,8 @@ export class Machines {
       }
       await stream.end();
     })();
+    // A failed call is thrown by the iteration below; this keeps a second report of it quiet.
+    fed.catch(() => undefined);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     for await (const output of stream) {

@@ -48,7 +48,7 @@ class TypeScriptSdkTest {
     String output = run(sdk, Map.of(
         "BOXD_API_URL", "https://localhost:" + live.server().apiPort,
         "BOXD_API_KEY", apiKey,
-        "BOXD_CA_CERT", ca.toString()), "node", "--test", "--test-reporter=tap", "test/");
+        "BOXD_CA_CERT", ca.toString()), "node", "--test", "--test-timeout=300000", "--test-reporter=tap", "test/");
 
     // Ran, not skipped: a missing variable would turn the scenario into "ok N - live scenario # SKIP".
     assertThat(output).containsPattern("(?m)^ok \\d+ - live scenario$").contains("# skipped 0").contains("# fail 0");
