@@ -116,6 +116,21 @@ test('live scenario', { skip: !live && 'BOXD_API_URL is not set', timeout: 15 * 
     assert.equal((await boxd.machines.exec(vm.id, { command: 'echo awake' })).stdout, 'awake\n');
   });
 
+  await t.test('snapshots: save, get, list, restore into a new VM, delete', async () => {
+    const saved = await boxd.snapshots.create(vm.id, 'ts-snap');
+    assert.equal(saved.name, 'ts-snap');
+    assert.equal((await boxd.snapshots.get('ts-snap')).id, saved.id);
+    assert.ok((await boxd.snapshots.list()).some((s) => s.name === 'ts-snap'), 'list lacks the snapshot');
+    const restored = await boxd.machines.create({ name: 'ts-restored', fromSnapshot: 'ts-snap' });
+    made.add(restored.id);
+    const there = await boxd.machines.exec(restored.id, { command: 'sha256sum big.bin' });
+    assert.equal(there.stdout.split(' ')[0], sha256(data));
+    await boxd.machines.delete(restored.id);
+    made.delete(restored.id);
+    await boxd.snapshots.delete('ts-snap');
+    await assert.rejects(boxd.snapshots.get('ts-snap'), NotFoundError);
+  });
+
   await t.test('proxy set-port moves the default route', async () => {
     const proxy = await boxd.machines.proxies.setPort(vm.id, 8080);
     assert.equal(proxy.port, 8080);
