@@ -33,13 +33,15 @@ test('live scenario', { skip: !live && 'BOXD_API_URL is not set', timeout: 15 * 
   });
 
   await t.test('create returns a running VM', async () => {
-    vm = await boxd.machines.create({ name: 'ts-one', config: { autoSuspendTimeout: 0 } });
+    vm = await boxd.machines.create({ name: 'ts-one', config: { vcpu: 1, memory: '1G', autoSuspendTimeout: 0 } });
     made.add(vm.id);
     assert.equal(vm.name, 'ts-one');
     assert.match(vm.url, /^https:\/\/ts-one\./);
     const ready = await boxd.machines.waitUntilReady(vm.id, { timeout: 120 });
     assert.equal(ready.status, 'running');
     assert.equal(ready.autoSuspendTimeout, 0);
+    assert.equal(ready.vcpu, 1);
+    assert.equal(ready.memoryMib, 1024);
     assert.ok((await boxd.machines.list()).some((m) => m.id === vm.id), 'list lacks the new VM');
   });
 
