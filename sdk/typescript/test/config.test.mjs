@@ -68,6 +68,11 @@ test('options win over the environment, and the CA is read from BOXD_CA_CERT', (
   assert.equal(config.tls.ca.toString(), '-----BEGIN CERTIFICATE-----\n');
 });
 
+test('a token passed in code wins over an API key in the environment', () => {
+  const config = resolveConfig({ token: 'eyJ.a.b' }, machine({ env: { BOXD_API_KEY: 'bxd_env', BOXD_API_URL: 'https://h' } }));
+  assert.deepEqual(config.auth, { kind: 'token', token: 'eyJ.a.b' });
+});
+
 test('missing credentials, URL or CA file are errors that say what to set', () => {
   assert.throws(() => resolveConfig({}, machine()), /BOXD_API_KEY/);
   assert.throws(() => resolveConfig({}, machine({ env: { BOXD_API_KEY: 'bxd_k' } })), /BOXD_API_URL/);

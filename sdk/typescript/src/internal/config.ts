@@ -45,8 +45,11 @@ const DEFAULT_TLS_PORT = 9443;
 
 export function resolveConfig(options: BoxdOptions, machine: Environment = processEnvironment): ResolvedConfig {
   const env = machine.env;
-  const apiKey = nonEmpty(options.apiKey) ?? nonEmpty(env.BOXD_API_KEY);
-  const token = nonEmpty(options.token) ?? nonEmpty(env.BOXD_TOKEN);
+  // Credentials given in code replace the environment's as a whole: a token passed in must not
+  // lose to an API key that happens to be in the environment.
+  const given = nonEmpty(options.apiKey) !== undefined || nonEmpty(options.token) !== undefined;
+  const apiKey = given ? nonEmpty(options.apiKey) : nonEmpty(env.BOXD_API_KEY);
+  const token = given ? nonEmpty(options.token) : nonEmpty(env.BOXD_TOKEN);
   const baseURL = nonEmpty(options.baseURL) ?? nonEmpty(env.BOXD_API_URL);
   const caCert = options.caCert ?? nonEmpty(env.BOXD_CA_CERT);
 
