@@ -44,3 +44,15 @@ if ! ls -d /usr/lib/jvm/*25* >/dev/null 2>&1; then
   echo "JDK 25 is required (Temurin 25 under /usr/lib/jvm)" >&2
   exit 1
 fi
+# The TypeScript SDK's packages (pinned by its package-lock.json); again only when the lock changed.
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null || ! command -v npm >/dev/null; then
+  echo "Node.js 20 or newer with npm is required for sdk/typescript (Debian 12's nodejs is 18: use NodeSource's)" >&2
+  exit 1
+fi
+sdk_ts="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sdk/typescript"
+lock_sum="$(sha256sum "$sdk_ts/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$sdk_ts/node_modules/.boxd-lock.sha256" 2>/dev/null)" != "$lock_sum" ]; then
+  echo "installing: sdk/typescript npm packages"
+  (cd "$sdk_ts" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$lock_sum" > "$sdk_ts/node_modules/.boxd-lock.sha256"
+fi
