@@ -11,7 +11,7 @@ command -v hyperfine >/dev/null || { echo "hyperfine is needed: apt-get install 
 export JAVA_HOME=$(ls -d /usr/lib/jvm/temurin-25-jdk-amd64 2>/dev/null || ls -d /usr/lib/jvm/*25* | head -n 1)
 (cd "$root" && mvn -q -B -DskipTests install -pl cli -am) >&2
 source "$root/bench/lib/server.sh"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 https=$(free_port); http=$(free_port); api=$(free_port)
 base_server_args=(--no-dns --https "127.0.0.1:$https" --http "127.0.0.1:$http" --api "127.0.0.1:$api")
 start_server 2294 bxbenchcli 10.251.0.0/24 7794
@@ -21,14 +21,14 @@ boxd_ssh=(ssh "${opts[@]}" -p 2294 localhost)
 echo "making 10 VMs (then stopping them: a list reads the state, not the VMs)..." >&2
 for i in $(seq 1 10); do "${boxd_ssh[@]}" new --name "cli-bench-$i" >/dev/null; done
 for i in $(seq 1 10); do "${boxd_ssh[@]}" stop "cli-bench-$i" >/dev/null; done
-secret=$("${boxd_ssh[@]}" api-key create bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+secret=$("${boxd_ssh[@]}" api-key create bench --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
 
 # the CLI as a laptop has it: the package unpacked, nothing else
 mkdir -p "$work/laptop"
 tar -xzf "$root/cli/target/boxd-cli.tar.gz" -C "$work/laptop"
 export BOXD_API_URL="https://localhost:$api" BOXD_TOKEN="$secret" BOXD_CA_CERT="$work/ca.pem" XDG_CACHE_HOME="$work/cache"
 "$work/laptop/bin/boxd" machine list --json > "$work/cli.json"   # the first run writes the class data archive
-python3 -c 'import json,sys; assert len(json.load(open(sys.argv[1]))) == 10' "$work/cli.json"
+/usr/bin/python3 -c 'import json,sys; assert len(json.load(open(sys.argv[1]))) == 10' "$work/cli.json"
 
 # the floor: one gRPC call from a fresh Python process (token exchanged once, outside the timing)
 mkdir -p "$work/py"
@@ -47,13 +47,13 @@ with grpc.secure_channel(os.environ["BOXD_API_URL"].removeprefix("https://"), cr
         vms = api.ListVms(pb.ListVmsRequest(), metadata=[("authorization", "Bearer " + os.environ["JWT"])]).vms
         assert len(vms) == 10
 PY
-export JWT=$(cd "$work/py" && python3 list.py token)
+export JWT=$(cd "$work/py" && /usr/bin/python3 list.py token)
 
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/times.json" \
   -n "boxd machine list --json (CLI)" "$work/laptop/bin/boxd machine list --json" \
   -n "ssh <zone> list --json (OpenSSH)" "${boxd_ssh[*]} list --json" \
-  -n "python3: one ListVms" "python3 $work/py/list.py" >&2
-python3 - "$work/times.json" <<'PY'
+  -n "python3: one ListVms" "/usr/bin/python3 $work/py/list.py" >&2
+/usr/bin/python3 - "$work/times.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 cli, ssh, py = (r[k] for k in ("boxd machine list --json (CLI)", "ssh <zone> list --json (OpenSSH)", "python3: one ListVms"))

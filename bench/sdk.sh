@@ -11,12 +11,12 @@ export JAVA_HOME=$(ls -d /usr/lib/jvm/temurin-25-jdk-amd64 2>/dev/null || ls -d 
 (cd "$root/sdk/typescript" && { [ -d node_modules ] || npm ci --no-audit --no-fund --silent; } && npm run --silent build) >&2
 "$root/sdk/python/build.sh" >&2
 source "$root/bench/lib/server.sh"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 https=$(free_port); http=$(free_port); api=$(free_port)
 base_server_args=(--no-dns --https "127.0.0.1:$https" --http "127.0.0.1:$http" --api "127.0.0.1:$api")
 start_server 2295 bxbenchsdk 10.250.0.0/24 7795
 "$root/boxd" ca --data "$work/data" --quiet > "$work/ca.pem"
-key=$(ssh "${opts[@]}" -p 2295 localhost api-key create bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+key=$(ssh "${opts[@]}" -p 2295 localhost api-key create bench --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
 url="https://localhost:$api"
 
 cat > "$work/bench.mjs" <<JS
@@ -54,9 +54,9 @@ echo "java..." >&2
 echo "typescript..." >&2
 node "$work/bench.mjs" "$key" "$url" "$work/ca.pem" "$rounds" > "$work/ts.txt"
 echo "python..." >&2
-PYTHONPATH="$root/sdk/python/src" python3 "$work/bench.py" "$key" "$url" "$work/ca.pem" "$rounds" > "$work/py.txt"
+PYTHONPATH="$root/sdk/python/src" /usr/bin/python3 "$work/bench.py" "$key" "$url" "$work/ca.pem" "$rounds" > "$work/py.txt"
 
-python3 - "$work" <<'PY'
+/usr/bin/python3 - "$work" <<'PY'
 import statistics, sys
 def p(xs, q):
     xs = sorted(xs); return xs[min(len(xs) - 1, int(q * len(xs)))]
