@@ -141,3 +141,32 @@ def test_the_async_client_does_the_same_concurrently(api):
     assert [r.exit_code for r in results] == [0, 1, 2, 3, 4]
     assert api.exchanges == 1
     assert chunks[1].data == b"in" and chunks[-1].is_exit
+
+
+def self_signed(tmp_path, name):
+    """A certificate for localhost made by openssl, and its key (PEM bytes)."""
+    import subprocess
+    key, cert = tmp_path / f"{name}.key", tmp_path / f"{name}.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    return key.read_bytes(), cert.read_bytes(), cert
+
+
+def test_tls_with_the_servers_ca_works_and_with_another_ca_is_a_connection_error_naming_the_url(tmp_path):
+    key, cert, _ = self_signed(tmp_path, "server")
+    _, _, other_ca = self_signed(tmp_path, "other")
+    fake = FakeApi()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    pb_grpc.add_BoxdApiServicer_to_server(fake, server)
+    port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([(key, cert)]))
+    server.start()
+    try:
+        url = f"https://localhost:{port}"
+        with boxd.Boxd(api_key="bxd_good", base_url=url, ca_cert=cert) as client:
+            assert client.whoami().user_id == "u1"
+        with boxd.Boxd(api_key="bxd_good", base_url=url, ca_cert=str(other_ca)) as client:
+            with pytest.raises(boxd.APIConnectionError, match=f"https://localhost:{port}"):
+                client.whoami()
+    finally:
+        server.stop(None)

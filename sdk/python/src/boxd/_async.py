@@ -167,10 +167,11 @@ class AsyncMachines:
         for attempt in range(2):
             stdout, stderr = bytearray(), bytearray()
             async with self.stream_exec(id, command, env=env, timeout=timeout) as stream:
-                if stdin:
-                    await stream.write(bytes(stdin) if not isinstance(stdin, str) else stdin)
-                await stream.close_stdin()
                 try:
+                    # a refused token may surface on a write as well as on the first read
+                    if stdin:
+                        await stream.write(bytes(stdin) if not isinstance(stdin, str) else stdin)
+                    await stream.close_stdin()
                     async for chunk in stream:
                         if chunk.stream == "stdout":
                             stdout += chunk.data
