@@ -73,13 +73,15 @@ def test_stream_exec_delivers_output_before_the_end_and_takes_stdin_while_runnin
     assert stdout == b"ready\ngot:hello\n" and stderr == b"oops\n" and stream.exit_code == 7
 
 
-def test_ten_mib_go_up_and_come_back_unchanged(client, vm, tmp_path):
+def test_ten_mib_go_up_and_come_back_unchanged_and_list_dir_shows_them(client, vm, tmp_path):
     data = os.urandom(10 << 20)
     digest = hashlib.sha256(data).hexdigest()
     assert client.files.upload(vm.id, "big.bin", data) == len(data)
     in_vm = client.machines.exec(vm.id, "sha256sum /home/boxd/big.bin")
     assert in_vm.stdout_text.split()[0] == digest
     assert hashlib.sha256(client.files.download(vm.id, "big.bin")).hexdigest() == digest
+    listed = {e.name: e for e in client.files.list_dir(vm.id, ".")}
+    assert (listed["big.bin"].type, listed["big.bin"].size) == ("file", len(data))
     local = tmp_path / "from-file.bin"
     local.write_bytes(data[: 3 << 20])
     assert client.files.upload(vm.id, "/tmp/part.bin", file=local) == 3 << 20
