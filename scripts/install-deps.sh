@@ -18,6 +18,8 @@ packages=(
   etcd-server hyperfine nsd dnsperf
   # the gRPC API's client test: stubs from SPEC §8 by stock protoc (api/src/test/python/lifecycle.py)
   python3-grpcio python3-grpc-tools python3-protobuf
+  # the Python SDK (sdk/python): build.sh generates its code with Debian's protoc 3.21 and gRPC plugin; pytest runs its tests
+  protobuf-compiler protobuf-compiler-grpc python3-pytest
   # build
   maven
 )
