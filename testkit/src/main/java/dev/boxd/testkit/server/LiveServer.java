@@ -98,18 +98,31 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
       return;
     }
     classLogStart = 0;
-    keys = Files.createTempDirectory("boxd-test-keys-");
-    server = new ServerProcess();
-    if (privateImages) {
-      server.privateImages();
+    if (keys == null) {
+      keys = Files.createTempDirectory("boxd-test-keys-");
     }
-    List<String> args = new java.util.ArrayList<>(List.of(serverArgs));
+    // Kept only once it runs: a server that failed to start is not what the next class of a
+    // shared server should find (it tries again), and what it made goes at once.
+    ServerProcess starting = new ServerProcess();
     try {
-      args.addAll(beforeStart.moreArgs(server));
-    } catch (Exception e) {
-      throw new IOException("before the server started: " + e.getMessage(), e);
+      if (privateImages) {
+        starting.privateImages();
+      }
+      List<String> args = new java.util.ArrayList<>(List.of(serverArgs));
+      try {
+        args.addAll(beforeStart.moreArgs(starting));
+      } catch (Exception e) {
+        throw new IOException("before the server started: " + e.getMessage(), e);
+      }
+      server = starting.withArgs(args.toArray(String[]::new)).start();
+    } catch (IOException | RuntimeException e) {
+      try {
+        starting.close();
+      } catch (Exception cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
     }
-    server = server.withArgs(args.toArray(String[]::new)).start();
   }
 
   @Override
@@ -152,10 +165,12 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
   }
 
   private synchronized void stop() throws Exception {
-    if (server == null) {
+    if (server != null) {
+      server.close();
+    }
+    if (keys == null) {
       return;
     }
-    server.close();
     try (Stream<Path> walk = Files.walk(keys)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
@@ -170,7 +185,9 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
   /** A user with a fresh key, linked by the operator to an account named {@code name}. */
   public SshUser user(String name) throws IOException, InterruptedException {
     SshUser user = stranger(name);
-    SshUser.addKey(server, user, name);
+    // Through the admin socket: a JVM per user for `boxd admin add-key` costs seconds on a small
+    // CI machine; the tests that start servers of their own still link keys through that command.
+    server.adminRequest("add-key " + name + " " + Files.readString(user.publicKey()).strip());
     return user;
   }
 
