@@ -47,7 +47,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class ApiTest {
   @RegisterExtension
-  static final LiveServer live = new LiveServer();
+  static final LiveServer live = LiveServer.shared();
   static SshUser alice;
   static SshUser bob;
   static Path caFile;
@@ -56,8 +56,8 @@ class ApiTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    alice = live.user("alice");
-    bob = live.user("bob");
+    alice = live.user("api-alice");
+    bob = live.user("api-bob");
     caFile = Files.createTempFile("boxd-api-test-ca-", ".pem");
     Files.writeString(caFile, live.server().caCertificate());
     aliceToken = ApiClient.exchange(live.server(), caFile, json(alice.run("api-key", "create", "--json")).path("api_key").asText());
@@ -75,7 +75,7 @@ class ApiTest {
   void aStockProtocClientInPythonRunsAVmsWholeLife() throws Exception {
     Path script = TestPaths.repositoryRoot().resolve("api/src/test/python/lifecycle.py");
     Process python = new ProcessBuilder("/usr/bin/python3", script.toString(), "--address", "localhost:" + live.server().apiPort,
-        "--ca", caFile.toString(), "--token", aliceToken, "--name", "spec-client").redirectErrorStream(true).start();
+        "--ca", caFile.toString(), "--token", aliceToken, "--name", "api-spec-client").redirectErrorStream(true).start();
     String output = new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(python.waitFor(10, TimeUnit.MINUTES)).isTrue();
     assertThat(python.exitValue()).as(output).isZero();
@@ -112,9 +112,9 @@ class ApiTest {
   void anotherUsersVmIsNotFoundByIdOrName() throws Exception {
     try (ApiClient aliceApi = ApiClient.withToken(live.server(), caFile, aliceToken);
         ApiClient bobApi = ApiClient.withToken(live.server(), caFile, bobToken)) {
-      String id = aliceApi.api().createVm(CreateVmRequest.newBuilder().setName("alices").build()).getVmId();
+      String id = aliceApi.api().createVm(CreateVmRequest.newBuilder().setName("api-alices").build()).getVmId();
       try {
-        for (String ref : List.of(id, "alices")) {
+        for (String ref : List.of(id, "api-alices")) {
           Status get = ApiClient.statusOf(() -> bobApi.api().getVm(GetVmRequest.newBuilder().setVmId(ref).build()));
           assertThat(get.getCode()).as(ref).isEqualTo(Status.Code.NOT_FOUND);
           assertThat(get.getDescription()).as("nothing of the VM but what bob asked for").doesNotContain("10.").contains(ref);

@@ -19,37 +19,37 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class DnsRoleTest {
   @RegisterExtension
-  static final LiveServer live = new LiveServer();
+  static final LiveServer live = LiveServer.shared();
   static SshUser alice;
   static Dig dig;
 
   @BeforeAll
   static void setUp() throws Exception {
-    alice = live.user("alice");
+    alice = live.user("dns-alice");
     dig = new Dig(live.server().dnsPort);
   }
 
   @Test
   void aVmResolvesAsSoonAsNewReturnsWithTtl60AndNoLongerOnceDestroyed() throws Exception {
-    JsonNode web = json(alice.run("new", "--name=web", "--json"));
+    JsonNode web = json(alice.run("new", "--name=dns-web", "--json"));
     String ip = web.path("public_ip").asText();
     assertThat(ip).startsWith("127.77.");
     for (String transport : List.of("+notcp", "+tcp")) {
-      for (String name : List.of("web.localhost", "api.web.localhost", "WWW.Web.LocalHost")) {
+      for (String name : List.of("dns-web.localhost", "api.dns-web.localhost", "WWW.Dns-Web.LocalHost")) {
         Dig.Answer a = dig.ask(name, "A", transport);
         assertThat(a.status()).as("%s %s", name, transport).isEqualTo("NOERROR");
         assertThat(a.flags()).contains("qr", "aa").doesNotContain("ra");
         assertThat(a.answer()).as(a.output()).containsExactly(new Dig.Rr(name + ".", 60, "A", ip));
       }
-      Dig.Answer aaaa = dig.ask("web.localhost", "AAAA", transport);
+      Dig.Answer aaaa = dig.ask("dns-web.localhost", "AAAA", transport);
       assertThat(aaaa.status()).isEqualTo("NOERROR");
       assertThat(aaaa.answer()).as("NODATA").isEmpty();
       assertThat(aaaa.authority()).extracting(Dig.Rr::type).containsExactly("SOA");
     }
 
-    assertThat(alice.run("destroy", "-y", "web").exit()).isZero();
+    assertThat(alice.run("destroy", "-y", "dns-web").exit()).isZero();
     for (String transport : List.of("+notcp", "+tcp")) {
-      Dig.Answer gone = dig.ask("web.localhost", "A", transport);
+      Dig.Answer gone = dig.ask("dns-web.localhost", "A", transport);
       assertThat(gone.status()).as(gone.output()).isEqualTo("NXDOMAIN");
       assertThat(gone.authority()).singleElement().satisfies(soa -> {
         assertThat(soa.type()).isEqualTo("SOA");

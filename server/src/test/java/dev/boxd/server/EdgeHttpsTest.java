@@ -34,7 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class EdgeHttpsTest {
   @RegisterExtension
-  static final LiveServer live = new LiveServer();
+  static final LiveServer live = LiveServer.shared();
   static SshUser alice;
   static Path work;
   static Path caFile;
@@ -42,16 +42,19 @@ class EdgeHttpsTest {
 
   @BeforeAll
   static void setUp() throws Exception {
-    alice = live.user("alice");
+    alice = live.user("https-alice");
     work = Files.createTempDirectory("boxd-edge-test-");
     caFile = Files.writeString(work.resolve("ca.pem"), live.server().caCertificate());
     https = live.server().httpsPort;
-    json(alice.run("new", "--name=web", "--auto-suspend-timeout=0", "--json"));
-    serveSite("web");
+    json(alice.run("new", "--name=https-web", "--auto-suspend-timeout=0", "--json"));
+    serveSite("https-web");
   }
 
   @AfterAll
-  static void cleanUp() throws IOException {
+  static void cleanUp() throws Exception {
+    if (alice != null) {
+      alice.run("destroy", "-y", "https-web"); // the shared server outlives the class
+    }
     if (work != null) {
       try (var files = Files.walk(work)) {
         for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
@@ -108,31 +111,31 @@ class EdgeHttpsTest {
 
   @Test
   void aVmPageOverHttp1AndHttp2WithTheCaOfBoxdCa() throws Exception {
-    Run http1 = curl("--http1.1", "-i", "--resolve", resolve("web"), url("web", "/"));
-    assertThat(http1.out()).as(http1.err()).startsWith("HTTP/1.1 200").contains("Hello from web")
+    Run http1 = curl("--http1.1", "-i", "--resolve", resolve("https-web"), url("https-web", "/"));
+    assertThat(http1.out()).as(http1.err()).startsWith("HTTP/1.1 200").contains("Hello from https-web")
         .containsIgnoringCase("strict-transport-security");
-    Run http2 = curl("--http2", "-i", "--resolve", resolve("web"), url("web", "/"));
-    assertThat(http2.out()).as(http2.err()).startsWith("HTTP/2 200").contains("Hello from web");
-    Run headers = curl("--resolve", resolve("web"), url("web", "/headers"));
-    assertThat(headers.out()).contains("x-forwarded-proto: https", "x-forwarded-for: 127.0.0.1", "x-forwarded-host: web.localhost",
-        "host: web.localhost");
+    Run http2 = curl("--http2", "-i", "--resolve", resolve("https-web"), url("https-web", "/"));
+    assertThat(http2.out()).as(http2.err()).startsWith("HTTP/2 200").contains("Hello from https-web");
+    Run headers = curl("--resolve", resolve("https-web"), url("https-web", "/headers"));
+    assertThat(headers.out()).contains("x-forwarded-proto: https", "x-forwarded-for: 127.0.0.1", "x-forwarded-host: https-web.localhost",
+        "host: https-web.localhost");
   }
 
   @Test
   void theVmsPublicAddressServesItToo() throws Exception {
-    String publicIp = json(alice.run("info", "web", "--json")).path("public_ip").asText();
+    String publicIp = json(alice.run("info", "https-web", "--json")).path("public_ip").asText();
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
-        curl("--resolve", "web.localhost:" + https + ":" + publicIp, url("web", "/")).out()).contains("Hello from web"));
+        curl("--resolve", "https-web.localhost:" + https + ":" + publicIp, url("https-web", "/")).out()).contains("Hello from https-web"));
   }
 
   @Test
   void plainHttpRedirectsToHttps() throws Exception {
     int http = live.server().httpPort;
-    Run run = curl("-i", "--resolve", "web.localhost:" + http + ":127.0.0.1", "http://web.localhost:" + http + "/index.html");
-    assertThat(run.out()).startsWith("HTTP/1.1 308").containsIgnoringCase("location: https://web.localhost:" + https + "/index.html");
-    Run followed = curl("-L", "--resolve", "web.localhost:" + http + ":127.0.0.1", "--resolve", resolve("web"),
-        "http://web.localhost:" + http + "/");
-    assertThat(followed.out()).contains("Hello from web");
+    Run run = curl("-i", "--resolve", "https-web.localhost:" + http + ":127.0.0.1", "http://https-web.localhost:" + http + "/index.html");
+    assertThat(run.out()).startsWith("HTTP/1.1 308").containsIgnoringCase("location: https://https-web.localhost:" + https + "/index.html");
+    Run followed = curl("-L", "--resolve", "https-web.localhost:" + http + ":127.0.0.1", "--resolve", resolve("https-web"),
+        "http://https-web.localhost:" + http + "/");
+    assertThat(followed.out()).contains("Hello from https-web");
   }
 
   @Test
@@ -141,39 +144,39 @@ class EdgeHttpsTest {
     try (InputStream script = EdgeHttpsTest.class.getResourceAsStream("/edge/ws_client.py")) {
       Files.write(client, script.readAllBytes());
     }
-    Run run = run(List.of("python3", client.toString(), "web.localhost", Integer.toString(https), caFile.toString()));
+    Run run = run(List.of("python3", client.toString(), "https-web.localhost", Integer.toString(https), caFile.toString()));
     assertThat(run.exit()).as(run.err()).isZero();
     assertThat(run.out()).contains("text 1 hello through the edge", "binary 2 262144 same", "close 8");
   }
 
   @Test
   void a100MibDownloadStreamsIntact() throws Exception {
-    String inVm = exec(alice, "web", "head -c 104857600 /dev/urandom > site/big.bin && sha256sum site/big.bin | cut -d' ' -f1");
+    String inVm = exec(alice, "https-web", "head -c 104857600 /dev/urandom > site/big.bin && sha256sum site/big.bin | cut -d' ' -f1");
     Path file = work.resolve("big.bin");
-    Run run = curl("--resolve", resolve("web"), "-o", file.toString(), "-w", "%{http_code} %{size_download}", url("web", "/big.bin"));
+    Run run = curl("--resolve", resolve("https-web"), "-o", file.toString(), "-w", "%{http_code} %{size_download}", url("https-web", "/big.bin"));
     assertThat(run.out()).as(run.err()).isEqualTo("200 104857600");
     assertThat(SshUser.sha256(file)).isEqualTo(inVm);
     Files.delete(file);
-    exec(alice, "web", "rm site/big.bin");
+    exec(alice, "https-web", "rm site/big.bin");
   }
 
   @Test
   void aPausedAndAHibernatedVmServeTheFirstRequest() throws Exception {
-    json(alice.run("new", "--name=sleepy", "--auto-suspend-timeout=0", "--json"));
+    json(alice.run("new", "--name=https-sleepy", "--auto-suspend-timeout=0", "--json"));
     try {
-      serveSite("sleepy");
-      assertThat(json(alice.run("pause", "sleepy", "--json")).path("status").asText()).isEqualTo("standby");
-      Run paused = curl("--resolve", resolve("sleepy"), url("sleepy", "/"));
-      assertThat(paused.out()).as(paused.err()).contains("Hello from sleepy");
-      assertThat(json(alice.run("info", "sleepy", "--json")).path("status").asText()).isEqualTo("running");
+      serveSite("https-sleepy");
+      assertThat(json(alice.run("pause", "https-sleepy", "--json")).path("status").asText()).isEqualTo("standby");
+      Run paused = curl("--resolve", resolve("https-sleepy"), url("https-sleepy", "/"));
+      assertThat(paused.out()).as(paused.err()).contains("Hello from https-sleepy");
+      assertThat(json(alice.run("info", "https-sleepy", "--json")).path("status").asText()).isEqualTo("running");
       printWakeLatency();
 
-      assertThat(json(alice.run("hibernate", "sleepy", "--json")).path("status").asText()).isEqualTo("hibernated");
-      Run hibernated = curl("--resolve", resolve("sleepy"), url("sleepy", "/"));
-      assertThat(hibernated.out()).as(hibernated.err()).contains("Hello from sleepy");
-      assertThat(json(alice.run("info", "sleepy", "--json")).path("status").asText()).isEqualTo("running");
+      assertThat(json(alice.run("hibernate", "https-sleepy", "--json")).path("status").asText()).isEqualTo("hibernated");
+      Run hibernated = curl("--resolve", resolve("https-sleepy"), url("https-sleepy", "/"));
+      assertThat(hibernated.out()).as(hibernated.err()).contains("Hello from https-sleepy");
+      assertThat(json(alice.run("info", "https-sleepy", "--json")).path("status").asText()).isEqualTo("running");
     } finally {
-      alice.run("destroy", "-y", "sleepy");
+      alice.run("destroy", "-y", "https-sleepy");
     }
   }
 
@@ -186,9 +189,9 @@ class EdgeHttpsTest {
     List<Double> awake = new ArrayList<>();
     String timing = "%{time_appconnect} %{time_total}"; // HTTP/1.1: curl 7.88's transfer times under HTTP/2 run backwards
     for (int i = 0; i < 5; i++) {
-      json(alice.run("pause", "sleepy", "--json"));
-      asleep.add(firstByteMs(curl("--http1.1", "-o", "/dev/null", "-w", timing, "--resolve", resolve("sleepy"), url("sleepy", "/")).out()));
-      awake.add(firstByteMs(curl("--http1.1", "-o", "/dev/null", "-w", timing, "--resolve", resolve("sleepy"), url("sleepy", "/")).out()));
+      json(alice.run("pause", "https-sleepy", "--json"));
+      asleep.add(firstByteMs(curl("--http1.1", "-o", "/dev/null", "-w", timing, "--resolve", resolve("https-sleepy"), url("https-sleepy", "/")).out()));
+      awake.add(firstByteMs(curl("--http1.1", "-o", "/dev/null", "-w", timing, "--resolve", resolve("https-sleepy"), url("https-sleepy", "/")).out()));
     }
     java.util.Collections.sort(asleep);
     java.util.Collections.sort(awake);
@@ -203,19 +206,19 @@ class EdgeHttpsTest {
 
   @Test
   void aNamedRouteLeadsToItsPortUntilItIsDeleted() throws Exception {
-    exec(alice, "web", "mkdir -p api && echo api-on-3000 > api/marker.txt"
+    exec(alice, "https-web", "mkdir -p api && echo api-on-3000 > api/marker.txt"
         + " && (setsid nohup python3 -m http.server 3000 --directory api >/tmp/api.log 2>&1 </dev/null &)");
-    String sub = "api.web.localhost:" + https;
-    SshUser.Run added = alice.run("proxy", "new", "api", "--port=3000", "--vm=web", "--json");
+    String sub = "api.https-web.localhost:" + https;
+    SshUser.Run added = alice.run("proxy", "new", "api", "--port=3000", "--vm=https-web", "--json");
     assertThat(added.exit()).as(added.err()).isZero();
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> assertThat(
         curl("--resolve", sub + ":127.0.0.1", "https://" + sub + "/marker.txt").out()).isEqualTo("api-on-3000\n"));
-    assertThat(curl("--resolve", resolve("web"), url("web", "/marker.txt")).out()).as("the default route still leads to 8000")
+    assertThat(curl("--resolve", resolve("https-web"), url("https-web", "/marker.txt")).out()).as("the default route still leads to 8000")
         .doesNotContain("api-on-3000");
-    assertThat(curl("-i", "--resolve", "default.web.localhost:" + https + ":127.0.0.1",
-        "https://default.web.localhost:" + https + "/marker.txt").out()).startsWith("HTTP/2 404");
+    assertThat(curl("-i", "--resolve", "default.https-web.localhost:" + https + ":127.0.0.1",
+        "https://default.https-web.localhost:" + https + "/marker.txt").out()).startsWith("HTTP/2 404");
 
-    SshUser.Run deleted = alice.run("proxy", "delete", "api", "--vm=web");
+    SshUser.Run deleted = alice.run("proxy", "delete", "api", "--vm=https-web");
     assertThat(deleted.exit()).as(deleted.err()).isZero();
     assertThat(curl("-i", "--resolve", sub + ":127.0.0.1", "https://" + sub + "/marker.txt").out()).startsWith("HTTP/2 404");
   }
@@ -223,20 +226,20 @@ class EdgeHttpsTest {
   /** A container publishing port 8000 inside a VM is what the VM's URL serves (Docker in the full image). */
   @Test
   void aContainerOnPort8000IsTheVmsPage() throws Exception {
-    json(alice.run("new", "--name=boat", "--auto-suspend-timeout=0", "--json"));
+    json(alice.run("new", "--name=https-boat", "--auto-suspend-timeout=0", "--json"));
     try {
       try (InputStream source = EdgeHttpsTest.class.getResourceAsStream("/edge/serve.c")) {
-        SshUser.Run copy = alice.run(source.readAllBytes(), "cp", "-", "boat:serve.c");
+        SshUser.Run copy = alice.run(source.readAllBytes(), "cp", "-", "https-boat:serve.c");
         assertThat(copy.exit()).as(copy.err()).isZero();
       }
       // No registry is reachable in tests: an image FROM scratch around a static binary built here.
-      exec(alice, "boat", "mkdir -p serve && mv serve.c serve/ && cd serve && gcc -static -O2 -o serve serve.c"
+      exec(alice, "https-boat", "mkdir -p serve && mv serve.c serve/ && cd serve && gcc -static -O2 -o serve serve.c"
           + " && printf 'FROM scratch\\nCOPY serve /serve\\nCMD [\"/serve\"]\\n' > Dockerfile"
           + " && docker build -q -t serve . && docker run -d --name web -p 8000:8080 serve");
       await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> assertThat(
-          curl("--resolve", resolve("boat"), url("boat", "/")).out()).isEqualTo("hello from port 8080 \r\n"));
+          curl("--resolve", resolve("https-boat"), url("https-boat", "/")).out()).isEqualTo("hello from port 8080 \r\n"));
     } finally {
-      alice.run("destroy", "-y", "boat");
+      alice.run("destroy", "-y", "https-boat");
     }
   }
 
@@ -245,21 +248,21 @@ class EdgeHttpsTest {
     Run unknown = curl("-i", "--resolve", resolve("nobody"), url("nobody", "/"));
     assertThat(unknown.out()).startsWith("HTTP/2 404").contains("there is no VM named nobody");
 
-    json(alice.run("new", "--name=quiet", "--auto-suspend-timeout=0", "--json"));
+    json(alice.run("new", "--name=https-quiet", "--auto-suspend-timeout=0", "--json"));
     try {
-      Run nothing = curl("-i", "--resolve", resolve("quiet"), url("quiet", "/"));
-      assertThat(nothing.out()).startsWith("HTTP/2 502").contains("port 8000", "VM quiet");
-      json(alice.run("stop", "quiet", "--json"));
-      Run stopped = curl("-i", "--resolve", resolve("quiet"), url("quiet", "/"));
-      assertThat(stopped.out()).startsWith("HTTP/2 503").contains("VM quiet is stopped");
+      Run nothing = curl("-i", "--resolve", resolve("https-quiet"), url("https-quiet", "/"));
+      assertThat(nothing.out()).startsWith("HTTP/2 502").contains("port 8000", "VM https-quiet");
+      json(alice.run("stop", "https-quiet", "--json"));
+      Run stopped = curl("-i", "--resolve", resolve("https-quiet"), url("https-quiet", "/"));
+      assertThat(stopped.out()).startsWith("HTTP/2 503").contains("VM https-quiet is stopped");
     } finally {
-      alice.run("destroy", "-y", "quiet");
+      alice.run("destroy", "-y", "https-quiet");
     }
   }
 
   @Test
   void malformedRequestsGet400AndUnknownServerNamesNoHandshake() throws Exception {
-    assertThat(raw("web.localhost", "NOT HTTP AT ALL\r\n\r\n")).startsWith("HTTP/1.1 400");
+    assertThat(raw("https-web.localhost", "NOT HTTP AT ALL\r\n\r\n")).startsWith("HTTP/1.1 400");
     Run foreign = curl("--resolve", "example.com:" + https + ":127.0.0.1", "https://example.com:" + https + "/");
     assertThat(foreign.exit()).isNotZero();
     assertThat(foreign.err()).containsIgnoringCase("unrecognized name");
@@ -276,9 +279,9 @@ class EdgeHttpsTest {
     Path shot = work.resolve("web.png");
     List<String> browser = List.of("env", "HOME=" + home, "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
         "--user-data-dir=" + home.resolve("profile"), "--window-size=800,600", "--virtual-time-budget=5000");
-    Run dom = run(concat(browser, "--dump-dom", url("web", "/")));
-    assertThat(dom.out()).as(dom.err()).contains("<h1 id=\"greeting\">Hello from web</h1>");
-    Run screenshot = run(concat(browser, "--screenshot=" + shot, url("web", "/")));
+    Run dom = run(concat(browser, "--dump-dom", url("https-web", "/")));
+    assertThat(dom.out()).as(dom.err()).contains("<h1 id=\"greeting\">Hello from https-web</h1>");
+    Run screenshot = run(concat(browser, "--screenshot=" + shot, url("https-web", "/")));
     assertThat(shot).as(screenshot.err()).exists();
     var image = javax.imageio.ImageIO.read(shot.toFile());
     assertThat(image.getWidth()).isEqualTo(800);

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class GatewayFloodTest {
   @RegisterExtension
-  static final LiveServer live = new LiveServer();
+  static final LiveServer live = LiveServer.shared();
   static SshUser alice;
 
   private static final int CLIENTS = 32;
@@ -32,16 +32,16 @@ class GatewayFloodTest {
 
   @BeforeAll
   static void users() throws Exception {
-    alice = live.user("alice");
+    alice = live.user("flood-alice");
   }
 
   @Test
   void anInputFloodFromAVmStaysBoundedAndIsFreedWhenItsClientsDie() throws Exception {
-    json(alice.run("new", "--name=flooder", "--json"));
+    json(alice.run("new", "--name=flood-vm", "--json"));
     try {
       long before = usedHeapAfterGc();
-      SshUser.Run started = alice.run("exec", "flooder", "--", "for i in $(seq " + CLIENTS + "); do"
-          + " setsid sh -c 'head -c " + MIB_EACH + "M /dev/zero | boxd exec flooder -- sleep 600 & echo $! > /tmp/flood-'$i'.pid; wait'"
+      SshUser.Run started = alice.run("exec", "flood-vm", "--", "for i in $(seq " + CLIENTS + "); do"
+          + " setsid sh -c 'head -c " + MIB_EACH + "M /dev/zero | boxd exec flood-vm -- sleep 600 & echo $! > /tmp/flood-'$i'.pid; wait'"
           + " >/dev/null 2>&1 </dev/null & done; echo started");
       assertThat(started.out()).as(started.err()).isEqualTo("started\n");
       Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1))
@@ -50,7 +50,7 @@ class GatewayFloodTest {
       long flooded = usedHeapAfterGc();
       assertThat(sleepers()).as("the commands still run").isEqualTo(CLIENTS);
 
-      SshUser.Run killed = alice.run("exec", "flooder", "--", "kill $(cat /tmp/flood-*.pid)");
+      SshUser.Run killed = alice.run("exec", "flood-vm", "--", "kill $(cat /tmp/flood-*.pid)");
       assertThat(killed.exit()).as(killed.err()).isZero();
       // The gateway finds its clients gone although the commands never read: they are ended.
       Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
@@ -62,12 +62,12 @@ class GatewayFloodTest {
       assertThat(flooded - before).isLessThan(CLIENTS * (1L << 20));
       assertThat(after - before).isLessThan(16L << 20);
     } finally {
-      alice.run("destroy", "-y", "flooder");
+      alice.run("destroy", "-y", "flood-vm");
     }
   }
 
   private static long sleepers() throws IOException, InterruptedException {
-    SshUser.Run count = alice.run("exec", "flooder", "--", "grep -lx sleep /proc/[0-9]*/comm 2>/dev/null | wc -l");
+    SshUser.Run count = alice.run("exec", "flood-vm", "--", "grep -lx sleep /proc/[0-9]*/comm 2>/dev/null | wc -l");
     return Long.parseLong(count.out().trim());
   }
 

@@ -27,14 +27,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SingleNodeTourTest {
   @RegisterExtension
-  static final LiveServer live = new LiveServer();
+  static final LiveServer live = LiveServer.shared();
   static SshUser alice;
   static SshUser bob;
 
   @BeforeAll
   static void users() throws Exception {
-    alice = live.user("alice");
-    bob = live.user("bob");
+    alice = live.user("tour-alice");
+    bob = live.user("tour-bob");
   }
 
   static java.util.Optional<Path> warmVmReady(Path vms) throws java.io.IOException {
@@ -59,8 +59,8 @@ class SingleNodeTourTest {
     Path vms = live.server().dataDir.resolve("worker").resolve("vms");
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(3)).until(() -> warmVmReady(vms).isPresent());
     Path warm = warmVmReady(vms).orElseThrow();
-    JsonNode created = json(alice.run("new", "--name=app", "--json"));
-    assertThat(created.path("name").asText()).isEqualTo("app");
+    JsonNode created = json(alice.run("new", "--name=tour-app", "--json"));
+    assertThat(created.path("name").asText()).isEqualTo("tour-app");
     assertThat(created.path("status").asText()).isEqualTo("running");
     String id = created.path("vm_id").asText();
     assertThat(warm.resolve("pool.json")).doesNotExist();
@@ -70,17 +70,17 @@ class SingleNodeTourTest {
     assertThat(list.isArray()).isTrue();
     assertThat(list).hasSize(1);
     assertThat(list.get(0).path("vm_id").asText()).isEqualTo(id);
-    JsonNode info = json(alice.run("info", "app", "--json"));
+    JsonNode info = json(alice.run("info", "tour-app", "--json"));
     assertThat(info.path("ip").asText()).isNotEmpty();
-    assertThat(json(alice.run("info", id, "--json")).path("name").asText()).as("by id too").isEqualTo("app");
+    assertThat(json(alice.run("info", id, "--json")).path("name").asText()).as("by id too").isEqualTo("tour-app");
 
-    assertThat(alice.run("exec", "app", "--", "uname -s; exit 7").exit()).isEqualTo(7);
-    SshUser.Run split = alice.run("exec", "app", "--", "echo out; echo err >&2");
+    assertThat(alice.run("exec", "tour-app", "--", "uname -s; exit 7").exit()).isEqualTo(7);
+    SshUser.Run split = alice.run("exec", "tour-app", "--", "echo out; echo err >&2");
     assertThat(split.out()).isEqualTo("out\n");
     assertThat(split.err()).isEqualTo("err\n");
-    assertThat(alice.run("hello from stdin\n".getBytes(StandardCharsets.UTF_8), "exec", "app", "--", "tr a-z A-Z").out())
+    assertThat(alice.run("hello from stdin\n".getBytes(StandardCharsets.UTF_8), "exec", "tour-app", "--", "tr a-z A-Z").out())
         .isEqualTo("HELLO FROM STDIN\n");
-    SshUser.Run execRun = alice.run("exec", "app", "--json", "--", "echo hi; echo oops >&2; exit 3");
+    SshUser.Run execRun = alice.run("exec", "tour-app", "--json", "--", "echo hi; echo oops >&2; exit 3");
     assertThat(execRun.exit()).as("the remote exit code, with --json too").isEqualTo(3);
     JsonNode execJson = LiveServer.JSON.readTree(execRun.out());
     assertThat(execJson.path("exit_code").asInt()).isEqualTo(3);
@@ -96,51 +96,51 @@ class SingleNodeTourTest {
       }
     }
     try (InputStream in = Files.newInputStream(upload)) {
-      assertThat(alice.run(in, SshUser.OutputStreamSink.capture(), "cp", "-", "app:data/upload.bin").exit()).isZero();
+      assertThat(alice.run(in, SshUser.OutputStreamSink.capture(), "cp", "-", "tour-app:data/upload.bin").exit()).isZero();
     }
     Path download = tmp.resolve("download.bin");
     try (OutputStream out = Files.newOutputStream(download)) {
-      assertThat(alice.run(InputStream.nullInputStream(), SshUser.OutputStreamSink.to(out), "cp", "app:data/upload.bin", "-").exit()).isZero();
+      assertThat(alice.run(InputStream.nullInputStream(), SshUser.OutputStreamSink.to(out), "cp", "tour-app:data/upload.bin", "-").exit()).isZero();
     }
     assertThat(SshUser.sha256(download)).isEqualTo(SshUser.sha256(upload));
 
-    JsonNode paused = json(alice.run("pause", "app", "--json"));
+    JsonNode paused = json(alice.run("pause", "tour-app", "--json"));
     assertThat(paused.path("suspend_us").asLong()).isPositive();
-    assertThat(json(alice.run("info", "app", "--json")).path("status").asText()).isEqualTo("standby");
-    JsonNode resumed = json(alice.run("resume", "app", "--json"));
+    assertThat(json(alice.run("info", "tour-app", "--json")).path("status").asText()).isEqualTo("standby");
+    JsonNode resumed = json(alice.run("resume", "tour-app", "--json"));
     assertThat(resumed.path("resume_us").asLong()).isPositive();
 
     // A key the user adds to ~/.ssh/authorized_keys stays: the identity, given again after the
     // reboot, writes the platform's key elsewhere.
     String userKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBoxdTourUserKeyOnlyForThisTest0000000000 me@laptop";
-    assertThat(alice.run("exec", "app", "--", "echo before-reboot > kept.txt && mkdir -p -m 700 .ssh && echo '" + userKey
+    assertThat(alice.run("exec", "tour-app", "--", "echo before-reboot > kept.txt && mkdir -p -m 700 .ssh && echo '" + userKey
         + "' >> .ssh/authorized_keys && sync").exit()).isZero();
-    json(alice.run("reboot", "app", "--json"));
-    assertThat(alice.run("exec", "app", "--", "cat kept.txt").out()).isEqualTo("before-reboot\n");
-    assertThat(alice.run("exec", "app", "--", "cat .ssh/authorized_keys").out()).isEqualTo(userKey + "\n");
+    json(alice.run("reboot", "tour-app", "--json"));
+    assertThat(alice.run("exec", "tour-app", "--", "cat kept.txt").out()).isEqualTo("before-reboot\n");
+    assertThat(alice.run("exec", "tour-app", "--", "cat .ssh/authorized_keys").out()).isEqualTo(userKey + "\n");
 
-    assertThat(alice.run("destroy", "-y", "app").exit()).isZero();
+    assertThat(alice.run("destroy", "-y", "tour-app").exit()).isZero();
     assertThat(json(alice.run("list", "--json"))).isEmpty();
     assertThat(live.server().qemuPids()).isEmpty();
   }
 
   @Test
   void anotherUserCannotSeeOrTouchTheVms() throws Exception {
-    json(alice.run("new", "--name=private", "--json"));
+    json(alice.run("new", "--name=tour-private", "--json"));
     assertThat(json(bob.run("list", "--json"))).isEmpty();
-    for (String[] verb : List.of(new String[] {"info", "private"}, new String[] {"exec", "private", "--", "true"},
-        new String[] {"cp", "private:/etc/hostname", "-"}, new String[] {"destroy", "-y", "private"}, new String[] {"pause", "private"})) {
+    for (String[] verb : List.of(new String[] {"info", "tour-private"}, new String[] {"exec", "tour-private", "--", "true"},
+        new String[] {"cp", "tour-private:/etc/hostname", "-"}, new String[] {"destroy", "-y", "tour-private"}, new String[] {"pause", "tour-private"})) {
       SshUser.Run run = bob.run(verb);
       assertThat(run.exit()).as("bob: %s", String.join(" ", verb)).isEqualTo(dev.boxd.core.ErrorCode.NOT_FOUND.exitCode());
-      assertThat(run.err()).contains("no VM named \"private\"");
+      assertThat(run.err()).contains("no VM named \"tour-private\"");
     }
-    assertThat(json(alice.run("info", "private", "--json")).path("status").asText()).isEqualTo("running");
-    assertThat(alice.run("destroy", "-y", "private").exit()).isZero();
+    assertThat(json(alice.run("info", "tour-private", "--json")).path("status").asText()).isEqualTo("running");
+    assertThat(alice.run("destroy", "-y", "tour-private").exit()).isZero();
   }
 
   @Test
   void anUnknownKeyIsToldHowToRegisterAndTheOperatorApprovesIt() throws Exception {
-    SshUser stranger = live.stranger("stranger");
+    SshUser stranger = live.stranger("tour-stranger");
     SshUser.Run run = stranger.run("list");
     assertThat(run.exit()).isEqualTo(1);
     assertThat(run.err()).contains("register?code=").contains("boxd admin approve");
@@ -148,39 +148,39 @@ class SingleNodeTourTest {
     assertThat(code.find()).isTrue();
 
     Process approve = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "-cp", System.getProperty("java.class.path"),
-        Main.class.getName(), "admin", "--data", live.server().dataDir.toString(), "approve", code.group(1), "--user", "dana")
+        Main.class.getName(), "admin", "--data", live.server().dataDir.toString(), "approve", code.group(1), "--user", "tour-dana")
         .redirectErrorStream(true).start();
     String said = new String(approve.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(approve.waitFor()).as(said).isZero();
-    assertThat(said).contains("linked to user dana");
-    assertThat(stranger.run("whoami").out()).contains("dana");
+    assertThat(said).contains("linked to user tour-dana");
+    assertThat(stranger.run("whoami").out()).contains("tour-dana");
     assertThat(json(stranger.run("list", "--json"))).isEmpty();
   }
 
   @Test
   void connectIsAnInteractiveShellInTheVm() throws Exception {
-    json(alice.run("new", "--name=shell", "--json"));
-    try (var tty = PtyClient.start(30, 100, PtyClient.withTty(alice.command("127.0.0.1", "connect", "shell"), "127.0.0.1"))) {
-      tty.expect("boxd@shell:"); // the login shell's prompt: keys typed before it may be discarded
+    json(alice.run("new", "--name=tour-shell", "--json"));
+    try (var tty = PtyClient.start(30, 100, PtyClient.withTty(alice.command("127.0.0.1", "connect", "tour-shell"), "127.0.0.1"))) {
+      tty.expect("boxd@tour-shell:"); // the login shell's prompt: keys typed before it may be discarded
       tty.send("echo inside-$(hostname)-$(tty | cut -c1-8)\r");
-      tty.expect("inside-shell-/dev/pts");
+      tty.expect("inside-tour-shell-/dev/pts");
       tty.send("exit\r");
       tty.waitFor();
     } finally {
-      alice.run("destroy", "-y", "shell");
+      alice.run("destroy", "-y", "tour-shell");
     }
   }
 
   @Test
   void theEleventhVmIsRefused() throws Exception {
-    SshUser carol = live.user("carol");
+    SshUser carol = live.user("tour-carol");
     List<String> names = new ArrayList<>();
     try {
       for (int i = 1; i <= 10; i++) {
-        json(carol.run("new", "--name=q" + i, "--json"));
-        names.add("q" + i);
+        json(carol.run("new", "--name=tour-q" + i, "--json"));
+        names.add("tour-q" + i);
       }
-      SshUser.Run eleventh = carol.run("new", "--name=q11", "--json");
+      SshUser.Run eleventh = carol.run("new", "--name=tour-q11", "--json");
       assertThat(eleventh.exit()).isEqualTo(dev.boxd.core.ErrorCode.RESOURCE_EXHAUSTED.exitCode());
       JsonNode error = LiveServer.JSON.readTree(eleventh.out()).path("error");
       assertThat(error.path("code").asText()).isEqualTo("RESOURCE_EXHAUSTED");
@@ -207,8 +207,8 @@ class SingleNodeTourTest {
     assertThat(json(alice.run("list", "--json"))).isEmpty();
 
     // A client that disconnects in the middle of a copy hurts no one.
-    json(alice.run("new", "--name=sturdy", "--json"));
-    Process cut = new ProcessBuilder(alice.command("127.0.0.1", "cp", "-", "sturdy:partial.bin")).start();
+    json(alice.run("new", "--name=tour-sturdy", "--json"));
+    Process cut = new ProcessBuilder(alice.command("127.0.0.1", "cp", "-", "tour-sturdy:partial.bin")).start();
     try (OutputStream in = cut.getOutputStream()) {
       in.write(new byte[4 << 20]);
       in.flush();
@@ -217,9 +217,9 @@ class SingleNodeTourTest {
       // the pipe breaks as ssh dies
     }
     cut.waitFor(30, TimeUnit.SECONDS);
-    assertThat(alice.run("exec", "sturdy", "--", "echo still-fine").out()).isEqualTo("still-fine\n");
+    assertThat(alice.run("exec", "tour-sturdy", "--", "echo still-fine").out()).isEqualTo("still-fine\n");
     assertThat(json(alice.run("list", "--json"))).hasSize(1);
-    assertThat(alice.run("destroy", "-y", "sturdy").exit()).isZero();
+    assertThat(alice.run("destroy", "-y", "tour-sturdy").exit()).isZero();
   }
 
   @Test

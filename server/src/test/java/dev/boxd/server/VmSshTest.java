@@ -28,16 +28,16 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class VmSshTest {
   @RegisterExtension
-  static final LiveServer live = new LiveServer();
+  static final LiveServer live = LiveServer.shared();
   static SshUser alice;
   static SshUser bob;
   static SshUser carol;
 
   @BeforeAll
   static void users() throws Exception {
-    alice = live.user("alice");
-    bob = live.user("bob");
-    carol = live.user("carol");
+    alice = live.user("vmssh-alice");
+    bob = live.user("vmssh-bob");
+    carol = live.user("vmssh-carol");
   }
 
   /** ssh to the VM gateway at {@code address}. */
@@ -49,10 +49,10 @@ class VmSshTest {
   @Test
   void sshScpAndSftpIntoTheOwnersVmAtASharedAddress(@TempDir Path tmp) throws Exception {
     long t0 = System.nanoTime();
-    JsonNode app = json(alice.run("new", "--name=app", "--json"));
+    JsonNode app = json(alice.run("new", "--name=vmssh-app", "--json"));
     long newMs = (System.nanoTime() - t0) / 1_000_000;
     long t5 = System.nanoTime();
-    JsonNode other = json(bob.run("new", "--name=bobs", "--json"));
+    JsonNode other = json(bob.run("new", "--name=vmssh-bobs", "--json"));
     long secondNewMs = (System.nanoTime() - t5) / 1_000_000;
     String ip = app.path("public_ip").asText();
     assertThat(ip).startsWith("127.77.");
@@ -62,14 +62,14 @@ class VmSshTest {
     SshUser.Run first = intoVm(alice, ip, "id -un; hostname; echo to-stderr >&2; exit 7");
     long firstMs = (System.nanoTime() - t1) / 1_000_000;
     assertThat(first.exit()).as("stderr: %s", first.err()).isEqualTo(7);
-    assertThat(first.out()).isEqualTo("boxd\napp\n");
+    assertThat(first.out()).isEqualTo("boxd\nvmssh-app\n");
     assertThat(first.err()).isEqualTo("to-stderr\n");
     long t2 = System.nanoTime();
     SshUser.Run anyUser = SshUser.run(alice.command(live.server().vmSshPort, "any-name-goes@" + ip, "id -un"), InputStream.nullInputStream(),
         SshUser.OutputStreamSink.capture());
     assertThat(anyUser.out()).as("whatever the user name, the VM's user is boxd").isEqualTo("boxd\n");
     long againMs = (System.nanoTime() - t2) / 1_000_000;
-    assertThat(intoVm(bob, ip, "hostname").out()).as("the key picks the owner's VM").isEqualTo("bobs\n");
+    assertThat(intoVm(bob, ip, "hostname").out()).as("the key picks the owner's VM").isEqualTo("vmssh-bobs\n");
     // The platform key has a root-owned file of its own; ~/.ssh/authorized_keys is the user's.
     assertThat(intoVm(alice, ip, "stat -c '%a %U %n' /etc/boxd/authorized_keys/boxd; test -e ~/.ssh/authorized_keys || echo none").out())
         .isEqualTo("644 root /etc/boxd/authorized_keys/boxd\nnone\n");
@@ -83,13 +83,13 @@ class VmSshTest {
     SshUser.Run refused = intoVm(carol, ip, "true");
     assertThat(refused.exit()).isEqualTo(255);
     assertThat(refused.err()).contains("Permission denied (publickey)");
-    SshUser stranger = live.stranger("stranger");
+    SshUser stranger = live.stranger("vmssh-stranger");
     assertThat(intoVm(stranger, ip, "true").err()).contains("Permission denied (publickey)");
 
     // An interactive shell on a terminal.
     long t3 = System.nanoTime();
     try (var tty = PtyClient.start(30, 100, PtyClient.withTty(alice.command(live.server().vmSshPort, "boxd@" + ip), "boxd@" + ip))) {
-      tty.expect("boxd@app:");
+      tty.expect("boxd@vmssh-app:");
       long promptMs = (System.nanoTime() - t3) / 1_000_000;
       System.out.printf("timing: shell prompt through the gateway %d ms%n", promptMs);
       tty.send("stty size; echo MARK-$((40+2))\r");
@@ -128,16 +128,16 @@ class VmSshTest {
     assertThat(listing.out()).contains("copy-O.bin").contains("copy-s.bin");
 
     // An SSH connection is inbound traffic: it wakes a VM in standby.
-    assertThat(json(alice.run("pause", "app", "--json")).path("suspend_us").asLong()).isPositive();
+    assertThat(json(alice.run("pause", "vmssh-app", "--json")).path("suspend_us").asLong()).isPositive();
     assertThat(intoVm(alice, ip, "echo awake").out()).isEqualTo("awake\n");
-    assertThat(json(alice.run("info", "app", "--json")).path("status").asText()).isEqualTo("running");
+    assertThat(json(alice.run("info", "vmssh-app", "--json")).path("status").asText()).isEqualTo("running");
 
     // Once alice's VM is destroyed her key no longer gets in; the address stays for bob's VM.
-    assertThat(alice.run("destroy", "-y", "app").exit()).isZero();
+    assertThat(alice.run("destroy", "-y", "vmssh-app").exit()).isZero();
     assertThat(intoVm(alice, ip, "true").err()).contains("Permission denied (publickey)");
-    assertThat(intoVm(bob, ip, "hostname").out()).isEqualTo("bobs\n");
+    assertThat(intoVm(bob, ip, "hostname").out()).isEqualTo("vmssh-bobs\n");
     // With the last VM at the address gone, nothing listens there.
-    assertThat(bob.run("destroy", "-y", "bobs").exit()).isZero();
+    assertThat(bob.run("destroy", "-y", "vmssh-bobs").exit()).isZero();
     Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       SshUser.Run gone = intoVm(bob, ip, "true");
       assertThat(gone.exit()).isEqualTo(255);
@@ -147,13 +147,13 @@ class VmSshTest {
 
   @Test
   void sshConfigAliasesWorkWithStrictHostKeyChecking(@TempDir Path tmp) throws Exception {
-    JsonNode web = json(carol.run("new", "--name=web", "--json"));
-    // The VM's own port on the edge (SPEC §12), as info shows it: "ssh -p PORT boxd@web.localhost".
+    JsonNode web = json(carol.run("new", "--name=vmssh-web", "--json"));
+    // The VM's own port on the edge (SPEC §12), as info shows it: "ssh -p PORT boxd@vmssh-web.localhost".
     int port = Integer.parseInt(web.path("ssh").asText().split(" ")[2]);
     try {
       SshUser.Run config = carol.run("ssh-config");
       assertThat(config.exit()).as(config.err()).isZero();
-      assertThat(config.out()).contains("Host web.localhost\n").contains("  User boxd\n")
+      assertThat(config.out()).contains("Host vmssh-web.localhost\n").contains("  User boxd\n")
           .contains("  Port " + port + "\n").contains("  HostName " + live.server().edgeAddress + "\n");
       Path file = tmp.resolve("config");
       Files.writeString(file, config.out());
@@ -163,25 +163,25 @@ class VmSshTest {
       Path knownHosts = tmp.resolve("known_hosts");
       Files.writeString(knownHosts, knownHost + "\n");
       List<String> ssh = List.of("ssh", "-F", file.toString(), "-i", carol.key.toString(), "-o", "IdentitiesOnly=yes",
-          "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + knownHosts, "web.localhost", "hostname");
+          "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + knownHosts, "vmssh-web.localhost", "hostname");
       SshUser.Run run = SshUser.run(ssh, InputStream.nullInputStream(), SshUser.OutputStreamSink.capture());
       assertThat(run.exit()).as(run.err()).isZero();
-      assertThat(run.out()).isEqualTo("web\n");
+      assertThat(run.out()).isEqualTo("vmssh-web\n");
 
       // rsync over that SSH, as tools that sync a work tree into a VM do (crabbox: rsync -e ssh).
       Path tree = Files.createDirectories(tmp.resolve("tree/sub"));
       Files.writeString(tree.resolve("b"), "two\n");
       Files.writeString(tmp.resolve("tree/a"), "one\n");
       String rsh = String.join(" ", ssh.subList(0, ssh.size() - 2));
-      SshUser.Run rsync = SshUser.run(List.of("rsync", "-a", "-e", rsh, tmp.resolve("tree") + "/", "web.localhost:copy/"),
+      SshUser.Run rsync = SshUser.run(List.of("rsync", "-a", "-e", rsh, tmp.resolve("tree") + "/", "vmssh-web.localhost:copy/"),
           InputStream.nullInputStream(), SshUser.OutputStreamSink.capture());
       assertThat(rsync.exit()).as("rsync -e ssh: %s", rsync.err()).isZero();
-      assertThat(exec(carol, "web", "cat copy/a copy/sub/b")).isEqualTo("one\ntwo");
+      assertThat(exec(carol, "vmssh-web", "cat copy/a copy/sub/b")).isEqualTo("one\ntwo");
       JsonNode asJson = json(carol.run("ssh-config", "--json"));
-      assertThat(asJson.path("hosts").get(0).path("host").asText()).isEqualTo("web.localhost");
+      assertThat(asJson.path("hosts").get(0).path("host").asText()).isEqualTo("vmssh-web.localhost");
       assertThat(asJson.path("hosts").get(0).path("port").asInt()).isEqualTo(port);
     } finally {
-      carol.run("destroy", "-y", "web");
+      carol.run("destroy", "-y", "vmssh-web");
     }
     assertThat(carol.run("ssh-config").out()).doesNotContain("\nHost ");
   }

@@ -22,7 +22,10 @@ import org.junit.jupiter.api.extension.TestWatcher;
  *
  * <p>{@link #shared()} is one server for every class of a test JVM that uses it (started by the
  * first, stopped when the JVM exits): for scenarios that each need only users and VMs of their
- * own, so the suite pays for one server start, not one per class.
+ * own, so the suite pays for one server start, not one per class. Classes run one after another
+ * on it, so each must leave it as it found it: a user name another class took is refused, VMs a
+ * class's users still hold when it ends fail that class (and are destroyed, so the next class
+ * starts clean), and a failure prints the log from the class's start only.
  */
 public final class LiveServer implements BeforeAllCallback, AfterAllCallback, TestWatcher {
   public static final ObjectMapper JSON = new ObjectMapper();
@@ -37,6 +40,10 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
   private boolean privateImages;
   private ServerProcess server;
   private Path keys;
+  /** The users made for the class running now, and where the log stood when it started. */
+  private final List<SshUser> classUsers = new java.util.ArrayList<>();
+  private final List<String> classUserNames = new java.util.ArrayList<>();
+  private int classLogStart;
 
   /** @param serverArgs more {@code boxd server} options */
   public LiveServer(String... serverArgs) {
@@ -84,40 +91,86 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
 
   @Override
   public synchronized void beforeAll(ExtensionContext context) throws IOException {
+    classUsers.clear();
+    classUserNames.clear();
     if (server != null) {
-      return; // the shared server, started by an earlier class
+      classLogStart = server.log().length(); // the shared server, started by an earlier class
+      return;
     }
-    keys = Files.createTempDirectory("boxd-test-keys-");
-    server = new ServerProcess();
-    if (privateImages) {
-      server.privateImages();
+    classLogStart = 0;
+    if (keys == null) {
+      keys = Files.createTempDirectory("boxd-test-keys-");
     }
-    List<String> args = new java.util.ArrayList<>(List.of(serverArgs));
+    // Kept only once it runs: a server that failed to start is not what the next class of a
+    // shared server should find (it tries again), and what it made goes at once.
+    ServerProcess starting = new ServerProcess();
     try {
-      args.addAll(beforeStart.moreArgs(server));
-    } catch (Exception e) {
-      throw new IOException("before the server started: " + e.getMessage(), e);
+      if (privateImages) {
+        starting.privateImages();
+      }
+      List<String> args = new java.util.ArrayList<>(List.of(serverArgs));
+      try {
+        args.addAll(beforeStart.moreArgs(starting));
+      } catch (Exception e) {
+        throw new IOException("before the server started: " + e.getMessage(), e);
+      }
+      server = starting.withArgs(args.toArray(String[]::new)).start();
+    } catch (IOException | RuntimeException e) {
+      try {
+        starting.close();
+      } catch (Exception cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
     }
-    server = server.withArgs(args.toArray(String[]::new)).start();
   }
 
   @Override
   public void testFailed(ExtensionContext context, Throwable cause) {
-    System.out.println("=== server log ===\n" + server.log());
+    String log = server.log();
+    System.out.println(classLogStart == 0 ? "=== server log ===\n" + log
+        : "=== server log since " + context.getRequiredTestClass().getSimpleName() + " started ===\n"
+            + log.substring(Math.min(classLogStart, log.length())));
   }
 
   @Override
   public void afterAll(ExtensionContext context) throws Exception {
     if (!isShared) {
       stop();
+      return;
+    }
+    List<String> left = destroyWhatClassUsersHold();
+    if (!left.isEmpty()) {
+      throw new AssertionError(context.getRequiredTestClass().getSimpleName() + " left VMs on the shared server: " + left
+          + " (destroyed now); every class must destroy the VMs it makes, in a finally or an @AfterAll");
     }
   }
 
+  // Each user's VMs, destroyed; the names of those there were. Users not (or no longer) linked list nothing.
+  private List<String> destroyWhatClassUsersHold() throws IOException, InterruptedException {
+    List<String> left = new java.util.ArrayList<>();
+    for (int i = 0; i < classUsers.size(); i++) {
+      SshUser user = classUsers.get(i);
+      SshUser.Run listed = user.run("list", "--json");
+      if (listed.exit() != 0) {
+        continue;
+      }
+      for (JsonNode vm : JSON.readTree(listed.out())) {
+        String name = vm.path("name").asText();
+        left.add(classUserNames.get(i) + "/" + name);
+        user.run("destroy", "-y", name);
+      }
+    }
+    return left;
+  }
+
   private synchronized void stop() throws Exception {
-    if (server == null) {
+    if (server != null) {
+      server.close();
+    }
+    if (keys == null) {
       return;
     }
-    server.close();
     try (Stream<Path> walk = Files.walk(keys)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
@@ -132,13 +185,22 @@ public final class LiveServer implements BeforeAllCallback, AfterAllCallback, Te
   /** A user with a fresh key, linked by the operator to an account named {@code name}. */
   public SshUser user(String name) throws IOException, InterruptedException {
     SshUser user = stranger(name);
-    SshUser.addKey(server, user, name);
+    // Through the admin socket: a JVM per user for `boxd admin add-key` costs seconds on a small
+    // CI machine; the tests that start servers of their own still link keys through that command.
+    server.adminRequest("add-key " + name + " " + Files.readString(user.publicKey()).strip());
     return user;
   }
 
   /** Someone with a fresh key that no account knows yet. */
   public SshUser stranger(String name) throws IOException, InterruptedException {
-    return new SshUser(keys, name, server.sshPort);
+    if (Files.exists(keys.resolve(name))) {
+      throw new IllegalStateException("the user name \"" + name + "\" is taken on this server"
+          + (isShared ? " by another class: on the shared server each class needs user names of its own" : ""));
+    }
+    SshUser user = new SshUser(keys, name, server.sshPort);
+    classUsers.add(user);
+    classUserNames.add(name);
+    return user;
   }
 
   /** The JSON a verb printed, after checking it succeeded. */

@@ -49,6 +49,7 @@ public final class ServerProcess implements AutoCloseable {
   private String namespace;
   private Process process;
   private final List<String> extraArgs = new ArrayList<>();
+  private String caPem;
 
   public ServerProcess() throws IOException {
     dataDir = Files.createTempDirectory("boxd-server-test-");
@@ -165,8 +166,19 @@ public final class ServerProcess implements AutoCloseable {
     process.waitFor(30, TimeUnit.SECONDS);
   }
 
-  /** The PEM of the CA the server's edge certificates are signed by ({@code boxd ca --quiet}). */
-  public String caCertificate() throws IOException, InterruptedException {
+  /**
+   * The PEM of the CA the server's edge certificates are signed by ({@code boxd ca --quiet}): asked
+   * once, since the CA is the data directory's for the server's whole life (a JVM per class that
+   * asks would cost seconds each on a small CI machine).
+   */
+  public synchronized String caCertificate() throws IOException, InterruptedException {
+    if (caPem == null) {
+      caPem = askCaCertificate();
+    }
+    return caPem;
+  }
+
+  private String askCaCertificate() throws IOException, InterruptedException {
     Process ca = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "-cp", System.getProperty("java.class.path"),
         MAIN_CLASS, "ca", "--quiet", "--data", dataDir.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     String pem = new String(ca.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -185,6 +197,24 @@ public final class ServerProcess implements AutoCloseable {
     String out = new String(admin.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     admin.waitFor();
     return out;
+  }
+
+  /**
+   * Sends one request line to the server's admin socket ({@code add-key USER KEY-LINE}, …) and
+   * returns its answer after {@code ok}: what {@link #admin} does without starting a JVM for the
+   * {@code boxd admin} command, for set-up steps whose command line other tests cover.
+   */
+  public String adminRequest(String request) throws IOException {
+    Path socket = dataDir.resolve("admin.sock");
+    try (var channel = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
+      java.nio.channels.Channels.newOutputStream(channel).write((request + "\n").getBytes(StandardCharsets.UTF_8));
+      String answer = new BufferedReader(new InputStreamReader(java.nio.channels.Channels.newInputStream(channel), StandardCharsets.UTF_8))
+          .readLine();
+      if (answer == null || !answer.startsWith("ok")) {
+        throw new IllegalStateException("admin request \"" + request + "\" to " + socket + " failed: " + answer);
+      }
+      return answer.substring(Math.min(3, answer.length()));
+    }
   }
 
   public String log() {
