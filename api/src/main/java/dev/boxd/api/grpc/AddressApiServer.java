@@ -90,15 +90,8 @@ public final class AddressApiServer implements AutoCloseable {
 
   @Override
   public void close() {
-    server.shutdown();
     try {
-      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
-        server.shutdownNow(); // cancels the calls left: their commands are killed
-        server.awaitTermination(5, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      server.shutdownNow();
-      Thread.currentThread().interrupt();
+      ApiServer.stop(server);
     } finally {
       shutDown(accepting, serving);
     }

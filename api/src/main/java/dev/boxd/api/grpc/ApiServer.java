@@ -98,10 +98,15 @@ public final class ApiServer implements AutoCloseable {
 
   @Override
   public void close() {
+    stop(server);
+  }
+
+  /** Stops a gRPC server: its calls get 5 s to end, then the rest are cancelled (their commands are killed). */
+  static void stop(io.grpc.Server server) {
     server.shutdown();
     try {
       if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
-        server.shutdownNow(); // cancels the calls left: their commands are killed
+        server.shutdownNow();
         server.awaitTermination(5, TimeUnit.SECONDS);
       }
     } catch (InterruptedException e) {

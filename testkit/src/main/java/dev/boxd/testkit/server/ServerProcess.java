@@ -112,6 +112,13 @@ public final class ServerProcess implements AutoCloseable {
     return this;
   }
 
+  /** Longest a server may take to say it is running (a golden VM is made on the first start of a size). */
+  static final java.time.Duration START_TIMEOUT = java.time.Duration.ofMinutes(10);
+
+  private static String readLog(Path log) throws IOException {
+    return Files.exists(log) ? Files.readString(log) : "(no output)";
+  }
+
   /** Starts the server and returns once its front door listens. */
   public ServerProcess start() throws IOException {
     List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
@@ -127,27 +134,40 @@ public final class ServerProcess implements AutoCloseable {
     Path log = dataDir.resolve("server.log");
     process = builder.start();
     var lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    String line;
-    while ((line = lines.readLine()) != null) {
-      Files.writeString(log, line + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-      if (line.startsWith("boxd is running")) {
-        break;
-      }
-    }
-    if (line == null) {
-      throw new IllegalStateException("server exited before it was ready:\n" + Files.readString(log));
-    }
-    var reader = lines;
+    // The log is copied on a thread of its own, for as long as the server runs; start() waits for the
+    // ready line, but not forever: a server that hangs before it is ready fails the test, it does not stall it.
+    var ready = new java.util.concurrent.CompletableFuture<Boolean>();
     Thread.ofVirtual().start(() -> {
       try {
-        String more;
-        while ((more = reader.readLine()) != null) {
-          Files.writeString(log, more + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+        String line;
+        while ((line = lines.readLine()) != null) {
+          Files.writeString(log, line + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
+              java.nio.file.StandardOpenOption.APPEND);
+          if (line.startsWith("boxd is running")) {
+            ready.complete(true);
+          }
         }
       } catch (IOException ignored) {
         // process ended
       }
+      ready.complete(false);
     });
+    boolean started;
+    try {
+      started = ready.get(START_TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      process.destroyForcibly();
+      throw new IllegalStateException("server not ready after " + START_TIMEOUT.toSeconds() + " s:\n" + readLog(log));
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while the server started");
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    }
+    if (!started) {
+      throw new IllegalStateException("server exited before it was ready:\n" + readLog(log));
+    }
     return this;
   }
 
