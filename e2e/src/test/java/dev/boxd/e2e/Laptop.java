@@ -78,8 +78,8 @@ final class Laptop implements AutoCloseable {
     Process p = new ProcessBuilder(full).start();
     var out = new java.io.ByteArrayOutputStream();
     var err = new java.io.ByteArrayOutputStream();
-    Thread o = Thread.ofVirtual().start(() -> copy(p.getInputStream(), out));
-    Thread e = Thread.ofVirtual().start(() -> copy(p.getErrorStream(), err));
+    Thread o = Thread.ofPlatform().daemon().start(() -> copy(p.getInputStream(), out));
+    Thread e = Thread.ofPlatform().daemon().start(() -> copy(p.getErrorStream(), err));
     try (var in = p.getOutputStream()) {
       if (stdin != null) {
         in.write(stdin);

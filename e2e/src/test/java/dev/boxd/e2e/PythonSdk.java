@@ -43,7 +43,7 @@ final class PythonSdk {
     builder.environment().putAll(env);
     Process process = builder.start();
     var captured = new ByteArrayOutputStream();
-    Thread reader = Thread.ofVirtual().start(() -> copy(process.getInputStream(), captured, echo ? System.out : null));
+    Thread reader = Thread.ofPlatform().daemon().start(() -> copy(process.getInputStream(), captured, echo ? System.out : null));
     if (!process.waitFor(timeoutSecs, TimeUnit.SECONDS)) {
       process.descendants().forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();

@@ -40,7 +40,7 @@ final class Chromium implements AutoCloseable {
   private static String run(List<String> command) throws Exception {
     Process process = new ProcessBuilder(command).start();
     var err = new CompletableFuture<String>();
-    Thread.ofVirtual().start(() -> {
+    Thread.ofPlatform().daemon().start(() -> {
       try {
         err.complete(new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
       } catch (IOException e) {

@@ -90,7 +90,7 @@ class EdgeHttpsTest {
   static Run run(List<String> command) throws Exception {
     Process process = new ProcessBuilder(command).start();
     var err = new java.util.concurrent.CompletableFuture<String>();
-    Thread.ofVirtual().start(() -> {
+    Thread.ofPlatform().daemon().start(() -> {
       try {
         err.complete(new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
       } catch (IOException e) {

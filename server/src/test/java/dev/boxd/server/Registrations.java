@@ -58,7 +58,7 @@ final class Registrations {
     command.addAll(List.of(args));
     Process process = new ProcessBuilder(command).start();
     var err = new java.util.concurrent.CompletableFuture<String>();
-    Thread.ofVirtual().start(() -> {
+    Thread.ofPlatform().daemon().start(() -> {
       try {
         err.complete(new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
       } catch (IOException e) {

@@ -28,7 +28,7 @@ public final class PtyClient implements AutoCloseable {
   private PtyClient(Process process) {
     this.process = process;
     this.keys = process.getOutputStream();
-    Thread.ofVirtual().start(() -> {
+    Thread.ofPlatform().daemon().start(() -> {
       byte[] buffer = new byte[4096];
       try (InputStream in = process.getInputStream()) {
         int n;

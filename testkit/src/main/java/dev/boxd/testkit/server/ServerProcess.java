@@ -134,10 +134,12 @@ public final class ServerProcess implements AutoCloseable {
     Path log = dataDir.resolve("server.log");
     process = builder.start();
     var lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    // The log is copied on a thread of its own, for as long as the server runs; start() waits for the
+    // The log is copied on a thread of its own, for as long as the server runs: a platform thread, as
+    // every reader of a process's pipe in the kit is (a read of a pipe holds a virtual thread's carrier,
+    // and a few such readers starve every other virtual thread of a 2-core test JVM). start() waits for the
     // ready line, but not forever: a server that hangs before it is ready fails the test, it does not stall it.
     var ready = new java.util.concurrent.CompletableFuture<Boolean>();
-    Thread.ofVirtual().start(() -> {
+    Thread.ofPlatform().daemon().start(() -> {
       try {
         String line;
         while ((line = lines.readLine()) != null) {

@@ -61,14 +61,14 @@ public final class SshUser {
   public static Run run(List<String> argv, InputStream in, OutputStreamSink out) throws IOException, InterruptedException {
     Process ssh = new ProcessBuilder(argv).start();
     var err = new ByteArrayOutputStream();
-    Thread feeder = Thread.ofVirtual().start(() -> {
+    Thread feeder = Thread.ofPlatform().daemon().start(() -> {
       try (OutputStream stdin = ssh.getOutputStream()) {
         in.transferTo(stdin);
       } catch (IOException ignored) {
         // ssh exited
       }
     });
-    Thread errs = Thread.ofVirtual().start(() -> {
+    Thread errs = Thread.ofPlatform().daemon().start(() -> {
       try {
         ssh.getErrorStream().transferTo(err);
       } catch (IOException ignored) {
