@@ -2,7 +2,8 @@
  * boxd: the command line inside every VM, a thin remote terminal to the boxd gateway of the VM's
  * worker (docs/gateway-protocol.md).  It sends its arguments, working directory and terminal,
  * then relays bytes until the gateway sends the exit code.  Every verb lives on the gateway, so
- * this program does not change when a verb is added.
+ * this program does not change when a verb is added.  The laptop CLI ships it too, to reach its
+ * resident JVM over a Unix socket (BOXD_GATEWAY=unix:PATH) in a millisecond rather than start a JVM.
  *
  * Design, in short:
  *  - Static and small, no name resolution, no stdio on the hot path: it must start fast under TCG
@@ -16,7 +17,7 @@
  *    down through TCP flow control, which is the back-pressure we want.
  *  - The terminal is restored on every way out: exit code, error, and the signals that end us.
  *
- * One file of about 500 lines on purpose: a static client read top to bottom (arguments, terminal,
+ * One file of about 550 lines on purpose: a static client read top to bottom (arguments, terminal,
  * one relay loop) with no seam a second file would make clearer. If it grows, the terminal handling
  * and the relay loop are where it splits.
  */
@@ -35,6 +36,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -46,7 +48,14 @@
 #define STDIN_CHUNK 65536               /* payload of one I frame at most */
 #define EXIT_NO_CODE 255                /* the gateway gave no exit code */
 
-static char gateway[32];                /* "A.B.C.D:PORT", for messages */
+static char gateway[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];  /* "A.B.C.D:PORT" or "unix:PATH", for messages */
+
+/* Where the gateway listens: TCP in a VM, a Unix socket for the laptop CLI's resident process. */
+union gateway_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_un un;
+};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Terminal                                                                                    */
@@ -203,38 +212,72 @@ static int parse_port(const char *s, uint16_t *port)
     return v > 0;
 }
 
-static void gateway_address(struct sockaddr_in *sa)
+static void gateway_address(union gateway_addr *ga, socklen_t *len)
 {
     const char *env = getenv("BOXD_GATEWAY");
     uint16_t port = DEFAULT_PORT;
-    memset(sa, 0, sizeof *sa);
+    struct sockaddr_in *sa = &ga->in;
+    memset(ga, 0, sizeof *ga);
+    if (env && strncmp(env, "unix:", 5) == 0) {
+        const char *path = env + 5;
+        if (!*path || strlen(path) >= sizeof ga->un.sun_path)
+            fail("BOXD_GATEWAY=%s: expected unix:PATH with a path of 1-%zu bytes", env, sizeof ga->un.sun_path - 1);
+        ga->un.sun_family = AF_UNIX;
+        memcpy(ga->un.sun_path, path, strlen(path));
+        *len = sizeof ga->un;
+        snprintf(gateway, sizeof gateway, "%s", env);
+        return;
+    }
     sa->sin_family = AF_INET;
     if (env && *env) {
         char host[INET_ADDRSTRLEN];
         const char *colon = strchr(env, ':');
         size_t n = colon ? (size_t)(colon - env) : strlen(env);
         if (n >= sizeof host || (colon && !parse_port(colon + 1, &port)))
-            fail("BOXD_GATEWAY=%s: expected HOST or HOST:PORT (an IPv4 address, a port 1-65535)", env);
+            fail("BOXD_GATEWAY=%s: expected HOST or HOST:PORT (an IPv4 address, a port 1-65535) or unix:PATH", env);
         memcpy(host, env, n);
         host[n] = 0;
         if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-            fail("BOXD_GATEWAY=%s: expected HOST or HOST:PORT (an IPv4 address, a port 1-65535)", env);
+            fail("BOXD_GATEWAY=%s: expected HOST or HOST:PORT (an IPv4 address, a port 1-65535) or unix:PATH", env);
     } else if (!default_route(&sa->sin_addr)) {
         fail("cannot find the boxd gateway: no default route in /proc/net/route (set BOXD_GATEWAY=HOST[:PORT])");
     }
     sa->sin_port = htons(port);
+    *len = sizeof *sa;
     char a[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &sa->sin_addr, a, sizeof a);
     snprintf(gateway, sizeof gateway, "%s:%u", a, port);
 }
 
-/* A non-blocking connected socket, or exit 255 (after CONNECT_TIMEOUT_MS at most). */
-static int connect_gateway(const struct sockaddr_in *sa)
+/* The laptop launcher names itself in BOXD_GATEWAY_FALLBACK: when nobody listens on the socket, the
+ * call runs there instead (with BOXD_CLI_DIRECT=start, which also starts a listener for the calls
+ * after).  Nothing has been read or sent yet, so the call loses nothing. */
+static void fall_back(char **argv, int err)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const char *fallback = getenv("BOXD_GATEWAY_FALLBACK");
+    if (!fallback || !*fallback)
+        unreachable(err);
+    char *program = strdup(fallback);
+    if (!program)
+        fail("out of memory");
+    unsetenv("BOXD_GATEWAY");
+    unsetenv("BOXD_GATEWAY_FALLBACK");
+    setenv("BOXD_CLI_DIRECT", "start", 1);
+    execv(program, argv);
+    fail("cannot run %s: %s", program, strerror(errno));
+}
+
+/* A non-blocking connected socket, or exit 255 (after CONNECT_TIMEOUT_MS at most). */
+static int connect_gateway(const union gateway_addr *ga, socklen_t len, char **argv)
+{
+    /* A local socket connects at once or not at all: it connects blocking, then turns non-blocking. */
+    int local = ga->sa.sa_family == AF_UNIX;
+    int fd = socket(ga->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | (local ? 0 : SOCK_NONBLOCK), 0);
     if (fd < 0)
         unreachable(errno);
-    if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) < 0) {
+    if (connect(fd, &ga->sa, len) < 0) {
+        if (local)
+            fall_back(argv, errno);     /* no listener (ENOENT, ECONNREFUSED) or no access */
         if (errno != EINPROGRESS)
             unreachable(errno);
         struct pollfd p = {.fd = fd, .events = POLLOUT};
@@ -251,7 +294,10 @@ static int connect_gateway(const struct sockaddr_in *sa)
             unreachable(err);
     }
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (local)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    else
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 }
 
@@ -462,12 +508,13 @@ int main(int argc, char **argv)
 {
     /* "a terminal" means both ends are one: `boxd list | less` or `boxd cp - x < f` is not */
     int terminal = isatty(0) && isatty(1);
-    struct sockaddr_in sa;
+    union gateway_addr ga;
+    socklen_t ga_len;
 
     setup_signals(terminal);
     put_hello(argc, argv, terminal);    /* before connecting: an over-long hello fails early */
-    gateway_address(&sa);
-    int sock = connect_gateway(&sa);
+    gateway_address(&ga, &ga_len);
+    int sock = connect_gateway(&ga, ga_len, argv);
     int send_failed = 0;
 
     for (;;) {

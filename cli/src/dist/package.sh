@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs the laptop CLI: boxd-cli.tar.gz holds bin/boxd and lib/boxd-cli/{jars,runtime}, so that
+# Packs the laptop CLI: boxd-cli.tar.gz holds bin/boxd and lib/boxd-cli/{jars,runtime,boxd-client}, so that
 #   tar -xzf boxd-cli.tar.gz -C ~/.local
 # installs it on a machine with nothing else (the runtime is a jlink image of the building JDK,
 # holding only the modules the jars use).
@@ -15,6 +15,10 @@ mkdir -p "$root/bin" "$root/lib/boxd-cli"
 cp -r "$jars" "$root/lib/boxd-cli/jars"
 cp "$cli_jar" "$root/lib/boxd-cli/jars/"
 install -m 0755 "$here/boxd" "$root/bin/boxd"
+# The thin client of the resident process: the in-VM CLI's static program (needs gcc and libc6-dev).
+"$here/../../../guest/cli/build.sh" "$root/lib/boxd-cli/boxd-client"
+# What the resident process checks it still runs: a new package is a new resident.
+cat "$root/lib/boxd-cli/jars/"* "$root/lib/boxd-cli/boxd-client" | sha256sum | cut -c1-16 > "$root/lib/boxd-cli/build-id"
 runtime="$root/lib/boxd-cli/runtime"
 stamp="$java_home/release"
 if [ ! -f "$runtime/.made-from" ] || ! cmp -s "$stamp" "$runtime/.made-from"; then

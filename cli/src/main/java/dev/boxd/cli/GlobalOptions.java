@@ -51,4 +51,12 @@ record GlobalOptions(Optional<String> apiUrl, Optional<String> org, Optional<Str
     return new GlobalOptions(Optional.ofNullable(apiUrl), Optional.ofNullable(org), Optional.ofNullable(token), Optional.ofNullable(caCert),
         List.copyOf(rest));
   }
+
+  /** These options with a relative {@code --ca-cert} resolved in {@code directory}, the user's working directory. */
+  GlobalOptions resolvedIn(Optional<java.nio.file.Path> directory) {
+    if (caCert.isEmpty() || directory.isEmpty()) {
+      return this;
+    }
+    return new GlobalOptions(apiUrl, org, token, Optional.of(directory.get().resolve(caCert.get()).toString()), rest);
+  }
 }

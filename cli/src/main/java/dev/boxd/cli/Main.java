@@ -33,15 +33,24 @@ public final class Main {
 
   public static void main(String[] args) {
     // gRPC logs through java.util.logging to stderr: a user sees the one error line, not its warnings.
-    java.util.logging.LogManager.getLogManager().reset();
-    java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.OFF);
-    System.exit(run(List.of(args), new LocalTerminal()));
+    quietLogging();
+    System.exit(run(List.of(args), new LocalTerminal(), Clients.perCall()));
   }
 
-  static int run(List<String> argv, Terminal terminal) {
+  /** Quiet logging for a process that answers a user: gRPC's warnings are not their error line. */
+  static void quietLogging() {
+    java.util.logging.LogManager.getLogManager().reset();
+    java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.OFF);
+  }
+
+  /**
+   * One command: {@code argv} as the user typed it, on {@code terminal} (this process's own, or a
+   * thin client's over the {@link Resident} socket), with SDK clients from {@code clients}.
+   */
+  static int run(List<String> argv, Terminal terminal, Clients clients) {
     PrintStream err = new PrintStream(terminal.err(), true, StandardCharsets.UTF_8);
     try {
-      GlobalOptions options = GlobalOptions.parse(argv);
+      GlobalOptions options = GlobalOptions.parse(argv).resolvedIn(terminal.localFiles());
       List<String> words = options.rest();
       if (words.isEmpty()) {
         return Verbs.run(List.of("help"), offline(), terminal);
@@ -63,7 +72,7 @@ public final class Main {
           return Completion.candidates(words.subList(1, words.size()), terminal);
         }
         default -> {
-          return verb(options, words, terminal, err);
+          return verb(options, words, terminal, clients, err);
         }
       }
     } catch (BoxdException e) {
@@ -82,8 +91,8 @@ public final class Main {
     }
   }
 
-  private static int verb(GlobalOptions options, List<String> words, Terminal terminal, PrintStream err) {
-    var connected = new Connected(options, terminal);
+  private static int verb(GlobalOptions options, List<String> words, Terminal terminal, Clients clients, PrintStream err) {
+    var connected = new Connected(options, clients, progress(terminal));
     try {
       int code = Verbs.run(words, connected.operations(), terminal);
       if (code == 0 && changesVms(words) && connected.ops != null) {
@@ -103,10 +112,22 @@ public final class Main {
     return CHANGE_VMS.contains(verb);
   }
 
-  /** The verbs' operations over {@code boxd}'s API. */
+  /** The verbs' operations over {@code boxd}'s API, for a command that copies no files. */
   static Operations operations(Boxd boxd, Connection connection, String org) {
-    Progress progress = LocalTerminal.isTerminal(2) ? Progress.on(System.err) : Progress.off();
+    return operations(boxd, connection, org, Progress.off());
+  }
+
+  private static Operations operations(Boxd boxd, Connection connection, String org, Progress progress) {
     return new RemoteOperations(boxd.api(), boxd.asyncApi(), connection.apiUrl(), org, progress);
+  }
+
+  /**
+   * A progress line for {@code cp} when the user watches stderr: this process's own stderr is a
+   * terminal, or (for a thin client, which tells only whether stdin and stdout are) the client has a terminal.
+   */
+  private static Progress progress(Terminal terminal) {
+    boolean watched = terminal instanceof LocalTerminal ? LocalTerminal.isTerminal(2) : terminal.tty().isPresent();
+    return watched ? Progress.on(new PrintStream(terminal.err(), true, StandardCharsets.UTF_8)) : Progress.off();
   }
 
   /**
@@ -152,12 +173,16 @@ public final class Main {
    */
   private static final class Connected {
     private final GlobalOptions options;
+    private final Clients clients;
+    private final Progress progress;
     private Connection connection;
     private Boxd boxd;
     private Operations ops;
 
-    Connected(GlobalOptions options, Terminal terminal) {
+    Connected(GlobalOptions options, Clients clients, Progress progress) {
       this.options = options;
+      this.clients = clients;
+      this.progress = progress;
     }
 
     Operations operations() {
@@ -176,15 +201,15 @@ public final class Main {
     private synchronized Operations connect() {
       if (ops == null) {
         connection = Connection.resolve(options);
-        boxd = connection.authenticated();
-        ops = Main.operations(boxd, connection, options.org().orElse(""));
+        boxd = clients.open(connection);
+        ops = Main.operations(boxd, connection, options.org().orElse(""), progress);
       }
       return ops;
     }
 
     void close() {
       if (boxd != null) {
-        boxd.close();
+        clients.release(boxd);
       }
     }
   }

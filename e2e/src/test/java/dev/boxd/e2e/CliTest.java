@@ -158,7 +158,8 @@ class CliTest {
     assertThat(stdin.out()).isEqualTo("STREAMED THROUGH\nhi\n");
     assertThat(laptop.boxd("exec", "cli-keep", "--timeout", "1", "--", "sleep 30").exit()).isEqualTo(124);
 
-    var copy = laptop.sh("head -c 3000000 /dev/urandom > ~/blob && boxd cp ~/blob cli-keep:blob && boxd cp cli-keep:blob ~/back"
+    // relative local paths: the working directory is the caller's, whichever process runs the call
+    var copy = laptop.sh("cd ~ && head -c 3000000 /dev/urandom > blob && boxd cp blob cli-keep:blob && boxd cp cli-keep:blob back"
         + " && sha256sum < ~/blob && sha256sum < ~/back");
     assertThat(copy.exit()).as("cp: %s", copy.err()).isZero();
     var sums = copy.out().lines().toList();
@@ -212,6 +213,30 @@ class CliTest {
     var expired = laptop.run(java.util.List.of("env", "BOXD_TOKEN=" + secret, laptop.home.resolve(".local/bin/boxd").toString(), "list"), null);
     oneLineError(expired, "expired token");
     assertThat(expired.err()).containsIgnoringCase("expired");
+  }
+
+  @Test
+  @Order(6)
+  void aLoggedInUsersCallsReachTheirResidentProcessWhichServesNobodyElse() throws Exception {
+    // the launcher started it at the first call that found none; every call since was the thin client on its socket
+    Path sockets = laptop.home.resolve(".cache/boxd");
+    Path socket;
+    try (var files = Files.list(sockets)) {
+      socket = files.filter(p -> p.getFileName().toString().endsWith(".sock")).findFirst().orElseThrow();
+    }
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(sockets))).isEqualTo("rwx------");
+    assertThat(Files.getOwner(socket).getName()).isEqualTo(laptop.user);
+    String client = laptop.home.resolve(".local/lib/boxd-cli/boxd-client").toString();
+    // the thin client with no launcher to fall back to: only the resident process can answer it
+    var listed = laptop.run(java.util.List.of("env", "BOXD_GATEWAY=unix:" + socket, client, "machine", "list", "--json"), null);
+    assertThat(listed.exit()).as("list through the resident: %s", listed.err()).isZero();
+    assertThat(JSON.readTree(listed.out()).isArray()).isTrue();
+    // another user (root, who can enter the directory) is refused by the peer credentials check
+    Process other = new ProcessBuilder("env", "BOXD_GATEWAY=unix:" + socket, client, "list").start();
+    String err = new String(other.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(other.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(other.exitValue()).as(err).isEqualTo(dev.boxd.core.ErrorCode.PERMISSION_DENIED.exitCode());
+    assertThat(err).contains("serves user " + laptop.user + " only");
   }
 
   private static void oneLineError(Laptop.Run run, String what) {

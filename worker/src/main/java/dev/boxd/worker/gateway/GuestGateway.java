@@ -4,8 +4,9 @@ import dev.boxd.core.BoxdException;
 import dev.boxd.core.ErrorCode;
 import dev.boxd.verbs.Operations;
 import dev.boxd.verbs.Verbs;
-import dev.boxd.worker.gateway.GatewayFrames.Frame;
-import dev.boxd.worker.gateway.GatewayFrames.Hello;
+import dev.boxd.gateway.GatewayConnection;
+import dev.boxd.gateway.GatewayFrames.Hello;
+import dev.boxd.gateway.GatewaySession;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -19,7 +20,6 @@ import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -171,7 +171,7 @@ public final class GuestGateway implements AutoCloseable {
       }
     });
     try {
-      hello = GatewayFrames.parseHello(GatewayFrames.read(in));
+      hello = GatewayConnection.readHello(in);
       if (!decided.compareAndSet(false, true)) {
         return; // too late: refused and closed already
       }
@@ -216,46 +216,24 @@ public final class GuestGateway implements AutoCloseable {
 
   // The hello is read and the caller admitted: run the verb, feed it the client's frames.
   private void serve(SocketChannel connection, DataInputStream in, OutputStream out, Hello hello, Operations ops) {
-    InetAddress source = connection.socket().getInetAddress();
-    var session = new GatewaySession(hello, out, bufferedInput);
-    Thread verb = Thread.ofVirtual().name("gateway-verb-" + source.getHostAddress()).start(() -> {
-      int code = Verbs.run(hello.argv(), ops, session);
-      try {
-        session.exit(code);
-        connection.shutdownInput(); // ends the frame loop below, whatever the client does next
-      } catch (IOException e) {
-        log.debug("gateway client {} left before its exit code: {}", source.getHostAddress(), e.toString());
+    String source = connection.socket().getInetAddress().getHostAddress();
+    var session = new GatewaySession(hello, GatewaySession.Client.IN_VM, out, bufferedInput);
+    var client = new GatewayConnection.Client() {
+      @Override
+      public void shutdownInput() throws IOException {
+        connection.shutdownInput();
       }
-    });
-    try {
-      Frame frame;
-      while ((frame = GatewayFrames.read(in, GatewayFrames.MAX_CLIENT_PAYLOAD)) != null) {
-        if (!session.accept(frame)) {
-          throw new ProtocolException("unexpected frame '" + (char) frame.type() + "'");
-        }
+
+      @Override
+      public String name() {
+        return source;
       }
-    } catch (IOException e) {
-      log.debug("gateway client {} went away: {}", source.getHostAddress(), e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } finally {
-      session.clientGone();
-      if (verb.isAlive()) {
-        // The client ended before the verb: give up as the SSH front door does when a channel closes.
-        verb.interrupt();
-      }
-    }
-    try {
-      verb.join();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    };
+    GatewayConnection.serve(client, in, out, session, terminal -> Verbs.run(hello.argv(), ops, terminal), log::debug);
   }
 
   private static void refuse(OutputStream out, ErrorCode code, String message) throws IOException {
-    byte[] text = ("error: " + message + "\n").getBytes(StandardCharsets.UTF_8);
-    GatewayFrames.write(out, GatewayFrames.STDERR, text, 0, text.length);
-    GatewayFrames.write(out, GatewayFrames.EXIT, java.nio.ByteBuffer.allocate(4).putInt(code.exitCode()).array(), 0, 4);
+    GatewayConnection.refuse(out, code, message);
   }
 
   @Override

@@ -320,9 +320,9 @@ class GuestGatewayTest {
       }
       // Every verb got its first byte; the rest piles up until the gateway stops taking it.
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> held.get() == connections);
-      long cap = (long) connections * (GatewaySession.INPUT_CAPACITY + 64 * 1024);
+      long cap = (long) connections * (dev.boxd.gateway.GatewaySession.INPUT_CAPACITY + 64 * 1024);
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
-          .until(() -> gateway.bufferedInputBytes() >= connections * (GatewaySession.INPUT_CAPACITY - 64L * 1024));
+          .until(() -> gateway.bufferedInputBytes() >= connections * (dev.boxd.gateway.GatewaySession.INPUT_CAPACITY - 64L * 1024));
       Thread.sleep(1000); // the floods go on: the buffers must not grow
       long buffered = gateway.bufferedInputBytes();
       long heapFlooded = usedHeap();

@@ -1,4 +1,4 @@
-package dev.boxd.worker.gateway;
+package dev.boxd.gateway;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;

@@ -1,4 +1,4 @@
-package dev.boxd.worker.gateway;
+package dev.boxd.gateway;
 
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -12,7 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The frames of the in-VM gateway protocol ({@code docs/gateway-protocol.md}): type, length, payload. */
-final class GatewayFrames {
+public final class GatewayFrames {
   static final String VERSION = "boxd-gateway/1";
   /** The most any frame carries: a hello with huge arguments, or output. */
   static final int MAX_PAYLOAD = 1 << 20;
@@ -34,8 +34,8 @@ final class GatewayFrames {
   record Frame(byte type, byte[] payload) {}
 
   /** What the client says first: its working directory, terminal, and the verb's words. */
-  record Hello(String workingDirectory, String term, int cols, int rows, List<String> argv) {
-    boolean hasTerminal() {
+  public record Hello(String workingDirectory, String term, int cols, int rows, List<String> argv) {
+    public boolean hasTerminal() {
       return !term.isEmpty();
     }
   }

@@ -1,16 +1,17 @@
-package dev.boxd.worker.gateway;
+package dev.boxd.gateway;
 
 import dev.boxd.verbs.Operations;
 import dev.boxd.verbs.Operations.Tty;
 import dev.boxd.verbs.Operations.WindowSize;
 import dev.boxd.verbs.Terminal;
-import dev.boxd.worker.gateway.GatewayFrames.Frame;
-import dev.boxd.worker.gateway.GatewayFrames.Hello;
+import dev.boxd.gateway.GatewayFrames.Frame;
+import dev.boxd.gateway.GatewayFrames.Hello;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.SubmissionPublisher;
@@ -23,18 +24,27 @@ import java.util.concurrent.atomic.AtomicLong;
  * terminal in the VM stays cooked, so echo and line editing for prompts happen there; connect and
  * {@code exec --tty} switch it to raw for their duration.
  */
-final class GatewaySession implements Terminal {
+public final class GatewaySession implements Terminal {
+  /** Where the client runs, which decides where the local paths of {@code cp} resolve. */
+  public enum Client {
+    /** The in-VM CLI: its paths are in the caller VM ({@link Terminal#workingDirectory()}). */
+    IN_VM,
+    /** The laptop CLI's resident process: its paths are on this machine ({@link Terminal#localFiles()}). */
+    LOCAL
+  }
+
   /**
    * Stdin bytes one connection may hold for its verb. Two client frames: enough to keep a pipe
    * busy, small enough that a VM's 128 connections hold at most about 25 MiB of the server's heap
    * (with a frame being read and the stream buffers).
    */
-  static final int INPUT_CAPACITY = 128 * 1024;
+  public static final int INPUT_CAPACITY = 128 * 1024;
 
   /** How long a client's frame waits for room before the gateway checks the client is there. */
   private static final Duration PROBE_PERIOD = Duration.ofSeconds(1);
 
   private final Hello hello;
+  private final Client client;
   private final OutputStream socketOut;
   private final InputBuffer input;
   private final AtomicBoolean inputRequested = new AtomicBoolean();
@@ -43,8 +53,10 @@ final class GatewaySession implements Terminal {
   private final OutputStream out = new FrameOutput(GatewayFrames.STDOUT);
   private final OutputStream err = new FrameOutput(GatewayFrames.STDERR);
 
-  GatewaySession(Hello hello, OutputStream socketOut, AtomicLong bufferedInput) {
+  /** {@code bufferedInput} counts the stdin bytes held over all of a server's sessions. */
+  public GatewaySession(Hello hello, Client client, OutputStream socketOut, AtomicLong bufferedInput) {
     this.hello = hello;
+    this.client = client;
     this.socketOut = socketOut;
     this.input = new InputBuffer(INPUT_CAPACITY, bufferedInput);
   }
@@ -156,6 +168,15 @@ final class GatewaySession implements Terminal {
 
   @Override
   public Optional<String> workingDirectory() {
+    return client == Client.IN_VM ? absoluteWorkingDirectory() : Optional.empty();
+  }
+
+  @Override
+  public Optional<Path> localFiles() {
+    return client == Client.LOCAL ? absoluteWorkingDirectory().map(Path::of) : Optional.empty();
+  }
+
+  private Optional<String> absoluteWorkingDirectory() {
     return Optional.of(hello.workingDirectory()).filter(d -> d.startsWith("/"));
   }
 
