@@ -5,7 +5,7 @@ import dev.boxd.edge.http.EdgeConfig;
 import dev.boxd.core.net.Ipv4Subnet;
 import dev.boxd.dns.DnsRole;
 import dev.boxd.dns.ZoneConfig;
-import dev.boxd.edge.acme.ZoneCertificateRenewer;
+import dev.boxd.edge.acme.CertificateRenewer;
 import dev.boxd.edge.expose.ExposeForwarder;
 import dev.boxd.guest.ImageStore;
 import dev.boxd.net.NetworkConfig;
@@ -274,7 +274,7 @@ final class ServerCommand implements Callable<Integer> {
         .hostKey(dataDir.resolve("ssh_host_ed25519_key"))
         .registrationUrl(site.map(RegistrationSite::registerUrlPrefix).orElse(""))
         .start();
-    Optional<ZoneCertificateRenewer> acme = acmeDirectory == null ? Optional.empty()
+    Optional<CertificateRenewer> acme = acmeDirectory == null ? Optional.empty()
         : Optional.of(AcmeRole.start(dataDir, config.zone(), acmeDirectory, Optional.ofNullable(acmeEmail), Optional.ofNullable(acmeCaFile),
             raft, clock));
     // The bearer tokens of the API come from the token exchange; no verifier, no API.
@@ -328,7 +328,7 @@ final class ServerCommand implements Callable<Integer> {
       api.ifPresent(ApiRole::close);
       dnsRole.ifPresent(DnsRole::close);
       edge.ifPresent(EdgeRole::close);
-      acme.ifPresent(ZoneCertificateRenewer::close);
+      acme.ifPresent(CertificateRenewer::close);
       guestGateway.close();
       inVmApi.ifPresent(InVmApi::close);
       routes.close();

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Production certificates, end to end with real parts: Debian's {@code pebble} (an ACME CA that
  * really validates) asks the server's own dns role for the DNS-01 answers the server wrote to the
  * log, issues the zone's wildcard certificate, and the edge serves it: curl trusting only pebble's
- * root reaches a VM at {@code https://NAME.<zone>}.
+ * root reaches a VM at {@code https://NAME.<zone>}, and, once the VM has a proxy of its own, at
+ * {@code https://SUB.NAME.<zone>} through the certificate of {@code *.NAME.<zone>}.
  */
 class AcmeEdgeTest {
   // Not localhost: clients refuse a wildcard one label above a top-level name (*.localhost), as they refuse *.com.
@@ -64,6 +65,18 @@ class AcmeEdgeTest {
 
       Run txt = run(List.of("dig", "@127.0.0.1", "-p", Integer.toString(live.server().dnsPort), "+short", "TXT", "_acme-challenge." + ZONE));
       assertThat(txt.out()).as("the challenge is withdrawn once the order is done").isBlank();
+
+      // SUB.NAME: *.zone does not cover it; a proxy of its own gets the VM name a certificate of its own
+      exec(alice, "site", "mkdir -p t && echo served-under-sub > t/index.html"
+          + " && (setsid nohup python3 -m http.server 8001 --directory t >/dev/null 2>&1 </dev/null &)");
+      assertThat(alice.run("proxy", "new", "api", "--port=8001", "--vm=site").exit()).isZero();
+      String sub = "api.site." + ZONE + ":" + https;
+      List<String> curlSub = List.of("curl", "-sS", "--max-time", "30", "--resolve", sub + ":127.0.0.1", "https://" + sub + "/");
+      await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> assertThat(
+          run(concat(curlSub, "--cacert", root.toString())).out()).as("pebble log:\n%s", pebble.log()).isEqualTo("served-under-sub\n"));
+      assertThat(run(concat(curlSub, "--cacert", localCa.toString())).exit()).isEqualTo(60);
+      Run subTxt = run(List.of("dig", "@127.0.0.1", "-p", Integer.toString(live.server().dnsPort), "+short", "TXT", "_acme-challenge.site." + ZONE));
+      assertThat(subTxt.out()).as("the challenge is withdrawn once the order is done").isBlank();
     } finally {
       try (var files = Files.walk(work)) {
         for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {

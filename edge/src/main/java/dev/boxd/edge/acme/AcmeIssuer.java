@@ -33,10 +33,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Obtains one certificate for a zone and every name one level under it ({@code zone} and
- * {@code *.zone}) from an ACME server, proving control of the zone with DNS-01: the challenge
- * answers are published as TXT records of {@code _acme-challenge.zone} by our own DNS role, and
- * withdrawn again whatever happens.
+ * Obtains one certificate for a domain and every name one level under it ({@code domain} and
+ * {@code *.domain}: the zone, or a VM's name in it) from an ACME server, proving control with
+ * DNS-01: the challenge answers are published as TXT records of {@code _acme-challenge.domain} by
+ * our own DNS role, and withdrawn again whatever happens.
  */
 public final class AcmeIssuer {
   private static final Logger log = LoggerFactory.getLogger(AcmeIssuer.class);

@@ -8,16 +8,20 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The zone's ACME certificate from the replicated state for the names it covers — the zone and
- * every name one label under it ({@code NAME.<zone>}, as {@code *.zone} does) — and another
- * source (the local CA) for the rest and until the state holds one. The same {@link CertifiedKey}
- * is handed out while the state keeps the same certificate, so TLS contexts are made once per
- * certificate; a renewal is served from the first handshake after the log has it.
+ * ACME certificates from the replicated state for the names they cover: the zone's for the zone and
+ * every name one label under it ({@code NAME.<zone>}, as {@code *.zone} does), and a VM name's for
+ * the names under that ({@code SUB.NAME.<zone>}, as {@code *.NAME.zone} does; ordered for a VM
+ * name once it has proxies). Another source (the local CA) serves the rest, and a name until the
+ * state holds its certificate. The same {@link CertifiedKey} is handed out while the state keeps
+ * the same certificate, so TLS contexts are made once per certificate; a renewal is served from
+ * the first handshake after the log has it.
  */
 public final class ZoneCertificateSource implements CertificateSource {
   private static final Logger log = LoggerFactory.getLogger(ZoneCertificateSource.class);
@@ -28,7 +32,8 @@ public final class ZoneCertificateSource implements CertificateSource {
   private final StateStore store;
   private final String zone;
   private final CertificateSource otherwise;
-  private volatile Parsed parsed = new Parsed(null, Optional.empty());
+  /** By the name a certificate is for: the last one parsed. */
+  private final Map<String, Parsed> parsed = new ConcurrentHashMap<>();
 
   public ZoneCertificateSource(StateStore store, String zone, CertificateSource otherwise) {
     this.store = store;
@@ -38,8 +43,9 @@ public final class ZoneCertificateSource implements CertificateSource {
 
   @Override
   public Optional<CertifiedKey> certificateFor(String serverName) {
-    if (serverName != null && covered(serverName)) {
-      Optional<CertifiedKey> key = store.read().zoneCertificate(zone).flatMap(this::parsed);
+    Optional<String> coveredBy = serverName == null ? Optional.empty() : certificateName(serverName);
+    if (coveredBy.isPresent()) {
+      Optional<CertifiedKey> key = store.read().zoneCertificate(coveredBy.get()).flatMap(this::parsed);
       if (key.isPresent()) {
         return key;
       }
@@ -47,20 +53,27 @@ public final class ZoneCertificateSource implements CertificateSource {
     return otherwise.certificateFor(serverName);
   }
 
-  /** The zone itself, or one DNS label under it. */
-  private boolean covered(String name) {
-    if (name.equals(zone)) {
-      return true;
+  /** The name whose certificate covers {@code serverName}: the zone for it and one label under it, NAME.zone for two. */
+  private Optional<String> certificateName(String serverName) {
+    if (serverName.equals(zone)) {
+      return Optional.of(zone);
     }
-    int dot = name.indexOf('.');
-    return dot > 0 && name.substring(dot + 1).equals(zone);
+    if (!serverName.endsWith("." + zone)) {
+      return Optional.empty();
+    }
+    String[] labels = serverName.substring(0, serverName.length() - zone.length() - 1).split("\\.", -1);
+    return switch (labels.length) {
+      case 1 -> Optional.of(zone);
+      case 2 -> Optional.of(labels[1] + "." + zone);
+      default -> Optional.empty();
+    };
   }
 
   private Optional<CertifiedKey> parsed(ZoneCertificate certificate) {
-    Parsed held = parsed;
-    if (!certificate.equals(held.from())) {
+    Parsed held = parsed.get(certificate.zone());
+    if (held == null || !certificate.equals(held.from())) {
       held = new Parsed(certificate, parse(certificate));
-      parsed = held;
+      parsed.put(certificate.zone(), held);
     }
     return held.key();
   }
