@@ -111,8 +111,11 @@ final class AuthCommand {
     Path key = DeviceKey.make(dir);
     String publicKey = Files.readString(key.resolveSibling(key.getFileName() + ".pub")).strip();
     try (Boxd anonymous = connection.anonymous()) {
+      // The server links only a key the device proves it holds: a signature of the key and the time.
+      long signedAt = Instant.now().getEpochSecond();
+      String signature = DeviceKey.sign(key, DeviceKey.LOGIN_NAMESPACE, DeviceKey.loginMessage(publicKey, signedAt));
       var started = call(apiUrl, () -> anonymous.api().withDeadlineAfter(30, TimeUnit.SECONDS).startDeviceLogin(StartDeviceLoginRequest.newBuilder()
-          .setPublicKey(publicKey).setDeviceName(DeviceKey.deviceName()).build()));
+          .setPublicKey(publicKey).setDeviceName(DeviceKey.deviceName()).setKeySignature(signature).setSignedAt(signedAt).build()));
       err.println("To link this device to your boxd account, open:");
       err.println();
       err.println("  " + started.getUrl());

@@ -12,7 +12,14 @@ import java.util.Locale;
  * every login: the key the ssh-config block logs in with, linked to the account by the login.
  */
 final class DeviceKey {
+  /** The signature's namespace and message, as StartDeviceLoginRequest's key_signature (boxd.proto) has them. */
+  static final String LOGIN_NAMESPACE = "boxd-device-login";
+
   private DeviceKey() {}
+
+  static byte[] loginMessage(String publicKey, long signedAt) {
+    return (publicKey.strip() + "\n" + signedAt + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
 
   static Path make(Path dir) throws IOException {
     AuthCommand.ensurePrivateDir(dir);
@@ -36,6 +43,29 @@ final class DeviceKey {
       throw new IOException("interrupted while making the device key", e);
     }
     return key;
+  }
+
+  /**
+   * An OpenSSH signature of {@code message} by {@code key} in {@code namespace}
+   * ({@code ssh-keygen -Y sign}, armored): how the device proves to the server that it holds the key.
+   */
+  static String sign(Path key, String namespace, byte[] message) throws IOException {
+    Process p = new ProcessBuilder("ssh-keygen", "-q", "-Y", "sign", "-f", key.toString(), "-n", namespace)
+        .redirectError(ProcessBuilder.Redirect.PIPE).start();
+    try (var in = p.getOutputStream()) {
+      in.write(message);
+    }
+    try {
+      String signature = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      String errors = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+      if (p.waitFor() != 0 || signature.isBlank()) {
+        throw BoxdException.precondition("ssh-keygen could not sign with " + key + " (OpenSSH 8.1 or newer is needed): " + errors);
+      }
+      return signature;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while signing with the device key", e);
+    }
   }
 
   /** This machine's name as a DNS label, for the key's comment and the API key's name. */

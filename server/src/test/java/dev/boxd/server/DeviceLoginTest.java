@@ -81,6 +81,23 @@ class DeviceLoginTest {
     return Files.readString(Path.of(key + ".pub")).strip();
   }
 
+  /** A request with the proof {@code boxd auth login} gives: the key and the time, signed by ssh-keygen with {@code keyFile}. */
+  private static StartDeviceLoginRequest.Builder signed(String publicKey, String keyFile) throws Exception {
+    return signed(publicKey, dir.resolve(keyFile));
+  }
+
+  private static StartDeviceLoginRequest.Builder signed(String publicKey, Path keyFile) throws Exception {
+    long at = Instant.now().getEpochSecond();
+    Process sign = new ProcessBuilder("ssh-keygen", "-q", "-Y", "sign", "-f", keyFile.toString(), "-n", "boxd-device-login")
+        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    try (var in = sign.getOutputStream()) {
+      in.write((publicKey + "\n" + at + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+    String signature = new String(sign.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(sign.waitFor()).isZero();
+    return StartDeviceLoginRequest.newBuilder().setPublicKey(publicKey).setKeySignature(signature).setSignedAt(at);
+  }
+
   private static PollDeviceLoginResponse poll(String pollToken) {
     return anonymous.api().pollDeviceLogin(PollDeviceLoginRequest.newBuilder().setPollToken(pollToken).build());
   }
@@ -88,8 +105,8 @@ class DeviceLoginTest {
   @Test
   @Order(1)
   void aDeviceLoginApprovedByTheOperatorGivesTheDeviceAnApiKey() throws Exception {
-    StartDeviceLoginResponse started = anonymous.api().startDeviceLogin(StartDeviceLoginRequest.newBuilder()
-        .setPublicKey(freshPublicKey("device_key")).setDeviceName("Test Laptop").build());
+    StartDeviceLoginResponse started = anonymous.api().startDeviceLogin(signed(freshPublicKey("device_key"), "device_key")
+        .setDeviceName("Test Laptop").build());
     assertThat(started.getCode()).matches("[A-Z2-9]{8}");
     assertThat(started.getUrl()).isEqualTo("https://localhost:" + live.server().httpsPort + "/register?code=" + started.getCode());
     assertThat(Base64.getUrlDecoder().decode(started.getPollToken())).hasSize(32);
@@ -135,17 +152,26 @@ class DeviceLoginTest {
     assertThat(garbage.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(garbage.getDescription()).contains("not an SSH public key");
     String[] words = freshPublicKey("mislabelled").split(" ");
-    Status mislabelled = ApiClient.statusOf(() -> anonymous.api().startDeviceLogin(StartDeviceLoginRequest.newBuilder()
-        .setPublicKey("ssh-rsa " + words[1]).build()));
+    var mislabelledRequest = signed("ssh-rsa " + words[1], "mislabelled").build();
+    Status mislabelled = ApiClient.statusOf(() -> anonymous.api().startDeviceLogin(mislabelledRequest));
     assertThat(mislabelled.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(mislabelled.getDescription()).contains("the line says ssh-rsa but its key data holds a ssh-ed25519 key");
 
     SshUser linked = live.user("devlogin-linked");
     String linkedKey = Files.readString(linked.publicKey()).strip();
-    Status taken = ApiClient.statusOf(() -> anonymous.api().startDeviceLogin(StartDeviceLoginRequest.newBuilder()
-        .setPublicKey(linkedKey).build()));
+    var takenRequest = signed(linkedKey, linked.key).build();
+    Status taken = ApiClient.statusOf(() -> anonymous.api().startDeviceLogin(takenRequest));
     assertThat(taken.getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
     assertThat(taken.getDescription()).contains("already linked to an account").contains("new key");
+
+    // someone else's public key, which anyone may know, without its private half: never offered for linking
+    String victim = freshPublicKey("victim");
+    var byThief = signed(victim, "mislabelled").build();
+    Status stolen = ApiClient.statusOf(() -> anonymous.api().startDeviceLogin(byThief));
+    assertThat(stolen.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(stolen.getDescription()).contains("no proof that this device holds the key");
+    Status unsigned = ApiClient.statusOf(() -> anonymous.api().startDeviceLogin(StartDeviceLoginRequest.newBuilder().setPublicKey(victim).build()));
+    assertThat(unsigned.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
 
     Status bogus = ApiClient.statusOf(() -> anonymous.api().exchangeApiKey(ExchangeApiKeyRequest.newBuilder()
         .setApiKey("bxd_" + "0".repeat(43)).build()));

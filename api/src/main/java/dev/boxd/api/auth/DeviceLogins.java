@@ -18,7 +18,8 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * A device's login ({@code boxd auth login}): the device sends a fresh SSH public key, which opens
+ * A device's login ({@code boxd auth login}): the device sends a fresh SSH public key, signed to
+ * prove it holds the private half ({@link DeviceKeyProof}), which opens
  * a registration like any unknown key at the SSH front door; the user links it (signing in at the
  * registration page, or by the operator's {@code boxd admin approve CODE}); the device, polling
  * with the secret token it was given, then gets an API key made for it in that account.
@@ -57,29 +58,51 @@ public final class DeviceLogins {
     }
   }
 
+  /** What a device sends to start: its key, its name, and its proof of holding the key ({@link DeviceKeyProof}). */
+  public record Request(String publicKey, String deviceName, String keySignature, long signedAt) {
+    @Override
+    public String toString() {
+      return "Request[deviceName=" + deviceName + ", signedAt=" + signedAt + "]";
+    }
+  }
+
+  /** Refuses a request whose sender does not prove it holds the key (throws, saying why). */
+  @FunctionalInterface
+  interface Proof {
+    void check(Request request, Instant now);
+  }
+
+  private static final Proof SIGNED = (request, now) -> DeviceKeyProof.check(request.publicKey(), request.keySignature(), request.signedAt(), now);
+
   private record Pending(String fingerprint, String keyName, Instant expiresAt) {}
 
   private final KeyRegistrations registrations;
   private final Function<String, Operations> operations;
   private final Clock clock;
   private final RateLimit limit;
+  private final Proof proof;
   private final Map<String, Pending> byToken = new HashMap<>();
 
   /** @param operations the operations of a user, through which the device's API key is made as {@code api-key create} makes one */
   public DeviceLogins(KeyRegistrations registrations, Function<String, Operations> operations, Clock clock) {
-    this(registrations, operations, clock, new RateLimit(TokenExchange.PER_SECOND, TokenExchange.BURST, TokenExchange.MAX_SOURCES, clock));
+    this(registrations, operations, clock, new RateLimit(TokenExchange.PER_SECOND, TokenExchange.BURST, TokenExchange.MAX_SOURCES, clock),
+        SIGNED);
   }
 
-  DeviceLogins(KeyRegistrations registrations, Function<String, Operations> operations, Clock clock, RateLimit limit) {
+  DeviceLogins(KeyRegistrations registrations, Function<String, Operations> operations, Clock clock, RateLimit limit, Proof proof) {
     this.registrations = registrations;
     this.operations = operations;
     this.clock = clock;
     this.limit = limit;
+    this.proof = proof;
   }
 
-  public Started start(String publicKey, String deviceName, String source) {
+  public Started start(Request request, String source) {
     take(source);
-    String keyName = keyName(deviceName);
+    // Before anything is opened: a key the sender does not hold is never offered for linking.
+    proof.check(request, clock.instant());
+    String publicKey = request.publicKey();
+    String keyName = keyName(request.deviceName());
     synchronized (this) {
       // Checked before the registration is opened too, so a full table adds nothing to the log.
       roomFor(clock.instant());

@@ -60,7 +60,7 @@ public final class ApiServices {
     }
 
     @Override
-    public DeviceLogins.Started startDeviceLogin(String publicKey, String deviceName, String source) {
+    public DeviceLogins.Started startDeviceLogin(DeviceLogins.Request request, String source) {
       throw BoxdException.precondition(NEEDS_NO_TOKEN);
     }
 

@@ -1,5 +1,6 @@
 package dev.boxd.api.grpc;
 
+import dev.boxd.api.auth.DeviceLogins;
 import dev.boxd.api.v1.ApiKey;
 import dev.boxd.api.v1.BoxdApiGrpc;
 import dev.boxd.api.v1.CopyFilesRequest;
@@ -435,7 +436,8 @@ public final class BoxdApiService extends BoxdApiGrpc.BoxdApiImplBase {
   public void startDeviceLogin(StartDeviceLoginRequest request, StreamObserver<StartDeviceLoginResponse> observer) {
     String source = source();
     offload.unary("device-login-start", observer, () -> {
-      var started = tokenless.startDeviceLogin(request.getPublicKey(), request.getDeviceName(), source);
+      var started = tokenless.startDeviceLogin(new DeviceLogins.Request(request.getPublicKey(), request.getDeviceName(),
+          request.getKeySignature(), request.getSignedAt()), source);
       return StartDeviceLoginResponse.newBuilder().setUrl(started.url()).setCode(started.code()).setPollToken(started.pollToken())
           .setExpiresAt(started.expiresAt().getEpochSecond()).setIntervalSecs(started.intervalSecs()).build();
     });

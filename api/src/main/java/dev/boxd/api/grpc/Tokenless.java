@@ -14,7 +14,7 @@ public interface Tokenless {
 
   JwtTokens.Issued exchange(String apiKey, String source);
 
-  DeviceLogins.Started startDeviceLogin(String publicKey, String deviceName, String source);
+  DeviceLogins.Started startDeviceLogin(DeviceLogins.Request request, String source);
 
   DeviceLogins.Polled pollDeviceLogin(String pollToken, String source);
 
@@ -27,8 +27,8 @@ public interface Tokenless {
       }
 
       @Override
-      public DeviceLogins.Started startDeviceLogin(String publicKey, String deviceName, String source) {
-        return logins.start(publicKey, deviceName, source);
+      public DeviceLogins.Started startDeviceLogin(DeviceLogins.Request request, String source) {
+        return logins.start(request, source);
       }
 
       @Override
@@ -46,7 +46,7 @@ public interface Tokenless {
     }
 
     @Override
-    public DeviceLogins.Started startDeviceLogin(String publicKey, String deviceName, String source) {
+    public DeviceLogins.Started startDeviceLogin(DeviceLogins.Request request, String source) {
       throw BoxdException.precondition("this server offers no device login: make an API key over SSH (api-key create)");
     }
 

@@ -33,14 +33,21 @@ class DeviceLoginsTest {
     }
   };
 
+  // The proof of holding the key is DeviceKeyProofTest's: here every request holds its key.
+  private static final DeviceLogins.Proof HOLDS_KEY = (request, now) -> {};
+
   private final DeviceLogins logins = new DeviceLogins(registrations, user -> {
     assertThat(user).isEqualTo("u-1");
     return ops;
-  }, clock);
+  }, clock, new RateLimit(TokenExchange.PER_SECOND, TokenExchange.BURST, TokenExchange.MAX_SOURCES, clock), HOLDS_KEY);
+
+  private static DeviceLogins.Request request(String publicKey, String deviceName) {
+    return new DeviceLogins.Request(publicKey, deviceName, "", 0);
+  }
 
   @Test
   void answersNotLinkedThenTheKeyOnceThenNothing() {
-    var started = logins.start("k1", "Jo's Laptop!", "203.0.113.1");
+    var started = logins.start(request("k1", "Jo's Laptop!"), "203.0.113.1");
     assertThat(started.code()).isEqualTo("CODE2345");
     assertThat(started.intervalSecs()).isEqualTo(2);
     assertThat(started.expiresAt()).isEqualTo(NOW.plus(Duration.ofHours(1)));
@@ -65,8 +72,8 @@ class DeviceLoginsTest {
   void aSecondDeviceOfTheSameNameGetsANameOfItsOwn() {
     linked.put("SHA256:k1", "u-1");
     linked.put("SHA256:k2", "u-1");
-    var first = logins.poll(logins.start("k1", "", "203.0.113.1").pollToken(), "203.0.113.1");
-    var second = logins.poll(logins.start("k2", "", "203.0.113.1").pollToken(), "203.0.113.1");
+    var first = logins.poll(logins.start(request("k1", ""), "203.0.113.1").pollToken(), "203.0.113.1");
+    var second = logins.poll(logins.start(request("k2", ""), "203.0.113.1").pollToken(), "203.0.113.1");
     assertThat(ops.apiKeys.get(first.apiKeyId()).name()).isEqualTo("device-cli");
     assertThat(ops.apiKeys.get(second.apiKeyId()).name()).isEqualTo("device-cli-2");
   }
@@ -74,7 +81,7 @@ class DeviceLoginsTest {
   @Test
   void anUnknownOrExpiredTokenIsNotFound() {
     assertThat(catchThrowableOfType(BoxdException.class, () -> logins.poll("made-up", "203.0.113.1")).code()).isEqualTo(ErrorCode.NOT_FOUND);
-    var started = logins.start("k1", "x", "203.0.113.1");
+    var started = logins.start(request("k1", "x"), "203.0.113.1");
     clock.advance(Duration.ofHours(1));
     assertThat(catchThrowableOfType(BoxdException.class, () -> logins.poll(started.pollToken(), "203.0.113.1")).code())
         .isEqualTo(ErrorCode.NOT_FOUND);
@@ -92,8 +99,8 @@ class DeviceLoginsTest {
 
   @Test
   void startAndPollAreRateLimitedPerSource() {
-    var limited = new DeviceLogins(registrations, user -> ops, clock, new RateLimit(1, 2, 10, clock));
-    String token = limited.start("k1", "", "203.0.113.9").pollToken();
+    var limited = new DeviceLogins(registrations, user -> ops, clock, new RateLimit(1, 2, 10, clock), HOLDS_KEY);
+    String token = limited.start(request("k1", ""), "203.0.113.9").pollToken();
     limited.poll(token, "203.0.113.9");
     var refused = catchThrowableOfType(BoxdException.class, () -> limited.poll(token, "203.0.113.9"));
     assertThat(refused.code()).isEqualTo(ErrorCode.RESOURCE_EXHAUSTED);

@@ -59,8 +59,8 @@ class TokenlessCallsTest {
     }
 
     @Override
-    public synchronized DeviceLogins.Started startDeviceLogin(String publicKey, String deviceName, String source) {
-      calls.add("start " + publicKey + " " + deviceName + " from " + source);
+    public synchronized DeviceLogins.Started startDeviceLogin(DeviceLogins.Request request, String source) {
+      calls.add("start " + request.publicKey() + " " + request.deviceName() + " from " + source);
       return new DeviceLogins.Started("https://boxd.test/register?code=ABCD2345", "ABCD2345", "poll-me", Instant.ofEpochSecond(1_800_000_000L), 2);
     }
 
