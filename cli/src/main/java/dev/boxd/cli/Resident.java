@@ -162,17 +162,7 @@ public final class Resident {
       return;
     }
     var session = new GatewaySession(hello, GatewaySession.Client.LOCAL, out, bufferedInput);
-    var client = new GatewayConnection.Client() {
-      @Override
-      public void shutdownInput() throws IOException {
-        connection.shutdownInput();
-      }
-
-      @Override
-      public String name() {
-        return "local";
-      }
-    };
+    var client = GatewayConnection.Client.of(connection, "local");
     List<String> argv = hello.argv();
     GatewayConnection.serve(client, in, out, session, terminal -> Main.run(argv, terminal, clients), message -> {});
   }

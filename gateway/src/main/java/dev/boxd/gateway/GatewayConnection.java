@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.ProtocolException;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.function.ToIntFunction;
 
@@ -24,6 +25,21 @@ public final class GatewayConnection {
 
     /** For log lines: who the client is. */
     String name();
+
+    /** The client at the other end of {@code connection}. */
+    static Client of(SocketChannel connection, String name) {
+      return new Client() {
+        @Override
+        public void shutdownInput() throws IOException {
+          connection.shutdownInput();
+        }
+
+        @Override
+        public String name() {
+          return name;
+        }
+      };
+    }
   }
 
   /** What happened when a client went away or broke the protocol; for the caller's debug log. */

@@ -218,17 +218,7 @@ public final class GuestGateway implements AutoCloseable {
   private void serve(SocketChannel connection, DataInputStream in, OutputStream out, Hello hello, Operations ops) {
     String source = connection.socket().getInetAddress().getHostAddress();
     var session = new GatewaySession(hello, GatewaySession.Client.IN_VM, out, bufferedInput);
-    var client = new GatewayConnection.Client() {
-      @Override
-      public void shutdownInput() throws IOException {
-        connection.shutdownInput();
-      }
-
-      @Override
-      public String name() {
-        return source;
-      }
-    };
+    var client = GatewayConnection.Client.of(connection, source);
     GatewayConnection.serve(client, in, out, session, terminal -> Verbs.run(hello.argv(), ops, terminal), log::debug);
   }
 
