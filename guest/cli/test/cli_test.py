@@ -178,6 +178,16 @@ class Gateway:
         return Result(proc.returncode, proc.stdout, proc.stderr, join())
 
 
+class UnixGateway(Gateway):
+    """The fake gateway on a Unix socket (BOXD_GATEWAY=unix:PATH)."""
+
+    def __init__(self, path):
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        self.listener.listen(8)
+        self.address = "unix:" + path
+
+
 def client_env(gateway, extra=None):
     env = {k: v for k, v in os.environ.items() if k not in ("BOXD_GATEWAY", "TERM")}
     env["TERM"] = "xterm-256color"      # only sent when stdin and stdout are a terminal
@@ -351,7 +361,34 @@ class GatewayAddressTest(unittest.TestCase):
                 code, out, err = run_cli(["list"], env=client_env(value))
                 self.assertEqual(code, 255)
                 self.assertEqual(err.decode(), "boxd: BOXD_GATEWAY=%s: expected HOST or HOST:PORT "
-                                 "(an IPv4 address, a port 1-65535)\n" % value)
+                                 "(an IPv4 address, a port 1-65535) or unix:PATH\n" % value)
+
+    def test_a_unix_socket(self):
+        # the laptop CLI's resident process listens on one
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "cli.sock")
+            gw = UnixGateway(path)
+            try:
+                r = gw.run(lambda conn: (conn.hello(), conn.send("O", b"over unix\n"), conn.exit(5)), ["list"], input=b"")
+            finally:
+                gw.close()
+        self.assertEqual((r.code, r.out), (5, b"over unix\n"), r.err)
+
+    def test_nobody_on_the_unix_socket_runs_the_fallback_with_the_same_arguments(self):
+        with tempfile.TemporaryDirectory() as d:
+            fallback = os.path.join(d, "fallback")
+            with open(fallback, "w") as f:
+                f.write('#!/bin/sh\nprintf "%s|" "$@"; echo "direct=$BOXD_CLI_DIRECT gateway=${BOXD_GATEWAY-unset}"; exit 4\n')
+            os.chmod(fallback, 0o755)
+            missing = "unix:" + os.path.join(d, "nobody.sock")
+            code, out, err = run_cli(["exec", "vm", "--", "a b"], env=client_env(missing, {"BOXD_GATEWAY_FALLBACK": fallback}))
+            self.assertEqual((code, out.decode()), (4, "exec|vm|--|a b|direct=start gateway=unset\n"), err)
+            code, out, err = run_cli(["list"], env=client_env(missing))
+            self.assertEqual(code, 255)
+            self.assertEqual(err.decode(), "boxd: cannot reach the boxd gateway at %s: No such file or directory\n" % missing)
+        code, out, err = run_cli(["list"], env=client_env("unix:"))
+        self.assertEqual(code, 255)
+        self.assertIn("expected unix:PATH", err.decode())
 
     def test_host_with_port(self):
         gw = Gateway()
