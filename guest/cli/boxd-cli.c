@@ -17,7 +17,7 @@
  *    down through TCP flow control, which is the back-pressure we want.
  *  - The terminal is restored on every way out: exit code, error, and the signals that end us.
  *
- * One file of about 550 lines on purpose: a static client read top to bottom (arguments, terminal,
+ * One file of about 570 lines on purpose: a static client read top to bottom (arguments, terminal,
  * one relay loop) with no seam a second file would make clearer. If it grows, the terminal handling
  * and the relay loop are where it splits.
  */
