@@ -20,17 +20,18 @@ install -m 0755 "$here/boxd" "$root/bin/boxd"
 # What the resident process checks it still runs: a new package is a new resident.
 cat "$root/lib/boxd-cli/jars/"* "$root/lib/boxd-cli/boxd-client" | sha256sum | cut -c1-16 > "$root/lib/boxd-cli/build-id"
 runtime="$root/lib/boxd-cli/runtime"
-stamp="$java_home/release"
-if [ ! -f "$runtime/.made-from" ] || ! cmp -s "$stamp" "$runtime/.made-from"; then
+# jdeps cannot see reflection and service loading: the modules named beside its answer are what gRPC's
+# Netty and TLS reach that way (JUL logging, SIGWINCH and Unsafe, elliptic curves, DNS).
+modules=$("$java_home/bin/jdeps" --ignore-missing-deps --multi-release 25 --print-module-deps --class-path "$jars/*" "$cli_jar")
+modules="$modules,java.logging,jdk.unsupported,jdk.crypto.ec,java.naming,jdk.naming.dns"
+# Made again when the JDK or the modules the jars need change (a class that starts using jdk.net, say).
+stamp=$(cat "$java_home/release"; echo "modules=$modules")
+if [ ! -f "$runtime/.made-from" ] || [ "$(cat "$runtime/.made-from")" != "$stamp" ]; then
   rm -rf "$runtime"
-  # jdeps cannot see reflection and service loading: the modules named beside its answer are what gRPC's
-  # Netty and TLS reach that way (JUL logging, SIGWINCH and Unsafe, elliptic curves, DNS).
-  modules=$("$java_home/bin/jdeps" --ignore-missing-deps --multi-release 25 --print-module-deps --class-path "$jars/*" "$cli_jar")
-  modules="$modules,java.logging,jdk.unsupported,jdk.crypto.ec,java.naming,jdk.naming.dns"
   # --generate-cds-archive: the runtime's base class-data archive, which the launcher's dynamic one builds on
   "$java_home/bin/jlink" --add-modules "$modules" --output "$runtime" --strip-debug --no-header-files --no-man-pages \
     --generate-cds-archive
-  cp "$stamp" "$runtime/.made-from"
+  printf '%s\n' "$stamp" > "$runtime/.made-from"
 fi
 # Class data for the launcher: what one call loads (the verbs, gRPC, Netty, TLS, protobuf), dumped
 # by a training call that fails to connect (no server is needed for that) and mapped by every call

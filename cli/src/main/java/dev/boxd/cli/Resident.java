@@ -138,6 +138,14 @@ public final class Resident {
           serve(connection);
         } catch (IOException e) {
           // the client went away
+        } catch (RuntimeException | LinkageError e) {
+          // a fault here, not the verb's (those are its exit code): the caller sees it, not a dropped connection
+          try {
+            GatewayConnection.refuse(Channels.newOutputStream(connection), ErrorCode.INTERNAL,
+                "boxd's resident process failed: " + e + " (stop it with: kill $(cat ~/.cache/boxd/*.lock); the next call starts another)");
+          } catch (IOException gone) {
+            // the client went away too
+          }
         } finally {
           lastCall.set(System.nanoTime());
           running.decrementAndGet();

@@ -72,7 +72,8 @@ class CliTest {
       login.destroyForcibly();
     }
     // a VM, so the block is there when the user adds lines after it
-    assertThat(laptop.boxd("new", "--name", "cli-keep").exit()).isZero();
+    var keep = laptop.boxd("new", "--name", "cli-keep");
+    assertThat(keep.exit()).as("new: %s", keep.err()).isZero();
     assertThat(laptop.sh("cat ~/.ssh/config").out()).contains("Host cli-keep.localhost");
     laptop.sh("printf '%s' '" + MINE_AFTER + "' >> ~/.ssh/config");
   }
@@ -237,6 +238,12 @@ class CliTest {
     assertThat(other.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(other.exitValue()).as(err).isEqualTo(dev.boxd.core.ErrorCode.PERMISSION_DENIED.exitCode());
     assertThat(err).contains("serves user " + laptop.user + " only");
+
+    // a call with another HOME (a script's temporary one) is not the user's login, whatever else it shares
+    var home = laptop.sh("mkdir -p ~/rt ~/other-home && chmod 700 ~/rt && export XDG_RUNTIME_DIR=~/rt"
+        + " && boxd machine list --json >/dev/null && HOME=~/other-home boxd machine list --json");
+    assertThat(home.exit()).as("another HOME: %s", home.out()).isNotZero();
+    assertThat(home.out()).contains("not logged in");
   }
 
   private static void oneLineError(Laptop.Run run, String what) {
